@@ -1,0 +1,7 @@
+"""Allow ``python -m loopcap``."""
+
+import sys
+
+from loopcap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""The real-time capture thread: read a block, stamp it, enqueue it.
+
+Nothing else happens on this thread (no disk, no maths), so a slow disk can
+never make the device overrun.  The queue is bounded; if the writer falls so
+far behind that it fills, the lost frames are counted and reported, never
+dropped silently.
+
+Lifecycle: :meth:`Capture.start` once, :meth:`Capture.stop` once (any
+thread; returns at once).  The thread owns the stream from open to close:
+soundcard's ``record()`` can block for seconds on an idle device, and closing
+a stream from another thread while it blocks would free memory under it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from loguru import logger
+
+from loopcap.device import Source
+from loopcap.errors import LoopcapError
+
+__all__ = ["Block", "Capture", "END"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Frames (float32, frames x channels) and the monotonic time they arrived."""
+
+    t: float
+    frames: np.ndarray
+
+
+#: Put on the queue after the last block (stop, or an error in ``Capture.error``).
+END = None
+
+#: Queue bound, in blocks; with 10 ms blocks about a minute of audio.
+QUEUE_BLOCKS = 6000
+
+
+class Capture:
+    """Reads ``source`` on a daemon thread and puts :class:`Block` s on :attr:`queue`."""
+
+    def __init__(self, source: Source, samplerate: int) -> None:
+        self.source = source
+        self.samplerate = samplerate
+        self.channels = source.info.channels
+        self.queue: queue.Queue[Block | None] = queue.Queue(maxsize=QUEUE_BLOCKS)
+        self.error: LoopcapError | None = None
+        self.overflow_frames = 0
+        self.opened = threading.Event()  # set once the stream is open (or failed)
+        self._stop = threading.Event()
+        self._stream = None
+        self._thread = threading.Thread(target=self._run, name="loopcap-capture", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to hand over what it holds and end.  Never blocks."""
+        self._stop.set()
+        stream = self._stream
+        if stream is not None and hasattr(stream, "drain"):
+            stream.drain()
+
+    def _put(self, item: Block | None) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            if item is None:
+                self.queue.put(item)  # the end marker must arrive; the writer is draining
+            else:
+                self.overflow_frames += len(item.frames)
+                logger.error(f"writer fell behind: {len(item.frames)} frames could not be queued")
+
+    def _run(self) -> None:
+        try:
+            stream = self.source.open(self.samplerate)
+        except LoopcapError as exc:
+            self.error = exc
+            self.opened.set()
+            self._put(END)
+            return
+        self._stream = stream
+        self.channels = stream.channels
+        self.opened.set()
+        try:
+            while not self._stop.is_set():
+                frames = stream.read()
+                self._put(Block(time.monotonic(), frames))
+        except LoopcapError as exc:
+            self.error = exc
+        except Exception as exc:  # a bug or a foreign error: report it, keep the audio
+            logger.exception("capture thread failed")
+            self.error = LoopcapError(f"the capture stopped unexpectedly ({exc})")
+        finally:
+            stream.close()
+            self._put(END)

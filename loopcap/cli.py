@@ -1,0 +1,262 @@
+"""The command line: parse, dispatch, and the one error boundary.
+
+``main(argv=None) -> int`` never raises for a user-facing problem: a
+:class:`~loopcap.errors.LoopcapError` becomes one line on stderr and its exit
+status.  Tests call ``main([...])`` directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from loguru import logger
+
+from loopcap import __version__
+from loopcap.config import FORMATS, Config, default_config_path, load_config
+from loopcap.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, ConfigError, LoopcapError
+from loopcap.logsetup import setup_logging, warning_counts
+
+__all__ = ["main", "build_parser"]
+
+EXAMPLE_CONFIG = Path(__file__).with_name("config.example.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="loopcap", description="Keep the voice notes your computer plays."
+    )
+    p.add_argument("--version", action="version", version=f"loopcap {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug messages on the terminal")
+    p.add_argument(
+        "--config", metavar="PATH", help="config file (default: %(default)s)", default=None
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("devices", help="list the loopback devices")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+
+    r = sub.add_parser("record", help="record the system's output audio")
+    r.add_argument(
+        "--duration",
+        type=float,
+        metavar="SECONDS",
+        help="stop after this many seconds (default: Ctrl+C)",
+    )
+    r.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
+    r.add_argument("--out-dir", metavar="DIR", help="folder for the capture")
+    r.add_argument("--format", choices=sorted(FORMATS), help="file format")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    rc = sub.add_parser("recover", help="repair captures interrupted by a crash")
+    rc.add_argument("dir", nargs="?", help="folder to repair (default: the captures folder)")
+    rc.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    c = sub.add_parser("config", help="where the config file is; write an example")
+    g = c.add_mutually_exclusive_group(required=True)
+    g.add_argument("--path", action="store_true", help="print the config file's path")
+    g.add_argument("--init", action="store_true", help="write the documented example there")
+
+    # --config is accepted after the command too, as the docs show it.
+    for sp in (d, r, rc, c):
+        sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+        sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    setup_logging(args.verbose)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return _dispatch(args)
+    except LoopcapError as exc:
+        logger.error(f"loopcap: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: one line here, the traceback in the log
+        logger.opt(exception=exc).debug("unexpected error")
+        logger.error(f"loopcap: unexpected error: {exc!r} (details in the log file)")
+        return EXIT_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "config":
+        return cmd_config(args)
+    config = load_config(args.config)
+    _recover_quietly(
+        Path(args.out_dir) if getattr(args, "out_dir", None) else config.output.directory
+    )
+    if args.command == "devices":
+        return cmd_devices(args)
+    if args.command == "record":
+        return cmd_record(args, config)
+    if args.command == "recover":
+        return cmd_recover(args, config)
+    raise AssertionError(args.command)
+
+
+def _recover_quietly(folder: Path) -> None:
+    """Every start repairs what a crash left behind in the captures folder."""
+    from loopcap.recover import recover_dir
+
+    try:
+        recover_dir(folder)
+    except OSError as exc:
+        logger.debug(f"recovery of {folder} skipped: {exc}")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else default_config_path()
+    if args.path:
+        print(path)
+        return EXIT_OK
+    if path.exists():
+        raise ConfigError(
+            f"{path} already exists; it was left unchanged (remove it first "
+            "to write a fresh example)"
+        )
+    from loopcap.paths import create_exclusive, ensure_private_dir
+
+    ensure_private_dir(path.parent)
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    fd = create_exclusive(path)
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from loopcap.device import list_loopbacks
+
+    devices = list_loopbacks()
+    if args.json:
+        print(json.dumps([d.__dict__ for d in devices], indent=2))
+        return EXIT_OK
+    if not devices:
+        print("no loopback devices found")
+    for d in devices:
+        mark = "*" if d.default else " "
+        print(f"{mark} {d.id}\t{d.name}\t{d.channels} ch")
+    if devices:
+        print("(* = loopback of the default output)")
+    return EXIT_OK
+
+
+def cmd_recover(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.recover import find_partials, recover_dir
+
+    folder = Path(args.dir) if args.dir else config.output.directory
+    left = find_partials(folder)  # the start-up pass may already have done them
+    done = recover_dir(folder)
+    if args.json:
+        print(
+            json.dumps([{"path": str(r.path), "duration_s": round(r.duration_s, 4)} for r in done])
+        )
+    elif not left:
+        print(f"nothing to recover in {folder}")
+    else:
+        for r in done:
+            print(f"recovered {r.path} ({r.duration_s:.1f} s)")
+    return EXIT_OK
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM or the duration; the main thread waits on it."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.t_request: float | None = None
+
+    def set(self, *_: object) -> None:
+        if self.t_request is None:
+            self.t_request = time.monotonic()
+        self.event.set()
+
+
+def _meter(level_dbfs: float, width: int = 30) -> str:
+    frac = 0.0 if not math.isfinite(level_dbfs) else min(1.0, max(0.0, (level_dbfs + 60) / 60))
+    n = round(frac * width)
+    return "#" * n + "-" * (width - n)
+
+
+def cmd_record(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.device import open_source
+    from loopcap.session import Recording
+
+    if args.duration is not None and not (args.duration > 0 and math.isfinite(args.duration)):
+        raise ConfigError(
+            f"--duration {args.duration} is invalid: give a positive number of seconds"
+        )
+    source = open_source(args.device if args.device is not None else config.capture.device)
+    rec = Recording(
+        source,
+        config.output,
+        config.capture.samplerate,
+        directory=Path(args.out_dir).expanduser() if args.out_dir else None,
+        fmt=args.format,
+    )
+    stop = _StopFlag()
+    old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        rec.start()
+        logger.info(
+            f"Recording from {source.info.name!r} ({rec.samplerate} Hz, "
+            f"{rec.capture.channels} ch) into {rec.directory}; "
+            + (
+                "press Ctrl+C to stop."
+                if args.duration is None
+                else f"stopping after {args.duration:g} s."
+            )
+        )
+        live = sys.stdout.isatty() and not args.json
+        deadline = rec.t0 + args.duration if args.duration is not None else None
+        while not stop.event.is_set() and not rec.failed:
+            timeout = 0.1
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0:
+                    stop.t_request = deadline
+                    break
+            stop.event.wait(timeout)
+            if live:
+                s = rec.elapsed_s
+                print(
+                    f"\r{int(s // 60):02d}:{s % 60:04.1f} [{_meter(rec.level_dbfs)}] "
+                    f"{rec.level_dbfs:6.1f} dBFS ",
+                    end="",
+                    flush=True,
+                )
+        if live:
+            print()
+        saved = rec.stop(stop.t_request)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if args.json:
+        print(json.dumps(saved.as_dict()))
+    else:
+        peak = f"{saved.peak_dbfs:.1f} dBFS" if math.isfinite(saved.peak_dbfs) else "silence"
+        print(f"saved {saved.path} ({saved.duration_s:.2f} s, peak {peak})")
+    if warning_counts:
+        logger.info(f"{sum(warning_counts.values())} warnings during the capture were logged")
+    if saved.error is not None:
+        raise saved.error
+    return EXIT_OK

@@ -1,0 +1,198 @@
+"""Configuration: frozen dataclasses loaded from a TOML file.
+
+Every value has a default, so loopcap runs with no file at all.  A bad value
+raises :class:`~loopcap.errors.ConfigError` with one sentence that names the
+key, the value and what is allowed.  Unknown keys are reported as a warning
+naming them (a typo must not pass silently) and otherwise ignored.
+
+``config.example.toml`` at the top of the repository documents every key with
+its default; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from loguru import logger
+
+from loopcap.errors import ConfigError
+
+__all__ = [
+    "CaptureConfig",
+    "OutputConfig",
+    "Config",
+    "FORMATS",
+    "default_config_path",
+    "load_config",
+]
+
+APP_NAME = "loopcap"
+
+#: Output formats: name -> (file extension, soundfile format, soundfile subtype).
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "wav": ("wav", "WAV", "FLOAT"),
+    "flac": ("flac", "FLAC", "PCM_24"),
+    "ogg": ("ogg", "OGG", "VORBIS"),
+    "mp3": ("mp3", "MP3", "MPEG_LAYER_III"),
+}
+
+
+def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key} = {value!r} is invalid: {allowed}.")
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """``[capture]``: where audio comes from."""
+
+    #: Loopback device: case-insensitive substring of its name or id; "" = the
+    #: default output's loopback.
+    device: str = ""
+    #: Sample rate requested from the sound server, in Hz.
+    samplerate: int = 48000
+
+    def validate(self) -> None:
+        _check(isinstance(self.device, str), "capture.device", self.device, "it must be a string")
+        _check(
+            isinstance(self.samplerate, int)
+            and not isinstance(self.samplerate, bool)
+            and 8000 <= self.samplerate <= 192000,
+            "capture.samplerate",
+            self.samplerate,
+            "it must be a whole number of Hz from 8000 to 192000",
+        )
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where and how captures are saved."""
+
+    #: Folder for captures; "" = a ``loopcap`` folder in the user's music folder.
+    dir: str = ""
+    #: File format of saved captures: wav, flac, ogg or mp3.
+    format: str = "flac"
+    #: File name (without extension) of a capture: a ``str.format`` template
+    #: where ``{now}`` is the local start time (``datetime``).
+    stem: str = "loopcap-{now:%Y-%m-%d_%H-%M-%S}"
+
+    def validate(self) -> None:
+        _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
+        _check(
+            self.format in FORMATS,
+            "output.format",
+            self.format,
+            "allowed are " + ", ".join(FORMATS),
+        )
+        _check(
+            isinstance(self.stem, str) and self.stem != "",
+            "output.stem",
+            self.stem,
+            "it must be a non-empty string",
+        )
+        from loopcap.paths import render_stem  # local: paths imports nothing from here
+
+        try:
+            render_stem(self.stem)
+        except ValueError as exc:
+            raise ConfigError(
+                f"config key output.stem = {self.stem!r} is invalid: {exc}."
+            ) from None
+
+    @property
+    def directory(self) -> Path:
+        """The captures folder, resolved (``~`` expanded, default applied)."""
+        if self.dir:
+            return Path(os.path.expanduser(self.dir))
+        return Path(platformdirs.user_music_dir()) / APP_NAME
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration; one attribute per TOML table."""
+
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    #: Where this configuration was read from (None: defaults only).
+    source: Path | None = None
+
+    def validate(self) -> Config:
+        self.capture.validate()
+        self.output.validate()
+        return self
+
+
+#: TOML table name -> dataclass; the single list the loader and the drift test use.
+TABLES: dict[str, type] = {"capture": CaptureConfig, "output": OutputConfig}
+
+
+def default_config_path() -> Path:
+    """The per-user config file (``$XDG_CONFIG_HOME/loopcap/config.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _build(table: str, cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key {table} must be a table ([{table}]), not {data!r}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        names = ", ".join(f"{table}.{k}" for k in unknown)
+        logger.warning(f"ignoring unknown config keys: {names}")
+    values = {k: v for k, v in data.items() if k in fields}
+    for name, value in values.items():
+        default = fields[name].default
+        if type(default) is int and type(value) is not int:
+            raise ConfigError(
+                f"config key {table}.{name} = {value!r} is invalid: it must be a whole number."
+            )
+        if type(default) is float and type(value) not in (int, float):
+            raise ConfigError(
+                f"config key {table}.{name} = {value!r} is invalid: it must be a number."
+            )
+        if type(default) is float:
+            values[name] = float(value)
+        if type(default) is str and not isinstance(value, str):
+            raise ConfigError(
+                f"config key {table}.{name} = {value!r} is invalid: it must be a string."
+            )
+        if type(default) is bool and not isinstance(value, bool):
+            raise ConfigError(
+                f"config key {table}.{name} = {value!r} is invalid: it must be true or false."
+            )
+    return cls(**values)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the configuration.
+
+    ``path`` given: that file must exist.  ``path`` None: the per-user file if
+    it exists, else the defaults.
+    """
+    explicit = path is not None
+    file = Path(path) if explicit else default_config_path()
+    if not file.exists():
+        if explicit:
+            raise ConfigError(
+                f"config file {file} does not exist: check the path given to --config."
+            )
+        return Config().validate()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {file} is not valid TOML ({exc}): fix or remove it."
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {file} cannot be read ({exc}).") from None
+    unknown = sorted(set(data) - set(TABLES))
+    if unknown:
+        logger.warning("ignoring unknown config tables: " + ", ".join(f"[{k}]" for k in unknown))
+    parts = {name: _build(name, cls, data.get(name, {})) for name, cls in TABLES.items()}
+    return Config(**parts, source=file).validate()

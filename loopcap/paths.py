@@ -1,0 +1,69 @@
+"""File names and private, never-overwriting file creation.
+
+Voice notes are private: folders are created 0700 and files 0600.  Files are
+created exclusively (``O_EXCL``) so that nothing is ever overwritten; a name
+that is taken gets a ``-2``, ``-3``, ... suffix.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+__all__ = ["render_stem", "ensure_private_dir", "create_exclusive", "link_exclusive"]
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def render_stem(template: str, now: _dt.datetime | None = None) -> str:
+    """Render the stem template; refuse anything that is not a plain file name.
+
+    Raises ValueError with a reason when the template is malformed or would
+    name a path outside the output folder (``/``, ``..``).
+    """
+    now = now or _dt.datetime.now()
+    try:
+        stem = template.format(now=now)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"it must be a file name where {{now}} is the only field ({exc})"
+        ) from None
+    if not stem or "/" in stem or "\\" in stem or stem in (".", "..") or stem.startswith("."):
+        raise ValueError("it must give a plain file name, not a path or a hidden name")
+    if "\x00" in stem:
+        raise ValueError("it must not contain NUL characters")
+    return stem
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) if missing; a new folder gets mode 0700."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def create_exclusive(path: Path) -> int:
+    """Create ``path`` with mode 0600, failing if it exists; returns an fd."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+
+
+def link_exclusive(src: Path, dst: Path) -> None:
+    """Give ``src`` the name ``dst`` atomically, never replacing an existing ``dst``.
+
+    ``os.link`` fails with FileExistsError if ``dst`` exists, unlike
+    ``os.replace``; the source name is removed afterwards.  Falls back to
+    ``os.rename`` after an existence check on file systems without hard links.
+    """
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:
+        if dst.exists():
+            raise FileExistsError(dst) from None
+        os.rename(src, dst)
+        return
+    os.unlink(src)

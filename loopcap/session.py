@@ -1,0 +1,234 @@
+"""One recording: source -> capture -> writer -> saved file.
+
+:class:`Recording` wires the parts together and owns the file names.  It is
+used by ``loopcap record`` and, later, by the app; it knows nothing of either.
+
+Lifecycle (any one thread drives it)::
+
+    rec = Recording(source, config.output, samplerate)
+    rec.start()        # opens the device, waits for audio to flow, returns
+    ...                # rec.elapsed_s / rec.level_dbfs for meters
+    saved = rec.stop() # within ~0.2 s: the partial file is closed and renamed
+
+``stop()`` never waits on the device: soundcard's ``record()`` may be blocked
+for seconds, so the capture thread is told to stop and left to end by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import queue
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+from loguru import logger
+
+from loopcap.capture import END, Capture
+from loopcap.config import FORMATS, OutputConfig
+from loopcap.device import Source
+from loopcap.errors import LoopcapError, OutputError
+from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
+from loopcap.recover import unique_path
+from loopcap.writer import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
+
+__all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
+
+#: How long to wait for the device's first audio before starting the timeline
+#: anyway.  An idle PulseAudio null sink sleeps up to 2 s before its monitor
+#: delivers (measured here); WASAPI loopback delivers nothing until sound plays.
+WARMUP_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A finished capture."""
+
+    path: Path
+    duration_s: float
+    peak_dbfs: float
+    samplerate: int
+    channels: int
+    error: LoopcapError | None = None  # set when the device failed mid-capture
+
+    def as_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "duration_s": round(self.duration_s, 4),
+            "peak_dbfs": round(self.peak_dbfs, 2) if self.peak_dbfs > -1e9 else None,
+            "samplerate": self.samplerate,
+            "channels": self.channels,
+        }
+
+
+class Recording:
+    """One capture from ``source`` into ``output.directory``."""
+
+    def __init__(
+        self,
+        source: Source,
+        output: OutputConfig,
+        samplerate: int,
+        directory: Path | None = None,
+        fmt: str | None = None,
+    ) -> None:
+        self.source = source
+        self.output = output
+        self.samplerate = samplerate
+        self.directory = directory or output.directory
+        self.format = fmt or output.format
+        self.started_at = _dt.datetime.now()
+        self.stem = ""
+        self.t0 = 0.0
+        self.capture: Capture | None = None
+        self.writer: PartialWriter | None = None
+        self._first_block = None
+
+    # ------------------------------------------------------------ start
+
+    def _reserve_partial(self) -> tuple[Path, int]:
+        """Pick a stem no file in the folder uses yet; create and lock its partial file."""
+        ensure_private_dir(self.directory)
+        base = render_stem(self.output.stem, self.started_at)
+        ext = "." + FORMATS[self.format][0]
+        n = 1
+        while True:
+            stem = base if n == 1 else f"{base}-{n}"
+            taken = any(
+                (self.directory / f"{stem}{s}").exists() for s in (PARTIAL_SUFFIX, ext, ".wav")
+            )
+            if not taken:
+                partial = self.directory / f"{stem}{PARTIAL_SUFFIX}"
+                try:
+                    fd = create_partial(partial)
+                except FileExistsError:
+                    n += 1
+                    continue
+                except OSError as exc:
+                    raise OutputError(
+                        f"cannot write to the output folder {self.directory} "
+                        f"({exc.strerror}): choose a writable folder"
+                    ) from None
+                self.stem = stem
+                return partial, fd
+            n += 1
+
+    def start(self) -> None:
+        """Open the device and begin; returns once the timeline has started.
+
+        Raises DeviceError when the device cannot be opened.
+        """
+        partial, fd = self._reserve_partial()
+        try:
+            capture = self._open_capture()
+        except BaseException:
+            os.close(fd)
+            partial.unlink(missing_ok=True)
+            raise
+        first = self._first_block
+        self.t0 = (first.t - len(first.frames) / self.samplerate) if first else time.monotonic()
+        self.capture = capture
+        self.writer = PartialWriter(
+            partial, fd, self.samplerate, capture.channels, self.t0, capture.queue
+        )
+        if first is not None:
+            self.writer.accept_first(first)
+        self.writer.start()
+        logger.debug(f"capture started: {partial}")
+
+    def _open_capture(self) -> Capture:
+        """Start the capture thread and wait for audio to flow.
+
+        Position 0 of the file is when audio starts to flow: the first block
+        arrives, or the warm-up times out on a device that delivers nothing.
+        """
+        capture = Capture(self.source, self.samplerate)
+        capture.start()
+        capture.opened.wait()
+        if capture.error is not None:
+            raise capture.error
+        try:
+            first = capture.queue.get(timeout=WARMUP_TIMEOUT_S)
+        except queue.Empty:
+            first = None
+        if first is END:
+            raise capture.error or LoopcapError("the capture ended before it began")
+        self._first_block = first
+        return capture
+
+    # ------------------------------------------------------------ running
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.t0 if self.t0 else 0.0
+
+    @property
+    def level_dbfs(self) -> float:
+        return self.writer.level_dbfs if self.writer else float("-inf")
+
+    @property
+    def failed(self) -> bool:
+        """True once the device has failed; :meth:`stop` then saves what there is."""
+        return self.capture is not None and self.capture.error is not None
+
+    # ------------------------------------------------------------ stop
+
+    def stop(self, t_stop: float | None = None) -> Saved:
+        """Finish the capture (at monotonic ``t_stop``, default now) and save it."""
+        assert self.capture is not None and self.writer is not None, "start() first"
+        t_stop = time.monotonic() if t_stop is None else t_stop
+        if self.capture.error is not None:
+            t_stop = None  # the device failed: the file ends with its last audio
+        self.capture.stop()
+        result = self.writer.finish(t_stop)
+        if self.capture.overflow_frames:
+            logger.error(
+                f"{self.capture.overflow_frames} frames were lost because the disk was too slow"
+            )
+        path = self._finalise(result)
+        return Saved(
+            path,
+            result.duration_s,
+            result.peak_dbfs,
+            result.samplerate,
+            result.channels,
+            error=self.capture.error,
+        )
+
+    def _finalise(self, result: WriteResult) -> Path:
+        """Turn the closed partial WAV into ``<stem>.<ext>``, never overwriting."""
+        ext, fmt, subtype = FORMATS[self.format]
+        if self.format == "wav":
+            target = unique_path(self.directory, self.stem, ".wav")
+            link_exclusive(result.path, target)
+            return target
+        target = unique_path(self.directory, self.stem, f".{ext}")
+        tmp = self.directory / f".{target.name}.tmp"
+        try:
+            _encode(result.path, tmp, fmt, subtype)
+            link_exclusive(tmp, target)
+        except Exception as exc:
+            tmp.unlink(missing_ok=True)
+            # The capture itself is safe in the partial file: give it a WAV name.
+            fallback = unique_path(self.directory, self.stem, ".wav")
+            link_exclusive(result.path, fallback)
+            raise OutputError(
+                f"encoding to {self.format} failed ({exc}); the capture is saved as {fallback}"
+            ) from None
+        os.unlink(result.path)
+        return target
+
+
+def _encode(src: Path, dst: Path, fmt: str, subtype: str, block_frames: int = 1 << 16) -> None:
+    """Stream ``src`` into a new file ``dst`` (mode 0600, created exclusively)."""
+    fd = create_exclusive(dst)
+    with sf.SoundFile(src) as fin, os.fdopen(fd, "wb") as raw:
+        with sf.SoundFile(
+            raw, "w", samplerate=fin.samplerate, channels=fin.channels, format=fmt, subtype=subtype
+        ) as fout:
+            for block in fin.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
+                fout.write(block)
+        raw.flush()
+        os.fsync(raw.fileno())
