@@ -63,6 +63,11 @@ def recover_one(path: Path) -> Recovered | None:
     """Repair one partial file and give it its final ``<stem>.wav`` name."""
     if _in_use(path):
         return None
+    if path.stat().st_size == 0:
+        # Killed before the first header was written: there is no audio in it.
+        logger.info(f"removed an empty interrupted capture {path}")
+        path.unlink()
+        return None
     try:
         with sf.SoundFile(path, "r+") as f:  # closing rewrites the header
             frames, rate = f.frames, f.samplerate

@@ -1,0 +1,94 @@
+"""The command line's error boundary, config commands and record on the fake source."""
+
+import json
+import os
+import subprocess
+import sys
+
+import soundfile as sf
+
+from loopcap.cli import main
+
+
+def test_config_path_and_init(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert main(["config", "--path"]) == 0
+    path = capsys.readouterr().out.strip()
+    assert path == str(tmp_path / "loopcap" / "config.toml")
+    assert main(["config", "--init"]) == 0
+    text = open(path).read()
+    assert "[capture]" in text and "[output]" in text
+    open(path, "a").write("# mine\n")
+    assert main(["config", "--init"]) == 2  # never over an existing one
+    assert "already exists" in capsys.readouterr().err
+    assert open(path).read().endswith("# mine\n")
+
+
+def test_bad_config_is_one_line_and_status_2(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[output]\nformat = "aiff"\n')
+    assert main(["--config", str(cfg), "record"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "output.format" in err and "'aiff'" in err
+
+
+def test_bad_duration(capsys):
+    assert main(["record", "--duration", "-1"]) == 2
+    assert "--duration" in capsys.readouterr().err
+
+
+def test_usage_error_status():
+    assert main(["record", "--format", "aiff"]) == 2
+    assert main(["nonsense"]) == 2
+
+
+def run(args, env):
+    return subprocess.run(
+        [sys.executable, "-m", "loopcap", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_no_sound_server_is_one_clear_line(tmp_path):
+    env = dict(
+        os.environ,
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path),
+        XDG_STATE_HOME=str(tmp_path),
+        PULSE_SERVER=f"unix:{tmp_path}/no-such-socket",
+    )
+    env.pop("LOOPCAP_BACKEND", None)
+    for args in (["record", "--duration", "1", "--out-dir", str(tmp_path / "o")], ["devices"]):
+        r = run(args, env)
+        assert r.returncode == 3, r.stderr
+        assert "no sound server is running" in r.stderr
+        assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_record_on_fake_source(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOOPCAP_BACKEND", "fake")
+    out = tmp_path / "o"
+    assert (
+        main(["record", "--duration", "0.5", "--out-dir", str(out), "--format", "wav", "--json"])
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert abs(result["duration_s"] - 0.5) < 0.05
+    assert result["peak_dbfs"] > -13 and result["channels"] == 2
+    assert sf.info(result["path"]).frames == round(result["duration_s"] * 48000)
+
+
+def test_device_lost_saves_and_exits_3(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOOPCAP_BACKEND", "fake")
+    monkeypatch.setenv("LOOPCAP_FAKE", "lose_after_s=0.4")
+    out = tmp_path / "o"
+    assert main(["record", "--duration", "5", "--out-dir", str(out), "--json"]) == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert abs(result["duration_s"] - 0.4) < 0.02
+    assert sf.info(result["path"]).duration > 0.35
+    assert "disappeared" in captured.err

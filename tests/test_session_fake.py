@@ -1,0 +1,112 @@
+"""A whole recording on the deterministic fake source: timeline, stop, loss, files."""
+
+import os
+import stat
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from loopcap.config import OutputConfig
+from loopcap.errors import DeviceLostError
+from loopcap.fakesource import FakeSource
+from loopcap.session import Recording
+
+SR = 48000
+
+
+def record(tmp_path, source, seconds, fmt="wav", stem="note"):
+    rec = Recording(source, OutputConfig(dir=str(tmp_path), format=fmt, stem=stem), SR)
+    rec.start()
+    time.sleep(max(0.0, rec.t0 + seconds - time.monotonic()))
+    return rec, rec.stop(rec.t0 + seconds)
+
+
+def test_silence_the_device_did_not_deliver_is_kept_in_place(tmp_path):
+    # The device delivers nothing from 0.5 s to 1.5 s, as an idle monitor does.
+    src = FakeSource(signal="tone", gaps_s=[(0.5, 1.5)])
+    _, saved = record(tmp_path, src, 2.5)
+    audio, sr = sf.read(saved.path, dtype="float32")
+    assert abs(len(audio) / sr - 2.5) < 0.05
+    mono = audio[:, 0]
+    # Silence where nothing came, the tone on both sides.
+    assert np.max(np.abs(mono[int(0.7 * sr) : int(1.3 * sr)])) == 0.0
+    assert np.max(np.abs(mono[int(0.1 * sr) : int(0.4 * sr)])) > 0.2
+    # After the gap the tone sits at its true time: compare with the ideal sine.
+    seg = slice(int(1.8 * sr), int(2.0 * sr))
+    t = np.arange(seg.start, seg.stop) / sr
+    best = max(
+        range(-960, 961, 24),
+        key=lambda lag: float(np.dot(mono[seg], np.sin(2 * np.pi * 440 * (t - lag / sr)))),
+    )
+    assert abs(best) / sr <= 0.02, f"tone displaced by {best / sr * 1000:.1f} ms"
+
+
+def test_stop_is_prompt_while_the_device_blocks(tmp_path):
+    # After 0.2 s the device never delivers again: read() blocks.
+    src = FakeSource(signal="tone", gaps_s=[(0.2, 1e9)])
+    rec = Recording(src, OutputConfig(dir=str(tmp_path), format="wav", stem="x"), SR)
+    rec.start()
+    time.sleep(1.0)
+    t = time.monotonic()
+    saved = rec.stop()
+    took = time.monotonic() - t
+    assert took < 0.25, took
+    assert abs(saved.duration_s - 1.0) < 0.05
+    assert sf.info(str(saved.path)).frames == round(saved.duration_s * SR)
+
+
+def test_device_lost_keeps_what_was_captured(tmp_path):
+    src = FakeSource(signal="tone", lose_after_s=0.5)
+    rec = Recording(src, OutputConfig(dir=str(tmp_path), format="wav", stem="x"), SR)
+    rec.start()
+    deadline = time.monotonic() + 3
+    while not rec.failed and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert rec.failed
+    saved = rec.stop()
+    assert isinstance(saved.error, DeviceLostError)
+    audio, _ = sf.read(saved.path)
+    assert abs(len(audio) / SR - 0.5) < 0.02
+    assert np.max(np.abs(audio)) > 0.2
+
+
+def test_audio_is_on_disk_within_a_second(tmp_path):
+    src = FakeSource(signal="tone")
+    rec = Recording(src, OutputConfig(dir=str(tmp_path), format="wav", stem="x"), SR)
+    rec.start()
+    time.sleep(1.6)
+    partial = tmp_path / "x.partial.wav"
+    with sf.SoundFile(partial) as f:  # the header is kept current
+        on_disk = f.frames / SR
+    elapsed = time.monotonic() - rec.t0
+    rec.stop()
+    assert on_disk >= elapsed - 1.0, (on_disk, elapsed)
+
+
+def test_names_are_never_reused_and_files_are_private(tmp_path):
+    out = tmp_path / "captures"
+    src = FakeSource(signal="tone", speed=20)
+    _, a = record(out, src, 0.2, stem="note")
+    _, b = record(out, src, 0.2, stem="note")
+    (out / "note-3.wav").write_bytes(b"taken")
+    _, c = record(out, src, 0.2, stem="note")
+    assert [a.path.name, b.path.name, c.path.name] == ["note.wav", "note-2.wav", "note-4.wav"]
+    assert (out / "note-3.wav").read_bytes() == b"taken"
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+    for s in (a, b, c):
+        assert stat.S_IMODE(os.stat(s.path).st_mode) == 0o600
+    assert not list(out.glob("*.partial.wav"))
+
+
+@pytest.mark.parametrize("fmt, ext", [("flac", "flac"), ("ogg", "ogg"), ("mp3", "mp3")])
+def test_encoded_formats(tmp_path, fmt, ext):
+    src = FakeSource(signal="tone")
+    _, saved = record(tmp_path, src, 0.5, fmt=fmt)
+    assert saved.path.suffix == "." + ext
+    info = sf.info(str(saved.path))
+    assert info.samplerate == SR and info.channels == 2
+    assert abs(info.duration - 0.5) < 0.1  # lossy codecs pad a little
+    assert stat.S_IMODE(os.stat(saved.path).st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [saved.path.name]
