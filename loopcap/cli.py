@@ -20,7 +20,14 @@ from loguru import logger
 
 from loopcap import __version__
 from loopcap.config import FORMATS, Config, default_config_path, load_config
-from loopcap.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, ConfigError, LoopcapError
+from loopcap.errors import (
+    EXIT_ERROR,
+    EXIT_NO_SOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    LoopcapError,
+)
 from loopcap.logsetup import setup_logging, warning_counts
 
 __all__ = ["main", "build_parser"]
@@ -254,9 +261,18 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(saved.as_dict()))
     else:
         peak = f"{saved.peak_dbfs:.1f} dBFS" if math.isfinite(saved.peak_dbfs) else "silence"
-        print(f"saved {saved.path} ({saved.duration_s:.2f} s, peak {peak})")
+        if saved.path is not None:
+            print(
+                f"saved {saved.path} ({saved.bounds.kept_s:.2f} s of {saved.duration_s:.2f} s "
+                f"captured, peak {peak})"
+            )
+        if saved.raw_path is not None:
+            print(f"raw capture kept as {saved.raw_path} ({saved.duration_s:.2f} s)")
     if warning_counts:
         logger.info(f"{sum(warning_counts.values())} warnings during the capture were logged")
     if saved.error is not None:
         raise saved.error
+    if saved.path is None:
+        logger.warning("no sound found in the capture: only the raw capture was kept")
+        return EXIT_NO_SOUND
     return EXIT_OK

@@ -22,11 +22,13 @@ import platformdirs
 from loguru import logger
 
 from loopcap.errors import ConfigError
+from loopcap.trim import TrimParams
 
 __all__ = [
     "CaptureConfig",
     "OutputConfig",
     "Config",
+    "TrimParams",
     "FORMATS",
     "default_config_path",
     "load_config",
@@ -81,6 +83,8 @@ class OutputConfig:
     #: File name (without extension) of a capture: a ``str.format`` template
     #: where ``{now}`` is the local start time (``datetime``).
     stem: str = "loopcap-{now:%Y-%m-%d_%H-%M-%S}"
+    #: Keep the untrimmed capture beside the trimmed note, as ``<stem>.raw.<ext>``.
+    keep_raw: bool = True
 
     def validate(self) -> None:
         _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
@@ -119,17 +123,36 @@ class Config:
 
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    trim: TrimParams = field(default_factory=TrimParams)
     #: Where this configuration was read from (None: defaults only).
     source: Path | None = None
 
     def validate(self) -> Config:
         self.capture.validate()
         self.output.validate()
+        validate_trim(self.trim)
         return self
 
 
+def validate_trim(p: TrimParams) -> None:
+    """Check the ``[trim]`` table (TrimParams lives in the pure trim module)."""
+    for name, lo, hi in (
+        ("hop_s", 0.0005, 0.05),
+        ("frame_s", 0.001, 0.2),
+        ("floor_window_s", 0.01, 5.0),
+        ("merge_gap_s", 0.0, 30.0),
+        ("pad_s", 0.0, 5.0),
+        ("open_db", 0.0, 60.0),
+        ("close_db", 0.0, 60.0),
+    ):
+        value = getattr(p, name)
+        _check(lo <= value <= hi, f"trim.{name}", value, f"it must be from {lo} to {hi}")
+    _check(p.frame_s >= p.hop_s, "trim.frame_s", p.frame_s, "it must be at least trim.hop_s")
+    _check(p.close_db <= p.open_db, "trim.close_db", p.close_db, "it must not exceed trim.open_db")
+
+
 #: TOML table name -> dataclass; the single list the loader and the drift test use.
-TABLES: dict[str, type] = {"capture": CaptureConfig, "output": OutputConfig}
+TABLES: dict[str, type] = {"capture": CaptureConfig, "output": OutputConfig, "trim": TrimParams}
 
 
 def default_config_path() -> Path:

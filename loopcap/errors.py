@@ -17,12 +17,14 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_USAGE",
     "EXIT_DEVICE",
+    "EXIT_NO_SOUND",
 ]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2  # bad command line or bad configuration
 EXIT_DEVICE = 3  # no sound server, no such device, device lost mid-capture
+EXIT_NO_SOUND = 4  # the capture or file holds no sound: nothing to trim
 
 
 class LoopcapError(Exception):

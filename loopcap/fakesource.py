@@ -8,7 +8,9 @@ comma-separated ``key=value`` settings, e.g.
 
 - ``speed``: how much faster than real time blocks are delivered (1 = real
   time; ``inf`` = as fast as they are asked for).
-- ``signal``: ``silence``, ``tone`` (440 Hz at -12 dBFS) or ``noise`` (-30 dBFS).
+- ``signal``: ``silence``, ``tone`` (440 Hz at -12 dBFS, continuous),
+  ``burst`` (that tone from 0.2 s to 0.7 s of every second, silence between)
+  or ``noise`` (-30 dBFS).
 - ``gap``: ``start:end`` in seconds of delivered audio during which the device
   delivers nothing (the audio of that span is lost, as on an idle monitor);
   the read blocks for the gap's duration instead.
@@ -98,6 +100,9 @@ class FakeStream:
         else:
             t = (np.arange(start, start + n) / sr).astype(np.float64)
             x = (0.25 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+            if self.src.signal == "burst":
+                phase = np.mod(t, 1.0)
+                x[(phase < 0.2) | (phase >= 0.7)] = 0.0
         return np.repeat(x[:, None], ch, axis=1)
 
     def _in_gap(self, pos_s: float) -> tuple[float, float] | None:

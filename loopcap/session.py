@@ -32,6 +32,8 @@ from loopcap.device import Source
 from loopcap.errors import LoopcapError, OutputError
 from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
 from loopcap.recover import unique_path
+from loopcap.trim import Bounds, TrimParams
+from loopcap.trimfile import analyse_file, write_span
 from loopcap.writer import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
 
 __all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
@@ -44,19 +46,26 @@ WARMUP_TIMEOUT_S = 3.0
 
 @dataclass(frozen=True)
 class Saved:
-    """A finished capture."""
+    """A finished capture: the trimmed note and/or the raw capture."""
 
-    path: Path
-    duration_s: float
+    path: Path | None  # the trimmed note; None when no sound was found
+    raw_path: Path | None  # the untrimmed capture; None when not kept
+    duration_s: float  # of the whole capture
     peak_dbfs: float
     samplerate: int
     channels: int
+    bounds: Bounds | None = None  # the note's span within the capture
     error: LoopcapError | None = None  # set when the device failed mid-capture
 
     def as_dict(self) -> dict:
+        b = self.bounds
         return {
-            "path": str(self.path),
+            "path": str(self.path) if self.path else None,
+            "raw_path": str(self.raw_path) if self.raw_path else None,
             "duration_s": round(self.duration_s, 4),
+            "start_s": round(b.start_s, 4) if b else None,
+            "end_s": round(b.end_s, 4) if b else None,
+            "kept_s": round(b.kept_s, 4) if b else None,
             "peak_dbfs": round(self.peak_dbfs, 2) if self.peak_dbfs > -1e9 else None,
             "samplerate": self.samplerate,
             "channels": self.channels,
@@ -73,8 +82,10 @@ class Recording:
         samplerate: int,
         directory: Path | None = None,
         fmt: str | None = None,
+        trim: TrimParams | None = None,
     ) -> None:
         self.source = source
+        self.trim = trim or TrimParams()
         self.output = output
         self.samplerate = samplerate
         self.directory = directory or output.directory
@@ -97,7 +108,8 @@ class Recording:
         while True:
             stem = base if n == 1 else f"{base}-{n}"
             taken = any(
-                (self.directory / f"{stem}{s}").exists() for s in (PARTIAL_SUFFIX, ext, ".wav")
+                (self.directory / f"{stem}{s}").exists()
+                for s in (PARTIAL_SUFFIX, ext, ".raw" + ext, ".wav")
             )
             if not taken:
                 partial = self.directory / f"{stem}{PARTIAL_SUFFIX}"
@@ -187,37 +199,65 @@ class Recording:
             logger.error(
                 f"{self.capture.overflow_frames} frames were lost because the disk was too slow"
             )
-        path = self._finalise(result)
+        path, raw_path, bounds = self._finalise(result)
         return Saved(
             path,
+            raw_path,
             result.duration_s,
             result.peak_dbfs,
             result.samplerate,
             result.channels,
+            bounds=bounds,
             error=self.capture.error,
         )
 
-    def _finalise(self, result: WriteResult) -> Path:
-        """Turn the closed partial WAV into ``<stem>.<ext>``, never overwriting."""
+    def _finalise(self, result: WriteResult) -> tuple[Path | None, Path | None, Bounds | None]:
+        """Trim the closed partial WAV into ``<stem>.<ext>`` and keep it as
+        ``<stem>.raw.<ext>``; never overwriting, and the partial file stays
+        until both are safely written."""
         ext, fmt, subtype = FORMATS[self.format]
-        if self.format == "wav":
-            target = unique_path(self.directory, self.stem, ".wav")
-            link_exclusive(result.path, target)
+        partial = result.path
+        bounds = None
+        trimmed = None
+        if result.frames:
+            bounds = analyse_file(partial, self.trim).bounds
+        if bounds is not None:
+            trimmed = unique_path(self.directory, self.stem, f".{ext}")
+            try:
+                write_span(partial, trimmed, bounds.start, bounds.end, fmt, subtype)
+            except Exception as exc:
+                raw = self._keep_raw(partial, ext, fmt, subtype)
+                raise OutputError(
+                    f"saving the trimmed note failed ({exc}); the capture is kept as {raw}"
+                ) from None
+        else:
+            logger.info("no sound found in the capture; only the raw capture is kept")
+        raw_path = None
+        if self.output.keep_raw or trimmed is None:
+            raw_path = self._keep_raw(partial, ext, fmt, subtype)
+        else:
+            os.unlink(partial)
+        return trimmed, raw_path, bounds
+
+    def _keep_raw(self, partial: Path, ext: str, fmt: str, subtype: str) -> Path:
+        """Give the partial WAV its final raw name, encoding it if needed."""
+        target = unique_path(self.directory, f"{self.stem}.raw", f".{ext}")
+        if fmt == "WAV":
+            link_exclusive(partial, target)
             return target
-        target = unique_path(self.directory, self.stem, f".{ext}")
         tmp = self.directory / f".{target.name}.tmp"
         try:
-            _encode(result.path, tmp, fmt, subtype)
+            _encode(partial, tmp, fmt, subtype)
             link_exclusive(tmp, target)
         except Exception as exc:
             tmp.unlink(missing_ok=True)
             # The capture itself is safe in the partial file: give it a WAV name.
-            fallback = unique_path(self.directory, self.stem, ".wav")
-            link_exclusive(result.path, fallback)
+            fallback = unique_path(self.directory, f"{self.stem}.raw", ".wav")
+            link_exclusive(partial, fallback)
             raise OutputError(
                 f"encoding to {self.format} failed ({exc}); the capture is saved as {fallback}"
             ) from None
-        os.unlink(result.path)
+        os.unlink(partial)
         return target
 
 

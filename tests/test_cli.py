@@ -71,6 +71,7 @@ def test_no_sound_server_is_one_clear_line(tmp_path):
 
 def test_record_on_fake_source(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOOPCAP_BACKEND", "fake")
+    monkeypatch.setenv("LOOPCAP_FAKE", "signal=burst")
     out = tmp_path / "o"
     assert (
         main(["record", "--duration", "0.5", "--out-dir", str(out), "--format", "wav", "--json"])
@@ -79,16 +80,18 @@ def test_record_on_fake_source(tmp_path, monkeypatch, capsys):
     result = json.loads(capsys.readouterr().out)
     assert abs(result["duration_s"] - 0.5) < 0.05
     assert result["peak_dbfs"] > -13 and result["channels"] == 2
-    assert sf.info(result["path"]).frames == round(result["duration_s"] * 48000)
+    assert sf.info(result["raw_path"]).frames == round(result["duration_s"] * 48000)
+    assert abs(result["start_s"] - 0.2) < 0.003 and abs(result["kept_s"] - 0.3) < 0.003
+    assert sf.info(result["path"]).frames == round(result["kept_s"] * 48000)
 
 
 def test_device_lost_saves_and_exits_3(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LOOPCAP_BACKEND", "fake")
-    monkeypatch.setenv("LOOPCAP_FAKE", "lose_after_s=0.4")
+    monkeypatch.setenv("LOOPCAP_FAKE", "lose_after_s=0.4,signal=tone")
     out = tmp_path / "o"
     assert main(["record", "--duration", "5", "--out-dir", str(out), "--json"]) == 3
     captured = capsys.readouterr()
     result = json.loads(captured.out)
     assert abs(result["duration_s"] - 0.4) < 0.02
-    assert sf.info(result["path"]).duration > 0.35
+    assert sf.info(result["raw_path"]).duration > 0.35
     assert "disappeared" in captured.err

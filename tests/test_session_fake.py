@@ -27,7 +27,7 @@ def test_silence_the_device_did_not_deliver_is_kept_in_place(tmp_path):
     # The device delivers nothing from 0.5 s to 1.5 s, as an idle monitor does.
     src = FakeSource(signal="tone", gaps_s=[(0.5, 1.5)])
     _, saved = record(tmp_path, src, 2.5)
-    audio, sr = sf.read(saved.path, dtype="float32")
+    audio, sr = sf.read(saved.raw_path, dtype="float32")
     assert abs(len(audio) / sr - 2.5) < 0.05
     mono = audio[:, 0]
     # Silence where nothing came, the tone on both sides.
@@ -54,7 +54,7 @@ def test_stop_is_prompt_while_the_device_blocks(tmp_path):
     took = time.monotonic() - t
     assert took < 0.25, took
     assert abs(saved.duration_s - 1.0) < 0.05
-    assert sf.info(str(saved.path)).frames == round(saved.duration_s * SR)
+    assert sf.info(str(saved.raw_path)).frames == round(saved.duration_s * SR)
 
 
 def test_device_lost_keeps_what_was_captured(tmp_path):
@@ -67,7 +67,7 @@ def test_device_lost_keeps_what_was_captured(tmp_path):
     assert rec.failed
     saved = rec.stop()
     assert isinstance(saved.error, DeviceLostError)
-    audio, _ = sf.read(saved.path)
+    audio, _ = sf.read(saved.raw_path)
     assert abs(len(audio) / SR - 0.5) < 0.02
     assert np.max(np.abs(audio)) > 0.2
 
@@ -87,26 +87,58 @@ def test_audio_is_on_disk_within_a_second(tmp_path):
 
 def test_names_are_never_reused_and_files_are_private(tmp_path):
     out = tmp_path / "captures"
-    src = FakeSource(signal="tone", speed=20)
+    src = FakeSource(signal="burst", speed=20)
     _, a = record(out, src, 0.2, stem="note")
     _, b = record(out, src, 0.2, stem="note")
-    (out / "note-3.wav").write_bytes(b"taken")
+    (out / "note-3.raw.wav").write_bytes(b"taken")
     _, c = record(out, src, 0.2, stem="note")
     assert [a.path.name, b.path.name, c.path.name] == ["note.wav", "note-2.wav", "note-4.wav"]
-    assert (out / "note-3.wav").read_bytes() == b"taken"
+    assert c.raw_path.name == "note-4.raw.wav"
+    assert (out / "note-3.raw.wav").read_bytes() == b"taken"
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
     for s in (a, b, c):
         assert stat.S_IMODE(os.stat(s.path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(s.raw_path).st_mode) == 0o600
     assert not list(out.glob("*.partial.wav"))
+    assert not list(out.glob(".*"))  # no temporary files left
 
 
 @pytest.mark.parametrize("fmt, ext", [("flac", "flac"), ("ogg", "ogg"), ("mp3", "mp3")])
 def test_encoded_formats(tmp_path, fmt, ext):
-    src = FakeSource(signal="tone")
-    _, saved = record(tmp_path, src, 0.5, fmt=fmt)
-    assert saved.path.suffix == "." + ext
-    info = sf.info(str(saved.path))
-    assert info.samplerate == SR and info.channels == 2
-    assert abs(info.duration - 0.5) < 0.1  # lossy codecs pad a little
-    assert stat.S_IMODE(os.stat(saved.path).st_mode) == 0o600
-    assert sorted(p.name for p in tmp_path.iterdir()) == [saved.path.name]
+    src = FakeSource(signal="burst")
+    _, saved = record(tmp_path, src, 1.0, fmt=fmt)
+    assert saved.path.name == f"note.{ext}" and saved.raw_path.name == f"note.raw.{ext}"
+    raw = sf.info(str(saved.raw_path))
+    note = sf.info(str(saved.path))
+    assert raw.samplerate == note.samplerate == SR and raw.channels == note.channels == 2
+    assert abs(raw.duration - 1.0) < 0.1  # lossy codecs pad a little
+    assert abs(note.duration - 0.5) < 0.1  # the burst from 0.2 s to 0.7 s
+    for p in (saved.path, saved.raw_path):
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [saved.path.name, saved.raw_path.name]
+    )
+
+
+def test_trimmed_note_and_raw_capture(tmp_path):
+    _, saved = record(tmp_path, FakeSource(signal="burst"), 1.0)
+    assert abs(saved.bounds.start_s - 0.2) < 0.003 and abs(saved.bounds.end_s - 0.7) < 0.003
+    note, _ = sf.read(saved.path)
+    raw, _ = sf.read(saved.raw_path)
+    assert np.array_equal(note, raw[saved.bounds.start : saved.bounds.end])
+
+
+def test_no_sound_keeps_only_the_raw_capture(tmp_path):
+    _, saved = record(tmp_path, FakeSource(signal="silence"), 0.5)
+    assert saved.path is None and saved.bounds is None
+    assert [p.name for p in tmp_path.iterdir()] == [saved.raw_path.name]
+
+
+def test_keep_raw_false(tmp_path):
+    out = OutputConfig(dir=str(tmp_path), format="wav", stem="n", keep_raw=False)
+    rec = Recording(FakeSource(signal="burst"), out, SR)
+    rec.start()
+    time.sleep(1.0)
+    saved = rec.stop()
+    assert saved.raw_path is None
+    assert [p.name for p in tmp_path.iterdir()] == ["n.wav"]
