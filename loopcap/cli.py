@@ -61,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=sorted(FORMATS), help="file format")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    t = sub.add_parser("trim", help="trim audio files to the voice note in them")
+    t.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
+    where = t.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
+    where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
+    t.add_argument(
+        "--format", choices=sorted([*FORMATS, "opus"]), help="output format (default: the input's)"
+    )
+    t.add_argument("--force", action="store_true", help="replace existing outputs")
+    t.add_argument("--json", action="store_true", help="one JSON object per file")
+
     rc = sub.add_parser("recover", help="repair captures interrupted by a crash")
     rc.add_argument("dir", nargs="?", help="folder to repair (default: the captures folder)")
     rc.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -71,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", action="store_true", help="write the documented example there")
 
     # --config is accepted after the command too, as the docs show it.
-    for sp in (d, r, rc, c):
+    for sp in (d, r, t, rc, c):
         sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
         sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return p
@@ -104,15 +115,16 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return cmd_config(args)
     config = load_config(args.config)
-    _recover_quietly(
-        Path(args.out_dir) if getattr(args, "out_dir", None) else config.output.directory
-    )
+    record_dir = args.out_dir if args.command == "record" and args.out_dir else None
+    _recover_quietly(Path(record_dir) if record_dir else config.output.directory)
     if args.command == "devices":
         return cmd_devices(args)
     if args.command == "record":
         return cmd_record(args, config)
     if args.command == "recover":
         return cmd_recover(args, config)
+    if args.command == "trim":
+        return cmd_trim(args, config)
     raise AssertionError(args.command)
 
 
@@ -276,3 +288,52 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         logger.warning("no sound found in the capture: only the raw capture was kept")
         return EXIT_NO_SOUND
     return EXIT_OK
+
+
+def cmd_trim(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.batch import trim_files
+
+    if args.output and len(args.files) > 1:
+        raise ConfigError("-o names one output file; with several inputs use --out-dir")
+    out_dir = Path(args.out_dir).expanduser() if args.out_dir else None
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(f"--out-dir {out_dir} is a file, not a folder")
+        from loopcap.paths import ensure_private_dir
+
+        ensure_private_dir(out_dir)
+    results = trim_files(
+        [Path(f) for f in args.files],
+        out=Path(args.output).expanduser() if args.output else None,
+        out_dir=out_dir,
+        fmt=args.format,
+        force=args.force,
+        params=config.trim,
+    )
+    bar = None
+    if len(args.files) > 1 and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(args.files), unit="file", file=sys.stderr, leave=False)
+    failed = no_sound = 0
+    for res in results:
+        if bar is not None:
+            bar.update(1)
+        if res.error:
+            failed += not res.no_sound
+            no_sound += res.no_sound
+            (bar.write if bar else lambda m: logger.error(m))(f"loopcap: {res.error}")
+        elif res.truncated:
+            logger.warning(f"loopcap: {res.input}: the file is truncated; trimmed what decodes")
+        if args.json:
+            print(json.dumps(res.as_dict()), flush=True)
+        elif res.output is not None:
+            print(
+                f"{res.output}\t{res.start_s:.3f}-{res.end_s:.3f} s ({res.kept_s:.2f} s kept)",
+                flush=True,
+            )
+    if bar is not None:
+        bar.close()
+    if failed:
+        return EXIT_ERROR
+    return EXIT_NO_SOUND if no_sound else EXIT_OK

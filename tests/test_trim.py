@@ -1,0 +1,126 @@
+"""The trimmer's maths on tiny signals whose answers can be checked by hand."""
+
+import numpy as np
+import pytest
+
+from loopcap.trim import (
+    MIN_DB,
+    LevelMeter,
+    TrimParams,
+    chunk_powers,
+    estimate_floor_db,
+    find_bounds,
+)
+
+SR = 8000  # hop of 2.5 ms = 20 samples
+
+
+def bounds_of(x, params=None):
+    params = params or TrimParams()
+    m = LevelMeter(SR, params)
+    m.feed(x)
+    return find_bounds(m.powers, SR, len(x), params)
+
+
+def tone(seconds, amp=0.1, f=440.0):
+    t = np.arange(int(seconds * SR)) / SR
+    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * SR), np.float32)
+
+
+def noise(seconds, db, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def test_chunk_powers_by_hand():
+    x = np.array([1, 1, 0, 0, 2, 2, 2, 2], np.float32)
+    assert chunk_powers(x, 4).tolist() == [0.5, 4.0]
+    stereo = np.stack([x, np.zeros_like(x)], axis=1)
+    assert chunk_powers(stereo, 4).tolist() == [0.25, 2.0]
+
+
+def test_nan_and_inf_count_as_silence():
+    x = np.array([np.nan, np.inf, 1, 1], np.float32)
+    assert chunk_powers(x, 4).tolist() == [0.5]
+
+
+def test_streaming_equals_one_block():
+    x = np.concatenate([silence(0.3), tone(0.5), silence(0.2)])
+    whole = LevelMeter(SR)
+    whole.feed(x)
+    parts = LevelMeter(SR)
+    for piece in np.array_split(x, 7):  # odd sizes: carries across the hop
+        parts.feed(piece)
+    assert np.allclose(whole.powers, parts.powers)
+    assert parts.frames == len(x)
+
+
+def test_floor_is_the_quietest_stretch():
+    x = np.concatenate([noise(0.5, -60), tone(1.0), noise(0.5, -60, seed=1)])
+    m = LevelMeter(SR)
+    m.feed(x)
+    assert estimate_floor_db(m.powers, TrimParams()) == pytest.approx(-60, abs=1.0)
+    m = LevelMeter(SR)
+    m.feed(np.concatenate([silence(0.5), tone(0.5)]))
+    assert estimate_floor_db(m.powers, TrimParams()) == MIN_DB
+
+
+def test_exact_bounds_over_digital_silence():
+    x = np.concatenate([silence(0.5), tone(1.0), silence(0.25)])
+    b = bounds_of(x)
+    assert (b.start, b.end) == (4000, 12000)
+
+
+def test_exact_bounds_over_hiss():
+    x = np.concatenate([silence(0.5), tone(1.0), silence(0.25)]) + noise(1.75, -60)
+    b = bounds_of(x)
+    assert abs(b.start - 4000) <= 20 and abs(b.end - 12000) <= 20  # one hop
+
+
+def test_note_floor_is_kept_and_pauses_do_not_split():
+    # The note: its own floor (-50 dB), a word, a 0.5 s pause, a word, its floor.
+    note = noise(1.6, -50, seed=3)
+    note[int(0.2 * SR) : int(0.6 * SR)] += tone(0.4)
+    note[int(1.1 * SR) : int(1.4 * SR)] += tone(0.3)
+    x = np.concatenate([silence(0.5), note, silence(0.5)])
+    b = bounds_of(x)
+    assert (b.start, b.end) == (4000, 4000 + len(note))
+
+
+def test_distractors_separated_by_silence_are_left_out():
+    ding = tone(0.3, amp=0.5, f=1500)
+    x = np.concatenate(
+        [silence(0.2), ding, silence(1.0), tone(1.5), silence(1.0), ding, silence(0.2)]
+    )
+    b = bounds_of(x)
+    assert b.start == int(1.5 * SR) and b.end == int(3.0 * SR)
+
+
+def test_quiet_note_over_hiss_cut_at_audible_boundary():
+    # The note fades in over 0.4 s: audible (6 dB above a -50 dB floor) part way.
+    ramp = np.linspace(0, 1, int(0.4 * SR), dtype=np.float32)
+    body = tone(1.4, amp=0.05)
+    body[: len(ramp)] *= ramp
+    x = np.concatenate([silence(0.5), body, silence(0.5)]) + noise(2.4, -50, seed=5)
+    b = bounds_of(x)
+    # The tone's power is amp^2/2 * ramp^2; it reaches floor+6 dB (with the
+    # floor's own power, total 4x the floor) where ramp = sqrt(3*2e-5*2)/0.05.
+    r = np.sqrt(3 * 1e-5 * 2) / 0.05
+    audible = 0.5 + 0.4 * r
+    assert abs(b.start_s - audible) < 0.02
+    assert abs(b.end_s - 1.9) < 0.005
+
+
+def test_no_sound_in_silence_or_steady_hiss():
+    assert bounds_of(silence(1.0)) is None
+    assert bounds_of(noise(2.0, -40)) is None
+
+
+def test_pad_is_applied_within_the_file():
+    x = np.concatenate([silence(0.01), tone(0.5), silence(0.5)])
+    b = bounds_of(x, TrimParams(pad_s=0.05))
+    assert b.start == 0 and b.end == int(0.51 * SR) + 400
