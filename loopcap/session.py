@@ -32,6 +32,7 @@ from loopcap.device import Source
 from loopcap.errors import LoopcapError, OutputError
 from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
 from loopcap.recover import unique_path
+from loopcap.tap import Tap
 from loopcap.trim import Bounds, TrimParams
 from loopcap.trimfile import analyse_file, write_span
 from loopcap.writer import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
@@ -83,8 +84,10 @@ class Recording:
         directory: Path | None = None,
         fmt: str | None = None,
         trim: TrimParams | None = None,
+        tap: Tap | None = None,
     ) -> None:
         self.source = source
+        self.tap = tap
         self.trim = trim or TrimParams()
         self.output = output
         self.samplerate = samplerate
@@ -127,12 +130,26 @@ class Recording:
                 return partial, fd
             n += 1
 
-    def start(self) -> None:
+    def start(self, t_start: float | None = None) -> None:
         """Open the device and begin; returns once the timeline has started.
 
-        Raises DeviceError when the device cannot be opened.
+        With a :class:`~loopcap.tap.Tap` the device is already open: the
+        recording begins at monotonic ``t_start`` (default now) minus the
+        tap's pre-roll.  Raises DeviceError when the device cannot be opened.
         """
         partial, fd = self._reserve_partial()
+        if self.tap is not None:
+            if self.tap.error is not None:
+                os.close(fd)
+                partial.unlink(missing_ok=True)
+                raise self.tap.error
+            blocks, self.t0 = self.tap.begin(time.monotonic() if t_start is None else t_start)
+            self.capture = self.tap.capture
+            self.writer = PartialWriter(
+                partial, fd, self.samplerate, self.tap.channels, self.t0, blocks
+            )
+            self.writer.start()
+            return
         try:
             capture = self._open_capture()
         except BaseException:
@@ -193,8 +210,11 @@ class Recording:
         t_stop = time.monotonic() if t_stop is None else t_stop
         if self.capture.error is not None:
             t_stop = None  # the device failed: the file ends with its last audio
-        self.capture.stop()
+        if self.tap is None:
+            self.capture.stop()
         result = self.writer.finish(t_stop)
+        if self.tap is not None:
+            self.tap.end()
         if self.capture.overflow_frames:
             logger.error(
                 f"{self.capture.overflow_frames} frames were lost because the disk was too slow"

@@ -142,3 +142,51 @@ def test_keep_raw_false(tmp_path):
     saved = rec.stop()
     assert saved.raw_path is None
     assert [p.name for p in tmp_path.iterdir()] == ["n.wav"]
+
+
+def test_preroll_catches_what_played_before_the_start(tmp_path):
+    from loopcap.tap import Tap
+
+    tap = Tap(FakeSource(signal="burst"), SR, preroll_s=0.6)
+    tap.start()
+    try:
+        time.sleep(1.5)  # the burst played from 1.2 s to 1.7 s
+        t_start = time.monotonic()
+        rec = Recording(
+            FakeSource(), OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR, tap=tap
+        )
+        rec.start(t_start)
+        assert t_start - 0.62 <= rec.t0 <= t_start - 0.58
+        time.sleep(0.5)
+        saved = rec.stop()
+    finally:
+        tap.close()
+    # The burst began 0.3 s before the start key: it is in the file, whole.
+    assert abs(saved.duration_s - 1.1) < 0.05
+    assert saved.bounds is not None and abs(saved.bounds.kept_s - 0.5) < 0.005
+    raw, _ = sf.read(saved.raw_path)
+    tone = np.abs(raw[:, 0]) > 0.01
+    onset = np.flatnonzero(tone)[0] / SR
+    # In the file the burst starts where the wall clock says: 1.2 s of tap
+    # time, i.e. 0.3 s before the start key, 0.3 s into the pre-roll.
+    assert abs(onset - 0.3) < 0.03
+
+
+def test_tap_serves_consecutive_recordings(tmp_path):
+    from loopcap.tap import Tap
+
+    tap = Tap(FakeSource(signal="burst"), SR, preroll_s=0.0)
+    tap.start()
+    out = OutputConfig(dir=str(tmp_path), format="wav", stem="c")
+    try:
+        saved = []
+        for _ in range(3):
+            rec = Recording(FakeSource(), out, SR, tap=tap)
+            rec.start()
+            time.sleep(0.4)
+            saved.append(rec.stop())
+    finally:
+        tap.close()
+    assert [s.raw_path.name for s in saved] == ["c.raw.wav", "c-2.raw.wav", "c-3.raw.wav"]
+    for s in saved:
+        assert abs(s.duration_s - 0.4) < 0.05

@@ -1,0 +1,114 @@
+"""A capture kept running between recordings, with a pre-roll ring buffer.
+
+The desktop app opens the loopback device once and keeps it open: the timeline
+is then true from the first moment of every recording (no device warm-up),
+and the last ``preroll_s`` seconds heard while idle are at hand when the
+hotkey is pressed, so a late press still catches the note's first syllable.
+
+Threads: the capture thread (reads, see :mod:`loopcap.capture`) and the
+router thread here, which moves blocks either into the ring (idle) or into the
+queue of the current recording.  :meth:`begin` and :meth:`end` may be called
+from any thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import threading
+import time
+
+from loguru import logger
+
+from loopcap.capture import END, Block, Capture
+from loopcap.device import Source
+from loopcap.errors import LoopcapError
+
+__all__ = ["Tap"]
+
+
+class Tap:
+    """Owns a running :class:`~loopcap.capture.Capture` and routes its blocks."""
+
+    def __init__(self, source: Source, samplerate: int, preroll_s: float) -> None:
+        self.source = source
+        self.samplerate = samplerate
+        self.preroll_s = preroll_s
+        self.capture = Capture(source, samplerate)
+        self._lock = threading.Lock()
+        self._ring: collections.deque[Block] = collections.deque()
+        self._ring_frames = 0
+        self._target: queue.Queue | None = None
+        self._router = threading.Thread(target=self._route, name="loopcap-router", daemon=True)
+        self.ended = threading.Event()  # set when the capture has ended (error or close)
+
+    @property
+    def channels(self) -> int:
+        return self.capture.channels
+
+    @property
+    def error(self) -> LoopcapError | None:
+        return self.capture.error
+
+    def start(self) -> None:
+        """Open the device; raises DeviceError if it cannot be opened."""
+        self.capture.start()
+        self.capture.opened.wait()
+        if self.capture.error is not None:
+            raise self.capture.error
+        self._router.start()
+
+    def close(self) -> None:
+        self.capture.stop()
+
+    # ------------------------------------------------------------ recording
+
+    def begin(self, t_start: float) -> tuple[queue.Queue, float]:
+        """Start routing to a new queue; returns it and the timeline's t0.
+
+        The queue first receives the ring's blocks from ``t_start - preroll_s``
+        on, then live blocks.  ``t0`` is where position 0 of the file lies.
+        """
+        target: queue.Queue = queue.Queue()
+        with self._lock:
+            t_from = t_start - self.preroll_s
+            first_t = None
+            for block in self._ring:
+                block_start = block.t - len(block.frames) / self.samplerate
+                if block.t > t_from:
+                    target.put(block)
+                    if first_t is None:
+                        first_t = block_start
+            self._ring.clear()
+            self._ring_frames = 0
+            self._target = target
+        return target, (t_start if first_t is None else first_t)
+
+    def end(self) -> None:
+        """Stop routing to the current recording's queue."""
+        with self._lock:
+            target, self._target = self._target, None
+        if target is not None:
+            target.put(END)
+
+    # ------------------------------------------------------------ thread
+
+    def _route(self) -> None:
+        limit = round(self.preroll_s * self.samplerate)
+        while True:
+            block = self.capture.queue.get()
+            with self._lock:
+                if block is END:
+                    target, self._target = self._target, None
+                    if target is not None:
+                        target.put(END)
+                    break
+                if self._target is not None:
+                    self._target.put(block)
+                elif limit > 0:
+                    self._ring.append(block)
+                    self._ring_frames += len(block.frames)
+                    while self._ring and self._ring_frames - len(self._ring[0].frames) >= limit:
+                        self._ring_frames -= len(self._ring.popleft().frames)
+        logger.debug(f"capture ended at {time.monotonic():.3f}: {self.capture.error}")
+        self.ended.set()
