@@ -46,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
+    run = sub.add_parser("run", help="the desktop app: wait in the tray (the default)")
+    run.add_argument("--no-tray", action="store_true", help="hotkeys and the terminal only")
+    run.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
+    ctl = []
+    for name, text in (
+        ("toggle", "start or stop a capture in the running app"),
+        ("stop", "stop and save the running app's capture"),
+        ("status", "show what the running app is doing"),
+        ("quit", "save any capture and quit the running app"),
+    ):
+        ctl.append(sub.add_parser(name, help=text))
+        ctl[-1].add_argument("--json", action="store_true", help="print the reply as JSON")
+    doc = sub.add_parser("doctor", help="check that loopcap can do its job here")
+
     d = sub.add_parser("devices", help="list the loopback devices")
     d.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -82,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", action="store_true", help="write the documented example there")
 
     # --config is accepted after the command too, as the docs show it.
-    for sp in (d, r, t, rc, c):
+    for sp in (run, *ctl, doc, d, r, t, rc, c):
         sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
         sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return p
@@ -96,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
     setup_logging(args.verbose)
     if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "run"])
     try:
         return _dispatch(args)
     except LoopcapError as exc:
@@ -114,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return cmd_config(args)
+    if args.command in ("toggle", "stop", "status", "quit"):
+        return cmd_control(args)
     config = load_config(args.config)
     record_dir = args.out_dir if args.command == "record" and args.out_dir else None
     _recover_quietly(Path(record_dir) if record_dir else config.output.directory)
@@ -125,6 +140,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_recover(args, config)
     if args.command == "trim":
         return cmd_trim(args, config)
+    if args.command == "run":
+        from loopcap.app.main import run_app
+
+        path = Path(args.config) if args.config else default_config_path()
+        return run_app(config, path, no_tray=args.no_tray, device=args.device)
+    if args.command == "doctor":
+        from loopcap.app.doctor import run_doctor
+
+        return run_doctor(config)
     raise AssertionError(args.command)
 
 
@@ -337,3 +361,24 @@ def cmd_trim(args: argparse.Namespace, config: Config) -> int:
     if failed:
         return EXIT_ERROR
     return EXIT_NO_SOUND if no_sound else EXIT_OK
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from loopcap.app.control import send
+
+    reply = send(args.command)
+    if args.json:
+        print(json.dumps(reply))
+    elif not reply.get("ok", False):
+        raise LoopcapError(reply.get("error", "the running loopcap refused the command"))
+    elif args.command == "status":
+        line = reply["state"]
+        if reply["state"] == "recording":
+            s = int(reply.get("elapsed_s", 0))
+            line += f" {s // 60:02d}:{s % 60:02d}"
+        if reply.get("message"):
+            line += f" ({reply['message']})"
+        print(line)
+    else:
+        print(reply["state"])
+    return EXIT_OK

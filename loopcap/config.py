@@ -59,8 +59,16 @@ class CaptureConfig:
     device: str = ""
     #: Sample rate requested from the sound server, in Hz.
     samplerate: int = 48000
+    #: The app keeps this many seconds heard before the start key (0: off).
+    preroll_s: float = 2.0
 
     def validate(self) -> None:
+        _check(
+            0 <= self.preroll_s <= 60,
+            "capture.preroll_s",
+            self.preroll_s,
+            "it must be from 0 to 60 seconds",
+        )
         _check(isinstance(self.device, str), "capture.device", self.device, "it must be a string")
         _check(
             isinstance(self.samplerate, int)
@@ -118,12 +126,125 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class HotkeysConfig:
+    """``[hotkeys]``: global hotkeys of the app, in pynput's syntax."""
+
+    #: Start a capture; pressed again, stop and save it.
+    toggle: str = "<ctrl>+<alt>+r"
+    #: Stop the current capture and move it to the trash folder.
+    cancel: str = "<ctrl>+<alt>+x"
+
+    def validate(self) -> None:
+        seen: dict[str, str] = {}
+        for name in ("toggle", "cancel"):
+            value = getattr(self, name)
+            _check(isinstance(value, str), f"hotkeys.{name}", value, "it must be a string")
+            if value == "":
+                continue  # "" turns the hotkey off
+            key = check_hotkey(value, f"hotkeys.{name}")
+            if key in seen:
+                raise ConfigError(
+                    f"config keys hotkeys.{seen[key]} and hotkeys.{name} are both "
+                    f"{value!r}: give each action its own hotkey."
+                )
+            seen[key] = name
+
+
+def check_hotkey(value: str, key: str) -> str:
+    """Validate a pynput hotkey string without connecting to a display.
+
+    Returns a normalised form.  pynput's own parser (``HotKey.parse``) needs a
+    working keyboard backend, which a headless machine lacks, so the grammar
+    is checked here: ``<modifier>+...+key`` with named keys in angle brackets.
+    """
+    parts = value.lower().split("+")
+    named = {
+        "alt",
+        "alt_l",
+        "alt_r",
+        "alt_gr",
+        "ctrl",
+        "ctrl_l",
+        "ctrl_r",
+        "shift",
+        "shift_l",
+        "shift_r",
+        "cmd",
+        "cmd_l",
+        "cmd_r",
+        "super",
+        "space",
+        "tab",
+        "enter",
+        "esc",
+        "backspace",
+        "delete",
+        "home",
+        "end",
+        "page_up",
+        "page_down",
+        "insert",
+        "pause",
+        "print_screen",
+        "scroll_lock",
+        "menu",
+        "up",
+        "down",
+        "left",
+        "right",
+        "media_play_pause",
+        "media_next",
+        "media_previous",
+    }
+    named |= {f"f{i}" for i in range(1, 25)}
+    ok = bool(parts) and all(
+        (len(p) == 1 and p.isprintable() and p != " ")
+        or (p.startswith("<") and p.endswith(">") and (p[1:-1] in named or p[1:-1].isdigit()))
+        for p in parts
+    )
+    ok = (
+        ok
+        and len(set(parts)) == len(parts)
+        and any(
+            len(p) == 1
+            or p[1:-1]
+            not in {
+                "alt",
+                "alt_l",
+                "alt_r",
+                "alt_gr",
+                "ctrl",
+                "ctrl_l",
+                "ctrl_r",
+                "shift",
+                "shift_l",
+                "shift_r",
+                "cmd",
+                "cmd_l",
+                "cmd_r",
+                "super",
+            }
+            for p in parts
+        )
+    )
+    _check(
+        ok,
+        key,
+        value,
+        "write it like '<ctrl>+<alt>+r': modifiers and named keys in "
+        "angle brackets, joined by '+', ending in a key",
+    )
+    return "+".join(sorted(parts))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration; one attribute per TOML table."""
 
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     trim: TrimParams = field(default_factory=TrimParams)
+    hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     #: Where this configuration was read from (None: defaults only).
     source: Path | None = None
 
@@ -131,6 +252,7 @@ class Config:
         self.capture.validate()
         self.output.validate()
         validate_trim(self.trim)
+        self.hotkeys.validate()
         return self
 
 
@@ -152,7 +274,12 @@ def validate_trim(p: TrimParams) -> None:
 
 
 #: TOML table name -> dataclass; the single list the loader and the drift test use.
-TABLES: dict[str, type] = {"capture": CaptureConfig, "output": OutputConfig, "trim": TrimParams}
+TABLES: dict[str, type] = {
+    "capture": CaptureConfig,
+    "output": OutputConfig,
+    "trim": TrimParams,
+    "hotkeys": HotkeysConfig,
+}
 
 
 def default_config_path() -> Path:

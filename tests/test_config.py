@@ -53,6 +53,12 @@ def write(tmp_path, text):
         ('[output]\nstem = "/abs/name"', ["output.stem", "plain file name"]),
         ('[output]\nstem = "{user}"', ["output.stem", "{now}"]),
         ("output = 3", ["output", "table"]),
+        ("[capture]\npreroll_s = -1", ["capture.preroll_s", "-1"]),
+        ('[hotkeys]\ntoggle = "ctrl+alt+r"', ["hotkeys.toggle", "'ctrl+alt+r'", "<ctrl>"]),
+        ('[hotkeys]\ntoggle = "<ctrl>+<alt>"', ["hotkeys.toggle", "ending in a key"]),
+        ('[hotkeys]\ncancel = "<ctrl>+<alt>+r"', ["hotkeys.toggle", "hotkeys.cancel"]),
+        ("[trim]\nopen_db = 3\nclose_db = 6", ["trim.close_db"]),
+        ("[trim]\nhop_s = 0", ["trim.hop_s"]),
         ("[output\n", ["not valid TOML"]),
     ],
 )

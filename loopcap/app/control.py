@@ -1,0 +1,152 @@
+"""Control of the running app from outside: ``loopcap toggle|stop|status``.
+
+A Unix socket in the user's runtime folder (0700), accepting only
+connections from the same user (checked with ``SO_PEERCRED``).  One request
+per connection: a line with a command, answered by one line of JSON.
+
+A lock file held (``flock``) for the app's lifetime tells a live instance
+from the socket of a crashed one, which is taken over.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+from loguru import logger
+
+from loopcap.errors import LoopcapError
+from loopcap.paths import ensure_private_dir
+
+__all__ = ["runtime_dir", "InstanceLock", "ControlServer", "send", "COMMANDS"]
+
+COMMANDS = ("toggle", "start", "stop", "cancel", "status", "quit")
+
+
+class NotRunning(LoopcapError):
+    """No loopcap app is running to take the command."""
+
+
+def runtime_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "loopcap" if base else Path(platformdirs.user_runtime_dir("loopcap"))
+    return ensure_private_dir(path)
+
+
+def socket_path() -> Path:
+    return runtime_dir() / "control.sock"
+
+
+class InstanceLock:
+    """Held by the one running app.  ``acquire`` raises if another holds it."""
+
+    def __init__(self) -> None:
+        self.path = runtime_dir() / "app.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise LoopcapError(
+                f"loopcap is already running (pid {pid}); use `loopcap toggle`, "
+                "`loopcap stop` or `loopcap status` to control it"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid
+
+
+class ControlServer:
+    """Serves the socket on a daemon thread.  ``handler(command) -> dict``."""
+
+    def __init__(self, handler: Callable[[str], dict]) -> None:
+        self.handler = handler
+        self.path = socket_path()
+        self._sock: socket.socket | None = None
+        self._thread = threading.Thread(target=self._serve, name="loopcap-control", daemon=True)
+
+    def start(self) -> None:
+        # The instance lock is held, so a socket file here is a crashed one's.
+        if self.path.exists() or self.path.is_symlink():
+            logger.info("taking over the control socket of an earlier loopcap that did not exit")
+            self.path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # the socket file is created 0600
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old)
+        sock.listen(8)
+        self._sock = sock
+        self._thread.start()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            finally:
+                self.path.unlink(missing_ok=True)
+                self._sock = None
+
+    def _serve(self) -> None:
+        while self._sock is not None:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(2.0)
+                    if _peer_uid(conn) != os.getuid():
+                        logger.warning("refused a control connection from another user")
+                        continue
+                    line = conn.makefile("r", encoding="utf-8").readline(256).strip()
+                    if line not in COMMANDS:
+                        reply = {"ok": False, "error": f"unknown command {line[:40]!r}"}
+                    else:
+                        reply = self.handler(line)
+                    conn.sendall((json.dumps(reply) + "\n").encode())
+                except OSError as exc:
+                    logger.debug(f"control connection failed: {exc}")
+
+
+def send(command: str, timeout: float = 10.0) -> dict:
+    """Send one command to the running app and return its reply."""
+    path = socket_path()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise NotRunning(
+            "loopcap is not running: start it with `loopcap` (or `loopcap run`)"
+        ) from None
+    with sock:
+        sock.sendall((command + "\n").encode())
+        data = sock.makefile("r", encoding="utf-8").readline()
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        raise LoopcapError("the running loopcap gave no answer; see its log") from None

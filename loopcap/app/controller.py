@@ -1,0 +1,255 @@
+"""The app's state machine: idle -> recording -> saving -> idle (or error).
+
+Every input (hotkey, tray menu, control socket, signal, device failure) is an
+event posted to one queue; one worker thread handles them in order.  So a key
+pressed twenty times in a second gives ten whole captures one after another,
+never two half ones, and no input thread ever waits on the device or the disk
+(a hotkey callback that blocks leaves keys stuck: pynput #322).
+
+Listeners (the tray, the terminal) are told of every change through
+:meth:`Controller.subscribe`; they are called on the worker thread and must
+return quickly.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loguru import logger
+
+from loopcap.config import Config
+from loopcap.device import open_source
+from loopcap.errors import LoopcapError
+from loopcap.paths import ensure_private_dir, link_exclusive
+from loopcap.session import Recording, Saved
+from loopcap.tap import Tap
+
+__all__ = ["Controller", "Snapshot", "IDLE", "RECORDING", "SAVING", "ERROR"]
+
+IDLE, RECORDING, SAVING, ERROR = "idle", "recording", "saving", "error"
+#: Seconds between attempts to reopen a device that failed.
+RETRY_S = 2.0
+RECENT = 5
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What listeners see: the state and what goes with it."""
+
+    state: str
+    started: float | None = None  # monotonic start of the current capture
+    message: str = ""  # the error, or what was just saved
+    recent: tuple[Path, ...] = ()
+    saved: Saved | None = None  # the capture just saved (on the change to idle)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started if self.started else 0.0
+
+
+@dataclass
+class _Event:
+    name: str
+    t: float = field(default_factory=time.monotonic)
+    done: threading.Event | None = None
+
+
+class Controller:
+    """Owns the tap (open device) and the current recording.
+
+    Lifecycle: :meth:`start` (opens the device, starts the worker), events via
+    :meth:`post`, :meth:`quit` (saves a running capture, closes the device);
+    :attr:`finished` is set when all is done.
+    """
+
+    def __init__(self, config: Config, device: str | None = None) -> None:
+        self.config = config
+        self.device = config.capture.device if device is None else device
+        self.directory = config.output.directory
+        self.finished = threading.Event()
+        self._events: queue.Queue[_Event] = queue.Queue()
+        self._listeners: list[Callable[[Snapshot], None]] = []
+        self._tap: Tap | None = None
+        self._rec: Recording | None = None
+        self._recent: list[Path] = []
+        self._snapshot = Snapshot(IDLE)
+        self._next_retry = 0.0
+        self._thread = threading.Thread(target=self._run, name="loopcap-controller", daemon=True)
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def subscribe(self, listener: Callable[[Snapshot], None]) -> None:
+        self._listeners.append(listener)
+        listener(self._snapshot)
+
+    def start(self) -> None:
+        """Open the device (an error is shown, then retried) and start the worker."""
+        self._open_tap()
+        self._thread.start()
+
+    def post(self, name: str) -> threading.Event:
+        """Queue an event (toggle, start, stop, cancel, quit); never blocks.
+
+        Returns an Event set once the event has been handled.
+        """
+        ev = _Event(name, done=threading.Event())
+        self._events.put(ev)
+        return ev.done
+
+    def quit(self) -> None:
+        self.post("quit")
+
+    # ------------------------------------------------------------ worker
+
+    def _set(self, state: str, **kw) -> None:
+        kw.setdefault("recent", tuple(self._recent))
+        self._snapshot = Snapshot(state, **kw)
+        for listener in list(self._listeners):
+            try:
+                listener(self._snapshot)
+            except Exception:
+                logger.exception("a state listener failed")
+
+    def _open_tap(self) -> None:
+        try:
+            source = open_source(self.device)
+            tap = Tap(source, self.config.capture.samplerate, self.config.capture.preroll_s)
+            tap.start()
+        except LoopcapError as exc:
+            self._tap = None
+            self._next_retry = time.monotonic() + RETRY_S
+            if self._snapshot.state != ERROR or self._snapshot.message != str(exc):
+                logger.error(f"loopcap: {exc}")
+            self._set(ERROR, message=str(exc))
+            return
+        self._tap = tap
+        if self._snapshot.state == ERROR:
+            logger.info(f"recording device is back: {source.info.name}")
+        self._set(IDLE)
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    ev = self._events.get(timeout=0.25)
+                except queue.Empty:
+                    self._watch()
+                    continue
+                try:
+                    if ev.name == "quit":
+                        self._stop(ev.t)
+                        break
+                    self._handle(ev)
+                except Exception:
+                    logger.exception(f"handling {ev.name} failed")
+                finally:
+                    if ev.done is not None:
+                        ev.done.set()
+        finally:
+            if self._tap is not None:
+                self._tap.close()
+            self.finished.set()
+            # Release anyone still waiting on an event that will never run.
+            while not self._events.empty():
+                left = self._events.get_nowait()
+                if left.done is not None:
+                    left.done.set()
+
+    def _watch(self) -> None:
+        """Between events: notice a failed device, retry a missing one."""
+        tap = self._tap
+        if tap is not None and tap.ended.is_set():
+            err = tap.error or LoopcapError("the recording device closed")
+            self._tap = None
+            if self._rec is not None:
+                self._stop(time.monotonic())
+            logger.error(f"loopcap: {err}")
+            self._set(ERROR, message=str(err), recent=tuple(self._recent))
+            self._next_retry = time.monotonic() + RETRY_S
+        elif tap is None and time.monotonic() >= self._next_retry:
+            self._open_tap()
+
+    def _handle(self, ev: _Event) -> None:
+        name = ev.name
+        if name == "toggle":
+            name = "stop" if self._rec is not None else "start"
+        if name == "start" and self._rec is None:
+            self._start(ev.t)
+        elif name == "stop" and self._rec is not None:
+            self._stop(ev.t)
+        elif name == "cancel" and self._rec is not None:
+            self._stop(ev.t, cancel=True)
+
+    def _start(self, t: float) -> None:
+        if self._tap is None:
+            self._open_tap()
+            if self._tap is None:
+                return
+        rec = Recording(
+            self._tap.source,
+            self.config.output,
+            self.config.capture.samplerate,
+            trim=self.config.trim,
+            tap=self._tap,
+        )
+        try:
+            rec.start(t)
+        except LoopcapError as exc:
+            logger.error(f"loopcap: {exc}")
+            self._set(ERROR, message=str(exc))
+            return
+        self._rec = rec
+        logger.info("capture started")
+        self._set(RECORDING, started=rec.t0)
+
+    def _stop(self, t: float, cancel: bool = False) -> None:
+        rec, self._rec = self._rec, None
+        if rec is None:
+            return
+        self._set(SAVING, started=rec.t0)
+        try:
+            saved = rec.stop(t)
+        except LoopcapError as exc:
+            logger.error(f"loopcap: {exc}")
+            self._set(ERROR, message=str(exc))
+            return
+        if cancel:
+            self._to_trash(saved)
+            self._set(IDLE, message="capture cancelled (moved to the trash folder)")
+            return
+        if saved.path is not None:
+            self._recent = ([saved.path] + self._recent)[:RECENT]
+            msg = f"saved {saved.path.name} ({saved.bounds.kept_s:.1f} s)"
+        else:
+            if saved.raw_path is not None:
+                self._recent = ([saved.raw_path] + self._recent)[:RECENT]
+            msg = "no sound captured; the raw capture is kept"
+        logger.info(msg)
+        if saved.error is not None:
+            self._set(ERROR, message=str(saved.error), saved=saved)
+        else:
+            self._set(IDLE, message=msg, saved=saved)
+
+    def _to_trash(self, saved: Saved) -> None:
+        trash = ensure_private_dir(self.directory / "trash")
+        for path in (saved.path, saved.raw_path):
+            if path is not None and path.exists():
+                target = trash / path.name
+                n = 2
+                while True:
+                    try:
+                        link_exclusive(path, target)
+                        break
+                    except FileExistsError:
+                        target = trash / f"{path.stem}-{n}{path.suffix}"
+                        n += 1
+        logger.info(f"capture cancelled; moved to {trash}")

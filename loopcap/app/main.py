@@ -1,0 +1,100 @@
+"""``loopcap run``: the desktop app's lifecycle.
+
+Main thread: the tray icon (pystray requires it), or a plain wait with
+``--no-tray`` or where no tray exists.  Other threads: the controller, the
+capture and writer, the hotkey listener, the control socket.  SIGINT,
+SIGTERM, Quit and ``loopcap quit`` all end the same way: a running capture is
+finished and saved, then the process exits with status 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+from loguru import logger
+
+from loopcap.app.control import ControlServer, InstanceLock
+from loopcap.app.controller import Controller
+from loopcap.app.hotkeys import start_hotkeys
+from loopcap.config import Config
+from loopcap.errors import EXIT_OK
+
+__all__ = ["run_app"]
+
+#: Longest wait for a running capture to be saved on quit, in seconds.
+QUIT_TIMEOUT_S = 4.0
+
+
+def run_app(
+    config: Config, config_path: Path, no_tray: bool = False, device: str | None = None
+) -> int:
+    lock = InstanceLock()
+    lock.acquire()
+    controller = Controller(config, device=device)
+    quit_requested = threading.Event()
+    tray = None
+
+    def request_quit(*_: object) -> None:
+        if not quit_requested.is_set():
+            quit_requested.set()
+            controller.quit()
+
+    def handle(command: str) -> dict:
+        if command == "status":
+            s = controller.snapshot
+            return {
+                "ok": True,
+                "state": s.state,
+                "elapsed_s": round(s.elapsed_s, 1),
+                "message": s.message,
+                "recent": [str(p) for p in s.recent],
+            }
+        if command == "quit":
+            request_quit()
+            return {"ok": True, "state": "quitting"}
+        done = controller.post(command)
+        done.wait(2.0)  # answer with the state the command led to
+        return {"ok": True, "state": controller.snapshot.state}
+
+    server = ControlServer(handle)
+    try:
+        server.start()
+        controller.start()
+        start_hotkeys(config.hotkeys, controller.post)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, request_quit)
+        if not no_tray:
+            from loopcap.app.tray import Tray, tray_support
+
+            ok, reason = tray_support()
+            if ok:
+                try:
+                    tray = Tray(controller, config_path, request_quit)
+                except Exception as exc:  # a backend that fails to start
+                    logger.warning(
+                        f"the tray icon failed to start ({exc}); running with hotkeys only"
+                    )
+                    tray = None
+            else:
+                logger.warning(reason)
+        logger.info(
+            "loopcap is running: "
+            + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
+        )
+        if tray is not None:
+            threading.Thread(
+                target=lambda: (controller.finished.wait(), tray.stop()), daemon=True
+            ).start()
+            tray.run()  # returns after tray.stop()
+        else:
+            while not controller.finished.wait(0.5):
+                pass
+        request_quit()
+        controller.finished.wait(QUIT_TIMEOUT_S)
+    finally:
+        server.close()
+        lock.release()
+    logger.info("loopcap stopped")
+    return EXIT_OK
