@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,8 +89,9 @@ class Capture:
         self.opened.set()
         try:
             while not self._stop.is_set():
-                frames = stream.read()
-                self._put(Block(time.monotonic(), frames))
+                frames, t = stream.read()
+                if len(frames):
+                    self._put(Block(t, frames))
         except LoopcapError as exc:
             self.error = exc
         except Exception as exc:  # a bug or a foreign error: report it, keep the audio

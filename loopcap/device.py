@@ -17,6 +17,7 @@ is reachable; every such foreign error is turned into a
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -65,8 +66,9 @@ class Stream(Protocol):
     samplerate: int
     channels: int
 
-    def read(self) -> np.ndarray:
-        """Block until audio is available; return float32 frames x channels.
+    def read(self) -> tuple[np.ndarray, float]:
+        """Block until audio is available; return float32 frames x channels and
+        the monotonic time the last of them arrived.
 
         Raises DeviceLostError when the device or the sound server went away.
         May block for seconds on an idle device: never call it from a thread
@@ -125,7 +127,35 @@ def _soundcard() -> Any:
         raise DeviceError(NO_SERVER) from None
     except (OSError, RuntimeError) as exc:
         raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
+    _guard_pulse(soundcard)
     return soundcard
+
+
+def _guard_pulse(sc: Any) -> None:
+    """Make soundcard's PulseAudio queries safe once the server is gone.
+
+    soundcard unrefs every operation it starts; after the server dies libpulse
+    returns NULL instead of an operation and ``pa_operation_unref(NULL)``
+    aborts the whole process (measured here: SIGABRT from a device list or a
+    player's drain after the server was killed).  An instance attribute on
+    the proxy skips the unref for NULL.
+    """
+    pulse = getattr(getattr(sc, "pulseaudio", None), "_pulse", None)
+    if pulse is None or "_pa_operation_unref" in vars(pulse):
+        return
+    null = sc.pulseaudio._ffi.NULL
+    unref = type(pulse)._pa_operation_unref
+
+    def safe_unref(operation: Any) -> None:
+        if operation != null:
+            unref(pulse, operation)
+
+    pulse._pa_operation_unref = safe_unref
+    # soundcard frees the PulseAudio main loop at exit, while a capture thread
+    # may still be blocked in record() using it: libpulse then aborts the
+    # process (measured: SIGABRT in pa_mutex_free).  The OS closes the
+    # connection at exit anyway.
+    atexit.unregister(pulse._shutdown)
 
 
 class _SoundcardBackend:
@@ -193,20 +223,26 @@ class _SoundcardSource:
 
 
 class _SoundcardStream:
-    """A soundcard recorder plus a device watchdog.
+    """A PulseAudio/soundcard recorder read in batches, plus a device watchdog.
 
-    soundcard's monitor recorder is silently moved to another source when its
-    device disappears (SoundCard #123; measured here: unloading a null sink
-    moves the stream to the next monitor and it keeps delivering).  So every
-    CHECK_INTERVAL_S the device list is checked, and blocks read since the last
-    good check are held back: when the device is gone they are discarded, so
-    not one block from another source reaches the file.
+    Reading: soundcard's ``record()`` wakes Python for every fragment (a
+    callback on the main loop thread, then several locked calls); at 10 ms
+    fragments that alone cost over 3% of a core (measured).  Here the read
+    callback is removed and the stream is polled every ``POLL_S``: all the
+    fragments that arrived are taken under one lock.  The fragments stay small
+    (``BLOCK_S``), since that keeps the sink at low latency: the monitor then
+    delivers steadily, and the start of a sound is not lost to a sink rewind.
+
+    Watchdog: soundcard's monitor recorder is silently moved to another source
+    when its device disappears (SoundCard #123; measured here: unloading a
+    null sink moves the stream to the next monitor and it keeps delivering).
+    So every CHECK_INTERVAL_S the device list is checked, and audio read since
+    the last good check is held back: when the device is gone it is
+    discarded, so not one block from another source reaches the file.
     """
 
-    # Frames per block asked from the server: 10 ms at 48 kHz.  Asking for
-    # small fragments also makes PulseAudio run the sink at low latency, so
-    # the monitor delivers steadily instead of in 2-second bursts.
-    BLOCK_S = 0.01
+    BLOCK_S = 0.01  # fragment size asked from the server
+    POLL_S = 0.02  # how often the stream is read
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
         self.samplerate = samplerate
@@ -216,8 +252,10 @@ class _SoundcardStream:
         self._lock = threading.Lock()
         self._closed = False
         self._held: list[np.ndarray] = []
+        self._held_t = 0.0
         self._next_check = 0.0
-        self._drain_requested = False
+        self._drain_requested = threading.Event()
+        self._first = True
         try:
             mic = sc.get_microphone(info.id, include_loopback=True)
             self._ctx = mic.recorder(
@@ -229,29 +267,77 @@ class _SoundcardStream:
         except Exception as exc:
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
         self.channels = int(self._rec.channels)
+        self._pa_api = getattr(sc, "pulseaudio", None)
+        if self._pa_api is not None:
+            pa, pulse = self._pa_api._pa, self._pa_api._pulse
+            with pulse._lock_mainloop():
+                pa.pa_stream_set_read_callback(
+                    self._rec.stream, self._pa_api._ffi.NULL, self._pa_api._ffi.NULL
+                )
+            self._data_ptr = self._pa_api._ffi.new("void**")
+            self._nbytes_ptr = self._pa_api._ffi.new("size_t*")
+
+    # ------------------------------------------------------------ checks
 
     def _server_alive(self) -> bool:
-        try:
-            pulse = self._sc.pulseaudio._pulse  # PulseAudio backend only
-        except AttributeError:
+        if self._pa_api is None:
             return True
-        ctx_state = pulse._pa_context_get_state(pulse.context)
-        return ctx_state == self._sc.pulseaudio._pa.PA_CONTEXT_READY
+        pulse = self._pa_api._pulse
+        return pulse._pa_context_get_state(pulse.context) == self._pa_api._pa.PA_CONTEXT_READY
+
+    def _server_gone(self) -> DeviceLostError:
+        return DeviceLostError(
+            "the sound server stopped during the capture; what was captured so far is saved"
+        )
 
     def _device_present(self) -> bool:
         if not self._server_alive():
-            raise DeviceLostError(
-                "the sound server stopped during the capture; what was captured so far is saved"
-            )
+            raise self._server_gone()
         ids = {str(m.id) for m in self._sc.all_microphones(include_loopback=True)}
         return self._info.id in ids
 
-    def read(self) -> np.ndarray:
+    # ------------------------------------------------------------ reading
+
+    def _take_available(self) -> list[np.ndarray]:
+        """All fragments the stream holds, under one main-loop lock."""
+        api = self._pa_api
+        pa, ffi = api._pa, api._ffi
+        stream = self._rec.stream
+        out = []
+        with api._pulse._lock_mainloop():
+            if pa.pa_stream_get_state(stream) == pa.PA_STREAM_FAILED:
+                raise DeviceLostError("the loopback device stopped delivering audio")
+            while pa.pa_stream_readable_size(stream) > 0:
+                self._data_ptr[0] = ffi.NULL
+                self._nbytes_ptr[0] = 0
+                if pa.pa_stream_peek(stream, self._data_ptr, self._nbytes_ptr) < 0:
+                    break
+                n = self._nbytes_ptr[0]
+                if n == 0:
+                    break
+                if self._data_ptr[0] == ffi.NULL:  # a hole in the stream: silence
+                    out.append(np.zeros(n // 4, np.float32))
+                else:
+                    out.append(np.frombuffer(ffi.buffer(self._data_ptr[0], n), np.float32).copy())
+                pa.pa_stream_drop(stream)
+        return out
+
+    def _read_some(self) -> list[np.ndarray]:
+        if self._pa_api is None:  # another soundcard backend: its blocking read
+            return [np.asarray(self._rec.record(numframes=None), np.float32).ravel()]
+        try:
+            return self._take_available()
+        except DeviceLostError:
+            if not self._server_alive():
+                raise self._server_gone() from None
+            raise
+
+    def read(self) -> tuple[np.ndarray, float]:
         while True:
             now = time.monotonic()
-            drain = self._drain_requested
+            drain = self._drain_requested.is_set()
             if drain or now >= self._next_check:
-                self._drain_requested = False
+                self._drain_requested.clear()
                 self._next_check = now + CHECK_INTERVAL_S
                 if not self._device_present():
                     self._held.clear()
@@ -260,35 +346,25 @@ class _SoundcardStream:
                         "what was captured so far is saved"
                     )
                 if self._held or drain:
-                    out = (
-                        np.concatenate(self._held)
-                        if self._held
-                        else np.zeros((0, self.channels), np.float32)
-                    )
+                    out = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
                     self._held.clear()
-                    return out
-            try:
-                data = self._rec.record(numframes=None)
-            except TypeError:
-                # soundcard returns None for a hole in the stream (no data
-                # pointer, zero bytes); nothing to keep, read again.
-                continue
-            except Exception as exc:
-                if not self._server_alive():
-                    raise DeviceLostError(
-                        "the sound server stopped during the capture; "
-                        "what was captured so far is saved"
-                    ) from None
-                raise DeviceLostError(
-                    f"the loopback device stopped delivering audio ({exc})"
-                ) from None
-            if len(data):
-                self._held.append(np.asarray(data, dtype=np.float32))
+                    return out.reshape(-1, self.channels), self._held_t
+            chunks = self._read_some()
+            if chunks:
+                self._held.extend(chunks)
+                self._held_t = time.monotonic()
+                if self._first:
+                    # Hand the first audio over at once: its arrival marks the
+                    # start of a capture, which should not wait for the next check.
+                    self._first = False
+                    self._next_check = 0.0
+                    continue
+            self._drain_requested.wait(self.POLL_S)
 
     def drain(self) -> None:
         """Ask :meth:`read` to check the device and return what it holds at
-        its next turn (the capture is stopping).  Thread-safe, never blocks."""
-        self._drain_requested = True
+        once (the capture is stopping).  Thread-safe, never blocks."""
+        self._drain_requested.set()
 
     def close(self) -> None:
         with self._lock:

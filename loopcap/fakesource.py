@@ -9,8 +9,8 @@ comma-separated ``key=value`` settings, e.g.
 - ``speed``: how much faster than real time blocks are delivered (1 = real
   time; ``inf`` = as fast as they are asked for).
 - ``signal``: ``silence``, ``tone`` (440 Hz at -12 dBFS, continuous),
-  ``burst`` (that tone from 0.2 s to 0.7 s of every second, silence between)
-  or ``noise`` (-30 dBFS).
+  ``burst`` (that tone from 0.5 s to 1.0 s of every 2 seconds, silence
+  between) or ``noise`` (-30 dBFS).
 - ``gap``: ``start:end`` in seconds of delivered audio during which the device
   delivers nothing (the audio of that span is lost, as on an idle monitor);
   the read blocks for the gap's duration instead.
@@ -45,6 +45,8 @@ class FakeSource:
     lose_after_s: float | None = None
     name: str = "Fake loopback"
 
+    stream: FakeStream | None = None
+
     @property
     def info(self):  # DeviceInfo, imported lazily to keep the import graph one-way
         from loopcap.device import DeviceInfo
@@ -76,20 +78,28 @@ class FakeSource:
 
     def open(self, samplerate: int) -> FakeStream:
         self.samplerate = samplerate
-        return FakeStream(self)
+        self.stream = FakeStream(self)  # the latest, for tests to read its clock
+        return self.stream
 
 
 class FakeStream:
-    """Reads are paced by the wall clock divided by ``speed``.  One reader thread."""
+    """Reads are paced by the wall clock divided by ``speed``.  One reader thread.
+
+    At speed 1, position ``p`` plays at monotonic ``t_open + p / samplerate``.
+    """
 
     def __init__(self, source: FakeSource) -> None:
         self.src = source
         self.samplerate = source.samplerate
         self.channels = source.channels
         self.position = 0  # frames produced so far, delivered or lost in a gap
-        self._t0 = time.monotonic()
+        self._t0 = time.monotonic()  # when position 0 played (at speed 1)
         self._rng = np.random.default_rng(1234)
         self.closed = False
+
+    @property
+    def t_open(self) -> float:
+        return self._t0
 
     def _make(self, start: int, n: int) -> np.ndarray:
         sr, ch = self.samplerate, self.channels
@@ -101,8 +111,8 @@ class FakeStream:
             t = (np.arange(start, start + n) / sr).astype(np.float64)
             x = (0.25 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
             if self.src.signal == "burst":
-                phase = np.mod(t, 1.0)
-                x[(phase < 0.2) | (phase >= 0.7)] = 0.0
+                phase = np.mod(t, 2.0)
+                x[(phase < 0.5) | (phase >= 1.0)] = 0.0
         return np.repeat(x[:, None], ch, axis=1)
 
     def _in_gap(self, pos_s: float) -> tuple[float, float] | None:
@@ -111,7 +121,7 @@ class FakeStream:
                 return a, b
         return None
 
-    def read(self) -> np.ndarray:
+    def read(self) -> tuple[np.ndarray, float]:
         sr = self.samplerate
         while True:
             if self.closed:
@@ -136,7 +146,7 @@ class FakeStream:
                 continue
             block = self._make(self.position, n)
             self.position += n
-            return block
+            return block, time.monotonic()
 
     def close(self) -> None:
         self.closed = True

@@ -26,7 +26,7 @@ from pathlib import Path
 import soundfile as sf
 from loguru import logger
 
-from loopcap.capture import END, Capture
+from loopcap.capture import END, Block, Capture
 from loopcap.config import FORMATS, OutputConfig
 from loopcap.device import Source
 from loopcap.errors import LoopcapError, OutputError
@@ -43,6 +43,9 @@ __all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
 #: anyway.  An idle PulseAudio null sink sleeps up to 2 s before its monitor
 #: delivers (measured here); WASAPI loopback delivers nothing until sound plays.
 WARMUP_TIMEOUT_S = 3.0
+#: After the first audio, how long to gather blocks to align position 0 (s);
+#: longer than the device check interval, so more than one delivery is seen.
+ALIGN_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class Recording:
         self.t0 = 0.0
         self.capture: Capture | None = None
         self.writer: PartialWriter | None = None
-        self._first_block = None
+        self._first_blocks: list = []
 
     # ------------------------------------------------------------ start
 
@@ -156,14 +159,14 @@ class Recording:
             os.close(fd)
             partial.unlink(missing_ok=True)
             raise
-        first = self._first_block
-        self.t0 = (first.t - len(first.frames) / self.samplerate) if first else time.monotonic()
+        self.t0, lead, drop = self._align_start(self._first_blocks)
         self.capture = capture
         self.writer = PartialWriter(
             partial, fd, self.samplerate, capture.channels, self.t0, capture.queue
         )
-        if first is not None:
-            self.writer.accept_first(first)
+        self.writer.skip(drop)
+        for block in lead:
+            self.writer.accept_first(block)
         self.writer.start()
         logger.debug(f"capture started: {partial}")
 
@@ -184,8 +187,52 @@ class Recording:
             first = None
         if first is END:
             raise capture.error or LoopcapError("the capture ended before it began")
-        self._first_block = first
+        blocks = [] if first is None else [first]
+        # Gather a little more to learn the device's timing (see _align_start).
+        deadline = time.monotonic() + ALIGN_S
+        while first is not None and (left := deadline - time.monotonic()) > 0:
+            try:
+                block = capture.queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if block is END:
+                raise capture.error or LoopcapError("the capture ended before it began")
+            blocks.append(block)
+        self._first_blocks = blocks
         return capture
+
+    def _align_start(self, blocks: list) -> tuple[float, list, int]:
+        """Choose position 0 = now, and cut the audio gathered so far to match.
+
+        A block is stamped when it arrives, which is never early but can be
+        late by a few ms; so the earliest ``arrival - audio before it`` over
+        several blocks is the best estimate of when the first sample played.
+        Audio played before "now" is dropped: the capture starts when loopcap
+        says "Recording from" (measured: without this, the file's position 0
+        was 0-25 ms off from that moment).  Returns t0, the blocks to write
+        first, and how many frames of audio still to come must be skipped.
+        """
+        t0 = time.monotonic()
+        if not blocks:
+            return t0, [], 0
+        sr = self.samplerate
+        seen = 0
+        first_played = float("inf")
+        for b in blocks:
+            first_played = min(first_played, b.t - (seen + len(b.frames)) / sr)
+            seen += len(b.frames)
+        drop = max(0, round((t0 - first_played) * sr))
+        kept = []
+        for b in blocks:
+            n = len(b.frames)
+            if drop >= n:
+                drop -= n
+                continue
+            kept.append(Block(b.t, b.frames[drop:]))
+            drop = 0
+        # Audio played before t0 may still be on its way (the device hands
+        # blocks over after each check): the writer skips that much more.
+        return t0, kept, drop
 
     # ------------------------------------------------------------ running
 

@@ -91,6 +91,7 @@ class PartialWriter:
         self.level_dbfs = float("-inf")  # RMS of the latest block, for meters
         self.error: Exception | None = None
         self._t_stop: float | None = None
+        self._skip = 0
         self._done = threading.Event()
         self._fd = fd
         self._file = sf.SoundFile(
@@ -109,8 +110,12 @@ class PartialWriter:
     def position_s(self) -> float:
         return self.timeline.position / self.samplerate
 
+    def skip(self, frames: int) -> None:
+        """Leave out the next ``frames`` frames that arrive (played before t0)."""
+        self._skip = frames
+
     def accept_first(self, block: Block) -> None:
-        """Write the block that started the timeline; call before :meth:`start`."""
+        """Write a block gathered before the writer started; call before :meth:`start`."""
         self._accept(block)
 
     def start(self) -> None:
@@ -152,6 +157,10 @@ class PartialWriter:
         frames = block.frames
         if frames.ndim != 2 or frames.shape[1] != self.channels:
             frames = frames.reshape(-1, self.channels)
+        if self._skip:
+            k = min(self._skip, len(frames))
+            frames = frames[k:]
+            self._skip -= k
         n = len(frames)
         if n == 0:
             return

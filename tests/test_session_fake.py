@@ -23,19 +23,27 @@ def record(tmp_path, source, seconds, fmt="wav", stem="note"):
     return rec, rec.stop(rec.t0 + seconds)
 
 
+def fake_offset(rec, src):
+    """Seconds of the fake device's clock before the file's position 0."""
+    return rec.t0 - src.stream.t_open
+
+
 def test_silence_the_device_did_not_deliver_is_kept_in_place(tmp_path):
-    # The device delivers nothing from 0.5 s to 1.5 s, as an idle monitor does.
-    src = FakeSource(signal="tone", gaps_s=[(0.5, 1.5)])
-    _, saved = record(tmp_path, src, 2.5)
+    # The device delivers nothing from 1.0 s to 2.0 s of its clock, as an idle
+    # monitor does; the file starts about 0.3 s into that clock.
+    src = FakeSource(signal="tone", gaps_s=[(1.0, 2.0)])
+    rec, saved = record(tmp_path, src, 2.5)
+    o = fake_offset(rec, src)
+    assert 0.28 < o < 0.4
     audio, sr = sf.read(saved.raw_path, dtype="float32")
     assert abs(len(audio) / sr - 2.5) < 0.05
     mono = audio[:, 0]
     # Silence where nothing came, the tone on both sides.
-    assert np.max(np.abs(mono[int(0.7 * sr) : int(1.3 * sr)])) == 0.0
-    assert np.max(np.abs(mono[int(0.1 * sr) : int(0.4 * sr)])) > 0.2
+    assert np.max(np.abs(mono[int((1.1 - o) * sr) : int((1.9 - o) * sr)])) == 0.0
+    assert np.max(np.abs(mono[int(0.1 * sr) : int((0.9 - o) * sr)])) > 0.2
     # After the gap the tone sits at its true time: compare with the ideal sine.
-    seg = slice(int(1.8 * sr), int(2.0 * sr))
-    t = np.arange(seg.start, seg.stop) / sr
+    seg = slice(int(2.2 * sr), int(2.4 * sr))
+    t = np.arange(seg.start, seg.stop) / sr + o
     best = max(
         range(-960, 961, 24),
         key=lambda lag: float(np.dot(mono[seg], np.sin(2 * np.pi * 440 * (t - lag / sr)))),
@@ -58,7 +66,7 @@ def test_stop_is_prompt_while_the_device_blocks(tmp_path):
 
 
 def test_device_lost_keeps_what_was_captured(tmp_path):
-    src = FakeSource(signal="tone", lose_after_s=0.5)
+    src = FakeSource(signal="tone", lose_after_s=1.0)
     rec = Recording(src, OutputConfig(dir=str(tmp_path), format="wav", stem="x"), SR)
     rec.start()
     deadline = time.monotonic() + 3
@@ -68,7 +76,7 @@ def test_device_lost_keeps_what_was_captured(tmp_path):
     saved = rec.stop()
     assert isinstance(saved.error, DeviceLostError)
     audio, _ = sf.read(saved.raw_path)
-    assert abs(len(audio) / SR - 0.5) < 0.02
+    assert abs(len(audio) / SR - (1.0 - fake_offset(rec, src))) < 0.02
     assert np.max(np.abs(audio)) > 0.2
 
 
@@ -112,7 +120,7 @@ def test_encoded_formats(tmp_path, fmt, ext):
     note = sf.info(str(saved.path))
     assert raw.samplerate == note.samplerate == SR and raw.channels == note.channels == 2
     assert abs(raw.duration - 1.0) < 0.1  # lossy codecs pad a little
-    assert abs(note.duration - 0.5) < 0.1  # the burst from 0.2 s to 0.7 s
+    assert abs(note.duration - 0.5) < 0.1  # the burst from 0.5 s to 1.0 s
     for p in (saved.path, saved.raw_path):
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
@@ -121,8 +129,11 @@ def test_encoded_formats(tmp_path, fmt, ext):
 
 
 def test_trimmed_note_and_raw_capture(tmp_path):
-    _, saved = record(tmp_path, FakeSource(signal="burst"), 1.0)
-    assert abs(saved.bounds.start_s - 0.2) < 0.003 and abs(saved.bounds.end_s - 0.7) < 0.003
+    src = FakeSource(signal="burst")
+    rec, saved = record(tmp_path, src, 1.0)
+    o = fake_offset(rec, src)
+    assert abs(saved.bounds.start_s - (0.5 - o)) < 0.003
+    assert abs(saved.bounds.end_s - (1.0 - o)) < 0.003
     note, _ = sf.read(saved.path)
     raw, _ = sf.read(saved.raw_path)
     assert np.array_equal(note, raw[saved.bounds.start : saved.bounds.end])
@@ -150,7 +161,7 @@ def test_preroll_catches_what_played_before_the_start(tmp_path):
     tap = Tap(FakeSource(signal="burst"), SR, preroll_s=0.6)
     tap.start()
     try:
-        time.sleep(1.5)  # the burst played from 1.2 s to 1.7 s
+        time.sleep(2.7)  # the burst plays from 2.5 s to 3.0 s
         t_start = time.monotonic()
         rec = Recording(
             FakeSource(), OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR, tap=tap
@@ -161,15 +172,15 @@ def test_preroll_catches_what_played_before_the_start(tmp_path):
         saved = rec.stop()
     finally:
         tap.close()
-    # The burst began 0.3 s before the start key: it is in the file, whole.
+    # The burst began 0.2 s before the start key: it is in the file, whole.
     assert abs(saved.duration_s - 1.1) < 0.05
     assert saved.bounds is not None and abs(saved.bounds.kept_s - 0.5) < 0.005
     raw, _ = sf.read(saved.raw_path)
     tone = np.abs(raw[:, 0]) > 0.01
     onset = np.flatnonzero(tone)[0] / SR
-    # In the file the burst starts where the wall clock says: 1.2 s of tap
-    # time, i.e. 0.3 s before the start key, 0.3 s into the pre-roll.
-    assert abs(onset - 0.3) < 0.03
+    # In the file the burst starts where the wall clock says: 2.5 s of tap
+    # time, i.e. 0.2 s before the start key, 0.4 s into the pre-roll.
+    assert abs(onset - 0.4) < 0.03
 
 
 def test_tap_serves_consecutive_recordings(tmp_path):

@@ -46,7 +46,7 @@ def _sound(config: Config) -> list[tuple[str, str]]:
         got, t_end = 0, time.monotonic() + 3.0
         try:
             while got < config.capture.samplerate // 2 and time.monotonic() < t_end:
-                got += len(stream.read())
+                got += len(stream.read()[0])
         finally:
             stream.close()
         if got:
