@@ -1,0 +1,141 @@
+"""The test rig itself: the private sound server, its playback helpers and the signal
+analysis that the recording tests rely on.  If these fail, the recording tests'
+verdicts mean nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import rig
+
+SR = rig.SAMPLERATE
+
+
+# -- analysis (pure numpy) ----------------------------------------------------------------
+
+
+def test_best_lag_finds_a_signal_and_reports_its_correlation():
+    needle = rig.chirp(0.2)
+    noise = np.random.default_rng(0).normal(0, 0.001, SR)
+    haystack = noise.copy()
+    haystack[12345 : 12345 + len(needle)] += 0.3 * needle
+    lag, corr = rig.best_lag(haystack, needle)
+    assert lag == 12345
+    assert corr > 0.999
+    lag, corr = rig.best_lag(noise, needle)
+    assert corr < 0.3
+
+
+def test_best_lag_handles_a_needle_cut_by_the_haystack_edges():
+    needle = rig.click()
+    haystack = np.zeros(1000)
+    haystack[:100] = needle[-100:]
+    lag, corr = rig.best_lag(haystack, needle)
+    assert lag == 100 - len(needle)
+    assert corr > 0.999
+
+
+def test_dropout_checks_see_a_two_millisecond_gap():
+    ref = rig.chirp(1.0)
+    damaged = ref.copy()
+    damaged[20000:20096] = 0
+    assert rig.longest_zero_run(damaged, np.abs(ref) > 0.01) >= 90
+    assert rig.longest_zero_run(ref, np.abs(ref) > 0.01) == 0
+    assert rig.best_lag(damaged, ref)[1] > 0.99  # the whole-signal figure hides it...
+    assert rig.windowed_correlation(damaged, ref, 480).min() < 0.9  # ...windows do not
+
+
+def test_tone_amplitude_measures_one_frequency():
+    x = np.concatenate(
+        [rig.silence(0.5), rig.tone(5000, 0.2, amplitude=0.25), rig.chirp(0.5, f1=2000)]
+    )
+    assert rig.tone_amplitude(x, 5000) == pytest.approx(0.25, rel=0.05)
+    assert rig.tone_amplitude(rig.chirp(0.5, f1=2000), 5000) < 0.005
+
+
+# -- the private server -------------------------------------------------------------------
+
+
+def test_server_is_private_and_pinned_to_speakers(pulse):
+    info = pulse.pactl("info")
+    assert "Default Sink: speakers" in info
+    assert f"Server String: {pulse.server_address}" in info
+    assert os.environ.get("PULSE_SERVER") != pulse.server_address  # our own env untouched
+    assert "speakers.monitor" in pulse.sources()
+
+
+def test_paplay_into_the_sink_is_heard_on_its_monitor(pulse):
+    rig.require("parec")
+    signal = rig.chirp(1.0)
+    with subprocess.Popen(
+        [
+            "parec",
+            "-d",
+            "speakers.monitor",
+            "--raw",
+            "--format=float32le",
+            "--rate=48000",
+            "--channels=2",
+            "--latency-msec=20",
+        ],
+        env=pulse.env(),
+        stdout=subprocess.PIPE,
+    ) as rec:
+        time.sleep(0.3)
+        pulse.play_array(signal)
+        time.sleep(0.5)
+        rec.terminate()
+        raw = rec.stdout.read()
+    capture = np.frombuffer(raw, dtype="<f4").reshape(-1, 2)
+    lag, corr = rig.best_lag(capture, signal)
+    assert corr >= 0.999, corr
+    assert lag + len(signal) <= len(capture), "parec stopped before the end of the sound"
+    segment, reference = rig.aligned(capture, signal, lag)
+    assert rig.longest_zero_run(segment, np.abs(reference) > 0.01) == 0
+
+
+def test_extra_sink_loads_and_unloads(pulse):
+    module = pulse.load_sink("rigtest")
+    try:
+        assert "rigtest.monitor" in pulse.sources()
+        assert "Default Sink: speakers" in pulse.pactl("info")
+    finally:
+        pulse.unload_module(module)
+    assert "rigtest.monitor" not in pulse.sources()
+
+
+def test_kill_and_restart():
+    with rig.PulseServer() as own:
+        env = own.env()
+        own.kill()
+        assert subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0
+        own.restart()
+        assert "Default Sink: speakers" in own.pactl("info")
+
+
+def test_reference_player_places_sounds_at_the_requested_time(pulse):
+    """The reference player's schedule agrees, within 5 ms, with the arrival times
+    seen by an independent recorder of the monitor that reads 1 ms blocks."""
+    clk = rig.click()
+    with pulse.reference_player() as player:
+        timed = pulse.record_timestamped(2.5)
+        starts = []
+        for k in range(3):
+            starts.append(player.play_at(clk, time.monotonic() + 0.3 + 0.1 * k))
+            time.sleep(0.5)
+        timed.result()
+    x = rig.mono(timed.data)
+    errors = []
+    for start in starts:
+        # the click is somewhere after its scheduled time; look near it only
+        first = int(np.searchsorted(timed.times, start - 0.1))
+        lo = int(timed.ends[max(first - 1, 0)])
+        lag, corr = rig.best_lag(x[lo : lo + SR // 2], clk)
+        assert corr > 0.99
+        errors.append(timed.latest_time(lo + lag) - start)
+    print("reference player error:", [f"{1000 * e:.1f} ms" for e in errors])
+    assert all(-0.005 <= e <= 0.005 for e in errors), [f"{1000 * e:.1f} ms" for e in errors]
