@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""Synthetic captures of WhatsApp voice notes, with exact ground truth, for
+measuring how well a trimmer finds a note's boundaries.
+
+Each case is a 48 kHz stereo float WAV built the way a real capture comes
+about:
+
+1. *The voice*: real human voices that Debian ships
+   (``/usr/share/sounds/alsa/*.wav`` except ``Noise.wav``, or the same
+   speaker re-encoded as ``/usr/share/sounds/freedesktop/stereo/
+   audio-channel-*.oga``) and espeak-ng sentences, one to three pieces joined
+   by 0.4-1.2 s pauses.
+2. *The phone*: the voice mixed over a microphone noise floor (pink-ish,
+   low-passed noise at -70..-45 dBFS) that runs from the note's first sample
+   to its last, with 0.1-0.5 s of that floor alone before and after the
+   speech.  Some notes are quieter overall (playback gain -24..-8 dB).
+3. *WhatsApp*: the note goes through Opus (16 kHz mono, 20 kbit/s, ffmpeg's
+   libopus), is decoded at 48 kHz and played as stereo.  The codec's delay is
+   measured by cross-correlation and compensated, so the note's first sample
+   in the capture is known exactly.
+4. *The capture*: silence before (0.3-3 s) and after (0.3-3 s) the note,
+   over one of five floors: digital zero, 16-bit TPDF dither, hiss
+   (-75..-50 dBFS), 50 Hz hum with harmonics, or hiss loud enough to bury
+   the note's own floor ("hiss_buried": a quiet note over a hissy device).
+5. *Other sounds*: optionally a freedesktop notification sound and/or a click
+   before or after the note, 0.8-2.5 s of silence away from it.
+
+Ground truth per case (seconds from the capture's first sample; every end is
+exclusive):
+
+- ``true_start_s`` / ``true_end_s``: the note's first sample / one past its
+  last.
+- ``audible_start_s`` / ``audible_end_s``: the first moment / last moment at
+  which the note alone (at the gain it has in the capture) is 6 dB above the
+  capture floor's measured level, over centred 10 ms windows.  A cut between
+  the true and the audible boundary is exact.
+- ``speech_start_s`` / ``speech_end_s``: the first / last moment at which
+  the clean voice (before the phone's floor and the codec) is within 40 dB of
+  its own loudest 10 ms, over centred 10 ms windows.
+- ``pauses``: the spans between the voice's pieces (only the note's floor
+  there), which a trimmer must keep.
+- ``distractors``: each other sound's span, kind and name.
+
+Usage::
+
+    python benchmarks/trim_dataset.py --out /tmp/trimcases --n 120 --seed 1
+
+writes ``case000.wav`` ... and ``manifest.json`` (a list of the dicts that
+:func:`generate` returns).  Needs ffmpeg (with libopus), sox and espeak-ng on
+PATH, and numpy + soundfile.  Deterministic for a given seed (given the same
+ffmpeg, sox and espeak-ng builds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SR = 48000
+ALSA_DIR = Path("/usr/share/sounds/alsa")
+FD_DIR = Path("/usr/share/sounds/freedesktop/stereo")
+
+FLOORS = ["zero", "dither", "hiss", "hum", "hiss_buried"]
+DISTRACTORS = ["none", "sound_before", "sound_after", "click_before", "click_after",
+               "sound_and_click"]
+VOICES = ["alsa", "freedesktop", "espeak", "mixed"]
+
+#: Short non-voice notification sounds used as distractors.
+NOTIFICATION_SOUNDS = [
+    "message-new-instant", "bell", "complete", "message", "dialog-information",
+    "dialog-warning", "device-added", "device-removed", "audio-volume-change",
+    "trash-empty", "camera-shutter", "suspend-error",
+]
+
+SENTENCES = [
+    "Hi, it's me. I'm running a bit late, sorry.",
+    "Can you pick up some bread on your way home?",
+    "The meeting moved to Thursday, at three.",
+    "Call me back when you get this, okay?",
+    "I sent you the address. See you soon.",
+    "Happy birthday! I hope you have a lovely day.",
+    "So, about the weekend: I think we should go.",
+    "Don't forget the tickets. They're on the table.",
+    "Yes, that works for me. Let's do it.",
+    "Fine, thanks. And you? How was the trip?",
+    "Listen, the train is delayed again.",
+    "Okay, talk to you later. Bye!",
+]
+ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb", 165, 40), ("en-us+f3", 140, 60),
+                 ("en-gb-x-rp+m3", 175, 45), ("en-gb-scotland+f2", 155, 55),
+                 ("en-us+m5", 135, 35)]
+
+WIN_S = 0.010   # level windows for the ground truth
+AUDIBLE_DB = 6.0
+SPEECH_DB = 40.0
+
+
+# --------------------------------------------------------------------------
+# helpers
+
+
+def db(x: float) -> float:
+    return float(10 * np.log10(max(x, 1e-30)))
+
+
+def run(cmd: list[str], data: bytes | None = None) -> bytes:
+    p = subprocess.run(cmd, input=data, capture_output=True, check=False)
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {p.stderr.decode(errors='replace')[-500:]}")
+    return p.stdout
+
+
+def load_48k_mono(path: Path) -> np.ndarray:
+    """Any sound file as 48 kHz mono float32 (sox's VHQ resampler if needed)."""
+    info = sf.info(str(path))
+    if info.samplerate == SR:
+        x = sf.read(str(path), dtype="float32", always_2d=True)[0]
+        return x.mean(axis=1).astype(np.float32)
+    raw = run(["sox", "-V1", str(path), "-t", "f32", "-r", str(SR), "-c", "1", "-",
+               "rate", "-v"])
+    return np.frombuffer(raw, dtype=np.float32).copy()
+
+
+def windowed_power(x: np.ndarray, win: int) -> np.ndarray:
+    """Mean square over a centred window of ``win`` samples, per sample
+    (outside the signal counts as zero).  ``x`` is (samples,) or
+    (samples, channels); channels are averaged."""
+    if x.ndim == 2:
+        sq = np.square(x.astype(np.float64)).mean(axis=1)
+    else:
+        sq = np.square(x.astype(np.float64))
+    c = np.concatenate([[0.0], np.cumsum(sq)])
+    i = np.arange(len(sq))
+    lo = np.clip(i - win // 2, 0, len(sq))
+    hi = np.clip(i - win // 2 + win, 0, len(sq))
+    return (c[hi] - c[lo]) / win
+
+
+def span_above(p: np.ndarray, threshold: float) -> tuple[int, int] | None:
+    idx = np.flatnonzero(p > threshold)
+    if len(idx) == 0:
+        return None
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def strip(x: np.ndarray, below_peak_db: float, fade_s: float = 0.003) -> np.ndarray:
+    """Cut a clip to where its 10 ms level is within ``below_peak_db`` of its
+    peak, with short fades so the cut makes no click."""
+    p = windowed_power(x, int(WIN_S * SR))
+    a, b = span_above(p, p.max() * 10 ** (-below_peak_db / 10))
+    y = x[a:b].astype(np.float32).copy()
+    n = min(int(fade_s * SR), len(y) // 4)
+    if n > 0:
+        ramp = np.linspace(0, 1, n, dtype=np.float32)
+        y[:n] *= ramp
+        y[-n:] *= ramp[::-1]
+    return y
+
+
+def shaped_noise(rng: np.random.Generator, n: int, alpha: float, lowpass_hz: float,
+                 highpass_hz: float = 80.0) -> np.ndarray:
+    """Unit-RMS noise with a 1/f**alpha spectrum, low- and high-passed."""
+    w = rng.standard_normal(n)
+    spec = np.fft.rfft(w)
+    f = np.fft.rfftfreq(n, 1 / SR)
+    f[0] = 1.0
+    h = (np.maximum(f, highpass_hz) / 1000.0) ** (-alpha / 2)
+    h /= np.sqrt(1 + (f / lowpass_hz) ** 4)          # 2nd-order low-pass
+    h *= 1 / np.sqrt(1 + (highpass_hz / f) ** 4)     # 2nd-order high-pass
+    y = np.fft.irfft(spec * h, n)
+    return (y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+
+
+def opus_roundtrip(note: np.ndarray, tmp: Path, tag: str) -> tuple[np.ndarray, int]:
+    """The note through Opus (16 kHz mono, 20 kbit/s) and back at 48 kHz,
+    realigned to the input by cross-correlation.  Returns (decoded, lag)."""
+    src = tmp / f"{tag}.f32"
+    ogg = tmp / f"{tag}.ogg"
+    note.astype(np.float32).tofile(src)
+    run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "f32le", "-ar", str(SR),
+         "-ac", "1", "-i", str(src), "-ar", "16000", "-ac", "1", "-c:a", "libopus",
+         "-b:a", "20k", str(ogg)])
+    raw = run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(ogg), "-ar", str(SR),
+               "-ac", "1", "-f", "f32le", "-"])
+    src.unlink()
+    ogg.unlink()
+    dec = np.frombuffer(raw, dtype=np.float32)
+    # lag = where note[0] lands in dec; search +-100 ms
+    n = len(note) + len(dec)
+    nfft = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(dec, nfft) * np.conj(np.fft.rfft(note, nfft)), nfft)
+    max_lag = int(0.1 * SR)
+    lags = np.concatenate([np.arange(0, max_lag), np.arange(-max_lag, 0)])
+    vals = np.concatenate([corr[:max_lag], corr[-max_lag:]])
+    lag = int(lags[np.argmax(vals)])
+    out = np.zeros(len(note), np.float32)
+    lo = max(lag, 0)
+    seg = dec[lo: lag + len(note)]
+    out[lo - lag: lo - lag + len(seg)] = seg
+    return out, lag
+
+
+def make_click(rng: np.random.Generator) -> np.ndarray:
+    """A mouse click or a pop: a few ms of decaying noise, sometimes doubled."""
+    n = int(rng.uniform(0.004, 0.012) * SR)
+    t = np.arange(n) / SR
+    tau = rng.uniform(0.0003, 0.002)
+    c = rng.standard_normal(n) * np.exp(-t / tau)
+    c[0] += rng.choice([-1, 1]) * 3.0
+    c = c / np.abs(c).max() * 10 ** (rng.uniform(-30, -8) / 20)
+    if rng.random() < 0.35:                      # double click
+        gap = np.zeros(int(rng.uniform(0.06, 0.15) * SR))
+        c2 = c * rng.uniform(0.6, 1.0)
+        c = np.concatenate([c, gap, c2])
+    return c.astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# source material (built once, in the parent)
+
+
+def build_sources(tmp: Path) -> dict:
+    alsa = [p for p in sorted(ALSA_DIR.glob("*.wav")) if p.name != "Noise.wav"]
+    fd = sorted(FD_DIR.glob("audio-channel-*.oga"))
+    if not alsa or not fd:
+        raise SystemExit(f"voice recordings not found in {ALSA_DIR} / {FD_DIR}")
+    src: dict = {"alsa": [], "freedesktop": [], "espeak": [], "sounds": []}
+    for p in alsa:
+        src["alsa"].append((p.name, strip(load_48k_mono(p), 60)))
+    for p in fd:
+        src["freedesktop"].append((p.name, strip(load_48k_mono(p), 60)))
+    for i, text in enumerate(SENTENCES):
+        voice, speed, pitch = ESPEAK_VOICES[i % len(ESPEAK_VOICES)]
+        w = tmp / f"espeak{i}.wav"
+        run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(w), text])
+        src["espeak"].append((f"espeak:{voice}:{i}", strip(load_48k_mono(w), 60)))
+        w.unlink()
+    for name in NOTIFICATION_SOUNDS:
+        p = FD_DIR / f"{name}.oga"
+        if p.exists():
+            src["sounds"].append((name, strip(load_48k_mono(p), 50, fade_s=0.005)))
+    return src
+
+
+# --------------------------------------------------------------------------
+# one case
+
+_SOURCES: dict | None = None
+
+
+def _init_worker(sources: dict) -> None:
+    global _SOURCES
+    _SOURCES = sources
+
+
+def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+    src = _SOURCES
+    assert src is not None
+    rng = np.random.default_rng([seed, i])
+    floor_kind = FLOORS[i % len(FLOORS)]
+    distractor = DISTRACTORS[(i // len(FLOORS)) % len(DISTRACTORS)]
+    voice_src = VOICES[(i // (len(FLOORS) * len(DISTRACTORS))) % len(VOICES)]
+
+    # ---- the voice: 1-3 pieces with pauses
+    n_pieces = int(rng.choice([1, 2, 2, 3]))
+    pieces = []
+    for k in range(n_pieces):
+        pool = voice_src
+        if voice_src == "mixed":   # espeak, then a human voice, then either
+            pool = ["espeak", "alsa", ["freedesktop", "espeak"][int(rng.integers(2))]][k]
+        name, clip = src[pool][int(rng.integers(len(src[pool])))]
+        pieces.append((name, clip * np.float32(10 ** (rng.uniform(-4, 0) / 20))))
+    lead = int(rng.uniform(0.1, 0.5) * SR)
+    trail = int(rng.uniform(0.1, 0.5) * SR)
+    parts = [np.zeros(lead, np.float32)]
+    pauses = []   # [start, end) in samples from the note's start
+    pos = lead
+    for k, (_, clip) in enumerate(pieces):
+        if k:
+            gap = int(rng.uniform(0.4, 1.2) * SR)
+            parts.append(np.zeros(gap, np.float32))
+            pauses.append((pos, pos + gap))
+            pos += gap
+        parts.append(clip)
+        pos += len(clip)
+    parts.append(np.zeros(trail, np.float32))
+    voice = np.concatenate(parts)
+    voice_peak_db = float(rng.uniform(-12, -1))
+    voice *= np.float32(10 ** (voice_peak_db / 20) / np.abs(voice).max())
+
+    # ---- the phone's floor and the playback gain
+    note_floor_db = float(rng.uniform(-70, -45))
+    capture_floor_db = None
+    if floor_kind == "hiss_buried":
+        capture_floor_db = float(rng.uniform(-60, -50))
+        note_floor_db = float(rng.uniform(-70, -55))
+        # the note's floor ends up 8-20 dB under the device's hiss
+        gain_db = min(0.0, capture_floor_db - rng.uniform(8, 20) - note_floor_db)
+        gain_db = max(gain_db, -24.0)
+    elif rng.random() < 0.3:
+        gain_db = float(rng.uniform(-24, -8))
+    else:
+        gain_db = float(rng.uniform(-3, 0))
+    mic = shaped_noise(rng, len(voice), alpha=float(rng.uniform(0.0, 1.0)),
+                       lowpass_hz=float(rng.uniform(3000, 7000)))
+    note48 = voice + mic * np.float32(10 ** (note_floor_db / 20))
+
+    # ---- WhatsApp: Opus round trip, then the playback gain, as stereo
+    dec, lag = opus_roundtrip(note48, Path(tmp_dir), f"n{i}")
+    g = np.float32(10 ** (gain_db / 20))
+    note = dec * g
+    clean = voice * g
+
+    # ---- layout: [lead silence][sound?][gap][note][gap][sound?][tail silence]
+    def sound():
+        name, s = src["sounds"][int(rng.integers(len(src["sounds"])))]
+        return "sound", name, s * np.float32(10 ** (rng.uniform(-10, 0) / 20))
+
+    def click():
+        return "click", "click", make_click(rng)
+
+    before, after = [], []
+    if distractor == "sound_before":
+        before.append(sound())
+    elif distractor == "sound_after":
+        after.append(sound())
+    elif distractor == "click_before":
+        before.append(click())
+    elif distractor == "click_after":
+        after.append(click())
+    elif distractor == "sound_and_click":
+        s, c = sound(), click()
+        if rng.random() < 0.5:
+            before.append(s)
+            after.append(c)
+        else:
+            before.append(c)
+            after.append(s)
+
+    pos = 0
+    placements = []   # (kind, name, start, signal)
+    if before:
+        pos += int(rng.uniform(0.3, 1.5) * SR)
+        kind, name, s = before[0]
+        placements.append((kind, name, pos, s))
+        pos += len(s) + int(rng.uniform(0.8, 2.5) * SR)
+    else:
+        pos += int(rng.uniform(0.3, 3.0) * SR)
+    note_start = pos
+    pos += len(note)
+    note_end = pos
+    if after:
+        pos += int(rng.uniform(0.8, 2.5) * SR)
+        kind, name, s = after[0]
+        placements.append((kind, name, pos, s))
+        pos += len(s) + int(rng.uniform(0.3, 1.5) * SR)
+    else:
+        pos += int(rng.uniform(0.3, 3.0) * SR)
+    total = pos
+
+    # ---- the capture floor
+    if floor_kind == "zero":
+        floor = np.zeros((total, 2), np.float32)
+    elif floor_kind == "dither":
+        floor = np.zeros((total, 2), np.float32)   # added when quantizing below
+    elif floor_kind in ("hiss", "hiss_buried"):
+        if capture_floor_db is None:
+            capture_floor_db = float(rng.uniform(-75, -50))
+        a = float(rng.uniform(0.0, 0.6))
+        floor = np.stack([shaped_noise(rng, total, a, 16000.0, 20.0),
+                          shaped_noise(rng, total, a, 16000.0, 20.0)], axis=1)
+        floor *= np.float32(10 ** (capture_floor_db / 20))
+    elif floor_kind == "hum":
+        capture_floor_db = float(rng.uniform(-75, -50))
+        t = np.arange(total) / SR
+        hum = np.zeros(total)
+        for k in range(1, 10):
+            hum += (k ** -1.2) * rng.uniform(0.5, 1.5) * np.sin(
+                2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))
+        hum /= np.sqrt(np.mean(hum ** 2))
+        hum *= 10 ** (capture_floor_db / 20)
+        floor = np.stack([hum, hum * rng.uniform(0.8, 1.0)], axis=1).astype(np.float32)
+    else:
+        raise AssertionError(floor_kind)
+
+    capture = floor.copy()
+    capture[note_start:note_end] += note[:, None]
+    distractors = []
+    for kind, name, start, s in placements:
+        capture[start:start + len(s)] += s[:, None]
+        distractors.append({"kind": kind, "name": name, "start_s": start / SR,
+                            "end_s": (start + len(s)) / SR})
+    if floor_kind == "dither":
+        tpdf = (rng.random((total, 2)) - rng.random((total, 2)))
+        capture = (np.round(capture * 32768.0 + tpdf) / 32768.0).astype(np.float32)
+    peak = float(np.abs(capture).max())
+    if peak > 0.99:
+        raise RuntimeError(f"case {i} clips ({peak})")
+
+    # ---- ground truth
+    win = int(WIN_S * SR)
+    quiet = np.ones(total, bool)
+    quiet[max(0, note_start - win * 5): note_end + win * 5] = False
+    for _kind, _name, start, s in placements:
+        quiet[max(0, start - win * 5): start + len(s) + win * 5] = False
+    floor_power = float(np.square(capture[quiet].astype(np.float64)).mean())
+    note_power = windowed_power(note, win)
+    threshold = floor_power * 10 ** (AUDIBLE_DB / 10)
+    aud = span_above(note_power, max(threshold, 1e-30))
+    if aud is None:
+        raise RuntimeError(f"case {i}: note inaudible")
+    voice_power = windowed_power(clean, win)
+    sp = span_above(voice_power, voice_power.max() * 10 ** (-SPEECH_DB / 10))
+    note_floor_level = float(np.square(note[: lead // 2].astype(np.float64)).mean())
+
+    name = f"case{i:03d}"
+    path = Path(out_dir) / f"{name}.wav"
+    sf.write(str(path), capture, SR, subtype="FLOAT")
+    return {
+        "id": name,
+        "file": path.name,
+        "samplerate": SR,
+        "frames": total,
+        "duration_s": total / SR,
+        "floor": floor_kind,
+        "distractor": distractor,
+        "voice": voice_src,
+        "pieces": [p[0] for p in pieces],
+        "true_start_s": note_start / SR,
+        "true_end_s": note_end / SR,
+        "audible_start_s": (note_start + aud[0]) / SR,
+        "audible_end_s": (note_start + aud[1]) / SR,
+        "speech_start_s": (note_start + sp[0]) / SR,
+        "speech_end_s": (note_start + sp[1]) / SR,
+        "pauses": [[(note_start + a) / SR, (note_start + b) / SR] for a, b in pauses],
+        "distractors": distractors,
+        "levels": {
+            "voice_peak_dbfs": voice_peak_db + gain_db,
+            "note_floor_dbfs": db(note_floor_level),
+            "capture_floor_dbfs": db(floor_power),
+            "playback_gain_db": gain_db,
+            "note_floor_buried": db(note_floor_level) < db(floor_power) + AUDIBLE_DB,
+        },
+        "opus_lag_samples": lag,
+    }
+
+
+# --------------------------------------------------------------------------
+
+
+def generate(out_dir: str | os.PathLike, n: int = 120, seed: int = 1,
+             jobs: int | None = None) -> list[dict]:
+    """Write ``n`` cases and ``manifest.json`` into ``out_dir``; return the
+    manifest (one dict per case, see the module's docstring)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = jobs or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="trimgen-") as tmp:
+        sources = build_sources(Path(tmp))
+        if jobs == 1:
+            _init_worker(sources)
+            cases = [make_case(i, seed, str(out), tmp) for i in range(n)]
+        else:
+            with ProcessPoolExecutor(jobs, initializer=_init_worker,
+                                     initargs=(sources,)) as ex:
+                cases = list(ex.map(make_case, range(n), [seed] * n, [str(out)] * n,
+                                    [tmp] * n))
+    meta = {"seed": seed, "n": n, "samplerate": SR, "cases": cases}
+    (out / "manifest.json").write_text(json.dumps(meta, indent=1))
+    return cases
+
+
+def load_manifest(out_dir: str | os.PathLike) -> list[dict]:
+    return json.loads((Path(out_dir) / "manifest.json").read_text())["cases"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="directory for the WAVs and manifest.json")
+    ap.add_argument("--n", type=int, default=120, help="number of cases (default 120)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
+    a = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    cases = generate(a.out, a.n, a.seed, a.jobs)
+    dt = time.perf_counter() - t0
+    secs = sum(c["duration_s"] for c in cases)
+    print(f"{len(cases)} cases, {secs / 60:.1f} min of audio, in {a.out} ({dt:.1f} s)",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
