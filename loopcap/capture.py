@@ -73,8 +73,9 @@ class Capture:
             if item is None:
                 self.queue.put(item)  # the end marker must arrive; the writer is draining
             else:
+                if not self.overflow_frames:  # once; the total is reported at the end
+                    logger.error("the writer fell behind: audio is being lost")
                 self.overflow_frames += len(item.frames)
-                logger.error(f"writer fell behind: {len(item.frames)} frames could not be queued")
 
     def _run(self) -> None:
         try:

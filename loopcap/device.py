@@ -242,7 +242,7 @@ class _SoundcardStream:
     """
 
     BLOCK_S = 0.01  # fragment size asked from the server
-    POLL_S = 0.02  # how often the stream is read
+    POLL_S = 0.04  # how often the stream is read
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
         self.samplerate = samplerate

@@ -264,7 +264,8 @@ class Recording:
             self.tap.end()
         if self.capture.overflow_frames:
             logger.error(
-                f"{self.capture.overflow_frames} frames were lost because the disk was too slow"
+                f"{self.capture.overflow_frames / self.samplerate:.1f} s of audio were lost "
+                "because the writer fell behind (disk or CPU too slow)"
             )
         path, raw_path, bounds = self._finalise(result)
         return Saved(

@@ -23,7 +23,7 @@ class Timeline:
     Not thread-safe: owned by the writer thread.
     """
 
-    def __init__(self, samplerate: int, t0: float, resync_s: float = 0.1) -> None:
+    def __init__(self, samplerate: int, t0: float, resync_s: float = 0.15) -> None:
         self.samplerate = samplerate
         self.t0 = t0
         self.resync_frames = int(resync_s * samplerate)

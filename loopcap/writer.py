@@ -182,7 +182,7 @@ class PartialWriter:
         try:
             while True:
                 try:
-                    block = self.blocks.get(timeout=0.05)
+                    block = self.blocks.get(timeout=0.1)
                 except queue.Empty:
                     block = False
                 now = time.monotonic()
