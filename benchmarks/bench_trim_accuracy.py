@@ -79,11 +79,11 @@ def locate(inp: np.ndarray, out: np.ndarray) -> int:
     b = out.mean(axis=1).astype(np.float64)
     L = min(len(b), int(0.05 * trim_dataset.SR))
     j = 0
-    while j + L <= len(b) and not np.any(b[j:j + L]):
+    while j + L <= len(b) and not np.any(b[j : j + L]):
         j += L
     if j + L > len(b):
         j = 0
-    t = b[j:j + L]
+    t = b[j : j + L]
     n = len(a) + L
     nfft = 1 << (n - 1).bit_length()
     corr = np.fft.irfft(np.fft.rfft(a, nfft) * np.conj(np.fft.rfft(t, nfft)), nfft)
@@ -94,7 +94,7 @@ def locate(inp: np.ndarray, out: np.ndarray) -> int:
     ncc = np.where(energy[: len(corr)] > 0, corr / denom, 0.0)
     k = int(np.argmax(ncc))
     s = k - j
-    seg = a[k:k + L]
+    seg = a[k : k + L]
     scale = max(np.abs(t).max(), 1e-12)
     if s < 0 or np.abs(seg - t).max() > 1e-3 * scale + 1e-6:
         raise RuntimeError("output is not a slice of the input")
@@ -116,11 +116,11 @@ def span_from_output(inp: np.ndarray, out_path: Path) -> Span:
 
 
 def tool_loopcap(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
-    from loopcap.trim import LevelMeter, find_bounds
+    from loopcap.trim import LevelMeter
 
     m = LevelMeter(sr)
     m.feed(x)
-    b = find_bounds(m.powers, sr, len(x))
+    b = m.find_bounds()
     return None if b is None else (b.start, b.end)
 
 
@@ -146,8 +146,23 @@ def tool_ffmpeg(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
     if not shutil.which("ffmpeg"):
         raise Unavailable("ffmpeg not on PATH")
     out = tmp / "ffmpeg.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-i", str(path),
-                    "-af", FFMPEG_AF, "-c:a", "pcm_f32le", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-af",
+            FFMPEG_AF,
+            "-c:a",
+            "pcm_f32le",
+            str(out),
+        ],
+        check=True,
+    )
     try:
         return span_from_output(x, out)
     finally:
@@ -165,11 +180,12 @@ def _pydub():
 def tool_pydub_nonsilent(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
     AudioSegment, silence = _pydub()
     seg = AudioSegment.from_file(str(path))
-    ranges = silence.detect_nonsilent(seg, min_silence_len=500,
-                                      silence_thresh=seg.dBFS - 16, seek_step=1)
+    ranges = silence.detect_nonsilent(
+        seg, min_silence_len=500, silence_thresh=seg.dBFS - 16, seek_step=1
+    )
     if not ranges:
         return None
-    a, b = ranges[0][0], ranges[-1][1]   # milliseconds
+    a, b = ranges[0][0], ranges[-1][1]  # milliseconds
     return round(a * sr / 1000), min(len(x), round(b * sr / 1000))
 
 
@@ -177,8 +193,9 @@ def tool_pydub_leading(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
     AudioSegment, silence = _pydub()
     seg = AudioSegment.from_file(str(path))
     a = silence.detect_leading_silence(seg, silence_threshold=-50.0, chunk_size=10)
-    b = len(seg) - silence.detect_leading_silence(seg.reverse(), silence_threshold=-50.0,
-                                                  chunk_size=10)
+    b = len(seg) - silence.detect_leading_silence(
+        seg.reverse(), silence_threshold=-50.0, chunk_size=10
+    )
     if b <= a:
         return None
     return round(a * sr / 1000), min(len(x), round(b * sr / 1000))
@@ -189,8 +206,9 @@ def tool_auditok(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
         import auditok
     except ImportError as e:
         raise Unavailable(f"auditok: {e}") from e
-    regions = list(auditok.split(str(path), min_dur=0.2, max_dur=5, max_silence=0.3,
-                                 energy_threshold=50))
+    regions = list(
+        auditok.split(str(path), min_dur=0.2, max_dur=5, max_silence=0.3, energy_threshold=50)
+    )
     if not regions:
         return None
     return round(regions[0].start * sr), min(len(x), round(regions[-1].end * sr))
@@ -220,27 +238,38 @@ def tool_silero(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
 TOOLS: dict[str, tuple[Callable, str]] = {
     "loopcap": (tool_loopcap, "`LevelMeter` + `find_bounds`, default `TrimParams`"),
     "sox": (tool_sox, "`sox in.wav out.wav " + " ".join(SOX_ARGS) + "`"),
-    "ffmpeg": (tool_ffmpeg, f"`-af {FFMPEG_AF}` (RMS detection, 20 ms window: the "
-               "defaults)"),
+    "ffmpeg": (tool_ffmpeg, f"`-af {FFMPEG_AF}` (RMS detection, 20 ms window: the defaults)"),
     "pydub detect_nonsilent": (
         tool_pydub_nonsilent,
         "`detect_nonsilent(seg, min_silence_len=500, silence_thresh=seg.dBFS-16, "
-        "seek_step=1)`, first range's start to last range's end"),
+        "seek_step=1)`, first range's start to last range's end",
+    ),
     "pydub detect_leading_silence": (
         tool_pydub_leading,
         "`detect_leading_silence(seg, silence_threshold=-50.0, chunk_size=10)` on the "
-        "segment and on `seg.reverse()` (the usual strip-silence recipe)"),
-    "auditok": (tool_auditok, "`auditok.split(path, min_dur=0.2, max_dur=5, max_silence=0.3, "
-                "energy_threshold=50)` (the defaults), first event's start to last "
-                "event's end"),
-    "silero-vad": (tool_silero, "`get_speech_timestamps(wav16k, load_silero_vad(), "
-                   "sampling_rate=16000)` with its defaults (threshold 0.5, "
-                   "speech_pad_ms 30) on a 16 kHz mono downmix, first speech start to "
-                   "last speech end"),
+        "segment and on `seg.reverse()` (the usual strip-silence recipe)",
+    ),
+    "auditok": (
+        tool_auditok,
+        "`auditok.split(path, min_dur=0.2, max_dur=5, max_silence=0.3, "
+        "energy_threshold=50)` (the defaults), first event's start to last "
+        "event's end",
+    ),
+    "silero-vad": (
+        tool_silero,
+        "`get_speech_timestamps(wav16k, load_silero_vad(), "
+        "sampling_rate=16000)` with its defaults (threshold 0.5, "
+        "speech_pad_ms 30) on a 16 kHz mono downmix, first speech start to "
+        "last speech end",
+    ),
 }
 
-PACKAGES = {"pydub detect_nonsilent": "pydub", "pydub detect_leading_silence": "pydub",
-            "auditok": "auditok", "silero-vad": "silero-vad"}
+PACKAGES = {
+    "pydub detect_nonsilent": "pydub",
+    "pydub detect_leading_silence": "pydub",
+    "auditok": "auditok",
+    "silero-vad": "silero-vad",
+}
 
 
 # --------------------------------------------------------------------------
@@ -255,24 +284,31 @@ def score(case: dict, span: Span, sr: int) -> dict:
     as_, ae = case["audible_start_s"], case["audible_end_s"]
     cs, ce = a / sr, b / sr
     if cs < ts:
-        es = cs - ts          # negative: kept silence before the note
+        es = cs - ts  # negative: kept silence before the note
     elif cs > as_:
-        es = cs - as_         # positive: cut into the note
+        es = cs - as_  # positive: cut into the note
     else:
         es = 0.0
     if ce > te:
-        ee = ce - te          # positive: kept silence after the note
+        ee = ce - te  # positive: kept silence after the note
     elif ce < ae:
-        ee = ce - ae          # negative: cut into the note
+        ee = ce - ae  # negative: cut into the note
     else:
         ee = 0.0
     sps, spe = case["speech_start_s"], case["speech_end_s"]
     cut_audible = (cs > max(sps, as_) + SPEECH_TOL_S) or (ce < min(spe, ae) - SPEECH_TOL_S)
     cut_strict = (cs > sps + SPEECH_TOL_S) or (ce < spe - SPEECH_TOL_S)
     kept = [not (d["end_s"] <= cs or d["start_s"] >= ce) for d in case["distractors"]]
-    return {"failed": False, "start_s": cs, "end_s": ce, "start_err_ms": es * 1000,
-            "end_err_ms": ee * 1000, "speech_cut": cut_audible,
-            "speech_cut_strict": cut_strict, "distractors_kept": kept}
+    return {
+        "failed": False,
+        "start_s": cs,
+        "end_s": ce,
+        "start_err_ms": es * 1000,
+        "end_err_ms": ee * 1000,
+        "speech_cut": cut_audible,
+        "speech_cut_strict": cut_strict,
+        "distractors_kept": kept,
+    }
 
 
 def summarize(results: list[dict]) -> dict:
@@ -359,10 +395,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {i + 1}/{len(cases)} cases", file=sys.stderr)
 
     # ---- the table
-    print(f"{len(cases)} captures (seed {meta['seed']}), "
-          f"{sum(c['duration_s'] for c in cases) / 60:.1f} min of audio in all.\n")
-    print("| tool | cases | speech cut (audible) | speech cut (strict) | median error (ms) "
-          "| p95 error (ms) | distractors left out | failures |")
+    print(
+        f"{len(cases)} captures (seed {meta['seed']}), "
+        f"{sum(c['duration_s'] for c in cases) / 60:.1f} min of audio in all.\n"
+    )
+    print(
+        "| tool | cases | speech cut (audible) | speech cut (strict) | median error (ms) "
+        "| p95 error (ms) | distractors left out | failures |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     summaries = {}
     for n in names:
@@ -371,9 +411,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         s = summarize(per_tool[n])
         summaries[n] = s
-        print(f"| {n} | {s['cases']} | {s['speech_cut']} | {s['speech_cut_strict']} | "
-              f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | "
-              f"{s['distractors_left_out']:.0f}% of {s['distractors']} | {s['failures']} |")
+        print(
+            f"| {n} | {s['cases']} | {s['speech_cut']} | {s['speech_cut_strict']} | "
+            f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | "
+            f"{s['distractors_left_out']:.0f}% of {s['distractors']} | {s['failures']} |"
+        )
     print("\nSettings:\n")
     for n in names:
         ver = ""
@@ -388,23 +430,31 @@ def main(argv: list[str] | None = None) -> int:
     if "loopcap" in summaries:
         res = {r["id"]: r for r in per_tool["loopcap"]}
         print("\nloopcap by capture floor:\n")
-        print("| floor | cases | speech cut (audible / strict) | median (ms) | p95 (ms) "
-              "| max (ms) | distractors left out | failures |")
+        print(
+            "| floor | cases | speech cut (audible / strict) | median (ms) | p95 (ms) "
+            "| max (ms) | distractors left out | failures |"
+        )
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for fl in trim_dataset.FLOORS:
             rs = [res[c["id"]] for c in cases if c["floor"] == fl]
             if not rs:
                 continue
             s = summarize(rs)
-            print(f"| {fl} | {s['cases']} | {s['speech_cut']} / {s['speech_cut_strict']} | "
-                  f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | {fmt_ms(s['max_ms'])} | "
-                  f"{s['distractors_left_out']:.0f}% of {s['distractors']} | "
-                  f"{s['failures']} |")
-        print(f"\nloopcap's {a.worst} worst cases (start error: − began before the note, "
-              "+ began after its audible start; end error: − ended before the audible end, "
-              "+ ended after the note):\n")
-        print("| case | floor | distractor | voice | note floor / capture floor (dBFS) "
-              "| pauses (s) | start error (ms) | end error (ms) |")
+            print(
+                f"| {fl} | {s['cases']} | {s['speech_cut']} / {s['speech_cut_strict']} | "
+                f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | {fmt_ms(s['max_ms'])} | "
+                f"{s['distractors_left_out']:.0f}% of {s['distractors']} | "
+                f"{s['failures']} |"
+            )
+        print(
+            f"\nloopcap's {a.worst} worst cases (start error: − began before the note, "
+            "+ began after its audible start; end error: − ended before the audible end, "
+            "+ ended after the note):\n"
+        )
+        print(
+            "| case | floor | distractor | voice | note floor / capture floor (dBFS) "
+            "| pauses (s) | start error (ms) | end error (ms) |"
+        )
         print("|---|---|---|---|---|---|---:|---:|")
         by_id = {c["id"]: c for c in cases}
 
@@ -418,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
             c = by_id[r["id"]]
             lv = c["levels"]
             fl = f"{lv['note_floor_dbfs']:.0f} / {lv['capture_floor_dbfs']:.0f}".replace(
-                "-300", "zero")
+                "-300", "zero"
+            )
             if r["failed"]:
                 se = ee = "failed"
             else:
@@ -427,12 +478,17 @@ def main(argv: list[str] | None = None) -> int:
             if c["distractors"]:
                 dist += " (" + ", ".join(d["name"] for d in c["distractors"]) + ")"
             pauses = ", ".join(f"{b - a:.2f}" for a, b in c.get("pauses", [])) or "–"
-            print(f"| {c['id']} | {c['floor']} | {dist} | {c['voice']} | {fl} | {pauses} "
-                  f"| {se} | {ee} |")
+            print(
+                f"| {c['id']} | {c['floor']} | {dist} | {c['voice']} | {fl} | {pauses} "
+                f"| {se} | {ee} |"
+            )
 
     if a.json:
-        Path(a.json).write_text(json.dumps({"cases_dir": str(cdir), "summaries": summaries,
-                                            "results": per_tool}, indent=1))
+        Path(a.json).write_text(
+            json.dumps(
+                {"cases_dir": str(cdir), "summaries": summaries, "results": per_tool}, indent=1
+            )
+        )
     if tmp_cases is not None:
         tmp_cases.cleanup()
     print(f"\n(run time {time.perf_counter() - t_all:.0f} s)", file=sys.stderr)

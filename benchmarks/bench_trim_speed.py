@@ -59,7 +59,7 @@ info = sf.info(sys.argv[1])
 m = LevelMeter(info.samplerate)
 for b in sf.blocks(sys.argv[1], blocksize={BLOCK}, dtype="float32", always_2d=True):
     m.feed(b)
-b = find_bounds(m.powers, info.samplerate, m.frames)
+b = m.find_bounds()
 print(b.start, b.end)
 """
 

@@ -71,15 +71,30 @@ ALSA_DIR = Path("/usr/share/sounds/alsa")
 FD_DIR = Path("/usr/share/sounds/freedesktop/stereo")
 
 FLOORS = ["zero", "dither", "hiss", "hum", "hiss_buried"]
-DISTRACTORS = ["none", "sound_before", "sound_after", "click_before", "click_after",
-               "sound_and_click"]
+DISTRACTORS = [
+    "none",
+    "sound_before",
+    "sound_after",
+    "click_before",
+    "click_after",
+    "sound_and_click",
+]
 VOICES = ["alsa", "freedesktop", "espeak", "mixed"]
 
 #: Short non-voice notification sounds used as distractors.
 NOTIFICATION_SOUNDS = [
-    "message-new-instant", "bell", "complete", "message", "dialog-information",
-    "dialog-warning", "device-added", "device-removed", "audio-volume-change",
-    "trash-empty", "camera-shutter", "suspend-error",
+    "message-new-instant",
+    "bell",
+    "complete",
+    "message",
+    "dialog-information",
+    "dialog-warning",
+    "device-added",
+    "device-removed",
+    "audio-volume-change",
+    "trash-empty",
+    "camera-shutter",
+    "suspend-error",
 ]
 
 SENTENCES = [
@@ -96,11 +111,16 @@ SENTENCES = [
     "Listen, the train is delayed again.",
     "Okay, talk to you later. Bye!",
 ]
-ESPEAK_VOICES = [("en-us", 150, 50), ("en-gb", 165, 40), ("en-us+f3", 140, 60),
-                 ("en-gb-x-rp+m3", 175, 45), ("en-gb-scotland+f2", 155, 55),
-                 ("en-us+m5", 135, 35)]
+ESPEAK_VOICES = [
+    ("en-us", 150, 50),
+    ("en-gb", 165, 40),
+    ("en-us+f3", 140, 60),
+    ("en-gb-x-rp+m3", 175, 45),
+    ("en-gb-scotland+f2", 155, 55),
+    ("en-us+m5", 135, 35),
+]
 
-WIN_S = 0.010   # level windows for the ground truth
+WIN_S = 0.010  # level windows for the ground truth
 AUDIBLE_DB = 6.0
 SPEECH_DB = 40.0
 
@@ -126,8 +146,7 @@ def load_48k_mono(path: Path) -> np.ndarray:
     if info.samplerate == SR:
         x = sf.read(str(path), dtype="float32", always_2d=True)[0]
         return x.mean(axis=1).astype(np.float32)
-    raw = run(["sox", "-V1", str(path), "-t", "f32", "-r", str(SR), "-c", "1", "-",
-               "rate", "-v"])
+    raw = run(["sox", "-V1", str(path), "-t", "f32", "-r", str(SR), "-c", "1", "-", "rate", "-v"])
     return np.frombuffer(raw, dtype=np.float32).copy()
 
 
@@ -167,18 +186,19 @@ def strip(x: np.ndarray, below_peak_db: float, fade_s: float = 0.003) -> np.ndar
     return y
 
 
-def shaped_noise(rng: np.random.Generator, n: int, alpha: float, lowpass_hz: float,
-                 highpass_hz: float = 80.0) -> np.ndarray:
+def shaped_noise(
+    rng: np.random.Generator, n: int, alpha: float, lowpass_hz: float, highpass_hz: float = 80.0
+) -> np.ndarray:
     """Unit-RMS noise with a 1/f**alpha spectrum, low- and high-passed."""
     w = rng.standard_normal(n)
     spec = np.fft.rfft(w)
     f = np.fft.rfftfreq(n, 1 / SR)
     f[0] = 1.0
     h = (np.maximum(f, highpass_hz) / 1000.0) ** (-alpha / 2)
-    h /= np.sqrt(1 + (f / lowpass_hz) ** 4)          # 2nd-order low-pass
-    h *= 1 / np.sqrt(1 + (highpass_hz / f) ** 4)     # 2nd-order high-pass
+    h /= np.sqrt(1 + (f / lowpass_hz) ** 4)  # 2nd-order low-pass
+    h *= 1 / np.sqrt(1 + (highpass_hz / f) ** 4)  # 2nd-order high-pass
     y = np.fft.irfft(spec * h, n)
-    return (y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+    return (y / np.sqrt(np.mean(y**2))).astype(np.float32)
 
 
 def opus_roundtrip(note: np.ndarray, tmp: Path, tag: str) -> tuple[np.ndarray, int]:
@@ -187,11 +207,49 @@ def opus_roundtrip(note: np.ndarray, tmp: Path, tag: str) -> tuple[np.ndarray, i
     src = tmp / f"{tag}.f32"
     ogg = tmp / f"{tag}.ogg"
     note.astype(np.float32).tofile(src)
-    run(["ffmpeg", "-nostdin", "-y", "-loglevel", "error", "-f", "f32le", "-ar", str(SR),
-         "-ac", "1", "-i", str(src), "-ar", "16000", "-ac", "1", "-c:a", "libopus",
-         "-b:a", "20k", str(ogg)])
-    raw = run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(ogg), "-ar", str(SR),
-               "-ac", "1", "-f", "f32le", "-"])
+    run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "f32le",
+            "-ar",
+            str(SR),
+            "-ac",
+            "1",
+            "-i",
+            str(src),
+            "-ar",
+            "16000",
+            "-ac",
+            "1",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "20k",
+            str(ogg),
+        ]
+    )
+    raw = run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(ogg),
+            "-ar",
+            str(SR),
+            "-ac",
+            "1",
+            "-f",
+            "f32le",
+            "-",
+        ]
+    )
     src.unlink()
     ogg.unlink()
     dec = np.frombuffer(raw, dtype=np.float32)
@@ -205,8 +263,8 @@ def opus_roundtrip(note: np.ndarray, tmp: Path, tag: str) -> tuple[np.ndarray, i
     lag = int(lags[np.argmax(vals)])
     out = np.zeros(len(note), np.float32)
     lo = max(lag, 0)
-    seg = dec[lo: lag + len(note)]
-    out[lo - lag: lo - lag + len(seg)] = seg
+    seg = dec[lo : lag + len(note)]
+    out[lo - lag : lo - lag + len(seg)] = seg
     return out, lag
 
 
@@ -218,7 +276,7 @@ def make_click(rng: np.random.Generator) -> np.ndarray:
     c = rng.standard_normal(n) * np.exp(-t / tau)
     c[0] += rng.choice([-1, 1]) * 3.0
     c = c / np.abs(c).max() * 10 ** (rng.uniform(-30, -8) / 20)
-    if rng.random() < 0.35:                      # double click
+    if rng.random() < 0.35:  # double click
         gap = np.zeros(int(rng.uniform(0.06, 0.15) * SR))
         c2 = c * rng.uniform(0.6, 1.0)
         c = np.concatenate([c, gap, c2])
@@ -276,14 +334,14 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     pieces = []
     for k in range(n_pieces):
         pool = voice_src
-        if voice_src == "mixed":   # espeak, then a human voice, then either
+        if voice_src == "mixed":  # espeak, then a human voice, then either
             pool = ["espeak", "alsa", ["freedesktop", "espeak"][int(rng.integers(2))]][k]
         name, clip = src[pool][int(rng.integers(len(src[pool])))]
         pieces.append((name, clip * np.float32(10 ** (rng.uniform(-4, 0) / 20))))
     lead = int(rng.uniform(0.1, 0.5) * SR)
     trail = int(rng.uniform(0.1, 0.5) * SR)
     parts = [np.zeros(lead, np.float32)]
-    pauses = []   # [start, end) in samples from the note's start
+    pauses = []  # [start, end) in samples from the note's start
     pos = lead
     for k, (_, clip) in enumerate(pieces):
         if k:
@@ -311,8 +369,12 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
         gain_db = float(rng.uniform(-24, -8))
     else:
         gain_db = float(rng.uniform(-3, 0))
-    mic = shaped_noise(rng, len(voice), alpha=float(rng.uniform(0.0, 1.0)),
-                       lowpass_hz=float(rng.uniform(3000, 7000)))
+    mic = shaped_noise(
+        rng,
+        len(voice),
+        alpha=float(rng.uniform(0.0, 1.0)),
+        lowpass_hz=float(rng.uniform(3000, 7000)),
+    )
     note48 = voice + mic * np.float32(10 ** (note_floor_db / 20))
 
     # ---- WhatsApp: Opus round trip, then the playback gain, as stereo
@@ -348,7 +410,7 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
             after.append(s)
 
     pos = 0
-    placements = []   # (kind, name, start, signal)
+    placements = []  # (kind, name, start, signal)
     if before:
         pos += int(rng.uniform(0.3, 1.5) * SR)
         kind, name, s = before[0]
@@ -372,22 +434,30 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     if floor_kind == "zero":
         floor = np.zeros((total, 2), np.float32)
     elif floor_kind == "dither":
-        floor = np.zeros((total, 2), np.float32)   # added when quantizing below
+        floor = np.zeros((total, 2), np.float32)  # added when quantizing below
     elif floor_kind in ("hiss", "hiss_buried"):
         if capture_floor_db is None:
             capture_floor_db = float(rng.uniform(-75, -50))
         a = float(rng.uniform(0.0, 0.6))
-        floor = np.stack([shaped_noise(rng, total, a, 16000.0, 20.0),
-                          shaped_noise(rng, total, a, 16000.0, 20.0)], axis=1)
+        floor = np.stack(
+            [
+                shaped_noise(rng, total, a, 16000.0, 20.0),
+                shaped_noise(rng, total, a, 16000.0, 20.0),
+            ],
+            axis=1,
+        )
         floor *= np.float32(10 ** (capture_floor_db / 20))
     elif floor_kind == "hum":
         capture_floor_db = float(rng.uniform(-75, -50))
         t = np.arange(total) / SR
         hum = np.zeros(total)
         for k in range(1, 10):
-            hum += (k ** -1.2) * rng.uniform(0.5, 1.5) * np.sin(
-                2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))
-        hum /= np.sqrt(np.mean(hum ** 2))
+            hum += (
+                (k**-1.2)
+                * rng.uniform(0.5, 1.5)
+                * np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))
+            )
+        hum /= np.sqrt(np.mean(hum**2))
         hum *= 10 ** (capture_floor_db / 20)
         floor = np.stack([hum, hum * rng.uniform(0.8, 1.0)], axis=1).astype(np.float32)
     else:
@@ -397,11 +467,12 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     capture[note_start:note_end] += note[:, None]
     distractors = []
     for kind, name, start, s in placements:
-        capture[start:start + len(s)] += s[:, None]
-        distractors.append({"kind": kind, "name": name, "start_s": start / SR,
-                            "end_s": (start + len(s)) / SR})
+        capture[start : start + len(s)] += s[:, None]
+        distractors.append(
+            {"kind": kind, "name": name, "start_s": start / SR, "end_s": (start + len(s)) / SR}
+        )
     if floor_kind == "dither":
-        tpdf = (rng.random((total, 2)) - rng.random((total, 2)))
+        tpdf = rng.random((total, 2)) - rng.random((total, 2))
         capture = (np.round(capture * 32768.0 + tpdf) / 32768.0).astype(np.float32)
     peak = float(np.abs(capture).max())
     if peak > 0.99:
@@ -410,9 +481,9 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     # ---- ground truth
     win = int(WIN_S * SR)
     quiet = np.ones(total, bool)
-    quiet[max(0, note_start - win * 5): note_end + win * 5] = False
+    quiet[max(0, note_start - win * 5) : note_end + win * 5] = False
     for _kind, _name, start, s in placements:
-        quiet[max(0, start - win * 5): start + len(s) + win * 5] = False
+        quiet[max(0, start - win * 5) : start + len(s) + win * 5] = False
     floor_power = float(np.square(capture[quiet].astype(np.float64)).mean())
     note_power = windowed_power(note, win)
     threshold = floor_power * 10 ** (AUDIBLE_DB / 10)
@@ -458,8 +529,9 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 # --------------------------------------------------------------------------
 
 
-def generate(out_dir: str | os.PathLike, n: int = 120, seed: int = 1,
-             jobs: int | None = None) -> list[dict]:
+def generate(
+    out_dir: str | os.PathLike, n: int = 120, seed: int = 1, jobs: int | None = None
+) -> list[dict]:
     """Write ``n`` cases and ``manifest.json`` into ``out_dir``; return the
     manifest (one dict per case, see the module's docstring)."""
     out = Path(out_dir)
@@ -471,10 +543,8 @@ def generate(out_dir: str | os.PathLike, n: int = 120, seed: int = 1,
             _init_worker(sources)
             cases = [make_case(i, seed, str(out), tmp) for i in range(n)]
         else:
-            with ProcessPoolExecutor(jobs, initializer=_init_worker,
-                                     initargs=(sources,)) as ex:
-                cases = list(ex.map(make_case, range(n), [seed] * n, [str(out)] * n,
-                                    [tmp] * n))
+            with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(sources,)) as ex:
+                cases = list(ex.map(make_case, range(n), [seed] * n, [str(out)] * n, [tmp] * n))
     meta = {"seed": seed, "n": n, "samplerate": SR, "cases": cases}
     (out / "manifest.json").write_text(json.dumps(meta, indent=1))
     return cases
@@ -495,8 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     cases = generate(a.out, a.n, a.seed, a.jobs)
     dt = time.perf_counter() - t0
     secs = sum(c["duration_s"] for c in cases)
-    print(f"{len(cases)} cases, {secs / 60:.1f} min of audio, in {a.out} ({dt:.1f} s)",
-          file=sys.stderr)
+    print(
+        f"{len(cases)} cases, {secs / 60:.1f} min of audio, in {a.out} ({dt:.1f} s)",
+        file=sys.stderr,
+    )
     return 0
 
 

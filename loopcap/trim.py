@@ -20,6 +20,8 @@ Times are in seconds, levels in dBFS, positions in samples (frames).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +59,25 @@ class TrimParams:
     close_db: float = 6.0
     #: Sounds separated by less silence than this are one sound (seconds).
     merge_gap_s: float = 0.6
+    #: A sound this close to the note (s) is part of it (a pause between
+    #: sentences), unless it is shorter than ``min_sound_s`` (a click).
+    max_pause_s: float = 1.7
+    min_sound_s: float = 0.08
+    #: Over ``presence_window_s`` seconds, a level this far (dB) above the
+    #: floor is the note's own noise floor: it joins whatever it spans.
+    presence_window_s: float = 0.25
+    presence_db: float = 1.5
+    #: How far (dB) a voice note's own noise floor lies below its speech at
+    #: most: over a capture floor further down than that, its pauses are
+    #: never silent.
+    note_snr_db: float = 65.0
+    #: Sounds whose RMS frequency lies above this (Hz) are clicks or noise
+    #: bursts, never joined to the note across a pause.
+    bright_hz: float = 2400.0
+    #: The note's quiet edges (a fading last syllable, its own floor) reach as
+    #: far as levels over ``edge_window_s`` seconds stay ``edge_db`` above the floor.
+    edge_window_s: float = 0.05
+    edge_db: float = 3.0
     #: Kept before the note's first and after its last audible moment (s).
     pad_s: float = 0.0
 
@@ -118,11 +139,14 @@ class LevelMeter:
     2.5 ms), never with the audio itself.  Single-threaded.
     """
 
-    def __init__(self, samplerate: int, params: TrimParams = TrimParams()) -> None:
+    def __init__(self, samplerate: int, params: TrimParams | None = None) -> None:
         self.samplerate = samplerate
-        self.hop = hop_frames(samplerate, params)
+        self.params = params or TrimParams()
+        self.hop = hop_frames(samplerate, self.params)
         self._carry: np.ndarray | None = None
         self._parts: list[np.ndarray] = []
+        self._slope_parts: list[np.ndarray] = []
+        self._prev: np.ndarray | None = None
         self.frames = 0
 
     def feed(self, block: np.ndarray) -> None:
@@ -134,8 +158,25 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            self._parts.append(chunk_powers(block[:usable], self.hop))
+            body = block[:usable]
+            self._parts.append(chunk_powers(body, self.hop))
+            # Power of the first difference: high frequencies weigh more, so
+            # (over the floor's) it tells a click or a hiss burst from speech.
+            prev = body[:1] if self._prev is None else self._prev
+            self._slope_parts.append(chunk_powers(np.diff(body, axis=0, prepend=prev), self.hop))
+            self._prev = body[-1:]
         self._carry = block[usable:]
+
+    @property
+    def slopes(self) -> np.ndarray:
+        """First-difference power per whole chunk (the last partial one left out)."""
+        if len(self._slope_parts) > 1:
+            self._slope_parts = [np.concatenate(self._slope_parts)]
+        return self._slope_parts[0] if self._slope_parts else np.zeros(0)
+
+    def find_bounds(self) -> Bounds | None:
+        """The note's bounds in what was fed so far (see :func:`find_bounds`)."""
+        return find_bounds(self.powers, self.samplerate, self.frames, self.params, self.slopes)
 
     @property
     def powers(self) -> np.ndarray:
@@ -177,22 +218,28 @@ def _to_db(power: np.ndarray) -> np.ndarray:
         return np.maximum(10 * np.log10(np.maximum(power, 0)), MIN_DB)
 
 
-def levels_db(powers: np.ndarray, params: TrimParams) -> np.ndarray:
+def levels_db(powers: np.ndarray, params: TrimParams, frame_s: float | None = None) -> np.ndarray:
     """Levels in dBFS, one per chunk, averaged over ``frame_s``."""
-    n = max(1, round(params.frame_s / params.hop_s))
+    n = max(1, round((frame_s or params.frame_s) / params.hop_s))
     return _to_db(_moving_mean(powers, n))
+
+
+def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
+    """[start, end) of the quietest ``floor_window_s`` of the capture."""
+    n = max(1, round(params.floor_window_s / params.hop_s))
+    if len(powers) <= n:
+        return 0, len(powers)
+    c = np.concatenate([[0.0], np.cumsum(powers, dtype=np.float64)])
+    i = int(np.argmin(c[n:] - c[:-n]))
+    return i, i + n
 
 
 def estimate_floor_db(powers: np.ndarray, params: TrimParams) -> float:
     """The capture's floor: the lowest mean level over any ``floor_window_s``."""
     if len(powers) == 0:
         return MIN_DB
-    n = max(1, round(params.floor_window_s / params.hop_s))
-    if len(powers) <= n:
-        return float(_to_db(np.array([powers.mean()]))[0])
-    c = np.concatenate([[0.0], np.cumsum(powers, dtype=np.float64)])
-    window_means = (c[n:] - c[:-n]) / n
-    return float(_to_db(np.array([max(window_means.min(), 0.0)]))[0])
+    a, b = _quietest(powers, params)
+    return float(_to_db(np.array([max(float(powers[a:b].mean()), 0.0)]))[0])
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -206,13 +253,12 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def find_regions(levels: np.ndarray, floor_db: float, params: TrimParams) -> list[tuple[int, int]]:
-    """Sounds as [start, end) chunk indices: hysteresis, then merging."""
+    """Sounds as [start, end) chunk indices: audible runs (above ``close_db``)
+    that somewhere open the gate (``open_db``), merged across gaps shorter than
+    ``merge_gap_s``."""
     loud = levels > floor_db + params.open_db
     audible = levels > floor_db + params.close_db
-    regions = []
-    for a, b in _runs(audible):
-        if loud[a:b].any():  # an audible run that somewhere opens the gate
-            regions.append((a, b))
+    regions = [(a, b) for a, b in _runs(audible) if loud[a:b].any()]
     gap = round(params.merge_gap_s / params.hop_s)
     merged: list[tuple[int, int]] = []
     for a, b in regions:
@@ -223,33 +269,160 @@ def find_regions(levels: np.ndarray, floor_db: float, params: TrimParams) -> lis
     return merged
 
 
+def _present(powers: np.ndarray, floor_db: float, params: TrimParams) -> np.ndarray:
+    """Where something stands above the floor over a long window: a note's own
+    noise floor a few dB over the capture's, too weak for the short frames."""
+    n = max(1, round(params.presence_window_s / params.hop_s))
+    return (
+        levels_db(powers, params, frame_s=params.presence_window_s)
+        > (floor_db + params.presence_db)
+        if n > 1
+        else np.zeros(len(powers), bool)
+    )
+
+
+def _grow(
+    regions: list[tuple[int, int]],
+    core: int,
+    present: np.ndarray,
+    params: TrimParams,
+    pauses_are_silent: bool,
+    bright: Callable[[int, int], float],
+) -> tuple[int, int]:
+    """Join to the note (``regions[core]``) its neighbours that belong to it:
+    those across any gap the note's own floor bridges; and, where the note's
+    pauses are silent, those across a pause up to ``max_pause_s`` that last at
+    least ``min_sound_s`` and are not brighter than speech (``bright_hz``): a
+    click, a shutter or a chime's noise is."""
+    max_gap = round(params.max_pause_s / params.hop_s)
+    min_len = round(params.min_sound_s / params.hop_s)
+
+    def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool:
+        if gap_b - gap_a <= 0 or present[gap_a:gap_b].all():
+            return True
+        if not pauses_are_silent:
+            return False  # the note's pauses would show its own floor; this gap has none
+        return (
+            gap_b - gap_a <= max_gap
+            and other[1] - other[0] >= min_len
+            and bright(*other) <= params.bright_hz
+        )
+
+    a, b = regions[core]
+    i = core - 1
+    while i >= 0 and joins(regions[i][1], a, regions[i]):
+        a, i = regions[i][0], i - 1
+    j = core + 1
+    while j < len(regions) and joins(b, regions[j][0], regions[j]):
+        b, j = regions[j][1], j + 1
+    return a, b
+
+
 def _refine(
     powers: np.ndarray, a: int, b: int, threshold_db: float, params: TrimParams
 ) -> tuple[int, int]:
     """Move the edges from smoothed levels to the raw chunks: the smoothing
     window blurs an edge by up to half a frame either way."""
     n = max(1, round(params.frame_s / params.hop_s))
+    m = max(n, round(params.edge_window_s / params.hop_s))  # how far inside to look
     lo = max(0, a - n)
-    hits = np.flatnonzero(_to_db(powers[lo : a + n]) > threshold_db)
+    hits = np.flatnonzero(_to_db(powers[lo : a + m]) > threshold_db)
     if len(hits):
         a = lo + int(hits[0])
-    lo = max(0, b - n)
+    lo = max(0, b - m)
     hits = np.flatnonzero(_to_db(powers[lo : b + n]) > threshold_db)
     if len(hits):
         b = lo + int(hits[-1]) + 1
     return a, b
 
 
+def _brightness(
+    powers: np.ndarray, slopes: np.ndarray | None, quiet: tuple[int, int], samplerate: int
+) -> Callable[[int, int], float]:
+    """A sound's RMS frequency in Hz, above the floor: from the power of its
+    first difference over its power (``4 sin^2(pi f / rate)`` for a tone).
+    About 300-1500 Hz for speech through a 16 kHz codec; clicks, shutters and
+    hiss bursts lie far above."""
+    if slopes is None or len(slopes) == 0:
+        return lambda a, b: 0.0
+    qa, qb = quiet
+    fp = float(powers[qa:qb].mean())
+    fs = float(slopes[qa : min(qb, len(slopes))].mean()) if qa < len(slopes) else 0.0
+
+    def bright(a: int, b: int) -> float:
+        b = min(b, len(slopes))
+        p = float(powers[a:b].sum()) - (b - a) * fp
+        d = float(slopes[a:b].sum()) - (b - a) * fs
+        if b <= a or p <= 0:
+            return 0.0
+        ratio = min(max(d / p, 0.0), 4.0)
+        return samplerate / math.pi * math.asin(math.sqrt(ratio) / 2)
+
+    return bright
+
+
+def _extend(
+    levels: np.ndarray, a: int, b: int, threshold_db: float, params: TrimParams
+) -> tuple[int, int]:
+    """Take in quiet audible runs next to the note (a last consonant, the
+    note's own floor rising just above the capture's) within ``merge_gap_s``."""
+    gap = round(params.merge_gap_s / params.hop_s)
+    smooth = levels_db(10 ** (levels / 10), params, frame_s=params.edge_window_s)
+    audible = smooth > threshold_db
+    while True:
+        after = np.flatnonzero(audible[b : b + gap])
+        if len(after) == 0:
+            break
+        run_end = b + int(after[0])
+        while run_end < len(audible) and audible[run_end]:
+            run_end += 1
+        if run_end <= b:
+            break
+        b = run_end
+    while True:
+        lo = max(0, a - gap)
+        before = np.flatnonzero(audible[lo:a])
+        if len(before) == 0:
+            break
+        run_start = lo + int(before[-1])
+        while run_start > 0 and audible[run_start - 1]:
+            run_start -= 1
+        if run_start >= a:
+            break
+        a = run_start
+    return a, b
+
+
 def find_bounds(
-    powers: np.ndarray, samplerate: int, frames: int, params: TrimParams = TrimParams()
+    powers: np.ndarray,
+    samplerate: int,
+    frames: int,
+    params: TrimParams | None = None,
+    slopes: np.ndarray | None = None,
 ) -> Bounds | None:
-    """The note's bounds from chunk powers, or None when there is no sound."""
+    """The note's bounds from chunk powers, or None when there is no sound.
+
+    ``slopes`` (first-difference powers, see :class:`LevelMeter`) let clicks
+    and other bright sounds be told from speech; without them only timing is used.
+    """
+    params = params or TrimParams()
     levels = levels_db(powers, params)
     floor = estimate_floor_db(powers, params)
     regions = find_regions(levels, floor, params)
     if not regions:
         return None
-    a, b = max(regions, key=lambda r: (r[1] - r[0], -r[0]))
+    core = max(range(len(regions)), key=lambda i: (regions[i][1] - regions[i][0], -i))
+    ca, cb = regions[core]
+    # Can the note's own noise floor be above the capture's?  A phone's
+    # microphone floor lies at most ``note_snr_db`` below the speech; where
+    # the capture's floor is further down than that (digital silence, dither)
+    # the note's pauses are never silent, and a silent gap ends the note.
+    # Otherwise (a quiet note over a hissy device) its pauses can look like
+    # silence, and only their length and sound tell them from what is around.
+    silent_pauses = bool(levels[ca:cb].max() - floor < params.note_snr_db)
+    bright = _brightness(powers, slopes, _quietest(powers, params), samplerate)
+    a, b = _grow(regions, core, _present(powers, floor, params), params, silent_pauses, bright)
+    a, b = _extend(levels, a, b, floor + params.edge_db, params)
     a, b = _refine(powers, a, b, floor + params.close_db, params)
     hop = hop_frames(samplerate, params)
     pad = round(params.pad_s * samplerate)

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from loopcap.errors import LoopcapError
 from loopcap.paths import create_exclusive, link_exclusive
-from loopcap.trim import Bounds, LevelMeter, TrimParams, find_bounds
+from loopcap.trim import Bounds, LevelMeter, TrimParams
 
 __all__ = ["InputError", "Analysis", "analyse_file", "write_span", "output_format", "BLOCK"]
 
@@ -90,7 +90,7 @@ def analyse_file(path: Path, params: TrimParams | None = None) -> Analysis:
         fmt, subtype = f.format, f.subtype
     if meter.frames == 0:
         raise InputError(f"{path}: holds no audio (0 samples)")
-    bounds = find_bounds(meter.powers, sr, meter.frames, params)
+    bounds = meter.find_bounds()
     return Analysis(path, bounds, meter.frames, sr, ch, fmt, subtype, truncated)
 
 

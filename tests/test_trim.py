@@ -9,7 +9,6 @@ from loopcap.trim import (
     TrimParams,
     chunk_powers,
     estimate_floor_db,
-    find_bounds,
 )
 
 SR = 8000  # hop of 2.5 ms = 20 samples
@@ -19,7 +18,7 @@ def bounds_of(x, params=None):
     params = params or TrimParams()
     m = LevelMeter(SR, params)
     m.feed(x)
-    return find_bounds(m.powers, SR, len(x), params)
+    return m.find_bounds()
 
 
 def tone(seconds, amp=0.1, f=440.0):
@@ -124,3 +123,45 @@ def test_pad_is_applied_within_the_file():
     x = np.concatenate([silence(0.01), tone(0.5), silence(0.5)])
     b = bounds_of(x, TrimParams(pad_s=0.05))
     assert b.start == 0 and b.end == int(0.51 * SR) + 400
+
+
+def click(amp=0.8):
+    x = np.zeros(int(0.01 * SR), np.float32)
+    x[0], x[1] = amp, -amp  # an impulse: all high frequencies
+    return x
+
+
+def test_quiet_note_over_hiss_keeps_a_silent_pause_but_not_a_click():
+    # A note whose own floor is buried under the hiss: its pause looks silent.
+    note = np.concatenate([tone(0.6), silence(1.2), tone(0.5)])
+    x = np.concatenate([silence(1.0), note, silence(1.0), click(), silence(0.5)])
+    x = x + noise(len(x) / SR, -50, seed=7)
+    b = bounds_of(x)
+    assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 3.3) < 0.01
+
+
+def test_a_bright_sound_across_a_pause_is_left_out():
+    burst = tone(0.3, amp=0.3, f=3500)  # a shrill beep: RMS frequency 3.5 kHz
+    note = tone(1.0)
+    x = np.concatenate([silence(1.0), burst, silence(1.0), note, silence(0.5)])
+    x = x + noise(len(x) / SR, -50, seed=8)
+    b = bounds_of(x)
+    assert abs(b.start_s - 2.3) < 0.01 and abs(b.end_s - 3.3) < 0.01
+
+
+def test_over_digital_silence_a_silent_gap_ends_the_note():
+    # Over digital silence a real note's pauses hold its own floor; a silent
+    # gap of 1 s is therefore not a pause, and the sound after it is left out.
+    x = np.concatenate([silence(0.5), tone(1.0), silence(1.0), tone(0.4, f=880), silence(0.5)])
+    b = bounds_of(x)
+    assert (b.start, b.end) == (4000, 12000)
+
+
+def test_a_fading_last_syllable_is_kept():
+    # After the word, a tail 4 dB over the hiss for 0.2 s: audible over 50 ms.
+    floor = -50
+    tail = noise(0.2, floor + 2.2, seed=4)  # adds ~4 dB to the hiss's level
+    x = np.concatenate([silence(0.5), tone(0.8), tail, silence(0.8)])
+    x = x + noise(len(x) / SR, floor, seed=5)
+    b = bounds_of(x)
+    assert b.end_s > 1.45, b.end_s
