@@ -120,7 +120,7 @@ def tool_loopcap(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
 
     m = LevelMeter(sr)
     m.feed(x)
-    b = m.find_bounds()
+    b = m.find_bounds(lambda a, e: x[a:e])
     return None if b is None else (b.start, b.end)
 
 

@@ -57,9 +57,15 @@ import sys, soundfile as sf
 from loopcap.trim import LevelMeter, find_bounds
 info = sf.info(sys.argv[1])
 m = LevelMeter(info.samplerate)
-for b in sf.blocks(sys.argv[1], blocksize={BLOCK}, dtype="float32", always_2d=True):
-    m.feed(b)
-b = m.find_bounds()
+with sf.SoundFile(sys.argv[1]) as f:
+    for blk in f.blocks(blocksize={BLOCK}, dtype="float32", always_2d=True):
+        m.feed(blk)
+
+    def read(a, e):
+        f.seek(a)
+        return f.read(e - a, dtype="float32", always_2d=True)
+
+    b = m.find_bounds(read)
 print(b.start, b.end)
 """
 

@@ -35,6 +35,8 @@ __all__ = [
     "estimate_floor_db",
     "find_regions",
     "find_bounds",
+    "bounds_of_array",
+    "Reader",
     "MIN_DB",
 ]
 
@@ -145,8 +147,6 @@ class LevelMeter:
         self.hop = hop_frames(samplerate, self.params)
         self._carry: np.ndarray | None = None
         self._parts: list[np.ndarray] = []
-        self._slope_parts: list[np.ndarray] = []
-        self._prev: np.ndarray | None = None
         self.frames = 0
 
     def feed(self, block: np.ndarray) -> None:
@@ -158,25 +158,12 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            body = block[:usable]
-            self._parts.append(chunk_powers(body, self.hop))
-            # Power of the first difference: high frequencies weigh more, so
-            # (over the floor's) it tells a click or a hiss burst from speech.
-            prev = body[:1] if self._prev is None else self._prev
-            self._slope_parts.append(chunk_powers(np.diff(body, axis=0, prepend=prev), self.hop))
-            self._prev = body[-1:]
+            self._parts.append(chunk_powers(block[:usable], self.hop))
         self._carry = block[usable:]
 
-    @property
-    def slopes(self) -> np.ndarray:
-        """First-difference power per whole chunk (the last partial one left out)."""
-        if len(self._slope_parts) > 1:
-            self._slope_parts = [np.concatenate(self._slope_parts)]
-        return self._slope_parts[0] if self._slope_parts else np.zeros(0)
-
-    def find_bounds(self) -> Bounds | None:
+    def find_bounds(self, read: Reader | None = None) -> Bounds | None:
         """The note's bounds in what was fed so far (see :func:`find_bounds`)."""
-        return find_bounds(self.powers, self.samplerate, self.frames, self.params, self.slopes)
+        return find_bounds(self.powers, self.samplerate, self.frames, self.params, read)
 
     @property
     def powers(self) -> np.ndarray:
@@ -336,24 +323,40 @@ def _refine(
     return a, b
 
 
+#: ``read(start, end)`` -> frames [start, end) of the audio (float32, frames x
+#: channels): lets the trimmer look closer at a few short sounds.
+Reader = Callable[[int, int], np.ndarray]
+
+#: At most this much of a sound (s) is read to judge its brightness.
+_BRIGHT_READ_S = 1.0
+
+
+def _rms_hz(x: np.ndarray, samplerate: int) -> tuple[float, float]:
+    """(power, first-difference power) of ``x``, all channels."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 2:
+        return 0.0, 0.0
+    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return float(np.mean(np.square(x))), float(np.mean(np.square(np.diff(x, axis=0))))
+
+
 def _brightness(
-    powers: np.ndarray, slopes: np.ndarray | None, quiet: tuple[int, int], samplerate: int
+    read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int
 ) -> Callable[[int, int], float]:
-    """A sound's RMS frequency in Hz, above the floor: from the power of its
+    """A sound's RMS frequency in Hz, above the floor's: from the power of its
     first difference over its power (``4 sin^2(pi f / rate)`` for a tone).
     About 300-1500 Hz for speech through a 16 kHz codec; clicks, shutters and
-    hiss bursts lie far above."""
-    if slopes is None or len(slopes) == 0:
+    hiss bursts lie far above.  Without a reader every sound counts as speech."""
+    if read is None:
         return lambda a, b: 0.0
-    qa, qb = quiet
-    fp = float(powers[qa:qb].mean())
-    fs = float(slopes[qa : min(qb, len(slopes))].mean()) if qa < len(slopes) else 0.0
+    limit = round(_BRIGHT_READ_S * samplerate)
+    fp, fd = _rms_hz(read(quiet[0] * hop, min(quiet[1] * hop, quiet[0] * hop + limit)), samplerate)
 
     def bright(a: int, b: int) -> float:
-        b = min(b, len(slopes))
-        p = float(powers[a:b].sum()) - (b - a) * fp
-        d = float(slopes[a:b].sum()) - (b - a) * fs
-        if b <= a or p <= 0:
+        start = a * hop
+        p, d = _rms_hz(read(start, min(b * hop, start + limit)), samplerate)
+        p, d = p - fp, d - fd
+        if p <= 0:
             return 0.0
         ratio = min(max(d / p, 0.0), 4.0)
         return samplerate / math.pi * math.asin(math.sqrt(ratio) / 2)
@@ -398,12 +401,13 @@ def find_bounds(
     samplerate: int,
     frames: int,
     params: TrimParams | None = None,
-    slopes: np.ndarray | None = None,
+    read: Reader | None = None,
 ) -> Bounds | None:
     """The note's bounds from chunk powers, or None when there is no sound.
 
-    ``slopes`` (first-difference powers, see :class:`LevelMeter`) let clicks
-    and other bright sounds be told from speech; without them only timing is used.
+    ``read`` gives access to the audio so that the few sounds near the note
+    can be judged (clicks and bright bursts are left out); without it only
+    timing and levels decide.
     """
     params = params or TrimParams()
     levels = levels_db(powers, params)
@@ -420,7 +424,9 @@ def find_bounds(
     # Otherwise (a quiet note over a hissy device) its pauses can look like
     # silence, and only their length and sound tell them from what is around.
     silent_pauses = bool(levels[ca:cb].max() - floor < params.note_snr_db)
-    bright = _brightness(powers, slopes, _quietest(powers, params), samplerate)
+    bright = _brightness(
+        read, _quietest(powers, params), hop_frames(samplerate, params), samplerate
+    )
     a, b = _grow(regions, core, _present(powers, floor, params), params, silent_pauses, bright)
     a, b = _extend(levels, a, b, floor + params.edge_db, params)
     a, b = _refine(powers, a, b, floor + params.close_db, params)
@@ -429,3 +435,15 @@ def find_bounds(
     start = max(0, a * hop - pad)
     end = min(frames, b * hop + pad)
     return Bounds(start, end, floor, samplerate)
+
+
+def bounds_of_array(
+    x: np.ndarray, samplerate: int, params: TrimParams | None = None
+) -> Bounds | None:
+    """The note's bounds in an array held in memory (frames or frames x channels)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    meter = LevelMeter(samplerate, params)
+    meter.feed(x)
+    return meter.find_bounds(lambda a, b: x[a:b])

@@ -88,10 +88,25 @@ def analyse_file(path: Path, params: TrimParams | None = None) -> Analysis:
         if f.frames > 0 and meter.frames < f.frames and f.seekable():
             truncated = True
         fmt, subtype = f.format, f.subtype
-    if meter.frames == 0:
-        raise InputError(f"{path}: holds no audio (0 samples)")
-    bounds = meter.find_bounds()
+        if meter.frames == 0:
+            raise InputError(f"{path}: holds no audio (0 samples)")
+        bounds = meter.find_bounds(_reader(f, meter.frames, ch))
     return Analysis(path, bounds, meter.frames, sr, ch, fmt, subtype, truncated)
+
+
+def _reader(f: sf.SoundFile, frames: int, channels: int):
+    """Random access to ``f`` for the trimmer's closer looks; silence where
+    the file cannot be read (a truncated or unseekable stream)."""
+
+    def read(start: int, end: int) -> np.ndarray:
+        end = min(end, frames)
+        try:
+            f.seek(start)
+            return f.read(max(0, end - start), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, ValueError):
+            return np.zeros((max(0, end - start), channels), np.float32)
+
+    return read
 
 
 #: Output format name (as in --format / the config) -> soundfile (format, subtype).

@@ -18,7 +18,7 @@ def bounds_of(x, params=None):
     params = params or TrimParams()
     m = LevelMeter(SR, params)
     m.feed(x)
-    return m.find_bounds()
+    return m.find_bounds(lambda a, b: x[a:b])
 
 
 def tone(seconds, amp=0.1, f=440.0):
