@@ -256,22 +256,27 @@ def find_regions(levels: np.ndarray, floor_db: float, params: TrimParams) -> lis
     return merged
 
 
-def _present(powers: np.ndarray, floor_db: float, params: TrimParams) -> np.ndarray:
-    """Where something stands above the floor over a long window: a note's own
-    noise floor a few dB over the capture's, too weak for the short frames."""
+def _bridged(powers: np.ndarray, floor_db: float, params: TrimParams) -> Callable[[int, int], bool]:
+    """Whether a gap [a, b) is spanned by something standing above the floor
+    over a long window: a note's own noise floor a few dB over the capture's,
+    too weak for the short frames.  Computed per gap, on that gap only."""
     n = max(1, round(params.presence_window_s / params.hop_s))
-    return (
-        levels_db(powers, params, frame_s=params.presence_window_s)
-        > (floor_db + params.presence_db)
-        if n > 1
-        else np.zeros(len(powers), bool)
-    )
+    threshold = floor_db + params.presence_db
+
+    def bridged(a: int, b: int) -> bool:
+        if n <= 1 or b <= a:
+            return b <= a
+        lo, hi = max(0, a - n), min(len(powers), b + n)
+        levels = levels_db(powers[lo:hi], params, frame_s=params.presence_window_s)
+        return bool((levels[a - lo : b - lo] > threshold).all())
+
+    return bridged
 
 
 def _grow(
     regions: list[tuple[int, int]],
     core: int,
-    present: np.ndarray,
+    bridged: Callable[[int, int], bool],
     params: TrimParams,
     pauses_are_silent: bool,
     bright: Callable[[int, int], float],
@@ -285,7 +290,7 @@ def _grow(
     min_len = round(params.min_sound_s / params.hop_s)
 
     def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool:
-        if gap_b - gap_a <= 0 or present[gap_a:gap_b].all():
+        if gap_b - gap_a <= 0 or bridged(gap_a, gap_b):
             return True
         if not pauses_are_silent:
             return False  # the note's pauses would show its own floor; this gap has none
@@ -365,35 +370,45 @@ def _brightness(
 
 
 def _extend(
-    levels: np.ndarray, a: int, b: int, threshold_db: float, params: TrimParams
+    powers: np.ndarray, a: int, b: int, threshold_db: float, params: TrimParams
 ) -> tuple[int, int]:
     """Take in quiet audible runs next to the note (a last consonant, the
-    note's own floor rising just above the capture's) within ``merge_gap_s``."""
+    note's own floor rising just above the capture's) within ``merge_gap_s``.
+
+    Levels over ``edge_window_s`` are computed near the note only.
+    """
     gap = round(params.merge_gap_s / params.hop_s)
-    smooth = levels_db(10 ** (levels / 10), params, frame_s=params.edge_window_s)
-    audible = smooth > threshold_db
+    margin = max(4 * gap, round(10.0 / params.hop_s))
     while True:
-        after = np.flatnonzero(audible[b : b + gap])
-        if len(after) == 0:
-            break
-        run_end = b + int(after[0])
-        while run_end < len(audible) and audible[run_end]:
-            run_end += 1
-        if run_end <= b:
-            break
-        b = run_end
-    while True:
-        lo = max(0, a - gap)
-        before = np.flatnonzero(audible[lo:a])
-        if len(before) == 0:
-            break
-        run_start = lo + int(before[-1])
-        while run_start > 0 and audible[run_start - 1]:
-            run_start -= 1
-        if run_start >= a:
-            break
-        a = run_start
-    return a, b
+        lo, hi = max(0, a - margin), min(len(powers), b + margin)
+        smooth = levels_db(powers[lo:hi], params, frame_s=params.edge_window_s)
+        audible = smooth > threshold_db
+        na, nb = a - lo, b - lo
+        while True:  # forwards: the next audible run within the gap, to its end
+            after = np.flatnonzero(audible[nb : nb + gap])
+            if len(after) == 0:
+                break
+            start = nb + int(after[0])
+            quiet = np.flatnonzero(~audible[start:])
+            end = start + int(quiet[0]) if len(quiet) else len(audible)
+            if end <= nb:
+                break
+            nb = end
+        while True:  # backwards, the same
+            before = np.flatnonzero(audible[max(0, na - gap) : na])
+            if len(before) == 0:
+                break
+            last = max(0, na - gap) + int(before[-1])
+            quiet = np.flatnonzero(~audible[: last + 1])
+            first = int(quiet[-1]) + 1 if len(quiet) else 0
+            if first >= na:
+                break
+            na = first
+        reached_edge = (na == 0 and lo > 0) or (nb == len(audible) and hi < len(powers))
+        a, b = lo + na, lo + nb
+        if not reached_edge:
+            return a, b
+        margin *= 4  # the run goes on past what was looked at: look further
 
 
 def find_bounds(
@@ -427,8 +442,8 @@ def find_bounds(
     bright = _brightness(
         read, _quietest(powers, params), hop_frames(samplerate, params), samplerate
     )
-    a, b = _grow(regions, core, _present(powers, floor, params), params, silent_pauses, bright)
-    a, b = _extend(levels, a, b, floor + params.edge_db, params)
+    a, b = _grow(regions, core, _bridged(powers, floor, params), params, silent_pauses, bright)
+    a, b = _extend(powers, a, b, floor + params.edge_db, params)
     a, b = _refine(powers, a, b, floor + params.close_db, params)
     hop = hop_frames(samplerate, params)
     pad = round(params.pad_s * samplerate)
