@@ -98,3 +98,23 @@ def test_device_lost_saves_and_exits_3(tmp_path, monkeypatch, capsys):
     assert 0.6 < result["duration_s"] < 0.72
     assert sf.info(result["raw_path"]).duration == pytest.approx(result["duration_s"], abs=1e-3)
     assert "disappeared" in captured.err
+
+
+def test_python_warnings_go_to_the_log_and_are_counted(tmp_path, monkeypatch):
+    import warnings
+
+    from loopcap import logsetup
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    logsetup.setup_logging()
+    logsetup.warning_counts.clear()
+    warnings.warn("data discontinuity in recording", RuntimeWarning, stacklevel=1)
+    warnings.warn("data discontinuity in recording", RuntimeWarning, stacklevel=1)
+    assert logsetup.warning_counts["RuntimeWarning"] == 2  # every one, not just the first
+    from loguru import logger
+
+    logger.complete()
+    log = logsetup.log_path()
+    assert log.is_relative_to(tmp_path)
+    assert "data discontinuity in recording" in log.read_text()
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
