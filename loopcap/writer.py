@@ -35,13 +35,16 @@ from loopcap.timeline import Timeline
 __all__ = ["PartialWriter", "WriteResult", "PARTIAL_SUFFIX", "create_partial"]
 
 PARTIAL_SUFFIX = ".partial.wav"
-SYNC_INTERVAL_S = 0.5
+SYNC_INTERVAL_S = 0.25
 #: With no block for this long, silence is written up to IDLE_MARGIN_S ago, so
 #: the file on disk keeps up with the wall clock during a silent device.
 IDLE_AFTER_S = 0.3
 IDLE_MARGIN_S = 0.5
 #: After a stop request, how long to wait for audio still in flight.
 STOP_GRACE_S = 0.12
+#: How long audio that arrived short of the wall clock is held, waiting for
+#: the rest to come late, before the shortfall is written as silence.
+HOLD_S = 0.4
 _SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sf_command: rewrite the header now
 
 
@@ -92,6 +95,8 @@ class PartialWriter:
         self.error: Exception | None = None
         self._t_stop: float | None = None
         self._skip = 0
+        self._pending: list[tuple[float, np.ndarray]] = []
+        self._pending_since = 0.0
         self._done = threading.Event()
         self._fd = fd
         self._file = sf.SoundFile(
@@ -164,7 +169,35 @@ class PartialWriter:
         n = len(frames)
         if n == 0:
             return
-        self._write_silence(self.timeline.silence_before(block.t, n))
+        if self._pending or self.timeline.silence_before(block.t, n) > 0:
+            # Less audio than wall time has passed: it is either late (it may
+            # still come: measured here, a monitor can pause ~0.1 s when a new
+            # stream starts on its sink, then deliver all it owes) or lost (an
+            # idle device delivered nothing).  Hold it and decide in _settle().
+            if not self._pending:
+                self._pending_since = time.monotonic()
+            self._pending.append((block.t, frames))
+            self._settle(time.monotonic())
+            return
+        self._put(frames)
+
+    def _settle(self, now: float, force: bool = False) -> None:
+        """Write held audio: as it is if what came since caught up with the
+        wall clock, else after the silence still missing, once ``HOLD_S`` has
+        passed (or at once with ``force``)."""
+        if not self._pending:
+            return
+        total = sum(len(f) for _, f in self._pending)
+        short = self.timeline.frames_at(self._pending[-1][0]) - (self.timeline.position + total)
+        if short > self.timeline.resync_frames:
+            if not force and now - self._pending_since < HOLD_S:
+                return
+            self._write_silence(short)
+        pending, self._pending = self._pending, []
+        for _, frames in pending:
+            self._put(frames)
+
+    def _put(self, frames: np.ndarray) -> None:
         if self._t_stop is not None:
             # Nothing played after the stop request belongs in the file.
             room = self.timeline.frames_at(self._t_stop) - self.timeline.position
@@ -193,6 +226,8 @@ class PartialWriter:
                     self._accept(block)
                     if self._t_stop is not None and block.t >= self._t_stop:
                         break  # audio up to the stop request has arrived
+                elif self._pending:
+                    self._settle(now)
                 elif now - last_block > IDLE_AFTER_S and self._t_stop is None:
                     self._write_silence(self.timeline.silence_until(now - IDLE_MARGIN_S))
                 if self._t_stop is not None:
@@ -202,6 +237,7 @@ class PartialWriter:
                 if now - last_sync >= SYNC_INTERVAL_S:
                     self._sync()
                     last_sync = now
+            self._settle(time.monotonic(), force=True)
             if self._t_stop is not None:
                 # The file lasts until the stop request even if the device was silent.
                 # (After a device error it ends with the last audio received.)

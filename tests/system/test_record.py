@@ -376,7 +376,11 @@ def test_sound_lands_at_its_time_in_the_file(pulse, record, sink_state):
     assert (status := run.finish()) == 0, f"exit status {status}; stderr:\n{run.stderr}"
     capture = saved_capture(run.json(), run)
     lag, corr = rig.best_lag(capture, sound)
-    assert corr >= 0.99, f"corr {corr:.3f} at {lag / SR:.4f} s; {len(capture) / SR:.3f} s captured"
+    # 0.95, not 0.99: in the "idle" case the tone's stream starts on a quiet sink
+    # and PulseAudio may leave a hole of a few ms at its onset in every monitor
+    # recorder (see test_onset_on_a_quiet_sink_is_kept_as_well_as_parec_keeps_it);
+    # this test is about where the tone lands.
+    assert corr >= 0.95, f"corr {corr:.3f} at {lag / SR:.4f} s; {len(capture) / SR:.3f} s captured"
     expected = start - t0
     found = lag / SR
     assert found == pytest.approx(expected, abs=TIMING_TOLERANCE_S), (
