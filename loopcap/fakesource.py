@@ -14,6 +14,9 @@ comma-separated ``key=value`` settings, e.g.
 - ``gap``: ``start:end`` in seconds of delivered audio during which the device
   delivers nothing (the audio of that span is lost, as on an idle monitor);
   the read blocks for the gap's duration instead.
+- ``stall``: ``start:end`` in seconds during which the device delivers
+  nothing but loses nothing: at ``end`` it hands over all it owes at once
+  (a late delivery, as a monitor can do when a stream starts on its sink).
 - ``lose_after_s``: raise DeviceLostError after this much audio.
 - ``block_frames``: frames per read (default 480, 10 ms at 48 kHz).
 """
@@ -42,6 +45,7 @@ class FakeSource:
     speed: float = 1.0
     block_frames: int = 480
     gaps_s: list[tuple[float, float]] = field(default_factory=list)
+    stalls_s: list[tuple[float, float]] = field(default_factory=list)
     lose_after_s: float | None = None
     name: str = "Fake loopback"
 
@@ -66,6 +70,9 @@ class FakeSource:
             elif key == "gap":
                 a, _, b = value.partition(":")
                 src.gaps_s.append((float(a), float(b)))
+            elif key == "stall":
+                a, _, b = value.partition(":")
+                src.stalls_s.append((float(a), float(b)))
             elif key == "lose_after_s":
                 src.lose_after_s = float(value)
             elif key == "block_frames":
@@ -144,6 +151,15 @@ class FakeStream:
                 # The device delivers nothing for the gap: those frames are gone.
                 self.position = max(self.position + n, int(gap[1] * sr))
                 continue
+            for a, b in self.src.stalls_s:
+                if a <= pos_s < b:
+                    # Hold back until the stall ends, then deliver it all at once.
+                    n = int(b * sr) - self.position
+                    if math.isfinite(self.src.speed):
+                        delay = self._t0 + b / self.src.speed - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+                    break
             block = self._make(self.position, n)
             self.position += n
             return block, time.monotonic()

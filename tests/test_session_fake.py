@@ -201,3 +201,30 @@ def test_tap_serves_consecutive_recordings(tmp_path):
     assert [s.raw_path.name for s in saved] == ["c.raw.wav", "c-2.raw.wav", "c-3.raw.wav"]
     for s in saved:
         assert abs(s.duration_s - 0.4) < 0.05
+
+
+def test_late_delivery_is_not_mistaken_for_a_gap(tmp_path):
+    # The device delivers nothing from 1.0 s to 1.3 s, then all it owes: the
+    # tone must come out whole, with no silence inserted.
+    src = FakeSource(signal="tone", stalls_s=[(1.0, 1.3)])
+    rec, saved = record(tmp_path, src, 2.0)
+    audio, sr = sf.read(saved.raw_path, dtype="float32")
+    assert abs(len(audio) / sr - 2.0) < 0.05
+    mono = np.abs(audio[:, 0])
+    quiet = mono < 1e-6
+    runs = np.diff(np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(int), [0]]))))
+    longest = int(runs[::2].max()) if len(runs) else 0
+    assert longest < 10, f"{longest} samples of silence inside the tone"
+    # After the stall the tone sits at its true time: compare with the ideal sine.
+    o = fake_offset(rec, src)
+    seg = slice(int(1.3 * sr), int(1.8 * sr))
+    t = np.arange(seg.start, seg.stop) / sr + o
+
+    def match(lag):
+        ideal = np.sin(2 * np.pi * 440 * (t - lag / sr))
+        return float(
+            np.dot(audio[seg, 0], ideal) / (np.linalg.norm(audio[seg, 0]) * np.linalg.norm(ideal))
+        )
+
+    best = max(range(-960, 961, 4), key=match)
+    assert abs(best) / sr <= 0.02 and match(best) > 0.95, (best, match(best))
