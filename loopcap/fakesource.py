@@ -15,8 +15,9 @@ comma-separated ``key=value`` settings, e.g.
   delivers nothing (the audio of that span is lost, as on an idle monitor);
   the read blocks for the gap's duration instead.
 - ``stall``: ``start:end`` in seconds during which the device delivers
-  nothing but loses nothing: at ``end`` it hands over all it owes at once
-  (a late delivery, as a monitor can do when a stream starts on its sink).
+  nothing but loses nothing: from ``end`` on it hands over what it owes as
+  fast as it is read (a late delivery, as a monitor can do when a stream
+  starts on its sink).
 - ``lose_after_s``: raise DeviceLostError after this much audio.
 - ``block_frames``: frames per read (default 480, 10 ms at 48 kHz).
 """
@@ -153,8 +154,8 @@ class FakeStream:
                 continue
             for a, b in self.src.stalls_s:
                 if a <= pos_s < b:
-                    # Hold back until the stall ends, then deliver it all at once.
-                    n = int(b * sr) - self.position
+                    # Hold back until the stall ends; the blocks owed then come
+                    # one after another as fast as they are read.
                     if math.isfinite(self.src.speed):
                         delay = self._t0 + b / self.src.speed - time.monotonic()
                         if delay > 0:
