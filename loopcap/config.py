@@ -150,6 +150,21 @@ class HotkeysConfig:
             seen[key] = name
 
 
+_MODIFIERS = frozenset(
+    "alt alt_l alt_r alt_gr ctrl ctrl_l ctrl_r shift shift_l shift_r cmd cmd_l cmd_r super".split()
+)
+#: pynput's named keys that a hotkey may use, in angle brackets.
+_KEYS = (
+    _MODIFIERS
+    | frozenset(
+        "space tab enter esc backspace delete home end page_up page_down insert pause "
+        "print_screen scroll_lock menu up down left right media_play_pause media_next "
+        "media_previous".split()
+    )
+    | frozenset(f"f{i}" for i in range(1, 25))
+)
+
+
 def check_hotkey(value: str, key: str) -> str:
     """Validate a pynput hotkey string without connecting to a display.
 
@@ -158,74 +173,17 @@ def check_hotkey(value: str, key: str) -> str:
     is checked here: ``<modifier>+...+key`` with named keys in angle brackets.
     """
     parts = value.lower().split("+")
-    named = {
-        "alt",
-        "alt_l",
-        "alt_r",
-        "alt_gr",
-        "ctrl",
-        "ctrl_l",
-        "ctrl_r",
-        "shift",
-        "shift_l",
-        "shift_r",
-        "cmd",
-        "cmd_l",
-        "cmd_r",
-        "super",
-        "space",
-        "tab",
-        "enter",
-        "esc",
-        "backspace",
-        "delete",
-        "home",
-        "end",
-        "page_up",
-        "page_down",
-        "insert",
-        "pause",
-        "print_screen",
-        "scroll_lock",
-        "menu",
-        "up",
-        "down",
-        "left",
-        "right",
-        "media_play_pause",
-        "media_next",
-        "media_previous",
-    }
-    named |= {f"f{i}" for i in range(1, 25)}
+    names = [p[1:-1] for p in parts if p.startswith("<") and p.endswith(">")]
     ok = bool(parts) and all(
         (len(p) == 1 and p.isprintable() and p != " ")
-        or (p.startswith("<") and p.endswith(">") and (p[1:-1] in named or p[1:-1].isdigit()))
+        or (p.startswith("<") and p.endswith(">") and (p[1:-1] in _KEYS or p[1:-1].isdigit()))
         for p in parts
     )
+    # Each part once, and at least one that is not a modifier (the key itself).
     ok = (
         ok
         and len(set(parts)) == len(parts)
-        and any(
-            len(p) == 1
-            or p[1:-1]
-            not in {
-                "alt",
-                "alt_l",
-                "alt_r",
-                "alt_gr",
-                "ctrl",
-                "ctrl_l",
-                "ctrl_r",
-                "shift",
-                "shift_l",
-                "shift_r",
-                "cmd",
-                "cmd_l",
-                "cmd_r",
-                "super",
-            }
-            for p in parts
-        )
+        and len(names) - sum(n in _MODIFIERS for n in names) + (len(parts) - len(names)) > 0
     )
     _check(
         ok,
