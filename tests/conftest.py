@@ -119,3 +119,34 @@ def loopcap_env(tmp_path, pulse) -> dict[str, str]:
 def loopcap_cmd() -> list[str]:
     """The argv prefix that runs loopcap's command line in a subprocess."""
     return [sys.executable, "-m", "loopcap"]
+
+
+@pytest.fixture(scope="session")
+def xdisplay():
+    """A private X display (Xvfb) with a system tray (trayer), shared by the run.
+
+    An :class:`xrig.XDisplay`: ``xdisplay.env(base)`` is ``base`` with ``DISPLAY``
+    pointing at it; it also takes screenshots and presses keys (see ``xrig.py``).
+    """
+    import xrig
+
+    with xrig.XDisplay(tray=True) as x:
+        yield x
+
+
+@pytest.fixture
+def app_env(loopcap_env, xdisplay):
+    """``loopcap_env`` on the private X display, with a runtime folder of the test's
+    own (``XDG_RUNTIME_DIR``: the app's lock and control socket), so every test's
+    app is alone.  The tray is brought back first if an earlier test stopped it.
+
+    The runtime folder is a short path under the system's temporary folder: a Unix
+    socket's path must stay under 108 bytes, which a test's ``tmp_path`` may not.
+    """
+    xdisplay.ensure_tray()
+    runtime = Path(tempfile.mkdtemp(prefix="loopcap-run-"))
+    os.chmod(runtime, 0o700)
+    env = xdisplay.env(loopcap_env)
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    yield env
+    shutil.rmtree(runtime, ignore_errors=True)
