@@ -41,6 +41,7 @@ class Tap:
         self._target: queue.Queue | None = None
         self._router = threading.Thread(target=self._route, name="loopcap-router", daemon=True)
         self.ended = threading.Event()  # set when the capture has ended (error or close)
+        self._flowing = threading.Event()  # set at the first block
 
     @property
     def channels(self) -> int:
@@ -50,13 +51,21 @@ class Tap:
     def error(self) -> LoopcapError | None:
         return self.capture.error
 
-    def start(self) -> None:
-        """Open the device; raises DeviceError if it cannot be opened."""
+    def start(self, warmup_s: float = 3.0) -> None:
+        """Open the device and wait (up to ``warmup_s``) for its first audio.
+
+        Raises DeviceError if it cannot be opened.  An idle PulseAudio sink can
+        take ~2 s to deliver anything; a recording begun before that would
+        place the late first batch by its arrival time (measured: the end of a
+        sound played in the first seconds was lost), so the tap is ready only
+        once audio flows.
+        """
         self.capture.start()
         self.capture.opened.wait()
         if self.capture.error is not None:
             raise self.capture.error
         self._router.start()
+        self._flowing.wait(warmup_s)
 
     def close(self) -> None:
         self.capture.stop()
@@ -97,6 +106,7 @@ class Tap:
         limit = round(self.preroll_s * self.samplerate)
         while True:
             block = self.capture.queue.get()
+            self._flowing.set()
             with self._lock:
                 if block is END:
                     target, self._target = self._target, None

@@ -291,7 +291,9 @@ class XDisplay:
         """Move the pointer to (x, y) and click."""
         rig.require("xdotool")
         done = subprocess.run(
-            ["xdotool", "mousemove", "--sync", str(x), str(y), "click", str(button)],
+            # No --sync: it waits for a motion event, which never comes when
+            # the pointer lands on an embedded tray icon here.
+            ["xdotool", "mousemove", str(x), str(y), "sleep", "0.1", "click", str(button)],
             env=self.env(),
             capture_output=True,
             text=True,

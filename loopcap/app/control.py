@@ -137,15 +137,20 @@ def send(command: str, timeout: float = 10.0) -> dict:
     path = socket_path()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
-    try:
-        sock.connect(str(path))
-    except (FileNotFoundError, ConnectionRefusedError):
-        raise NotRunning(
-            "loopcap is not running: start it with `loopcap` (or `loopcap run`)"
-        ) from None
     with sock:
-        sock.sendall((command + "\n").encode())
-        data = sock.makefile("r", encoding="utf-8").readline()
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            raise NotRunning(
+                "loopcap is not running: start it with `loopcap` (or `loopcap run`)"
+            ) from None
+        try:
+            sock.sendall((command + "\n").encode())
+            data = sock.makefile("r", encoding="utf-8").readline()
+        except TimeoutError:
+            raise LoopcapError(
+                f"the running loopcap did not answer within {timeout:g} s; see its log"
+            ) from None
     try:
         return json.loads(data)
     except json.JSONDecodeError:

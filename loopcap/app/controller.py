@@ -222,6 +222,12 @@ class Controller:
             logger.error(f"loopcap: {exc}")
             self._set(ERROR, message=str(exc))
             return
+        except Exception as exc:  # a bug: the audio stays in the .partial file
+            logger.exception("saving the capture failed")
+            self._set(
+                ERROR, message=f"saving failed ({exc}); `loopcap recover` repairs the capture"
+            )
+            return
         if cancel:
             self._to_trash(saved)
             self._set(IDLE, message="capture cancelled (moved to the trash folder)")

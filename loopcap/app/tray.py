@@ -99,6 +99,65 @@ class Tray:
         self.has_menu = bool(getattr(self.icon, "HAS_MENU", False))
         self.has_notify = bool(getattr(self.icon, "HAS_NOTIFICATION", False))
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pending: tuple[Snapshot, Snapshot] | None = None
+        self._xorg = getattr(self.icon, "_window", None) is not None
+        self._listen_for_clicks()
+
+    def _show_xorg(self, image, title: str) -> None:
+        """Change the Xorg icon without pystray's cross-thread setters.
+
+        Those send a message to pystray's event loop and wait for it, and
+        python-xlib can deadlock when another thread flushes the display while
+        the loop waits for a reply (measured: the icon froze, 1 change in ~20).
+        Instead the new image is put in place and an Expose event is sent over
+        a connection of our own: the loop redraws on its own thread, nobody waits.
+        """
+        icon = self.icon
+        icon._icon = image
+        icon._icon_data = None  # pystray regenerates its scaled copy on the next draw
+        icon._title = title  # this backend shows no tooltip; kept for the record
+        try:
+            from Xlib import X, display
+            from Xlib.protocol import event
+
+            d = display.Display()
+            try:
+                window = d.create_resource_object("window", icon._window.id)
+                geometry = window.get_geometry()
+                window.send_event(
+                    event.Expose(
+                        window=window,
+                        x=0,
+                        y=0,
+                        width=geometry.width,
+                        height=geometry.height,
+                        count=0,
+                    ),
+                    event_mask=X.ExposureMask,
+                )
+                d.flush()
+            finally:
+                d.close()
+        except Exception as exc:
+            logger.debug(f"icon redraw request failed: {exc}")
+
+    def _listen_for_clicks(self) -> None:
+        """pystray's Xorg backend creates its window without ButtonPressMask, so
+        a click never reaches it (pystray #151); ask X for button presses."""
+        window = getattr(self.icon, "_window", None)
+        if window is None:
+            return
+        try:
+            from Xlib import X
+
+            window.change_attributes(
+                event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask
+            )
+            self.icon._display.flush()
+        except Exception as exc:
+            logger.debug(f"cannot listen for clicks on the icon: {exc}")
 
     # ------------------------------------------------------------ menu
 
@@ -133,17 +192,46 @@ class Tray:
     # ------------------------------------------------------------ updates
 
     def show(self, snap: Snapshot) -> None:
-        """Controller listener: update icon, tooltip, menu; notify on save."""
-        previous, self._snap = self._snap, snap
-        self.icon.icon = icon_image(snap.state)
-        self.icon.title = self._title(snap)
-        if self.has_menu:
-            self.icon.update_menu()
-        if previous.state == SAVING and snap.message and self.has_notify:
+        """Controller listener: note the new state and wake the updater.
+
+        Runs on the controller's thread, so it must never call pystray: its
+        Xorg backend hands every setter to its event loop and waits, and that
+        can deadlock in python-xlib (measured: the app froze in "saving").
+        The updater thread does the calls; if it ever hangs, only the icon
+        stops changing, never the recording.
+        """
+        with self._lock:
+            if self._pending is None:
+                self._pending = (self._snap, snap)
+            else:
+                self._pending = (self._pending[0], snap)
+            self._snap = snap
+        self._wake.set()
+
+    def _update(self) -> None:
+        """The one thread that changes the icon, title, menu and notifies."""
+        while not self._stop.is_set():
+            woke = self._wake.wait(1.0)
+            self._wake.clear()
+            with self._lock:
+                pending, self._pending = self._pending, None
             try:
-                self.icon.notify(snap.message, "loopcap")
+                if pending is not None:
+                    previous, snap = pending
+                    if self._xorg:
+                        self._show_xorg(icon_image(snap.state), self._title(snap))
+                        continue
+                    self.icon.icon = icon_image(snap.state)
+                    self.icon.title = self._title(snap)
+                    if self.has_menu:
+                        self.icon.update_menu()
+                    if previous.state == SAVING and snap.message and self.has_notify:
+                        self.icon.notify(snap.message, "loopcap")
+                elif not woke and self._snap.state == RECORDING and not self._xorg:
+                    # Keep the elapsed time in the tooltip current.
+                    self.icon.title = self._title(self._snap)
             except Exception as exc:
-                logger.debug(f"notification failed: {exc}")
+                logger.debug(f"tray update failed: {exc}")
 
     @staticmethod
     def _title(snap: Snapshot) -> str:
@@ -153,12 +241,6 @@ class Tray:
         if snap.state == "error":
             return f"loopcap: error: {snap.message}"[:120]
         return f"loopcap: {snap.state}"
-
-    def _tick(self) -> None:
-        """Keep the elapsed time in the tooltip current while recording."""
-        while not self._stop.wait(1.0):
-            if self._snap.state == RECORDING:
-                self.icon.title = self._title(self._snap)
 
     # ------------------------------------------------------------ docking
 
@@ -179,6 +261,32 @@ class Tray:
         except Exception:
             return None
 
+    def _request_dock(self) -> None:
+        """Send the system tray protocol's dock request for our window, over a
+        connection of our own (pystray's belongs to its event loop thread)."""
+        try:
+            from Xlib import X, display
+            from Xlib.protocol import event
+
+            d = display.Display()
+            try:
+                screen = d.get_default_screen()
+                owner = d.get_selection_owner(d.intern_atom(f"_NET_SYSTEM_TRAY_S{screen}"))
+                if owner == X.NONE:
+                    return
+                opcode = d.intern_atom("_NET_SYSTEM_TRAY_OPCODE")
+                message = event.ClientMessage(
+                    window=owner,
+                    client_type=opcode,
+                    data=(32, [X.CurrentTime, 0, self.icon._window.id, 0, 0]),  # 0: REQUEST_DOCK
+                )
+                owner.send_event(message, event_mask=X.NoEventMask)
+                d.flush()
+            finally:
+                d.close()
+        except Exception as exc:
+            logger.debug(f"dock request failed: {exc}")
+
     def _ensure_docked(self) -> None:
         for attempt in range(DOCK_ATTEMPTS):
             time.sleep(DOCK_CHECK_S)
@@ -188,10 +296,7 @@ class Tray:
                     logger.info("tray icon docked")
                 return
             logger.info("the system tray did not take the icon; asking again")
-            try:
-                self.icon._show()  # repeats the XEMBED dock request
-            except Exception as exc:
-                logger.debug(f"dock request failed: {exc}")
+            self._request_dock()
         logger.warning(
             "the system tray did not show the icon; hotkeys and `loopcap toggle` still work"
         )
@@ -204,7 +309,7 @@ class Tray:
         def setup(icon) -> None:
             icon.visible = True
             threading.Thread(target=self._ensure_docked, daemon=True).start()
-            threading.Thread(target=self._tick, daemon=True).start()
+            threading.Thread(target=self._update, name="loopcap-tray", daemon=True).start()
             if not self.has_menu:
                 logger.info("this tray has no menu: click the icon to start or stop a capture")
 
