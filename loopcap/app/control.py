@@ -116,20 +116,25 @@ class ControlServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn:
-                try:
-                    conn.settimeout(2.0)
-                    if _peer_uid(conn) != os.getuid():
-                        logger.warning("refused a control connection from another user")
-                        continue
-                    line = conn.makefile("r", encoding="utf-8").readline(256).strip()
-                    if line not in COMMANDS:
-                        reply = {"ok": False, "error": f"unknown command {line[:40]!r}"}
-                    else:
-                        reply = self.handler(line)
-                    conn.sendall((json.dumps(reply) + "\n").encode())
-                except OSError as exc:
-                    logger.debug(f"control connection failed: {exc}")
+            # One thread per connection: a toggle waits for the controller,
+            # and a burst of them must not queue behind each other here.
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5.0)
+                if _peer_uid(conn) != os.getuid():
+                    logger.warning("refused a control connection from another user")
+                    return
+                line = conn.makefile("r", encoding="utf-8").readline(256).strip()
+                if line not in COMMANDS:
+                    reply = {"ok": False, "error": f"unknown command {line[:40]!r}"}
+                else:
+                    reply = self.handler(line)
+                conn.sendall((json.dumps(reply) + "\n").encode())
+            except Exception as exc:  # a bad client must not end the server
+                logger.debug(f"control connection failed: {exc}")
 
 
 def send(command: str, timeout: float = 10.0) -> dict:

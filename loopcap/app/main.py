@@ -93,9 +93,11 @@ def run_app(
                 target=_close_tray, args=(controller, tray, server, lock), daemon=True
             ).start()
             tray.run()  # returns after tray.stop()
-        else:
-            while not controller.finished.wait(0.5):
-                pass
+            if not quit_requested.is_set():
+                # The icon's window went away (the panel restarted): keep going.
+                logger.warning("the tray icon went away; running with hotkeys only")
+        while not controller.finished.wait(0.5):
+            pass
         request_quit()
         controller.finished.wait(QUIT_TIMEOUT_S)
     except BaseException:

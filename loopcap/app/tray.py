@@ -227,7 +227,11 @@ class Tray:
                         self.icon.update_menu()
                     if previous.state == SAVING and snap.message and self.has_notify:
                         self.icon.notify(snap.message, "loopcap")
-                elif not woke and self._snap.state == RECORDING and not self._xorg:
+                elif not woke and self._xorg:
+                    # Redraw now and then: an Expose can be lost, or come
+                    # before the tray has mapped the icon after docking.
+                    self._show_xorg(icon_image(self._snap.state), self._title(self._snap))
+                elif not woke and self._snap.state == RECORDING:
                     # Keep the elapsed time in the tooltip current.
                     self.icon.title = self._title(self._snap)
             except Exception as exc:
