@@ -34,6 +34,21 @@ def whatsapp_note(tmp_path) -> np.ndarray:
     return np.stack([up, up], axis=1)
 
 
+def start_record(cmd, env, cwd, out, seconds: str, fmt: str) -> subprocess.Popen:
+    """``loopcap record --json``, returned once its timeline has started."""
+    proc = subprocess.Popen(
+        [*cmd, "record", "--duration", seconds, "--format", fmt, "--out-dir", str(out), "--json"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stderr.readline()
+    assert line.startswith("Recording from"), line
+    return proc
+
+
 def run_json(cmd, env, cwd, *args, timeout=60):
     done = subprocess.run(
         [*cmd, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
@@ -44,26 +59,7 @@ def run_json(cmd, env, cwd, *args, timeout=60):
 def test_record_trims_a_played_note_and_trim_agrees(pulse, loopcap_cmd, loopcap_env, tmp_path):
     note = whatsapp_note(tmp_path)
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            *loopcap_cmd,
-            "record",
-            "--duration",
-            "5",
-            "--format",
-            "wav",
-            "--out-dir",
-            str(out),
-            "--json",
-        ],
-        env=loopcap_env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stderr.readline()
-    assert line.startswith("Recording from"), line
+    proc = start_record(loopcap_cmd, loopcap_env, tmp_path, out, "5", "wav")
     time.sleep(1.0)
     pulse.play_array(note)
     stdout, stderr = proc.communicate(timeout=30)
@@ -112,25 +108,7 @@ def test_a_notification_before_the_note_is_left_out(pulse, loopcap_cmd, loopcap_
     note = whatsapp_note(tmp_path)
     played = np.concatenate([ding, np.zeros((int(1.2 * SR), 2), np.float32), note])
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            *loopcap_cmd,
-            "record",
-            "--duration",
-            "6",
-            "--format",
-            "flac",
-            "--out-dir",
-            str(out),
-            "--json",
-        ],
-        env=loopcap_env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr.readline().startswith("Recording from")
+    proc = start_record(loopcap_cmd, loopcap_env, tmp_path, out, "6", "flac")
     time.sleep(0.5)
     pulse.play_array(played)
     stdout, stderr = proc.communicate(timeout=30)
