@@ -316,7 +316,7 @@ class ReferencePlayer:
     """Plays sounds into a sink at chosen moments of ``time.monotonic()``.
 
     A helper process (this file, run as a script) keeps a playback stream with a
-    5 ms buffer open, feeding it silence.  To place a sound, it asks the server for
+    20 ms buffer open, feeding it silence.  To place a sound, it asks the server for
     the stream's current latency (the time until a sample written now is heard, as
     PulseAudio accounts it), pads with exactly enough silence frames and writes
     the sound.  ``play_at`` returns the monotonic time at which the first sample of
@@ -405,7 +405,7 @@ def _player_main(sink_name: str, open_stream: bool) -> int:
     import soundcard  # connects to PULSE_SERVER at import
     import soundfile
 
-    block = 240  # 5 ms at 48 kHz: the stream's whole server-side buffer
+    block = 960  # 20 ms at 48 kHz: the stream's whole server-side buffer; 5 ms underran under load
     speaker = soundcard.get_speaker(sink_name)
     commands: queue.Queue = queue.Queue()
 
