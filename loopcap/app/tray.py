@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -258,8 +257,19 @@ class Tray:
             # Our own connection: pystray's belongs to its event loop thread.
             d = display.Display()
             try:
-                tree = d.create_resource_object("window", window.id).query_tree()
-                return tree.parent != tree.root
+                from Xlib import X
+
+                ours = d.create_resource_object("window", window.id)
+                tree = ours.query_tree()
+                # Docked means: inside the tray, and shown (a tray can take
+                # the window and still leave it unmapped or 1 pixel wide).
+                geometry = ours.get_geometry()
+                return (
+                    tree.parent != tree.root
+                    and ours.get_attributes().map_state == X.IsViewable
+                    and geometry.width > 1
+                    and geometry.height > 1
+                )
             finally:
                 d.close()
         except Exception:
@@ -292,18 +302,26 @@ class Tray:
             logger.debug(f"dock request failed: {exc}")
 
     def _ensure_docked(self) -> None:
-        for attempt in range(DOCK_ATTEMPTS):
-            time.sleep(DOCK_CHECK_S)
+        """Check the icon is shown in the tray for as long as the app runs, and
+        ask the tray again when it is not (at start, or after a panel restart)."""
+        missing = 0
+        while not self._stop.wait(DOCK_CHECK_S):
             docked = self._docked()
-            if docked is None or docked:
-                if attempt:
+            if docked is None:
+                return  # not an X11 tray: nothing to check
+            if docked:
+                if missing:
                     logger.info("tray icon docked")
-                return
-            logger.info("the system tray did not take the icon; asking again")
+                missing = 0
+                continue
+            missing += 1
+            if missing == DOCK_ATTEMPTS:
+                logger.warning(
+                    "the system tray does not show the icon; hotkeys and "
+                    "`loopcap toggle` still work"
+                )
+            logger.debug("the system tray does not show the icon; asking again")
             self._request_dock()
-        logger.warning(
-            "the system tray did not show the icon; hotkeys and `loopcap toggle` still work"
-        )
 
     # ------------------------------------------------------------ lifecycle
 
