@@ -31,6 +31,9 @@ if str(TESTS_DIR) not in sys.path:
 
 import rig  # noqa: E402
 
+#: --soak, soak tests and the fault table (see faulttable.py).
+pytest_plugins = ("faulttable",)
+
 #: The variables that decide where programs keep user files.
 USER_DIR_VARS = (
     "HOME",
