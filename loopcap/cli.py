@@ -153,13 +153,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _recover_quietly(folder: Path) -> None:
-    """Every start repairs what a crash left behind in the captures folder."""
+    """Every start repairs what a crash left behind in the captures folder
+    and in the rescue folders (:mod:`loopcap.fallback`)."""
+    from loopcap.fallback import rescue_dirs
     from loopcap.recover import recover_dir
 
-    try:
-        recover_dir(folder)
-    except OSError as exc:
-        logger.debug(f"recovery of {folder} skipped: {exc}")
+    for where in (folder, *rescue_dirs()):
+        try:
+            recover_dir(where)
+        except OSError as exc:
+            logger.debug(f"recovery of {where} skipped: {exc}")
 
 
 # ---------------------------------------------------------------- commands

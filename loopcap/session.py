@@ -30,6 +30,7 @@ from loopcap.capture import END, Block, Capture
 from loopcap.config import FORMATS, OutputConfig
 from loopcap.device import Source
 from loopcap.errors import LoopcapError, OutputError
+from loopcap.fallback import Rescue, describe, rescued_error, reserve_rescue_partial
 from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
 from loopcap.recover import unique_path
 from loopcap.tap import Tap
@@ -59,7 +60,9 @@ class Saved:
     samplerate: int
     channels: int
     bounds: Bounds | None = None  # the note's span within the capture
-    error: LoopcapError | None = None  # set when the device failed mid-capture
+    #: Set when the device failed mid-capture, or the capture had to be saved
+    #: in a rescue folder (the message says where).
+    error: LoopcapError | None = None
 
     def as_dict(self) -> dict:
         b = self.bounds
@@ -88,8 +91,11 @@ class Recording:
         fmt: str | None = None,
         trim: TrimParams | None = None,
         tap: Tap | None = None,
+        rescue_on_start: bool = False,
     ) -> None:
         self.source = source
+        self.rescue_on_start = rescue_on_start
+        self.rescues: list[Rescue] = []
         self.tap = tap
         self.trim = trim or TrimParams()
         self.output = output
@@ -140,7 +146,12 @@ class Recording:
         recording begins at monotonic ``t_start`` (default now) minus the
         tap's pre-roll.  Raises DeviceError when the device cannot be opened.
         """
-        partial, fd = self._reserve_partial()
+        try:
+            partial, fd = self._reserve_partial()
+        except (OutputError, OSError) as exc:
+            if not self.rescue_on_start:
+                raise
+            partial, fd = self._reserve_rescue(exc)
         if self.tap is not None:
             if self.tap.error is not None:
                 os.close(fd)
@@ -148,9 +159,13 @@ class Recording:
                 raise self.tap.error
             blocks, self.t0 = self.tap.begin(time.monotonic() if t_start is None else t_start)
             self.capture = self.tap.capture
-            self.writer = PartialWriter(
-                partial, fd, self.samplerate, self.tap.channels, self.t0, blocks
-            )
+            try:
+                self.writer = PartialWriter(
+                    partial, fd, self.samplerate, self.tap.channels, self.t0, blocks
+                )
+            except BaseException:
+                self.tap.end()
+                raise
             self.writer.start()
             return
         try:
@@ -161,14 +176,36 @@ class Recording:
             raise
         self.t0, lead, drop = self._align_start(self._first_blocks)
         self.capture = capture
-        self.writer = PartialWriter(
-            partial, fd, self.samplerate, capture.channels, self.t0, capture.queue
-        )
+        try:
+            self.writer = PartialWriter(
+                partial, fd, self.samplerate, capture.channels, self.t0, capture.queue
+            )
+        except BaseException:
+            capture.stop()
+            raise
         self.writer.skip(drop)
         for block in lead:
             self.writer.accept_first(block)
         self.writer.start()
         logger.debug(f"capture started: {partial}")
+
+    def _reserve_rescue(self, exc: BaseException) -> tuple[Path, int]:
+        """The output folder cannot be written at the start: record into a
+        rescue folder instead (the app does, so the note playing now is not
+        lost) and say so at once."""
+        reason = describe(exc, self.directory)
+        if isinstance(exc, OutputError):  # "cannot write to ... (Reason): ..."
+            reason = str(exc).partition("(")[2].partition(")")[0] or reason
+        stem = render_stem(self.output.stem, self.started_at)
+        partial, fd = reserve_rescue_partial(stem, [self.directory])
+        self.rescues.append(Rescue(self.directory, partial.parent, reason))
+        logger.error(
+            f"loopcap: the output folder {self.directory} cannot be written ({reason}); "
+            f"this capture goes to {partial.parent}"
+        )
+        self.directory = partial.parent
+        self.stem = partial.name[: -len(PARTIAL_SUFFIX)]
+        return partial, fd
 
     def _open_capture(self) -> Capture:
         """Start the capture thread and wait for audio to flow.
@@ -259,15 +296,28 @@ class Recording:
             t_stop = None  # the device failed: the file ends with its last audio
         if self.tap is None:
             self.capture.stop()
-        result = self.writer.finish(t_stop)
-        if self.tap is not None:
-            self.tap.end()
-        if self.capture.overflow_frames:
-            logger.error(
-                f"{self.capture.overflow_frames / self.samplerate:.1f} s of audio were lost "
-                "because the writer fell behind (disk or CPU too slow)"
-            )
-        path, raw_path, bounds = self._finalise(result)
+        try:
+            try:
+                result = self.writer.finish(t_stop)
+            finally:
+                if self.tap is not None:
+                    self.tap.end()
+            if self.capture.overflow_frames:
+                logger.error(
+                    f"{self.capture.overflow_frames / self.samplerate:.1f} s of audio were lost "
+                    "because the writer fell behind (disk or CPU too slow)"
+                )
+            error = self.capture.error
+            rescues = self.rescues + self.writer.rescues
+            if rescues:
+                # The capture lives in a rescue folder now: it is saved there.
+                self.directory = result.path.parent
+                self.stem = result.path.name[: -len(PARTIAL_SUFFIX)]
+                lost_s = self.writer.lost_frames / self.samplerate
+                error = error or rescued_error(rescues, self.directory, lost_s)
+            path, raw_path, bounds = self._finalise(result)
+        finally:
+            self.writer.release()  # the partial file is locked until saved
         return Saved(
             path,
             raw_path,
@@ -276,7 +326,7 @@ class Recording:
             result.samplerate,
             result.channels,
             bounds=bounds,
-            error=self.capture.error,
+            error=error,
         )
 
     def _finalise(self, result: WriteResult) -> tuple[Path | None, Path | None, Bounds | None]:

@@ -5,12 +5,21 @@ file is a 32-bit float WAV; every ``SYNC_INTERVAL_S`` its header is rewritten
 and the file fsync'ed, so a SIGKILL or a power cut loses at most that much
 (libsndfile can read the samples of a WAV whose header was never finalised,
 and :mod:`loopcap.recover` repairs it).  The file is created exclusively with
-mode 0600 and locked (``flock``) while written, so recovery can tell a live
-capture from a dead one.
+mode 0600 and locked (``flock``) while written and until :meth:`release`, so
+recovery can tell a live capture (being written or saved) from a dead one.
+
+When the file cannot be written any more (the disk is full, the folder was
+deleted or moved, an I/O error), the writer moves the capture to a rescue
+folder (:mod:`loopcap.fallback`): a new partial file there receives a copy of
+everything written so far, read back from the old file (still open even if
+deleted), and the capture goes on in it; the old file is then removed.  So a
+capture is never cut short by its folder, and it is crash-safe throughout.
+:attr:`PartialWriter.rescues` tells where it went and why.
 
 Lifecycle: construct (creates the file), :meth:`start` (thread), then
 :meth:`finish` once from any thread; it returns the result when the file is
-closed.  The writer thread is the only one that touches the file.
+closed; :meth:`release` once the saved files are made (drops the lock).
+The writer thread is the only one that touches the file.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from loguru import logger
 
 from loopcap.capture import Block
 from loopcap.errors import OutputError
+from loopcap.fallback import Rescue, describe, reserve_rescue_partial
 from loopcap.paths import create_exclusive
 from loopcap.timeline import Timeline
 
@@ -46,6 +56,13 @@ STOP_GRACE_S = 0.12
 #: the rest to come late, before the shortfall is written as silence.
 HOLD_S = 0.4
 _SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sf_command: rewrite the header now
+#: What a failed write raises: OSError from the OS, LibsndfileError (a
+#: RuntimeError) from libsndfile, which reports a full disk as "System error".
+_WRITE_ERRORS = (OSError, RuntimeError)
+#: How many times one write may move the capture on (one per rescue folder).
+_SWITCHES = 2
+#: Bytes read at a time when a capture is copied to a rescue folder.
+_COPY_BYTES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -98,18 +115,34 @@ class PartialWriter:
         self._pending: list[tuple[float, np.ndarray]] = []
         self._pending_since = 0.0
         self._done = threading.Event()
-        self._fd = fd
-        self._file = sf.SoundFile(
+        self.rescues: list[Rescue] = []
+        self.lost_frames = 0  # written, then unreadable when moved to a rescue folder
+        self._fd: int | None = fd
+        self._file: sf.SoundFile | None = None
+        try:
+            try:
+                self._file = self._open(fd)
+            except _WRITE_ERRORS as exc:  # not even the header fits
+                self._switch(exc)
+            self._sync()  # a valid header on disk from the first moment
+        except OutputError:  # no folder at all takes it: nothing was recorded yet
+            if self._fd is not None:
+                os.close(self._fd)
+            if self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink()
+            raise
+        self._thread = threading.Thread(target=self._run, name="loopcap-writer", daemon=True)
+
+    def _open(self, fd: int) -> sf.SoundFile:
+        return sf.SoundFile(
             fd,
             "w",
-            samplerate=samplerate,
-            channels=channels,
+            samplerate=self.samplerate,
+            channels=self.channels,
             format="WAV",
             subtype="FLOAT",
             closefd=False,
         )
-        self._sync()  # a valid header on disk from the first moment
-        self._thread = threading.Thread(target=self._run, name="loopcap-writer", daemon=True)
 
     @property
     def position_s(self) -> float:
@@ -130,7 +163,8 @@ class PartialWriter:
         """Stop at monotonic time ``t_stop`` (default: now) and close the file.
 
         Audio up to ``t_stop`` still in flight is awaited briefly; silence
-        fills the rest, so the file lasts exactly until ``t_stop``.
+        fills the rest, so the file lasts exactly until ``t_stop``.  The
+        file stays locked until :meth:`release`.
         """
         self._t_stop = time.monotonic() if t_stop is None else t_stop
         self._done.wait(timeout)
@@ -140,16 +174,114 @@ class PartialWriter:
             self.path, self.timeline.position, self.samplerate, self.channels, self.peak
         )
 
+    def release(self) -> None:
+        """Close the file's descriptor, which drops its lock: recovery may
+        then take a partial file that is still there.  Call once the capture
+        is saved (or given up).  Idempotent; call only after :meth:`finish`."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
     # ------------------------------------------------------------ thread
 
     def _sync(self) -> None:
-        sf._snd.sf_command(self._file._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
-        os.fsync(self._fd)
+        """Rewrite the header and flush to disk; notice a file that was
+        deleted or moved away.  Moves to a rescue folder when that fails."""
+        try:
+            sf._snd.sf_command(self._file._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
+            os.fsync(self._fd)
+            gone = self._gone()
+        except _WRITE_ERRORS as exc:
+            self._switch(exc)
+            return
+        if gone:
+            self._switch(gone)
+
+    def _gone(self) -> str | None:
+        """Why the file is no longer where it was created, or None."""
+        try:
+            there = os.stat(self.path)
+        except FileNotFoundError:
+            return "the folder or the file was deleted during the capture"
+        mine = os.fstat(self._fd)
+        if (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino):
+            return "the file was moved or replaced during the capture"
+        return None
 
     def _write(self, frames: np.ndarray) -> None:
         if len(frames):
-            self._file.write(frames)
+            for attempt in range(_SWITCHES + 1):
+                try:
+                    self._file.write(frames)
+                    break
+                except _WRITE_ERRORS as exc:
+                    if attempt == _SWITCHES:
+                        raise
+                    self._switch(exc)
             self.timeline.advance(len(frames))
+
+    def _switch(self, cause: BaseException | str) -> None:
+        """Go on in a rescue folder with a copy of all written so far.
+
+        The copy is read back through the open descriptor, so it works when
+        the file was deleted.  Raises OutputError when no rescue folder
+        takes it (the writer then stops with that error; the old file, if it
+        still exists, keeps what it holds).
+        """
+        old_path, old_fd, old_file = self.path, self._fd, self._file
+        reason = describe(cause, old_path.parent)
+        frames = self.timeline.position
+        avoid = [r.failed for r in self.rescues] + [old_path.parent]
+        stem = old_path.name[: -len(PARTIAL_SUFFIX)]
+        new_path, new_fd = reserve_rescue_partial(stem, avoid)
+        new_file = None
+        try:
+            new_file = self._open(new_fd)
+            copied = _copy_frames(old_fd, old_path, frames, self.channels, new_file)
+            if copied < frames:
+                # Never shift the timeline: what could not be read back
+                # becomes silence, and the loss is reported.
+                self.lost_frames += frames - copied
+                logger.error(
+                    f"{(frames - copied) / self.samplerate:.2f} s of the capture written to "
+                    f"{old_path} could not be read back; silence stands in for it"
+                )
+                gap = np.zeros((min(frames - copied, self.samplerate), self.channels), np.float32)
+                left = frames - copied
+                while left > 0:
+                    new_file.write(gap[: min(left, len(gap))])
+                    left -= min(left, len(gap))
+            sf._snd.sf_command(new_file._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
+            os.fsync(new_fd)
+        except BaseException:
+            if new_file is not None:
+                new_file.close()
+            os.close(new_fd)
+            new_path.unlink(missing_ok=True)
+            raise
+        # The copy is on disk: the old file is not needed (and on a full
+        # disk its space is welcome).
+        if old_file is not None:
+            try:
+                old_file.close()
+            except _WRITE_ERRORS:
+                pass
+        try:
+            there, mine = os.stat(old_path), os.fstat(old_fd)
+            if (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino):
+                os.unlink(old_path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.warning(f"{old_path} could not be removed ({exc.strerror}); it is a copy")
+        os.close(old_fd)
+        self.path, self._fd, self._file = new_path, new_fd, new_file
+        self.rescues.append(Rescue(old_path.parent, new_path.parent, reason))
+        logger.error(
+            f"loopcap: the output folder {old_path.parent} cannot take the capture ({reason}); "
+            f"it goes on in {new_path.parent}, with the {frames / self.samplerate:.1f} s "
+            "recorded so far"
+        )
 
     def _write_silence(self, n: int) -> None:
         chunk = np.zeros((min(n, self.samplerate), self.channels), np.float32)
@@ -242,9 +374,15 @@ class PartialWriter:
                 # The file lasts until the stop request even if the device was silent.
                 # (After a device error it ends with the last audio received.)
                 self._write_silence(self.timeline.silence_until(self._t_stop))
-            self._file.close()
-            os.fsync(self._fd)
-        except Exception as exc:  # disk full, I/O error: keep what is on disk
+            self._sync()  # last chance to notice a deleted or failing folder
+            try:
+                self._file.close()
+                os.fsync(self._fd)
+            except _WRITE_ERRORS as exc:
+                self._switch(exc)
+                self._file.close()
+                os.fsync(self._fd)
+        except Exception as exc:  # nowhere left to write: keep what is on disk
             logger.error(f"writing {self.path} failed: {exc}")
             self.error = exc
             try:
@@ -252,5 +390,50 @@ class PartialWriter:
             except Exception:
                 pass
         finally:
-            os.close(self._fd)  # releases the flock
-            self._done.set()
+            self._done.set()  # the fd, and its lock, are kept until release()
+
+
+def _data_offset(f) -> int:
+    """Where the samples start in a WAV file libsndfile wrote (RIFF chunks)."""
+    head = f.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        raise OSError("not a WAV file")
+    while True:
+        chunk = f.read(8)
+        if len(chunk) < 8:
+            raise OSError("no data chunk")
+        size = int.from_bytes(chunk[4:], "little")
+        if chunk[:4] == b"data":
+            return f.tell()
+        f.seek(size + (size & 1), os.SEEK_CUR)
+
+
+def _copy_frames(fd: int, path: Path, frames: int, channels: int, out: sf.SoundFile) -> int:
+    """Copy the first ``frames`` frames of the float WAV open as ``fd`` into
+    ``out``; returns how many were there to copy.
+
+    Read through ``/proc/self/fd`` where it exists: that reaches the file
+    even after it was deleted.  (The header's frame count is not used: it is
+    rewritten only at each sync.)
+    """
+    proc = Path(f"/proc/self/fd/{fd}")
+    try:
+        src = open(proc if proc.exists() else path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return 0
+    frame_bytes = 4 * channels
+    copied = 0
+    with src:
+        try:
+            src.seek(_data_offset(src))
+        except OSError:
+            return 0
+        while copied < frames:
+            want = min(frames - copied, _COPY_BYTES // frame_bytes)
+            data = src.read(want * frame_bytes)
+            n = len(data) // frame_bytes
+            if n == 0:
+                break
+            out.write(np.frombuffer(data[: n * frame_bytes], np.float32).reshape(n, channels))
+            copied += n
+    return copied

@@ -200,6 +200,7 @@ class Controller:
             self.config.capture.samplerate,
             trim=self.config.trim,
             tap=self._tap,
+            rescue_on_start=True,  # the note is playing now: never refuse it
         )
         try:
             rec.start(t)
