@@ -13,6 +13,12 @@ soundcard is imported lazily, on first use: ``import soundcard`` connects to
 PulseAudio at import time and raises a bare ``AssertionError`` when no server
 is reachable; every such foreign error is turned into a
 :class:`~loopcap.errors.DeviceError` here.
+
+soundcard keeps that one connection for the life of the process and never
+reconnects: after the sound server is restarted it lists no devices at all.
+So before each use the connection is checked, and a dead one is replaced by
+a fresh one (see :func:`_reconnect_if_lost`); the app can then carry on once
+the server is back, without a restart.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import os
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from loguru import logger
 
 from loopcap.errors import DeviceError, DeviceLostError
 
@@ -118,17 +126,88 @@ def open_source(name: str = "") -> Source:
 # ---------------------------------------------------------------- soundcard
 
 
+#: Serialises the import of soundcard and the replacement of its connection.
+_SC_LOCK = threading.Lock()
+#: Streams opened and not yet closed: a dead connection is freed only when
+#: none of its streams can still touch it.
+_open_streams = 0
+
+
 def _soundcard() -> Any:
-    """Import soundcard, translating its import-time failures."""
+    """Import soundcard (translating its import-time failures) with a live
+    connection to the sound server.  Thread-safe."""
+    with _SC_LOCK:
+        try:
+            import soundcard  # noqa: PLC0415 - lazy on purpose, see module docstring
+        except AssertionError as exc:
+            # soundcard's PulseAudio backend asserts the context reached READY.
+            _free_failed_import(exc)
+            raise DeviceError(NO_SERVER) from None
+        except (OSError, RuntimeError) as exc:
+            raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
+        _reconnect_if_lost(soundcard)
+        _guard_pulse(soundcard)
+        return soundcard
+
+
+def _free_connection(pa: Any, conn: Any) -> None:
+    """Stop and free a soundcard ``_PulseAudio`` whose context failed.
+
+    Without this every failed attempt leaves a libpulse main-loop thread
+    behind: retrying every 2 s through a long outage would pile them up.
+    """
+    if getattr(conn, "context", None) is not None:
+        pa.pa_threaded_mainloop_lock(conn.mainloop)
+        try:
+            pa.pa_context_disconnect(conn.context)
+            pa.pa_context_unref(conn.context)
+        finally:
+            pa.pa_threaded_mainloop_unlock(conn.mainloop)
+    if getattr(conn, "mainloop", None) is not None:
+        pa.pa_threaded_mainloop_stop(conn.mainloop)
+        pa.pa_threaded_mainloop_free(conn.mainloop)
+
+
+def _free_failed_import(exc: BaseException) -> None:
+    """Free the connection a failed ``import soundcard`` left running.
+
+    The half-built ``_PulseAudio`` is only reachable from the traceback (its
+    ``__init__`` raised); its module is gone from ``sys.modules``.
+    """
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        conn = frame.f_locals.get("self")
+        pa = frame.f_globals.get("_pa")
+        if type(conn).__name__ == "_PulseAudio" and pa is not None:
+            try:
+                _free_connection(pa, conn)
+            except Exception:  # best effort: a leak is better than a crash
+                logger.debug("could not free a failed sound server connection")
+            return
+
+
+def _reconnect_if_lost(sc: Any) -> None:
+    """Replace soundcard's PulseAudio connection if the server went away.
+
+    soundcard looks its connection up as the module global
+    ``soundcard.pulseaudio._pulse`` at every call, so a fresh one serves every
+    later call.  Raises DeviceError while no server can be reached.
+    """
+    api = getattr(sc, "pulseaudio", None)
+    old = getattr(api, "_pulse", None)
+    if old is None:
+        return  # not the PulseAudio backend
+    if old._pa_context_get_state(old.context) == api._pa.PA_CONTEXT_READY:
+        return
+    fresh = api._PulseAudio.__new__(api._PulseAudio)
     try:
-        import soundcard  # noqa: PLC0415 - lazy on purpose, see module docstring
+        fresh.__init__()
     except AssertionError:
-        # soundcard's PulseAudio backend asserts the context reached READY.
+        _free_connection(api._pa, fresh)
         raise DeviceError(NO_SERVER) from None
-    except (OSError, RuntimeError) as exc:
-        raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
-    _guard_pulse(soundcard)
-    return soundcard
+    api._pulse = fresh
+    if _open_streams == 0:
+        _free_connection(api._pa, old)
+    logger.info("connected to the sound server again")
 
 
 def _guard_pulse(sc: Any) -> None:
@@ -266,6 +345,9 @@ class _SoundcardStream:
             self._rec = self._ctx.__enter__()
         except Exception as exc:
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
+        global _open_streams
+        with _SC_LOCK:
+            _open_streams += 1
         self.channels = int(self._rec.channels)
         self._pa_api = getattr(sc, "pulseaudio", None)
         if self._pa_api is not None:
@@ -342,8 +424,8 @@ class _SoundcardStream:
                 if not self._device_present():
                     self._held.clear()
                     raise DeviceLostError(
-                        f"the loopback device {self._info.name!r} disappeared during the capture; "
-                        "what was captured so far is saved"
+                        f"the loopback device {self._info.name!r} ({self._info.id}) disappeared "
+                        "during the capture; what was captured so far is saved"
                     )
                 if self._held or drain:
                     out = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
@@ -367,6 +449,7 @@ class _SoundcardStream:
         self._drain_requested.set()
 
     def close(self) -> None:
+        global _open_streams
         with self._lock:
             if self._closed:
                 return
@@ -375,3 +458,5 @@ class _SoundcardStream:
             self._ctx.__exit__(None, None, None)
         except Exception:  # the server may be gone; nothing left to release
             pass
+        with _SC_LOCK:
+            _open_streams -= 1

@@ -1,0 +1,221 @@
+"""The tray app (``loopcap run``) when the sound server dies or the loopback device
+disappears mid-capture, on a real private PulseAudio server, a private X display
+with a tray, and sounds played into the sink and checked in the saved files.
+
+Required: what was captured before the fault is saved and plays; the fault is
+shown (``loopcap status``, the log, the tray icon's colour); the app records
+normally once the server or device is back, without a restart; and never a
+sample from another source.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rig
+import soundfile as sf
+from faultrig import Proc, app_config, ask, wait_state
+
+SR = rig.SAMPLERATE
+RUNNING = "loopcap is running"
+LEAD_IN = rig.tone(440, 0.25, amplitude=0.1)  # see test_record.LEAD_IN
+
+
+def stereo(x: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(x, np.float32)[:, None], 2, axis=1)
+
+
+def with_lead_in(x: np.ndarray) -> tuple[np.ndarray, int]:
+    return np.concatenate([stereo(LEAD_IN), x]), len(LEAD_IN)
+
+
+def cli_status(env, cwd) -> dict:
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "loopcap", "status", "--json"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def start_app(env, tmp_path, *args) -> tuple[Proc, Path]:
+    out = tmp_path / "out"
+    config = app_config(tmp_path / "config.toml", out)
+    app = Proc(["run", "--config", str(config), *args], env, cwd=tmp_path)
+    if app.wait_line(RUNNING, timeout=30) is None:
+        app.kill()
+        pytest.fail(f"the app did not start; log:\n{app.stderr}")
+    wait_state(env, "idle", timeout=15, proc=app)
+    return app, out
+
+
+def quit_app(app: Proc, env) -> None:
+    assert ask(env, "quit")["state"] == "quitting"
+    assert app.finish(15) == 0, app.stderr
+    assert "Traceback" not in app.stderr, app.stderr
+
+
+def saved_files(out: Path) -> list[Path]:
+    return sorted(p for p in out.glob("*.raw.wav")) if out.exists() else []
+
+
+def record_sweep(pulse: rig.PulseServer, env, out: Path, sink: str, count: int) -> Path:
+    """One normal capture through the app with a sweep played into ``sink``;
+    returns its raw file after checking the sweep is in it whole."""
+    sweep = stereo(rig.chirp(0.8, f0=200.0, f1=4000.0))
+    assert ask(env, "toggle")["state"] == "recording"
+    time.sleep(0.3)
+    pulse.play_array(sweep, sink=sink)
+    time.sleep(0.3)
+    assert ask(env, "toggle")["state"] in ("idle", "saving")
+    deadline = time.monotonic() + 10
+    while len(saved_files(out)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    files = saved_files(out)
+    assert len(files) == count, files
+    raw, _ = rig.read_audio(files[-1])
+    newest = max(files, key=lambda p: p.stat().st_mtime_ns)
+    raw, _ = rig.read_audio(newest)
+    lag, corr = rig.best_lag(raw, sweep)
+    assert corr >= 0.95, f"the sweep is not in the capture after the fault (corr {corr:.3f})"
+    return newest
+
+
+def test_sound_server_killed_then_restarted(app_env, xdisplay, tmp_path, fault_trials):
+    family = "sound server killed mid-capture, then restarted (tray app)"
+    survived = False
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    with rig.PulseServer() as own:
+        env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
+        app, out = start_app(env, tmp_path)
+        try:
+            played, offset = with_lead_in(stereo(rig.chirp(6.0)))
+            assert ask(env, "toggle")["state"] == "recording"
+            t_rec = time.monotonic()
+            player = own.play_array(played, wait=False)
+            time.sleep(2.0)
+            own.kill()
+            t_kill = time.monotonic()
+            player.wait(10)
+
+            # The fault is shown: status, log, icon.
+            reply = wait_state(env, "error", timeout=5, proc=app)
+            assert "sound server" in reply["message"], reply
+            status = cli_status(env, tmp_path)
+            assert status["state"] == "error" and "sound server" in status["message"], status
+            assert any("sound server" in ln for _, ln in app.lines), app.stderr
+            ok, png, colour = xdisplay.wait_icon("error", shots, timeout=8, tag="error")
+            assert ok, f"the tray icon is {colour}, not the error colour ({png})"
+
+            # What was captured is saved and plays: all of it up to the fault.
+            (first,) = saved_files(out)
+            stem = first.name[: -len(".raw.wav")]
+            assert [Path(p).name for p in status["recent"]] == [f"{stem}.wav"], status
+            data, sr = rig.read_audio(first)
+            assert sr == SR and len(data) / SR >= (t_kill - t_rec) - 0.6, len(data) / SR
+            lag, corr = rig.best_lag(data, played[offset : offset + SR])
+            assert corr >= 0.99, f"the sound before the fault is damaged (corr {corr:.3f})"
+
+            # Retrying while the server is down costs nothing that piles up.
+            time.sleep(2.5)
+            before = threads(app.pid)
+            reply = ask(env)
+            assert reply["state"] == "error" and "no sound server" in reply["message"], reply
+            time.sleep(6.5)  # three more attempts
+            after = threads(app.pid)
+            assert after <= before, f"threads grew from {before} to {after} while retrying"
+
+            # The server comes back: the app records again, without a restart.
+            own.start()
+            wait_state(env, "idle", timeout=10, proc=app)
+            ok, png, colour = xdisplay.wait_icon("idle", shots, timeout=8, tag="idle")
+            assert ok, f"the tray icon is {colour}, not idle ({png})"
+            record_sweep(own, env, out, "speakers", 2)
+            assert any("connected to the sound server again" in ln for _, ln in app.lines)
+            quit_app(app, env)
+            survived = True
+        finally:
+            fault_trials.add(family, survived)
+            if app.alive():
+                app.kill()
+
+
+def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, fault_trials):
+    """The app records ``phone.monitor``; the ``phone`` sink is unloaded mid-capture
+    while a 5 kHz tone plays into ``speakers``, the sink a confused recorder would
+    fall back to.  Nothing of that tone may reach any file, then or while the
+    device is missing; once ``phone`` is loaded again the app records from it."""
+    family = "loopback device removed mid-capture, then back (tray app)"
+    survived = False
+    module = pulse.load_sink("phone")
+    intruder = stereo(rig.tone(5000, 12.0, amplitude=0.3))
+    background = None
+    app = None
+    try:
+        app, out = start_app(app_env, tmp_path, "--device", "phone.monitor")
+        played, offset = with_lead_in(stereo(rig.chirp(4.0, f1=2000.0)))
+        assert ask(app_env, "toggle")["state"] == "recording"
+        player = pulse.play_array(played, sink="phone", wait=False)
+        time.sleep(1.5)
+        background = pulse.play_array(intruder, sink="speakers", wait=False)
+        pulse.unload_module(module)
+        module = None
+
+        reply = wait_state(app_env, "error", timeout=5, proc=app)
+        assert "disappeared" in reply["message"] and "phone" in reply["message"], reply
+        assert any("disappeared" in ln for _, ln in app.lines), app.stderr
+        player.wait(10)
+        (first,) = saved_files(out)
+        data, _ = rig.read_audio(first)
+        lag, corr = rig.best_lag(data, played[offset : offset + SR])
+        assert corr >= 0.99, f"the sound before the device went is damaged (corr {corr:.3f})"
+
+        # While it is missing: a toggle records nothing from elsewhere.
+        time.sleep(2.5)
+        reply = ask(app_env, "toggle")
+        assert reply["state"] == "error", reply
+        time.sleep(1.0)
+        assert saved_files(out) == [first]
+        assert not list(out.glob("*.partial.wav"))
+        status = cli_status(app_env, tmp_path)
+        assert status["state"] == "error" and "phone" in status["message"], status
+
+        module = pulse.load_sink("phone")
+        wait_state(app_env, "idle", timeout=10, proc=app)
+        second = record_sweep(pulse, app_env, out, "phone", 2)
+        for path in (first, second):
+            data, _ = rig.read_audio(path)
+            level = rig.tone_amplitude(data, 5000)
+            assert level < 0.005, f"{path.name} holds the tone played elsewhere ({level:.3f})"
+            with sf.SoundFile(path) as f:
+                assert f.frames > 0
+        quit_app(app, app_env)
+        survived = True
+    finally:
+        fault_trials.add(family, survived)
+        if app is not None and app.alive():
+            app.kill()
+        if background is not None:
+            background.kill()
+            background.wait()
+        if module is not None:
+            pulse.unload_module(module)
