@@ -3,8 +3,15 @@
 A process killed before closing its WAV leaves a header that may say fewer
 frames than are on disk (or none); libsndfile still reads the samples, and
 opening the file in ``r+`` mode and closing it rewrites a correct header.
-A partial file locked (``flock``) by a live loopcap is in use and skipped.
-A file that cannot be repaired is left where it is, never deleted.
+A partial file locked (``flock``) by a live loopcap is in use (being written
+or saved) and skipped.  A file that cannot be repaired is left where it is,
+never deleted.
+
+A process killed while saving leaves the partial file beside what it had
+made so far: hidden temporaries (``.<stem>.*.tmp``, half-written, unreadable)
+are removed; when the raw capture was already complete (``<stem>.raw.*``
+with the same audio) the partial name is dropped; when only the trimmed note
+was made, the capture is recovered as ``<stem>.raw.wav`` beside it.
 """
 
 from __future__ import annotations
@@ -59,10 +66,55 @@ def _in_use(path: Path) -> bool:
     return False
 
 
-def recover_one(path: Path) -> Recovered | None:
-    """Repair one partial file and give it its final ``<stem>.wav`` name."""
+#: Extensions of the files a save makes (the formats of loopcap.config).
+_SAVED_EXTS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def _remove_temporaries(folder: Path, stem: str, live: set[str]) -> None:
+    """Remove the half-written temporaries of a save that was killed."""
+    prefix = f".{stem}."
+    for tmp in folder.iterdir():
+        name = tmp.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        if any(name.startswith(f".{other}.") and len(other) > len(stem) for other in live):
+            continue  # a longer stem being saved right now owns it
+        try:
+            tmp.unlink()
+            logger.info(f"removed {tmp}, left over from an interrupted save")
+        except OSError as exc:
+            logger.debug(f"could not remove {tmp}: {exc}")
+
+
+def _saved_copy(path: Path, stem: str, frames: int, rate: int) -> Path | None:
+    """A finished raw capture the save made from this partial file, if any."""
+    mine = path.stat()
+    for ext in _SAVED_EXTS:
+        raw = path.parent / f"{stem}.raw{ext}"
+        try:
+            st = raw.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            return raw  # killed between giving it its name and dropping the old one
+        try:
+            info = sf.info(str(raw))
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            continue
+        if info.frames == frames and info.samplerate == rate:
+            return raw
+    return None
+
+
+def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | None:
+    """Repair one partial file and give it its final ``<stem>.wav`` name.
+
+    ``live``: stems of partial files in the folder that are in use.
+    """
     if _in_use(path):
         return None
+    stem = path.name[: -len(PARTIAL_SUFFIX)]
+    _remove_temporaries(path.parent, stem, set(live))
     if path.stat().st_size == 0:
         # Killed before the first header was written: there is no audio in it.
         logger.info(f"removed an empty interrupted capture {path}")
@@ -74,7 +126,17 @@ def recover_one(path: Path) -> Recovered | None:
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
         logger.warning(f"cannot repair {path} ({exc}); it is left as it is")
         return None
-    stem = path.name[: -len(PARTIAL_SUFFIX)]
+    if frames == 0:
+        logger.info(f"removed an interrupted capture that holds no audio: {path}")
+        path.unlink()
+        return None
+    saved = _saved_copy(path, stem, frames, rate)
+    if saved is not None:
+        logger.info(f"{path} had already been saved as {saved}; its leftover name is removed")
+        path.unlink()
+        return Recovered(saved, frames / rate if rate else 0.0)
+    if any((path.parent / f"{stem}{ext}").exists() for ext in _SAVED_EXTS):
+        stem = f"{stem}.raw"  # the trimmed note was saved: this is its raw capture
     target = unique_path(path.parent, stem, ".wav")
     while True:
         try:
@@ -88,8 +150,10 @@ def recover_one(path: Path) -> Recovered | None:
 def recover_dir(folder: Path) -> list[Recovered]:
     """Repair every leftover partial file in ``folder``; say so for each."""
     done = []
-    for path in find_partials(folder):
-        rec = recover_one(path)
+    partials = find_partials(folder)
+    live = frozenset(p.name[: -len(PARTIAL_SUFFIX)] for p in partials if _in_use(p))
+    for path in partials:
+        rec = recover_one(path, live)
         if rec is not None:
             logger.info(f"recovered an interrupted capture: {rec.path} ({rec.duration_s:.1f} s)")
             done.append(rec)
