@@ -174,17 +174,13 @@ def wait_state(env, state: str, timeout: float = 15.0, proc: Proc | None = None)
 
 
 def private_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """``base`` (default os.environ) with HOME, the XDG folders and a short runtime
-    folder inside ``root``, no LOOPCAP_* or sound settings inherited, and this
-    working tree's loopcap on the path."""
-    env = {
-        k: v
-        for k, v in (base if base is not None else os.environ).items()
-        if not k.startswith("LOOPCAP_")
-    }
+    """``base`` with HOME, the XDG folders and a short runtime folder inside
+    ``root``, and this working tree's loopcap on the path.  Without ``base``:
+    os.environ without LOOPCAP_*, sound server or display settings."""
+    env = dict(base if base is not None else os.environ)
     if base is None:
         for k in list(env):
-            if k.startswith(("PULSE_", "PIPEWIRE_")):
+            if k.startswith(("LOOPCAP_", "PULSE_", "PIPEWIRE_")):
                 del env[k]
         env.pop("DISPLAY", None)
     home = root / "home"
