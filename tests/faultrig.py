@@ -316,8 +316,9 @@ def counter_run(path: Path, block: int = 1 << 20) -> CounterRun:
     with sf.SoundFile(str(path)) as f:
         for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
             pos = decode_counter(data)
+            # Digital silence decodes to position 2**19 (a frame of the counter
+            # is silent there too): a run of it breaks the sequence anyway.
             silent = ~np.any(data != 0, axis=1)
-            pos[silent] = -1
             if first < 0 and len(pos):
                 first = int(pos[0])
             if prev >= 0 or frames:
