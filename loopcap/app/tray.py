@@ -115,9 +115,9 @@ class Tray:
         """
         icon = self.icon
         icon._icon = image
-        icon._icon_data = None  # pystray regenerates its scaled copy on the next draw
         icon._title = title  # this backend shows no tooltip; kept for the record
         try:
+            from PIL import Image
             from Xlib import X, display
             from Xlib.protocol import event
 
@@ -125,6 +125,17 @@ class Tray:
             try:
                 window = d.create_resource_object("window", icon._window.id)
                 geometry = window.get_geometry()
+                size = (max(1, geometry.width), max(1, geometry.height))
+                # The scaled copy pystray draws from, made whole here and put in
+                # place with one assignment: pystray's loop, drawing on its own
+                # thread, sees the old copy or the new one.  (Clearing it for
+                # pystray to remake raced with a draw under way: measured, the
+                # loop died on None in a storm of state changes, and the icon
+                # was gone.)
+                data = Image.new("RGB", size)
+                data.paste(image.resize(size, Image.LANCZOS))
+                data.tostring = data.tobytes
+                icon._icon_data = data
                 window.send_event(
                     event.Expose(
                         window=window,
