@@ -79,6 +79,7 @@ class Controller:
         self._recent: list[Path] = []
         self._snapshot = Snapshot(IDLE)
         self._next_retry = 0.0
+        self._device_id: str | None = None  # the device last opened
         self._thread = threading.Thread(target=self._run, name="loopcap-controller", daemon=True)
 
     # ------------------------------------------------------------ public
@@ -132,6 +133,14 @@ class Controller:
             self._set(ERROR, message=str(exc))
             return
         self._tap = tap
+        previous, self._device_id = self._device_id, source.info.id
+        if previous is not None and previous != source.info.id:
+            # The default output changed (its device went away): say so, never
+            # carry on from another device silently.
+            msg = f"now recording from {source.info.name} ({source.info.id}): {previous} is gone"
+            logger.warning(f"loopcap: {msg}")
+            self._set(IDLE, message=msg)
+            return
         if self._snapshot.state == ERROR:
             logger.info(f"recording device is back: {source.info.name}")
         self._set(IDLE)

@@ -219,3 +219,49 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
             background.wait()
         if module is not None:
             pulse.unload_module(module)
+
+
+def test_default_output_removed_the_switch_is_said(app_env, xdisplay, tmp_path, fault_trials):
+    """With the default device ("" = the default output's loopback), the default
+    sink is unloaded mid-capture while a tone plays into the other sink, which
+    becomes the default.  The capture is saved without that tone; the app then
+    follows the new default output, and says so (status and log) instead of
+    switching silently."""
+    family = "default output removed mid-capture (tray app follows the new default, says so)"
+    survived = False
+    with rig.PulseServer() as own:
+        env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
+        own.load_sink("other")
+        modules = own.pactl("list", "short", "modules").splitlines()
+        (speakers,) = [int(m.split("\t")[0]) for m in modules if "sink_name=speakers" in m]
+        app, out = start_app(env, tmp_path)
+        try:
+            played, offset = with_lead_in(stereo(rig.chirp(3.0, f1=2000.0)))
+            assert ask(env, "toggle")["state"] == "recording"
+            player = own.play_array(played, wait=False)
+            time.sleep(1.5)
+            tone = stereo(rig.tone(5000, 2.5, amplitude=0.3))
+            intruder = own.play_array(tone, sink="other", wait=False)
+            own.unload_module(speakers)
+            reply = wait_state(env, "error", timeout=5, proc=app)
+            assert "speakers.monitor" in reply["message"], reply
+            player.wait(10)
+            intruder.wait(10)
+
+            reply = wait_state(env, "idle", timeout=10, proc=app)
+            assert "now recording from" in reply["message"], reply
+            assert "other.monitor" in reply["message"] and "speakers.monitor" in reply["message"]
+            assert any("now recording from" in ln for _, ln in app.lines), app.stderr
+            (first,) = saved_files(out)
+            data, _ = rig.read_audio(first)
+            lag, corr = rig.best_lag(data, played[offset : offset + SR])
+            assert corr >= 0.99, f"the sound before the device went is damaged (corr {corr:.3f})"
+            level = rig.tone_amplitude(data, 5000)
+            assert level < 0.005, f"the capture holds the tone played elsewhere ({level:.3f})"
+            record_sweep(own, env, out, "other", 2)
+            quit_app(app, env)
+            survived = True
+        finally:
+            fault_trials.add(family, survived)
+            if app.alive():
+                app.kill()
