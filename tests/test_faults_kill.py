@@ -187,11 +187,13 @@ def kill_record(tmp_path, fake_env, fault_trials, count: int, seed: int):
     report(fault_trials, "SIGKILL of `loopcap record` (fake source)", outcomes)
 
 
+@pytest.mark.timeout(600)  # 36 trials; a hang guard only
 def test_sigkill_record_at_random_moments(tmp_path, fake_env, fault_trials):
     kill_record(tmp_path, fake_env, fault_trials, count=36, seed=SEED)
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_sigkill_record_soak(tmp_path, fake_env, fault_trials):
     kill_record(tmp_path, fake_env, fault_trials, count=300, seed=SEED + 1)
 
@@ -265,5 +267,6 @@ def test_sigkill_app_at_random_moments(tmp_path, fake_env, fault_trials):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(1800)
 def test_sigkill_app_soak(tmp_path, fake_env, fault_trials):
     kill_app(tmp_path, fake_env, fault_trials, count=40, seed=SEED + 3)

@@ -113,5 +113,6 @@ def test_thirty_minutes_memory_flat_and_file_complete(tmp_path, fault_trials):
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(900)
 def test_two_hours_memory_flat_and_file_complete(tmp_path, fault_trials):
     long_capture(tmp_path, fault_trials, length_s=2 * 3600)
