@@ -60,6 +60,12 @@ class Outcome:
     needed_s: float  # audio that had to survive
     kept_s: float  # contiguous counter audio found in the best file
     problems: list[str]
+    ran_s: float | None = None  # from "Recording from" to the kill (or the stop)
+
+    @property
+    def missing_s(self) -> float | None:
+        """Audio recorded before the kill that no file holds (at most 1 s allowed)."""
+        return None if self.ran_s is None else max(0.0, self.ran_s - self.kept_s)
 
     @property
     def survived(self) -> bool:
@@ -67,6 +73,8 @@ class Outcome:
 
     def describe(self) -> str:
         text = f"{self.phase}/{self.fmt}: needed {self.needed_s:.2f} s, kept {self.kept_s:.2f} s"
+        if self.missing_s is not None:
+            text += f", missing {self.missing_s:.2f} s"
         return text + (f"; {'; '.join(self.problems)}" if self.problems else "")
 
 
@@ -139,11 +147,12 @@ def record_trial(env: dict[str, str], folder: Path, rng: random.Random, phase: s
     t_line = proc.line_time(START_LINE)
     end = t_kill if duration is None or t_line is None else min(t_kill, t_line + duration)
     needed = max(0.0, end - t_line - 1.0) if t_line is not None else 0.0
+    ran = end - t_line if t_line is not None else None
     if not killed:
         return Outcome(phase, fmt, False, needed, 0, [])
     recover_cli(env, folder)
     kept, problems = inspect(folder, needed)
-    return Outcome(phase, fmt, True, needed, kept, problems)
+    return Outcome(phase, fmt, True, needed, kept, problems, ran)
 
 
 def _sleep_until(t: float) -> None:
@@ -173,9 +182,12 @@ def report(fault_trials, family: str, outcomes: list[Outcome]) -> None:
         fault_trials.add(family, o.survived, o.describe())
     failed = [o.describe() for o in outcomes if not o.survived]
     phases = {p: sum(o.phase == p for o in outcomes) for p in ("start", "middle", "save")}
-    margin = min((o.kept_s - o.needed_s for o in outcomes), default=0.0)
-    print(f"{family}: {len(outcomes)} trials {phases}; smallest margin over what had to be "
-          f"kept: {margin:.2f} s")
+    missing = [o.missing_s for o in outcomes if o.missing_s is not None]
+    print(
+        f"{family}: {len(outcomes)} trials {phases}; recorded before the kill but in no "
+        f"file: at most {max(missing, default=0.0):.2f} s (1 s allowed), median "
+        f"{sorted(missing)[len(missing) // 2] if missing else 0.0:.2f} s"
+    )
     assert not failed, f"{len(failed)} of {len(outcomes)} trials lost audio:\n" + "\n".join(failed)
 
 
@@ -243,7 +255,8 @@ def app_trial(tmp_path: Path, base_env: dict[str, str], rng: random.Random, phas
     else:
         again.kill()
     kept, found = inspect(out, needed)
-    return Outcome(phase, fmt, killed, needed, kept, problems + found)
+    ran = min(t_kill, t_stop or t_kill) - t_rec
+    return Outcome(phase, fmt, killed, needed, kept, problems + found, ran)
 
 
 def _toggle_nowait(env) -> None:

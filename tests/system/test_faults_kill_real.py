@@ -89,6 +89,8 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
             if c < 0.99 or len(seg) < n:
                 problems.append(f"the sweep's first {n / SR:.2f} s: corr {c:.3f}, {len(seg)} f")
     note = f"{phase}: needed {needed:.2f} s, kept {len(kept) / SR:.2f} s"
+    if t_line is not None:
+        note += f", missing {max(0.0, end - t_line - len(kept) / SR):.2f} s"
     return not problems, note + (f"; {'; '.join(problems)}" if problems else "")
 
 
@@ -105,7 +107,9 @@ def run(pulse, loopcap_env, tmp_path, fault_trials, count: int, seed: int):
             continue
         results.append((ok, note))
         fault_trials.add(family, ok, note)
+    missing = [float(n.split("missing ")[1].split(" s")[0]) for _, n in results if "missing" in n]
     print("\n".join(note for _, note in results))
+    print(f"{family}: recorded before the kill but in no file: at most {max(missing):.2f} s")
     failed = [note for ok, note in results if not ok]
     assert not failed, "\n".join(failed)
     assert len(results) == count
