@@ -34,6 +34,7 @@ __all__ = [
     "levels_db",
     "estimate_floor_db",
     "find_regions",
+    "levels_in_blocks",
     "find_bounds",
     "bounds_of_array",
     "find_notes",
@@ -143,17 +144,35 @@ def chunk_powers(x: np.ndarray, hop: int) -> np.ndarray:
 class LevelMeter:
     """Streaming chunk powers: feed blocks of any length, read ``powers``.
 
-    Memory grows by one float per ``hop`` samples (11 MB for an hour at
-    2.5 ms), never with the audio itself.  Single-threaded.
+    Memory grows by one float32 per ``hop`` samples (6 MB for an hour at
+    2.5 ms), never with the audio itself: the powers go straight into one
+    buffer, sized once when ``expected_frames`` is known (a file's length),
+    else grown by half as needed.  Single-threaded.
     """
 
-    def __init__(self, samplerate: int, params: TrimParams | None = None) -> None:
+    def __init__(
+        self,
+        samplerate: int,
+        params: TrimParams | None = None,
+        expected_frames: int | None = None,
+    ) -> None:
         self.samplerate = samplerate
         self.params = params or TrimParams()
         self.hop = hop_frames(samplerate, self.params)
         self._carry: np.ndarray | None = None
-        self._parts: list[np.ndarray] = []
+        capacity = (expected_frames or 0) // self.hop + 1
+        self._buf = np.empty(max(capacity, 1024), np.float32)
+        self._n = 0  # powers in the buffer
         self.frames = 0
+
+    def _append(self, powers: np.ndarray) -> None:
+        need = self._n + len(powers)
+        if need > len(self._buf):
+            grown = np.empty(max(need, len(self._buf) * 3 // 2), np.float32)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = powers
+        self._n = need
 
     def feed(self, block: np.ndarray) -> None:
         block = np.asarray(block, dtype=np.float32)
@@ -164,8 +183,21 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            self._parts.append(chunk_powers(block[:usable], self.hop))
+            self._append(chunk_powers(block[:usable], self.hop))
         self._carry = block[usable:]
+
+    def _last_partial(self) -> np.ndarray:
+        """The power of the last, partial chunk: its mean over the samples it has."""
+        c = self._carry
+        pad = np.zeros((self.hop - len(c), c.shape[1]), np.float32)
+        return chunk_powers(np.concatenate([c, pad]), self.hop) * self.hop / len(c)
+
+    def finish(self) -> None:
+        """No more blocks: fold the last partial chunk in for good, so that
+        :attr:`powers` is a view of the buffer, never a copy."""
+        if self._carry is not None and len(self._carry):
+            self._append(self._last_partial())
+            self._carry = None
 
     def find_bounds(self, read: Reader | None = None) -> Bounds | None:
         """The note's bounds in what was fed so far (see :func:`find_bounds`)."""
@@ -177,17 +209,12 @@ class LevelMeter:
 
     @property
     def powers(self) -> np.ndarray:
-        if len(self._parts) > 1:  # join once, keep only the joined copy
-            self._parts = [np.concatenate(self._parts)]
-        parts = list(self._parts)
+        """One power per chunk fed so far (a view; a copy while a partial chunk
+        is pending and :meth:`finish` has not been called)."""
+        view = self._buf[: self._n]
         if self._carry is not None and len(self._carry):
-            c = self._carry
-            pad = np.zeros((self.hop - len(c), c.shape[1]), np.float32)
-            # The last partial chunk: its mean over the samples it has.
-            parts.append(chunk_powers(np.concatenate([c, pad]), self.hop) * self.hop / len(c))
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate(parts) if parts else np.zeros(0)
+            return np.concatenate([view, self._last_partial()])
+        return view
 
 
 def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
@@ -219,8 +246,13 @@ def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _to_db(power: np.ndarray) -> np.ndarray:
-    out = np.maximum(np.asarray(power, dtype=np.float32), np.float32(1e-30))
+def _to_db(power: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Power -> dB (floored at ``MIN_DB``), float32; ``in_place`` reuses a
+    float32 ``power`` array the caller no longer needs."""
+    if in_place and isinstance(power, np.ndarray) and power.dtype == np.float32:
+        out = np.maximum(power, np.float32(1e-30), out=power)
+    else:
+        out = np.maximum(np.asarray(power, dtype=np.float32), np.float32(1e-30))
     np.log10(out, out=out)
     out *= 10
     return np.maximum(out, np.float32(MIN_DB), out=out)
@@ -229,7 +261,32 @@ def _to_db(power: np.ndarray) -> np.ndarray:
 def levels_db(powers: np.ndarray, params: TrimParams, frame_s: float | None = None) -> np.ndarray:
     """Levels in dBFS, one per chunk, averaged over ``frame_s``."""
     n = max(1, round((frame_s or params.frame_s) / params.hop_s))
-    return _to_db(_moving_mean(powers, n))
+    mean = _moving_mean(powers, n)
+    return _to_db(mean, in_place=mean is not powers and mean.dtype == np.float32)
+
+
+#: Chunks handled at once where a whole capture is scanned: an hour at 2.5 ms
+#: is 1.44 million chunks; levels for all of them at once would be 6 MB more.
+SCAN_CHUNKS = 1 << 16
+
+
+def levels_in_blocks(
+    powers: np.ndarray,
+    params: TrimParams,
+    frame_s: float | None = None,
+    a: int = 0,
+    b: int | None = None,
+):
+    """Yield ``(start, levels)`` over chunks [a, b) in pieces of ``SCAN_CHUNKS``,
+    equal to the matching slices of :func:`levels_db` of the whole array."""
+    n = max(1, round((frame_s or params.frame_s) / params.hop_s))
+    b = len(powers) if b is None else b
+    for s in range(a, b, SCAN_CHUNKS):
+        e = min(b, s + SCAN_CHUNKS)
+        # The window of an item reaches at most n chunks either way: with that
+        # margin, the items of [s, e) see what they would in the whole array.
+        lo, hi = max(0, s - n), min(len(powers), e + n)
+        yield s, levels_db(powers[lo:hi], params, frame_s)[s - lo : e - lo]
 
 
 def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
@@ -237,9 +294,15 @@ def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
     n = max(1, round(params.floor_window_s / params.hop_s))
     if len(powers) <= n:
         return 0, len(powers)
-    sums = np.convolve(powers.astype(np.float32, copy=False), np.ones(n, np.float32), "valid")
-    i = int(np.argmin(sums))
-    return i, i + n
+    ones = np.ones(n, np.float32)
+    best, best_i = np.inf, 0
+    for s in range(0, len(powers) - n + 1, SCAN_CHUNKS):  # window starts s.. in pieces
+        piece = powers[s : min(len(powers), s + SCAN_CHUNKS + n - 1)]
+        sums = np.convolve(piece.astype(np.float32, copy=False), ones, "valid")
+        i = int(np.argmin(sums))
+        if sums[i] < best:
+            best, best_i = float(sums[i]), s + i
+    return best_i, best_i + n
 
 
 def estimate_floor_db(powers: np.ndarray, params: TrimParams) -> float:
@@ -254,19 +317,52 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     if not mask.any():
         return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    # int8 throughout: a Python [0] here would make the padded copy (and its
+    # diff) int64, 16 bytes per chunk: 23 MB for an hour of audio.
+    edge = np.zeros(1, np.int8)
+    d = np.diff(np.concatenate([edge, mask.astype(np.int8), edge]))
     starts = np.flatnonzero(d == 1)
     ends = np.flatnonzero(d == -1)
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def find_regions(levels: np.ndarray, floor_db: float, params: TrimParams) -> list[tuple[int, int]]:
+def find_regions(
+    levels: np.ndarray | None,
+    floor_db: float,
+    params: TrimParams,
+    powers: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
     """Sounds as [start, end) chunk indices: audible runs (above ``close_db``)
     that somewhere open the gate (``open_db``), merged across gaps shorter than
-    ``merge_gap_s``."""
-    loud = levels > floor_db + params.open_db
-    audible = levels > floor_db + params.close_db
-    regions = [(a, b) for a, b in _runs(audible) if loud[a:b].any()]
+    ``merge_gap_s``.  From ``levels``, or (``levels`` None) from ``powers``,
+    their levels computed piece by piece (memory independent of length)."""
+    if levels is not None:
+        pieces = [(0, levels)]
+        total = len(levels)
+    else:
+        assert powers is not None
+        pieces = levels_in_blocks(powers, params)
+        total = len(powers)
+    regions: list[tuple[int, int]] = []
+    pending: tuple[int, bool] | None = None  # a run reaching the end of the last piece
+    for s, lv in pieces:
+        audible = lv > floor_db + params.close_db
+        loud = lv > floor_db + params.open_db
+        if pending is not None and not (len(audible) and audible[0]):
+            if pending[1]:
+                regions.append((pending[0], s))
+            pending = None
+        for a, b in _runs(audible):
+            start, is_loud = s + a, bool(loud[a:b].any())
+            if a == 0 and pending is not None:  # the run goes on from the last piece
+                start, is_loud = pending[0], is_loud or pending[1]
+                pending = None
+            if b == len(audible) and s + b < total:
+                pending = (start, is_loud)
+            elif is_loud:
+                regions.append((start, s + b))
+    if pending is not None and pending[1]:
+        regions.append((pending[0], total))
     gap = round(params.merge_gap_s / params.hop_s)
     merged: list[tuple[int, int]] = []
     for a, b in regions:
@@ -446,9 +542,8 @@ class _Segmenter:
         read: Reader | None,
     ) -> None:
         self.powers, self.samplerate, self.frames, self.params = powers, samplerate, frames, params
-        self.levels = levels_db(powers, params)
         self.floor = estimate_floor_db(powers, params)
-        self.regions = find_regions(self.levels, self.floor, params)
+        self.regions = find_regions(None, self.floor, params, powers)
         self.hop = hop_frames(samplerate, params)
         self.bridged = _bridged(powers, self.floor, params)
         self.bright = _brightness(read, _quietest(powers, params), self.hop, samplerate)
@@ -470,7 +565,8 @@ class _Segmenter:
         # gap ends the note.  Otherwise (a quiet note over a hissy device) its
         # pauses can look like silence, and only their length and sound tell
         # them from what is around.
-        silent_pauses = bool(self.levels[ca:cb].max() - self.floor < self.params.note_snr_db)
+        peak = max(lv.max() for _, lv in levels_in_blocks(self.powers, self.params, a=ca, b=cb))
+        silent_pauses = bool(peak - self.floor < self.params.note_snr_db)
         part = self.regions[lo:hi]
         a, b = _grow(part, core - lo, self.bridged, self.params, silent_pauses, self.bright)
         first = lo + next(i for i, r in enumerate(part) if r[0] == a)

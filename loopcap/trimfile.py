@@ -87,7 +87,7 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
         sr, ch = f.samplerate, f.channels
         if not (1 <= ch <= 64) or not (1000 <= sr <= 768000):
             raise InputError(f"{path}: implausible audio header ({ch} channels at {sr} Hz)")
-        meter = LevelMeter(sr, params)
+        meter = LevelMeter(sr, params, expected_frames=max(f.frames, 0))
         truncated = False
         try:
             while True:
@@ -104,6 +104,7 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
         fmt, subtype = f.format, f.subtype
         if meter.frames == 0:
             raise InputError(f"{path}: holds no audio (0 samples)")
+        meter.finish()
         read = _reader(f, meter.frames, ch)
         notes: tuple[Bounds, ...] = ()
         if split:
