@@ -21,12 +21,14 @@ from typing import Any
 import platformdirs
 from loguru import logger
 
+from loopcap.encode import TARGETS, Target
 from loopcap.errors import ConfigError
 from loopcap.trim import TrimParams
 
 __all__ = [
     "CaptureConfig",
     "OutputConfig",
+    "ArmConfig",
     "Config",
     "TrimParams",
     "FORMATS",
@@ -36,12 +38,14 @@ __all__ = [
 
 APP_NAME = "loopcap"
 
-#: Output formats: name -> (file extension, soundfile format, soundfile subtype).
-FORMATS: dict[str, tuple[str, str, str]] = {
-    "wav": ("wav", "WAV", "FLOAT"),
-    "flac": ("flac", "FLAC", "PCM_24"),
-    "ogg": ("ogg", "OGG", "VORBIS"),
-    "mp3": ("mp3", "MP3", "MPEG_LAYER_III"),
+#: Formats of saved captures: name -> how it is written.  ``voicenote`` is
+#: WhatsApp's own (Ogg Opus, 16 kHz, mono).
+FORMATS: dict[str, Target] = {
+    "wav": Target("WAV", "FLOAT", "wav"),
+    "flac": Target("FLAC", "PCM_24", "flac"),
+    "ogg": Target("OGG", "VORBIS", "ogg"),
+    "mp3": Target("MP3", "MPEG_LAYER_III", "mp3"),
+    "voicenote": TARGETS["voicenote"],
 }
 
 
@@ -93,6 +97,12 @@ class OutputConfig:
     stem: str = "loopcap-{now:%Y-%m-%d_%H-%M-%S}"
     #: Keep the untrimmed capture beside the trimmed note, as ``<stem>.raw.<ext>``.
     keep_raw: bool = True
+    #: Save each note of a capture of consecutive notes as its own file,
+    #: ``<stem>-1.<ext>``, ``<stem>-2.<ext>``...
+    split: bool = False
+    #: Bring every saved note to this integrated loudness (LUFS, e.g. -16);
+    #: 0 leaves the level as captured.
+    normalize_lufs: float = 0.0
 
     def validate(self) -> None:
         _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
@@ -107,6 +117,12 @@ class OutputConfig:
             "output.stem",
             self.stem,
             "it must be a non-empty string",
+        )
+        _check(
+            self.normalize_lufs == 0 or -60 <= self.normalize_lufs <= -5,
+            "output.normalize_lufs",
+            self.normalize_lufs,
+            "it must be from -60 to -5 (LUFS), or 0 to leave levels alone",
         )
         from loopcap.paths import render_stem  # local: paths imports nothing from here
 
@@ -126,6 +142,30 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ArmConfig:
+    """``[arm]``: hands-free capture, armed by a key, started by sound."""
+
+    #: An armed capture stops after this many seconds of silence.
+    stop_after_silence_s: float = 3.0
+    #: ...or once it has lasted this long (seconds).
+    max_s: float = 1800.0
+
+    def validate(self) -> None:
+        _check(
+            0.5 <= self.stop_after_silence_s <= 60,
+            "arm.stop_after_silence_s",
+            self.stop_after_silence_s,
+            "it must be from 0.5 to 60 seconds",
+        )
+        _check(
+            1 <= self.max_s <= 86400,
+            "arm.max_s",
+            self.max_s,
+            "it must be from 1 to 86400 seconds",
+        )
+
+
+@dataclass(frozen=True)
 class HotkeysConfig:
     """``[hotkeys]``: global hotkeys of the app, in pynput's syntax."""
 
@@ -133,10 +173,12 @@ class HotkeysConfig:
     toggle: str = "<ctrl>+<alt>+r"
     #: Stop the current capture and move it to the trash folder.
     cancel: str = "<ctrl>+<alt>+x"
+    #: Arm: wait for sound, capture it, stop after silence (pressed again: disarm).
+    arm: str = "<ctrl>+<alt>+a"
 
     def validate(self) -> None:
         seen: dict[str, str] = {}
-        for name in ("toggle", "cancel"):
+        for name in ("toggle", "cancel", "arm"):
             value = getattr(self, name)
             _check(isinstance(value, str), f"hotkeys.{name}", value, "it must be a string")
             if value == "":
@@ -202,6 +244,7 @@ class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     trim: TrimParams = field(default_factory=TrimParams)
+    arm: ArmConfig = field(default_factory=ArmConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     #: Where this configuration was read from (None: defaults only).
     source: Path | None = None
@@ -210,6 +253,7 @@ class Config:
         self.capture.validate()
         self.output.validate()
         validate_trim(self.trim)
+        self.arm.validate()
         self.hotkeys.validate()
         return self
 
@@ -223,6 +267,7 @@ def validate_trim(p: TrimParams) -> None:
         ("merge_gap_s", 0.0, 30.0),
         ("max_pause_s", 0.0, 30.0),
         ("min_sound_s", 0.0, 5.0),
+        ("min_note_s", 0.0, 600.0),
         ("bright_hz", 50.0, 100000.0),
         ("presence_window_s", 0.01, 5.0),
         ("presence_db", 0.1, 30.0),
@@ -244,6 +289,7 @@ TABLES: dict[str, type] = {
     "capture": CaptureConfig,
     "output": OutputConfig,
     "trim": TrimParams,
+    "arm": ArmConfig,
     "hotkeys": HotkeysConfig,
 }
 

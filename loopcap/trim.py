@@ -36,6 +36,8 @@ __all__ = [
     "find_regions",
     "find_bounds",
     "bounds_of_array",
+    "find_notes",
+    "notes_of_array",
     "Reader",
     "MIN_DB",
 ]
@@ -80,6 +82,9 @@ class TrimParams:
     #: far as levels over ``edge_window_s`` seconds stay ``edge_db`` above the floor.
     edge_window_s: float = 0.05
     edge_db: float = 3.0
+    #: In a capture of several notes (``split``), a sound is a note only if
+    #: it lasts at least this long (s); shorter ones are other sounds.
+    min_note_s: float = 1.0
     #: Kept before the note's first and after its last audible moment (s).
     pad_s: float = 0.0
 
@@ -165,6 +170,10 @@ class LevelMeter:
     def find_bounds(self, read: Reader | None = None) -> Bounds | None:
         """The note's bounds in what was fed so far (see :func:`find_bounds`)."""
         return find_bounds(self.powers, self.samplerate, self.frames, self.params, read)
+
+    def find_notes(self, read: Reader | None = None) -> list[Bounds]:
+        """Every note in what was fed so far (see :func:`find_notes`)."""
+        return find_notes(self.powers, self.samplerate, self.frames, self.params, read)
 
     @property
     def powers(self) -> np.ndarray:
@@ -423,6 +432,67 @@ def _extend(
         margin *= 4  # the run goes on past what was looked at: look further
 
 
+class _Segmenter:
+    """The segmenting shared by :func:`find_bounds` and :func:`find_notes`:
+    the capture's floor, its sounds (regions) and the rules that join sounds
+    into a note.  Built once per capture; regions are chunk indices."""
+
+    def __init__(
+        self,
+        powers: np.ndarray,
+        samplerate: int,
+        frames: int,
+        params: TrimParams,
+        read: Reader | None,
+    ) -> None:
+        self.powers, self.samplerate, self.frames, self.params = powers, samplerate, frames, params
+        self.levels = levels_db(powers, params)
+        self.floor = estimate_floor_db(powers, params)
+        self.regions = find_regions(self.levels, self.floor, params)
+        self.hop = hop_frames(samplerate, params)
+        self.bridged = _bridged(powers, self.floor, params)
+        self.bright = _brightness(read, _quietest(powers, params), self.hop, samplerate)
+
+    def longest(self, among: list[int]) -> int:
+        return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
+
+    def grow(self, core: int, lo: int = 0, hi: int | None = None) -> tuple[int, int, int, int]:
+        """The note around ``regions[core]``, joining only regions ``lo..hi-1``.
+
+        Returns its span in chunks and the first and last region it holds.
+        """
+        hi = len(self.regions) if hi is None else hi
+        ca, cb = self.regions[core]
+        # Can the note's own noise floor be above the capture's?  A phone's
+        # microphone floor lies at most ``note_snr_db`` below the speech;
+        # where the capture's floor is further down than that (digital
+        # silence, dither) the note's pauses are never silent, and a silent
+        # gap ends the note.  Otherwise (a quiet note over a hissy device) its
+        # pauses can look like silence, and only their length and sound tell
+        # them from what is around.
+        silent_pauses = bool(self.levels[ca:cb].max() - self.floor < self.params.note_snr_db)
+        part = self.regions[lo:hi]
+        a, b = _grow(part, core - lo, self.bridged, self.params, silent_pauses, self.bright)
+        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
+        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
+        return a, b, first, last
+
+    def bounds(self, a: int, b: int, lo: int = 0, hi: int | None = None) -> Bounds:
+        """Chunk span [a, b) -> the note's Bounds: quiet edges taken in (never
+        past chunks ``lo``/``hi``, a neighbouring note's edge), edges refined,
+        padded."""
+        p = self.params
+        hi = len(self.powers) if hi is None else hi
+        ea, eb = _extend(self.powers, a, b, self.floor + p.edge_db, p)
+        a, b = max(ea, lo), min(eb, hi)
+        ra, rb = _refine(self.powers, a, b, self.floor + p.close_db, p)
+        a, b = max(ra, lo), min(rb, hi)
+        pad = round(p.pad_s * self.samplerate)
+        start = max(0, a * self.hop - pad, lo * self.hop)
+        end = min(self.frames, b * self.hop + pad, hi * self.hop)
+        return Bounds(start, end, self.floor, self.samplerate)
+
+
 def find_bounds(
     powers: np.ndarray,
     samplerate: int,
@@ -432,36 +502,60 @@ def find_bounds(
 ) -> Bounds | None:
     """The note's bounds from chunk powers, or None when there is no sound.
 
-    ``read`` gives access to the audio so that the few sounds near the note
-    can be judged (clicks and bright bursts are left out); without it only
-    timing and levels decide.
+    The note grows from the longest sound.  ``read`` gives access to the
+    audio so that the few sounds near the note can be judged (clicks and
+    bright bursts are left out); without it only timing and levels decide.
+    """
+    seg = _Segmenter(powers, samplerate, frames, params or TrimParams(), read)
+    if not seg.regions:
+        return None
+    a, b, _, _ = seg.grow(seg.longest(list(range(len(seg.regions)))))
+    return seg.bounds(a, b)
+
+
+def find_notes(
+    powers: np.ndarray,
+    samplerate: int,
+    frames: int,
+    params: TrimParams | None = None,
+    read: Reader | None = None,
+) -> list[Bounds]:
+    """Every note in a capture of consecutive notes, in time order.
+
+    The same segmenting as :func:`find_bounds`, repeated: the longest sound
+    not yet taken seeds a note, which grows by the same rules but never into
+    another note.  A grown sound is a note if it lasts ``min_note_s`` and is
+    not brighter than speech (``bright_hz``); otherwise (a notification
+    sound, a click) it is left out.  Notes never overlap.
     """
     params = params or TrimParams()
-    levels = levels_db(powers, params)
-    floor = estimate_floor_db(powers, params)
-    regions = find_regions(levels, floor, params)
-    if not regions:
-        return None
-    core = max(range(len(regions)), key=lambda i: (regions[i][1] - regions[i][0], -i))
-    ca, cb = regions[core]
-    # Can the note's own noise floor be above the capture's?  A phone's
-    # microphone floor lies at most ``note_snr_db`` below the speech; where
-    # the capture's floor is further down than that (digital silence, dither)
-    # the note's pauses are never silent, and a silent gap ends the note.
-    # Otherwise (a quiet note over a hissy device) its pauses can look like
-    # silence, and only their length and sound tell them from what is around.
-    silent_pauses = bool(levels[ca:cb].max() - floor < params.note_snr_db)
-    bright = _brightness(
-        read, _quietest(powers, params), hop_frames(samplerate, params), samplerate
-    )
-    a, b = _grow(regions, core, _bridged(powers, floor, params), params, silent_pauses, bright)
-    a, b = _extend(powers, a, b, floor + params.edge_db, params)
-    a, b = _refine(powers, a, b, floor + params.close_db, params)
-    hop = hop_frames(samplerate, params)
-    pad = round(params.pad_s * samplerate)
-    start = max(0, a * hop - pad)
-    end = min(frames, b * hop + pad)
-    return Bounds(start, end, floor, samplerate)
+    seg = _Segmenter(powers, samplerate, frames, params, read)
+    owner: list[int | None] = [None] * len(seg.regions)  # note index, or -1 for "not a note"
+    spans: list[tuple[int, int]] = []
+    min_len = params.min_note_s / params.hop_s
+    while free := [i for i, o in enumerate(owner) if o is None]:
+        core = seg.longest(free)
+        lo = core
+        while lo > 0 and owner[lo - 1] is None:
+            lo -= 1
+        hi = core + 1
+        while hi < len(owner) and owner[hi] is None:
+            hi += 1
+        a, b, first, last = seg.grow(core, lo, hi)
+        is_note = b - a >= min_len and seg.bright(a, b) <= params.bright_hz
+        mark = len(spans) if is_note else -1
+        for i in range(first, last + 1):
+            owner[i] = mark
+        if is_note:
+            spans.append((a, b))
+    spans.sort()
+    notes = []
+    for k, (a, b) in enumerate(spans):
+        # A note's quiet edges may reach halfway to its neighbours, no further.
+        lo = 0 if k == 0 else (spans[k - 1][1] + a) // 2
+        hi = None if k == len(spans) - 1 else (b + spans[k + 1][0]) // 2
+        notes.append(seg.bounds(a, b, lo, hi))
+    return notes
 
 
 def bounds_of_array(
@@ -474,3 +568,15 @@ def bounds_of_array(
     meter = LevelMeter(samplerate, params)
     meter.feed(x)
     return meter.find_bounds(lambda a, b: x[a:b])
+
+
+def notes_of_array(
+    x: np.ndarray, samplerate: int, params: TrimParams | None = None
+) -> list[Bounds]:
+    """Every note in an array held in memory (see :func:`find_notes`)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    meter = LevelMeter(samplerate, params)
+    meter.feed(x)
+    return meter.find_notes(lambda a, b: x[a:b])

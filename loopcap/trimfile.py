@@ -9,18 +9,30 @@ atomically, never over an existing file unless ``force``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from loguru import logger
 
+from loopcap.encode import TARGETS, Converter, Tags, Target, read_converted
 from loopcap.errors import LoopcapError
+from loopcap.loudness import LoudnessMeter
 from loopcap.paths import create_exclusive, link_exclusive
 from loopcap.trim import Bounds, LevelMeter, TrimParams
 
-__all__ = ["InputError", "Analysis", "analyse_file", "write_span", "output_format", "BLOCK"]
+__all__ = [
+    "InputError",
+    "Analysis",
+    "analyse_file",
+    "write_span",
+    "output_target",
+    "normalize_gain_db",
+    "BLOCK",
+]
 
 #: Frames per read: a multiple of the 120-frame hop at 48 kHz.
 BLOCK = 120 * 512
@@ -40,6 +52,7 @@ class Analysis:
     format: str
     subtype: str
     truncated: bool  # decoding stopped early; what decoded was analysed
+    notes: tuple[Bounds, ...] = ()  # with ``split``: every note, in time order
 
 
 def _reason(exc: Exception) -> str:
@@ -64,8 +77,9 @@ def _open(path: Path) -> sf.SoundFile:
         raise InputError(f"{path}: cannot read it ({_reason(exc)})") from None
 
 
-def analyse_file(path: Path, params: TrimParams | None = None) -> Analysis:
-    """Read ``path`` in blocks and find the note's bounds."""
+def analyse_file(path: Path, params: TrimParams | None = None, split: bool = False) -> Analysis:
+    """Read ``path`` in blocks and find the note's bounds (``split``: every
+    note's; ``bounds`` is then the span from the first note to the last)."""
     params = params or TrimParams()
     path = Path(path)
     f = _open(path)
@@ -90,8 +104,14 @@ def analyse_file(path: Path, params: TrimParams | None = None) -> Analysis:
         fmt, subtype = f.format, f.subtype
         if meter.frames == 0:
             raise InputError(f"{path}: holds no audio (0 samples)")
-        bounds = meter.find_bounds(_reader(f, meter.frames, ch))
-    return Analysis(path, bounds, meter.frames, sr, ch, fmt, subtype, truncated)
+        read = _reader(f, meter.frames, ch)
+        notes: tuple[Bounds, ...] = ()
+        if split:
+            notes = tuple(meter.find_notes(read))
+            bounds = dataclasses.replace(notes[0], end=notes[-1].end) if notes else None
+        else:
+            bounds = meter.find_bounds(read)
+    return Analysis(path, bounds, meter.frames, sr, ch, fmt, subtype, truncated, notes)
 
 
 def _reader(f: sf.SoundFile, frames: int, channels: int):
@@ -109,32 +129,59 @@ def _reader(f: sf.SoundFile, frames: int, channels: int):
     return read
 
 
-#: Output format name (as in --format / the config) -> soundfile (format, subtype).
-_BY_NAME = {
-    "wav": ("WAV", None),
-    "flac": ("FLAC", None),
-    "ogg": ("OGG", "VORBIS"),
-    "opus": ("OGG", "OPUS"),
-    "mp3": ("MP3", None),
-}
-_EXT = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
-
-
-def output_format(analysis: Analysis, name: str | None) -> tuple[str, str, str]:
-    """(format, subtype, extension) for the output: the input's unless ``name``."""
+def output_target(analysis: Analysis, name: str | None) -> Target:
+    """The output's :class:`~loopcap.encode.Target`: the input's format unless ``name``."""
     if name is None:
-        ext = analysis.path.suffix.lstrip(".").lower() or _EXT.get(analysis.format, "wav")
-        return analysis.format, analysis.subtype, ext
-    fmt, subtype = _BY_NAME[name]
-    if subtype is None:
-        subtype = analysis.subtype if fmt == analysis.format else sf.default_subtype(fmt)
-    return fmt, subtype, "ogg" if name == "opus" else name
+        ext = (
+            analysis.path.suffix.lstrip(".").lower()
+            or TARGETS.get(analysis.format.lower(), TARGETS["wav"]).ext
+        )
+        return Target(analysis.format, analysis.subtype, ext)
+    t = TARGETS[name]
+    if t.subtype is None:
+        subtype = analysis.subtype if t.format == analysis.format else sf.default_subtype(t.format)
+        t = dataclasses.replace(t, subtype=subtype)
+    return t
+
+
+#: The loudest a normalised note may peak (dBFS): no gain pushes it past this.
+NORMALIZE_PEAK_DBFS = -1.0
+
+
+def normalize_gain_db(src: Path, start: int, end: int, target: Target, lufs: float) -> float:
+    """The gain (dB) that brings frames [start, end) of ``src``, converted to
+    ``target``, to ``lufs`` integrated loudness; held down so the peak stays
+    under ``NORMALIZE_PEAK_DBFS``.  0 for silence or under 0.4 s."""
+    with sf.SoundFile(src) as fin:
+        conv = Converter(fin.samplerate, fin.channels, target)
+        meter = LoudnessMeter(conv.out_rate, conv.channels)
+        for block in read_converted(fin, start, end, conv):
+            meter.feed(block)
+    if not np.isfinite(meter.lufs) or meter.peak <= 0:
+        return 0.0
+    gain = lufs - meter.lufs
+    headroom = NORMALIZE_PEAK_DBFS - 20 * np.log10(meter.peak)
+    if gain > headroom:
+        logger.info(
+            f"normalising to {lufs} LUFS would clip: gain held to {headroom:+.1f} dB "
+            f"(the note measures {meter.lufs:.1f} LUFS)"
+        )
+        gain = headroom
+    return float(gain)
 
 
 def write_span(
-    src: Path, dst: Path, start: int, end: int, fmt: str, subtype: str, force: bool = False
+    src: Path,
+    dst: Path,
+    start: int,
+    end: int,
+    target: Target,
+    force: bool = False,
+    tags: Tags | None = None,
+    gain_db: float = 0.0,
 ) -> None:
-    """Copy frames [start, end) of ``src`` into a new file ``dst``.
+    """Copy frames [start, end) of ``src`` into a new file ``dst`` in ``target``'s
+    format (converted, scaled by ``gain_db``, tagged).
 
     Atomic: written to a hidden temporary beside ``dst``, fsync'ed, renamed.
     Raises FileExistsError if ``dst`` exists and not ``force``.
@@ -146,23 +193,19 @@ def write_span(
     fd = create_exclusive(tmp)
     try:
         with sf.SoundFile(src) as fin, os.fdopen(fd, "wb") as raw:
+            conv = Converter(fin.samplerate, fin.channels, target, gain_db)
             with sf.SoundFile(
                 raw,
                 "w",
-                samplerate=fin.samplerate,
-                channels=fin.channels,
-                format=fmt,
-                subtype=subtype,
+                samplerate=conv.out_rate,
+                channels=conv.channels,
+                format=target.format,
+                subtype=target.subtype,
             ) as fout:
-                fin.seek(start)
-                left = end - start
-                while left > 0:
-                    block = fin.read(min(BLOCK, left), dtype="float32", always_2d=True)
-                    if len(block) == 0:
-                        break
-                    np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+                if tags is not None:
+                    tags.apply(fout)
+                for block in read_converted(fin, start, end, conv):
                     fout.write(block)
-                    left -= len(block)
             raw.flush()
             os.fsync(raw.fileno())
         if force:
