@@ -149,7 +149,7 @@ def score_case(case: dict, detections: list[Span], sr: int) -> dict:
         ]
         for n in notes
     ]
-    covers = [[i for i, h in enumerate(hits) if j in h] for j in range(len(dets))]
+    covers = hits_of_detections(hits, len(dets))
     outcomes, scored = [], []
     for n, h in zip(notes, hits, strict=True):
         if not h:
@@ -177,6 +177,7 @@ def score_case(case: dict, detections: list[Span], sr: int) -> dict:
         "id": case["id"],
         "detections_s": [[round(a, 4), round(b, 4)] for a, b in dets],
         "outcomes": outcomes,
+        "hits": hits,
         "notes": scored,
         "false_notes": false_notes,
         "distractors_kept": kept,
@@ -207,21 +208,50 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
-def problems(result: dict) -> list[str]:
-    """What went wrong in one case, in words (empty when nothing did)."""
-    out = []
+def problems(case: dict, result: dict) -> list[str]:
+    """What went wrong in one case, in words (empty when nothing did): gaps
+    and pauses as heard (audible, see the manifest), the other sound a
+    detection took in."""
+    notes, dets, hits = case["notes"], result["detections_s"], result["hits"]
+
+    def sounds_in(j: int) -> str:
+        names = [
+            d["name"] for d in case["distractors"] if _overlaps(*dets[j], d["start_s"], d["end_s"])
+        ]
+        return f" (took in {', '.join(names)})" if names else ""
+
+    out: list[str] = []
+    merges_told: set[int] = set()
     for k, (o, n) in enumerate(zip(result["outcomes"], result["notes"], strict=True)):
-        if o != "found":
-            out.append(f"note {k + 1} {o}")
-            continue
-        if n["speech_cut"]:
-            out.append(f"note {k + 1} speech cut")
-        for end, key in (("start", "start_err_ms"), ("end", "end_err_ms")):
-            if abs(n[key]) > LIST_ERR_MS:
-                out.append(f"note {k + 1} {end} {n[key]:+.0f} ms")
-    for f in result["false_notes"]:
-        out.append(f"false note ({f})")
+        if o == "merged":
+            j = hits[k][0]
+            if j not in merges_told:
+                merges_told.add(j)
+                group = [i for i, h in enumerate(hits) if j in h]
+                gaps = ", ".join(f"{case['gaps'][i]['audible_s']:.2f}" for i in group[:-1])
+                joined = "+".join(str(i + 1) for i in group)
+                out.append(f"notes {joined} merged across {gaps} s")
+        elif o == "cut":
+            pause = notes[k]["longest_silence_s"]
+            out.append(f"note {k + 1} cut in {len(hits[k])} (longest pause {pause:.2f} s)")
+        elif o == "missed":
+            out.append(f"note {k + 1} missed")
+        else:
+            if n["speech_cut"]:
+                out.append(f"note {k + 1} speech cut")
+            for end, key in (("start", "start_err_ms"), ("end", "end_err_ms")):
+                if abs(n[key]) > LIST_ERR_MS:
+                    out.append(f"note {k + 1} {end} {n[key]:+.0f} ms{sounds_in(hits[k][0])}")
+    for j, c in enumerate(hits_of_detections(hits, len(dets))):
+        if not c:
+            what = sounds_in(j).removeprefix(" (took in ").removesuffix(")")
+            out.append(f"false note on {what}" if what else f"false note at {dets[j][0]:.2f} s")
     return out
+
+
+def hits_of_detections(hits: list[list[int]], n_dets: int) -> list[list[int]]:
+    """Per detection, the played notes it overlaps (``hits`` per note)."""
+    return [[i for i, h in enumerate(hits) if j in h] for j in range(n_dets)]
 
 
 # --------------------------------------------------------------------------
@@ -333,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     # ---- loopcap's problem cases
     if "loopcap" in names and "loopcap" not in unavailable:
         by_id = {c["id"]: c for c in cases}
-        bad = [(r, problems(r)) for r in per_tool["loopcap"]]
+        bad = [(r, problems(by_id[r["id"]], r)) for r in per_tool["loopcap"]]
         bad = [(r, p) for r, p in bad if p]
         print(
             f"\nloopcap's cases with a note not found, a false note, a speech cut or a "

@@ -95,6 +95,22 @@ def test_a_detection_of_a_notes_inaudible_edge_only_is_a_false_note():
     assert r["false_notes"] == ["noise"]
 
 
+def test_problems_name_the_merged_gap_and_the_sound_taken_in():
+    case = {
+        **CASE,
+        "gaps": [{"audible_s": 1.2}, {"audible_s": 1.2}],
+        "notes": [{**n, "longest_silence_s": 0.5} for n in CASE["notes"]],
+    }
+    r = bench_split.score_case(
+        case, [(round(a * SR), round(b * SR)) for a, b in [(1.0, 6.0), (7.0, 10.6)]], SR
+    )
+    assert bench_split.problems(case, r) == [
+        "notes 1+2 merged across 1.20 s",
+        "note 3 end +1600 ms (took in bell)",
+    ]
+    assert bench_split.problems(case, run((1.0, 3.0), (4.0, 6.0), (7.0, 9.0))) == []
+
+
 # --------------------------------------------------------------------------
 # the generator
 
