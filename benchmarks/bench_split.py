@@ -328,10 +328,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(tool: str, floor: str, rs: list[dict]) -> dict:
         s = summarize(rs)
+        left_out = "–"
+        if s["distractors"]:
+            left_out = f"{s['distractors_left_out']:.0f}% of {s['distractors']}"
         print(
             f"| {tool} | {floor} | {s['captures']} | {s['found']} / {s['played']} | {s['cut']} "
             f"| {s['merged']} | {s['missed']} | {s['false_sound']} / {s['false_noise']} "
-            f"| {s['distractors_left_out']:.0f}% of {s['distractors']} "
+            f"| {left_out} "
             f"| {fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | {fmt_ms(s['max_ms'])} "
             f"| {s['speech_cut']} |"
         )
