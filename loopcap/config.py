@@ -272,6 +272,7 @@ def validate_trim(p: TrimParams) -> None:
         ("presence_window_s", 0.01, 5.0),
         ("presence_db", 0.1, 30.0),
         ("note_snr_db", 0.0, 200.0),
+        ("own_floor_depth_db", 0.0, 200.0),
         ("edge_window_s", 0.001, 1.0),
         ("edge_db", 0.0, 60.0),
         ("pad_s", 0.0, 5.0),

@@ -76,6 +76,10 @@ class TrimParams:
     #: most: over a capture floor further down than that, its pauses are
     #: never silent.
     note_snr_db: float = 65.0
+    #: ...but where a sound's quietest ``floor_window_s`` lies this far (dB)
+    #: below its loudest moment and ``close_db`` over the capture's floor, that
+    #: is the note's own floor showing in a pause: its pauses are not silent.
+    own_floor_depth_db: float = 35.0
     #: Sounds whose RMS frequency lies above this (Hz) are clicks or noise
     #: bursts, never joined to the note across a pause.
     bright_hz: float = 2400.0
@@ -567,6 +571,17 @@ class _Segmenter:
         # them from what is around.
         peak = max(lv.max() for _, lv in levels_in_blocks(self.powers, self.params, a=ca, b=cb))
         silent_pauses = bool(peak - self.floor < self.params.note_snr_db)
+        if silent_pauses and (cb - ca) * self.params.hop_s >= 1.0:
+            # The note's own floor may show after all: a sound whose quietest
+            # stretch lies far below its speech (``own_floor_depth_db``: a
+            # pause, not a quiet syllable) yet clearly above the capture's
+            # floor carries that floor through its pauses, long ones too.
+            inner = self.powers[ca:cb]
+            qa, qb = _quietest(inner, self.params)
+            own = float(_to_db(np.array([inner[qa:qb].mean()], np.float32))[0])
+            p = self.params
+            if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
+                silent_pauses = False
         part = self.regions[lo:hi]
         a, b = _grow(part, core - lo, self.bridged, self.params, silent_pauses, self.bright)
         first = lo + next(i for i, r in enumerate(part) if r[0] == a)
