@@ -16,7 +16,6 @@ for seconds, so the capture thread is told to stop and left to end by itself.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import os
 import queue
@@ -30,9 +29,9 @@ from loguru import logger
 from loopcap.capture import END, Block, Capture
 from loopcap.config import FORMATS, OutputConfig
 from loopcap.device import Source
-from loopcap.encode import Tags, Target
+from loopcap.encode import Tags
 from loopcap.errors import LoopcapError, OutputError
-from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
+from loopcap.paths import ensure_private_dir, link_exclusive, render_stem
 from loopcap.recover import unique_path
 from loopcap.tap import Tap
 from loopcap.trim import Bounds, TrimParams
@@ -348,13 +347,11 @@ class Recording:
         if target.format == "WAV":
             link_exclusive(partial, target_path)
             return target_path
-        tmp = self.directory / f".{target_path.name}.tmp"
         try:
-            tags = Tags(target_path.stem, self.started_at, 0.0)
-            _encode(partial, tmp, target, tags)
-            link_exclusive(tmp, target_path)
+            frames = sf.info(partial).frames
+            tags = Tags(target_path.stem, self.started_at, frames / self.samplerate)
+            write_span(partial, target_path, 0, frames, target, tags=tags)
         except Exception as exc:
-            tmp.unlink(missing_ok=True)
             # The capture itself is safe in the partial file: give it a WAV name.
             fallback = unique_path(self.directory, f"{self.stem}.raw", ".wav")
             link_exclusive(partial, fallback)
@@ -364,22 +361,3 @@ class Recording:
         os.unlink(partial)
         return target_path
 
-
-def _encode(src: Path, dst: Path, target: Target, tags: Tags, block_frames: int = 1 << 16) -> None:
-    """Stream ``src`` into a new file ``dst`` (mode 0600, created exclusively)."""
-    fd = create_exclusive(dst)
-    with sf.SoundFile(src) as fin, os.fdopen(fd, "wb") as raw:
-        with sf.SoundFile(
-            raw,
-            "w",
-            samplerate=fin.samplerate,
-            channels=fin.channels,
-            format=target.format,
-            subtype=target.subtype,
-        ) as fout:
-            tags = dataclasses.replace(tags, duration_s=fin.frames / fin.samplerate)
-            tags.apply(fout)
-            for block in fin.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
-                fout.write(block)
-        raw.flush()
-        os.fsync(raw.fileno())
