@@ -65,8 +65,9 @@ def trim_one(
         return TrimResult(src, error=str(exc))
     b = analysis.bounds
     if b is None:
+        why = " in what decodes (the file is cut short)" if analysis.truncated else ""
         return TrimResult(
-            src, error=f"{src}: {NO_SOUND}", no_sound=True, truncated=analysis.truncated
+            src, error=f"{src}: {NO_SOUND}{why}", no_sound=True, truncated=analysis.truncated
         )
     sf_format, subtype, ext = output_format(analysis, fmt)
     dst = out or default_output(src, ext, out_dir)
@@ -77,7 +78,16 @@ def trim_one(
             "choose another name with -o or --out-dir",
         )
     try:
-        write_span(src, dst, b.start, b.end, sf_format, subtype, force=force)
+        write_span(
+            src,
+            dst,
+            b.start,
+            b.end,
+            sf_format,
+            subtype,
+            force=force,
+            usable_bytes=analysis.usable_bytes,
+        )
     except FileExistsError:
         return TrimResult(src, error=f"{dst} already exists; use --force to replace it")
     except (OSError, RuntimeError, ValueError) as exc:
