@@ -63,6 +63,8 @@ def trim_one(
         analysis = analyse_file(src, params)
     except LoopcapError as exc:
         return TrimResult(src, error=str(exc))
+    except OSError as exc:  # anything the checks before reading did not foresee
+        return TrimResult(src, error=f"{src}: cannot read it ({exc.strerror or exc})")
     b = analysis.bounds
     if b is None:
         why = " in what decodes (the file is cut short)" if analysis.truncated else ""

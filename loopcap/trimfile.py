@@ -15,6 +15,7 @@ marked ``truncated``.  Non-finite samples are written as silence.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 import weakref
@@ -110,15 +111,23 @@ def _quiet_decoder(active: bool):
 
 
 def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(
+            f"{path}: permission denied: you may not open the folder it is in"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot reach it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a folder, not an audio file")
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{path}: is not a regular file")
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: permission denied: you may not read it")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise InputError(f"{path}: the file is empty")
 
 
@@ -139,7 +148,7 @@ def _soundfile(path: Path, usable_bytes: int | None) -> sf.SoundFile:
 def _open(path: Path) -> tuple[sf.SoundFile, Layout]:
     _check_path(path)
     try:
-        layout = inspect(path)
+        layout = inspect(path)  # opens it: as root, os.access does not tell
     except PermissionError:
         raise InputError(f"{path}: permission denied: you may not read it") from None
     except OSError as exc:
