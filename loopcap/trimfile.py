@@ -59,7 +59,9 @@ class Analysis:
 
 #: Frames per read when the decoder failed on a whole block: what decodes
 #: before the damage is kept to within this many frames.
-SALVAGE_BLOCK = 1024
+SALVAGE_BLOCK = 64
+
+CUT_BEFORE_AUDIO = "it is cut short before its first complete audio"
 
 #: What libsndfile raises when a file stops decoding.
 _DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError)
@@ -159,6 +161,8 @@ def _open(path: Path) -> tuple[sf.SoundFile, Layout]:
         with _quiet_decoder(layout.kind == "other"):
             return _soundfile(path, layout.usable_bytes), layout
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+        if layout.truncated:  # an Ogg stream cut before its first audio page
+            raise InputError(f"{path}: {CUT_BEFORE_AUDIO}") from None
         raise InputError(f"{path}: cannot read it: {_reason(exc)}") from None
 
 
@@ -237,7 +241,7 @@ def analyse_file(path: Path, params: TrimParams | None = None) -> Analysis:
         fmt, subtype = f.format, f.subtype
         if meter.frames == 0:
             if truncated:
-                raise InputError(f"{path}: it is cut short before its first complete audio")
+                raise InputError(f"{path}: {CUT_BEFORE_AUDIO}")
             raise InputError(f"{path}: holds no audio (0 samples)")
         bounds = meter.find_bounds(_reader(f, meter.frames, ch))
     return Analysis(

@@ -199,15 +199,16 @@ def ogg_pages(data: bytes) -> list[tuple[int, int, int]]:
     return pages
 
 
-def opus_note(tmp_path: Path, seconds: float = 3.0) -> bytes:
+def opus_note(tmp_path: Path, seconds: float = 3.0, onset_s: float = 1.0) -> bytes:
     """A WhatsApp-like voice note: Ogg Opus, 16 kHz mono, made by ffmpeg's libopus
-    (a tone from 1 s on, so every audio page holds sound)."""
+    (ffmpeg writes a page a second): silence, then a tone from ``onset_s`` on."""
     ffmpeg = rig.require("ffmpeg")
     path = tmp_path / "made-by-ffmpeg.ogg"
+    lavfi = f"sine=f=300:d={seconds - onset_s}"
+    delay = f"adelay={onset_s * 1000:g}"
     subprocess.run(
-        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=f=300:d={seconds - 1}",
-         "-af", "adelay=1000", "-ar", "16000", "-ac", "1", "-c:a", "libopus", "-b:a", "20k",
-         str(path)],
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", lavfi, "-af", delay,
+         "-ar", "16000", "-ac", "1", "-c:a", "libopus", "-b:a", "20k", str(path)],
         check=True,
         timeout=60,
     )  # fmt: skip
