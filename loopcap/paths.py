@@ -66,10 +66,21 @@ def render_stem(template: str, now: _dt.datetime | None = None) -> str:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if missing; a new folder gets mode 0700."""
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(path, DIR_MODE)
+    """Create ``path`` and any missing parents, each new folder with mode 0700
+    whatever the umask; folders that exist are left as they are."""
+    missing = []
+    for part in (path, *path.parents):
+        if part.is_dir():
+            break
+        missing.append(part)
+    for part in reversed(missing):
+        try:
+            part.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            if not part.is_dir():
+                raise
+            continue  # made by someone else meanwhile: not ours to change
+        os.chmod(part, DIR_MODE)  # mkdir's mode is masked by the umask
     return path
 
 
