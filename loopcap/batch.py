@@ -77,10 +77,13 @@ def trim_one(
         analysis = analyse_file(src, params, split=split)
     except LoopcapError as exc:
         return TrimResult(src, error=str(exc))
+    except OSError as exc:  # anything the checks before reading did not foresee
+        return TrimResult(src, error=f"{src}: cannot read it ({exc.strerror or exc})")
     b = analysis.bounds
     if b is None:
+        why = " in what decodes (the file is cut short)" if analysis.truncated else ""
         return TrimResult(
-            src, error=f"{src}: {NO_SOUND}", no_sound=True, truncated=analysis.truncated
+            src, error=f"{src}: {NO_SOUND}{why}", no_sound=True, truncated=analysis.truncated
         )
     target = output_target(analysis, fmt)
     notes = analysis.notes if split else (b,)
@@ -101,9 +104,21 @@ def trim_one(
         try:
             gain = 0.0
             if normalize_lufs:
-                gain = normalize_gain_db(src, note.start, note.end, target, normalize_lufs)
+                gain = normalize_gain_db(
+                    src, note.start, note.end, target, normalize_lufs, analysis.usable_bytes
+                )
             tags = Tags(dst.stem, None, note.kept_s)
-            write_span(src, dst, note.start, note.end, target, force=force, tags=tags, gain_db=gain)
+            write_span(
+                src,
+                dst,
+                note.start,
+                note.end,
+                target,
+                force=force,
+                tags=tags,
+                gain_db=gain,
+                usable_bytes=analysis.usable_bytes,
+            )
         except FileExistsError:
             return TrimResult(src, error=f"{dst} already exists; use --force to replace it")
         except (OSError, RuntimeError, ValueError) as exc:

@@ -49,9 +49,22 @@ FORMATS: dict[str, Target] = {
 }
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as the config's error sentence shows it: its repr, shortened."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        text = f"<a number of {value.bit_length()} bits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _invalid(key: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"config key {key} = {_show(value)} is invalid: {allowed}.")
+
+
 def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
-        raise ConfigError(f"config key {key} = {value!r} is invalid: {allowed}.")
+        raise _invalid(key, value, allowed)
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,14 @@ class OutputConfig:
 
     def validate(self) -> None:
         _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
+        _check("\x00" not in self.dir, "output.dir", self.dir, "it must not contain NUL characters")
+        blocker = _file_in_the_way(self.directory)
+        _check(
+            blocker is None,
+            "output.dir",
+            self.dir,
+            f"{blocker} is a file, not a folder: give a folder (it is created if missing)",
+        )
         _check(
             self.format in FORMATS,
             "output.format",
@@ -129,9 +150,7 @@ class OutputConfig:
         try:
             render_stem(self.stem)
         except ValueError as exc:
-            raise ConfigError(
-                f"config key output.stem = {self.stem!r} is invalid: {exc}."
-            ) from None
+            raise _invalid("output.stem", self.stem, str(exc)) from None
 
     @property
     def directory(self) -> Path:
@@ -139,6 +158,17 @@ class OutputConfig:
         if self.dir:
             return Path(os.path.expanduser(self.dir))
         return Path(platformdirs.user_music_dir()) / APP_NAME
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The first existing part of ``folder`` that is not a folder, if any."""
+    for part in (folder, *folder.parents):
+        try:
+            if part.exists():
+                return None if part.is_dir() else part
+        except OSError:  # not allowed to look: creating it will say so
+            return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -295,6 +325,11 @@ TABLES: dict[str, type] = {
 }
 
 
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0] if len(lines[0]) <= 120 else lines[0][:117] + "..."
+
+
 def default_config_path() -> Path:
     """The per-user config file (``$XDG_CONFIG_HOME/loopcap/config.toml`` on Linux)."""
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
@@ -302,7 +337,9 @@ def default_config_path() -> Path:
 
 def _build(table: str, cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"config key {table} must be a table ([{table}]), not {data!r}.")
+        raise ConfigError(
+            f"config key {table} = {_show(data)} is invalid: it must be a table ([{table}])."
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -310,25 +347,21 @@ def _build(table: str, cls: type, data: Any) -> Any:
         logger.warning(f"ignoring unknown config keys: {names}")
     values = {k: v for k, v in data.items() if k in fields}
     for name, value in values.items():
+        key = f"{table}.{name}"
         default = fields[name].default
         if type(default) is int and type(value) is not int:
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a whole number."
-            )
+            raise _invalid(key, value, "it must be a whole number")
         if type(default) is float and type(value) not in (int, float):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a number."
-            )
+            raise _invalid(key, value, "it must be a number")
         if type(default) is float:
-            values[name] = float(value)
+            try:
+                values[name] = float(value)
+            except OverflowError:
+                raise _invalid(key, value, "it is far too large a number") from None
         if type(default) is str and not isinstance(value, str):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a string."
-            )
+            raise _invalid(key, value, "it must be a string")
         if type(default) is bool and not isinstance(value, bool):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be true or false."
-            )
+            raise _invalid(key, value, "it must be true or false")
     return cls(**values)
 
 
@@ -346,16 +379,36 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                 f"config file {file} does not exist: check the path given to --config."
             )
         return Config().validate()
+    if file.is_dir():
+        raise ConfigError(f"config file {file} is a folder: give the path of a TOML file.")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"config file {file} cannot be read ({exc.strerror or exc}): check its permissions."
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {file} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset "
+            f"{exc.start}): save it as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"config file {file} is not valid TOML ({exc}): fix or remove it."
+            f"config file {file} is not valid TOML ({_first_line(exc)}): fix or remove it."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {file} cannot be read ({exc}).") from None
-    unknown = sorted(set(data) - set(TABLES))
+    except ValueError:  # Python refuses integers of over 4300 digits
+        raise ConfigError(
+            f"config file {file} holds a number with thousands of digits: fix or remove it."
+        ) from None
+    unknown = sorted(k for k in set(data) - set(TABLES) if isinstance(data[k], dict))
     if unknown:
         logger.warning("ignoring unknown config tables: " + ", ".join(f"[{k}]" for k in unknown))
+    stray = sorted(k for k in set(data) - set(TABLES) if not isinstance(data[k], dict))
+    if stray:
+        logger.warning("ignoring unknown config keys outside any table: " + ", ".join(stray))
     parts = {name: _build(name, cls, data.get(name, {})) for name, cls in TABLES.items()}
     return Config(**parts, source=file).validate()

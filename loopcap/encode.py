@@ -15,7 +15,6 @@ Single-threaded; no state between calls.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ import soundfile as sf
 
 from loopcap import __version__
 
-__all__ = ["Target", "TARGETS", "Tags", "Converter", "read_converted", "VOICENOTE_RATE"]
+__all__ = ["Target", "TARGETS", "Tags", "Converter", "VOICENOTE_RATE"]
 
 #: WhatsApp stores voice notes as Opus at 16 kHz, mono.
 VOICENOTE_RATE = 16000
@@ -120,22 +119,3 @@ class Converter:
 
     def flush(self) -> np.ndarray:
         return self.push(np.zeros((0, 1 if self.mono else self.channels), np.float32), last=True)
-
-
-def read_converted(
-    fin: sf.SoundFile, start: int, end: int, conv: Converter
-) -> Iterator[np.ndarray]:
-    """Frames [start, end) of ``fin`` through ``conv``, in blocks."""
-    fin.seek(start)
-    left = end - start
-    while left > 0:
-        block = fin.read(min(BLOCK, left), dtype="float32", always_2d=True)
-        if len(block) == 0:
-            break
-        left -= len(block)
-        out = conv.push(block)
-        if len(out):
-            yield out
-    tail = conv.flush()
-    if len(tail):
-        yield tail

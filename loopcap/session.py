@@ -360,4 +360,3 @@ class Recording:
             ) from None
         os.unlink(partial)
         return target_path
-
