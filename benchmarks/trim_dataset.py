@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Synthetic captures of WhatsApp voice notes, with exact ground truth, for
-measuring how well a trimmer finds a note's boundaries.
+measuring how well a trimmer finds a note's boundaries (and a splitter finds
+each of several notes played in a row).
 
 Each case is a 48 kHz stereo float WAV built the way a real capture comes
 about:
@@ -41,14 +42,34 @@ exclusive):
   there), which a trimmer must keep.
 - ``distractors``: each other sound's span, kind and name.
 
+*Multi-note captures* (``--multi``, :func:`generate_multi`), for splitting a
+capture into its notes: 2-5 notes made as above (each its own voice source,
+1-3 pieces, pauses of 0.4-1.5 s, its own floor and gain, its own pass through
+Opus) played one after another over one capture floor.  The gap between two
+notes (one's last sample to the next one's first) is drawn from 0.7-1.0,
+1.0-1.6, 1.6-2.5 and 2.5-4.0 s in turn, so short gaps are as common as long
+ones.  The other sounds go nowhere, before the first note and after the last
+(``outside``), into one gap (``between``: that gap is then 0.8-2.5 s of
+silence, the sound, 0.8-2.5 s of silence), or all three (``all``); each is a
+notification sound (60%) or a click.  The default 80 cases are every
+combination of 5 floors x 4 layouts x 2-5 notes.  Ground truth per case:
+``notes`` (per note the fields above, plus ``voice``, ``pieces`` and
+``longest_silence_s``: the longest stretch inside its audible span where it is
+not audible, a pause as a splitter hears it), ``gaps``
+(per gap its ``true_s`` length, its ``audible_s`` length from one note's
+audible end to the next one's audible start, and whether it holds a
+``distractor``) and ``distractors``.
+
 Usage::
 
     python benchmarks/trim_dataset.py --out /tmp/trimcases --n 120 --seed 1
+    python benchmarks/trim_dataset.py --multi --out /tmp/splitcases --seed 1
 
-writes ``case000.wav`` ... and ``manifest.json`` (a list of the dicts that
-:func:`generate` returns).  Needs ffmpeg (with libopus), sox and espeak-ng on
-PATH, and numpy + soundfile.  Deterministic for a given seed (given the same
-ffmpeg, sox and espeak-ng builds).
+write ``case000.wav`` ... (``multi000.wav`` ...) and ``manifest.json`` (a
+list of the dicts that :func:`generate` / :func:`generate_multi` return).
+Needs ffmpeg (with libopus), sox and espeak-ng on PATH, and numpy +
+soundfile.  Deterministic for a given seed (given the same ffmpeg, sox and
+espeak-ng builds).
 """
 
 from __future__ import annotations
@@ -60,7 +81,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -186,18 +209,43 @@ def strip(x: np.ndarray, below_peak_db: float, fade_s: float = 0.003) -> np.ndar
     return y
 
 
+def smooth_len(n: int) -> int:
+    """The smallest 5-smooth number >= ``n`` (an FFT length numpy does fast)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35 * (1 << max(0, (-(-n // p35) - 1).bit_length()))  # p35 * 2**k >= n
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 def shaped_noise(
-    rng: np.random.Generator, n: int, alpha: float, lowpass_hz: float, highpass_hz: float = 80.0
+    rng: np.random.Generator,
+    n: int,
+    alpha: float,
+    lowpass_hz: float,
+    highpass_hz: float = 80.0,
+    fast: bool = False,
 ) -> np.ndarray:
-    """Unit-RMS noise with a 1/f**alpha spectrum, low- and high-passed."""
-    w = rng.standard_normal(n)
+    """Unit-RMS noise with a 1/f**alpha spectrum, low- and high-passed.
+
+    ``fast`` shapes a 5-smooth length (:func:`smooth_len`) and keeps the
+    first ``n`` samples: several times faster for awkward ``n``, the same
+    kind of noise but other samples, so the single-note cases keep the exact
+    method they were made with."""
+    m = smooth_len(n) if fast else n
+    w = rng.standard_normal(m)
     spec = np.fft.rfft(w)
-    f = np.fft.rfftfreq(n, 1 / SR)
+    f = np.fft.rfftfreq(m, 1 / SR)
     f[0] = 1.0
     h = (np.maximum(f, highpass_hz) / 1000.0) ** (-alpha / 2)
     h /= np.sqrt(1 + (f / lowpass_hz) ** 4)  # 2nd-order low-pass
     h *= 1 / np.sqrt(1 + (highpass_hz / f) ** 4)  # 2nd-order high-pass
-    y = np.fft.irfft(spec * h, n)
+    y = np.fft.irfft(spec * h, m)[:n]
     return (y / np.sqrt(np.mean(y**2))).astype(np.float32)
 
 
@@ -311,7 +359,7 @@ def build_sources(tmp: Path) -> dict:
 
 
 # --------------------------------------------------------------------------
-# one case
+# the parts of a capture, shared by the single-note and the multi-note cases
 
 _SOURCES: dict | None = None
 
@@ -321,14 +369,40 @@ def _init_worker(sources: dict) -> None:
     _SOURCES = sources
 
 
-def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
-    src = _SOURCES
-    assert src is not None
-    rng = np.random.default_rng([seed, i])
-    floor_kind = FLOORS[i % len(FLOORS)]
-    distractor = DISTRACTORS[(i // len(FLOORS)) % len(DISTRACTORS)]
-    voice_src = VOICES[(i // (len(FLOORS) * len(DISTRACTORS))) % len(VOICES)]
+@dataclass
+class Note:
+    """One voice note as the capture plays it (mono, 48 kHz, float32)."""
 
+    signal: np.ndarray  # after the phone's floor, Opus and the playback gain
+    clean: np.ndarray  # the voice alone, at the same gain (for the speech bounds)
+    lead: int  # samples of the note's own floor before the voice
+    pauses: list[tuple[int, int]]  # [start, end) in samples from the note's start
+    voice: str  # one of VOICES
+    pieces: list[str]
+    voice_peak_db: float  # before the playback gain
+    gain_db: float
+    lag: int  # the codec's delay, compensated (samples)
+
+
+def make_note(
+    rng: np.random.Generator,
+    src: dict,
+    voice_src: str,
+    floor_kind: str,
+    capture_floor_db: float | None,
+    tmp_dir: str,
+    tag: str,
+    pause_s: tuple[float, float] = (0.4, 1.2),
+    fast: bool = False,
+) -> tuple[Note, float | None]:
+    """A note of 1-3 voice pieces joined by pauses of ``pause_s`` seconds,
+    over the phone's floor, through Opus, at its playback gain.
+
+    Over ``hiss_buried`` the gain puts the note's floor 8-20 dB under the
+    capture's hiss, whose level ``capture_floor_db`` is drawn here when None.
+    Returns the note and the capture floor's level (None when not yet drawn).
+    ``fast``: see :func:`shaped_noise`.
+    """
     # ---- the voice: 1-3 pieces with pauses
     n_pieces = int(rng.choice([1, 2, 2, 3]))
     pieces = []
@@ -345,7 +419,7 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     pos = lead
     for k, (_, clip) in enumerate(pieces):
         if k:
-            gap = int(rng.uniform(0.4, 1.2) * SR)
+            gap = int(rng.uniform(*pause_s) * SR)
             parts.append(np.zeros(gap, np.float32))
             pauses.append((pos, pos + gap))
             pos += gap
@@ -358,9 +432,9 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 
     # ---- the phone's floor and the playback gain
     note_floor_db = float(rng.uniform(-70, -45))
-    capture_floor_db = None
     if floor_kind == "hiss_buried":
-        capture_floor_db = float(rng.uniform(-60, -50))
+        if capture_floor_db is None:
+            capture_floor_db = float(rng.uniform(-60, -50))
         note_floor_db = float(rng.uniform(-70, -55))
         # the note's floor ends up 8-20 dB under the device's hiss
         gain_db = min(0.0, capture_floor_db - rng.uniform(8, 20) - note_floor_db)
@@ -374,34 +448,194 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
         len(voice),
         alpha=float(rng.uniform(0.0, 1.0)),
         lowpass_hz=float(rng.uniform(3000, 7000)),
+        fast=fast,
     )
     note48 = voice + mic * np.float32(10 ** (note_floor_db / 20))
 
-    # ---- WhatsApp: Opus round trip, then the playback gain, as stereo
-    dec, lag = opus_roundtrip(note48, Path(tmp_dir), f"n{i}")
+    # ---- WhatsApp: Opus round trip, then the playback gain
+    dec, lag = opus_roundtrip(note48, Path(tmp_dir), tag)
     g = np.float32(10 ** (gain_db / 20))
-    note = dec * g
-    clean = voice * g
+    note = Note(
+        signal=dec * g,
+        clean=voice * g,
+        lead=lead,
+        pauses=pauses,
+        voice=voice_src,
+        pieces=[p[0] for p in pieces],
+        voice_peak_db=voice_peak_db,
+        gain_db=float(gain_db),
+        lag=lag,
+    )
+    return note, capture_floor_db
+
+
+def make_sound(rng: np.random.Generator, src: dict) -> tuple[str, str, np.ndarray]:
+    """A notification sound at -10..0 dB: (kind, name, signal)."""
+    name, s = src["sounds"][int(rng.integers(len(src["sounds"])))]
+    return "sound", name, s * np.float32(10 ** (rng.uniform(-10, 0) / 20))
+
+
+def make_click_distractor(rng: np.random.Generator) -> tuple[str, str, np.ndarray]:
+    """A click or double click: (kind, name, signal)."""
+    return "click", "click", make_click(rng)
+
+
+def make_floor(
+    rng: np.random.Generator,
+    floor_kind: str,
+    total: int,
+    capture_floor_db: float | None,
+    fast: bool = False,
+) -> tuple[np.ndarray, float | None]:
+    """The capture's floor, ``total`` frames of stereo float32, and its level
+    (None for zero and dither: dither is added when quantizing, see
+    :func:`finish_capture`).  ``fast``: see :func:`shaped_noise`."""
+    if floor_kind in ("zero", "dither"):
+        return np.zeros((total, 2), np.float32), None
+    if floor_kind in ("hiss", "hiss_buried"):
+        if capture_floor_db is None:
+            capture_floor_db = float(rng.uniform(-75, -50))
+        a = float(rng.uniform(0.0, 0.6))
+        floor = np.stack(
+            [
+                shaped_noise(rng, total, a, 16000.0, 20.0, fast),
+                shaped_noise(rng, total, a, 16000.0, 20.0, fast),
+            ],
+            axis=1,
+        )
+        floor *= np.float32(10 ** (capture_floor_db / 20))
+        return floor, capture_floor_db
+    if floor_kind == "hum":
+        capture_floor_db = float(rng.uniform(-75, -50))
+        t = np.arange(total) / SR
+        hum = np.zeros(total)
+        for k in range(1, 10):
+            hum += (
+                (k**-1.2)
+                * rng.uniform(0.5, 1.5)
+                * np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))
+            )
+        hum /= np.sqrt(np.mean(hum**2))
+        hum *= 10 ** (capture_floor_db / 20)
+        floor = np.stack([hum, hum * rng.uniform(0.8, 1.0)], axis=1).astype(np.float32)
+        return floor, capture_floor_db
+    raise AssertionError(floor_kind)
+
+
+def finish_capture(
+    rng: np.random.Generator,
+    floor_kind: str,
+    floor: np.ndarray,
+    notes: list[tuple[int, Note]],
+    placements: list[tuple[str, str, int, np.ndarray]],
+    case_id: str,
+) -> tuple[np.ndarray, list[dict], float]:
+    """Mix the notes (``(start, note)``) and the other sounds (``(kind, name,
+    start, signal)``) over the floor, quantize with dither over the
+    ``dither`` floor.  Returns the capture, the distractors' ground truth and
+    the floor's measured power (mean square away from every sound)."""
+    total = len(floor)
+    capture = floor.copy()
+    for start, note in notes:
+        capture[start : start + len(note.signal)] += note.signal[:, None]
+    distractors = []
+    for kind, name, start, s in placements:
+        capture[start : start + len(s)] += s[:, None]
+        distractors.append(
+            {"kind": kind, "name": name, "start_s": start / SR, "end_s": (start + len(s)) / SR}
+        )
+    if floor_kind == "dither":
+        tpdf = rng.random((total, 2)) - rng.random((total, 2))
+        capture = (np.round(capture * 32768.0 + tpdf) / 32768.0).astype(np.float32)
+    peak = float(np.abs(capture).max())
+    if peak > 0.99:
+        raise RuntimeError(f"{case_id} clips ({peak})")
+    win = int(WIN_S * SR)
+    quiet = np.ones(total, bool)
+    spans = [(start, start + len(n.signal)) for start, n in notes]
+    spans += [(start, start + len(s)) for _kind, _name, start, s in placements]
+    for a, b in spans:
+        quiet[max(0, a - win * 5) : b + win * 5] = False
+    floor_power = float(np.square(capture[quiet].astype(np.float64)).mean())
+    return capture, distractors, floor_power
+
+
+def note_truth(note: Note, start: int, floor_power: float, case_id: str) -> dict:
+    """A note's ground truth in the capture (see the module's docstring):
+    true, audible and speech bounds, pauses (seconds) and levels."""
+    win = int(WIN_S * SR)
+    end = start + len(note.signal)
+    note_power = windowed_power(note.signal, win)
+    threshold = floor_power * 10 ** (AUDIBLE_DB / 10)
+    aud = span_above(note_power, max(threshold, 1e-30))
+    if aud is None:
+        raise RuntimeError(f"{case_id}: note inaudible")
+    voice_power = windowed_power(note.clean, win)
+    sp = span_above(voice_power, voice_power.max() * 10 ** (-SPEECH_DB / 10))
+    note_floor_level = float(np.square(note.signal[: note.lead // 2].astype(np.float64)).mean())
+    return {
+        "true_start_s": start / SR,
+        "true_end_s": end / SR,
+        "audible_start_s": (start + aud[0]) / SR,
+        "audible_end_s": (start + aud[1]) / SR,
+        "speech_start_s": (start + sp[0]) / SR,
+        "speech_end_s": (start + sp[1]) / SR,
+        "pauses": [[(start + a) / SR, (start + b) / SR] for a, b in note.pauses],
+        "levels": {
+            "voice_peak_dbfs": note.voice_peak_db + note.gain_db,
+            "note_floor_dbfs": db(note_floor_level),
+            "capture_floor_dbfs": db(floor_power),
+            "playback_gain_db": note.gain_db,
+            "note_floor_buried": db(note_floor_level) < db(floor_power) + AUDIBLE_DB,
+        },
+    }
+
+
+def longest_silence_s(note: Note, floor_power: float) -> float:
+    """The longest stretch inside the note's audible span where the note
+    alone stays under the audible threshold (s): over a floor that buries the
+    note's own floor, a pause this long looks like a gap between notes."""
+    p = windowed_power(note.signal, int(WIN_S * SR))
+    above = p > max(floor_power * 10 ** (AUDIBLE_DB / 10), 1e-30)
+    idx = np.flatnonzero(above)
+    if len(idx) < 2:
+        return 0.0
+    return float((np.diff(idx).max() - 1) / SR)
+
+
+def write_capture(out_dir: str, case_id: str, capture: np.ndarray) -> Path:
+    path = Path(out_dir) / f"{case_id}.wav"
+    sf.write(str(path), capture, SR, subtype="FLOAT")
+    return path
+
+
+# --------------------------------------------------------------------------
+# one single-note case
+
+
+def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+    src = _SOURCES
+    assert src is not None
+    rng = np.random.default_rng([seed, i])
+    floor_kind = FLOORS[i % len(FLOORS)]
+    distractor = DISTRACTORS[(i // len(FLOORS)) % len(DISTRACTORS)]
+    voice_src = VOICES[(i // (len(FLOORS) * len(DISTRACTORS))) % len(VOICES)]
+    case_id = f"case{i:03d}"
+
+    note, capture_floor_db = make_note(rng, src, voice_src, floor_kind, None, tmp_dir, f"n{i}")
 
     # ---- layout: [lead silence][sound?][gap][note][gap][sound?][tail silence]
-    def sound():
-        name, s = src["sounds"][int(rng.integers(len(src["sounds"])))]
-        return "sound", name, s * np.float32(10 ** (rng.uniform(-10, 0) / 20))
-
-    def click():
-        return "click", "click", make_click(rng)
-
     before, after = [], []
     if distractor == "sound_before":
-        before.append(sound())
+        before.append(make_sound(rng, src))
     elif distractor == "sound_after":
-        after.append(sound())
+        after.append(make_sound(rng, src))
     elif distractor == "click_before":
-        before.append(click())
+        before.append(make_click_distractor(rng))
     elif distractor == "click_after":
-        after.append(click())
+        after.append(make_click_distractor(rng))
     elif distractor == "sound_and_click":
-        s, c = sound(), click()
+        s, c = make_sound(rng, src), make_click_distractor(rng)
         if rng.random() < 0.5:
             before.append(s)
             after.append(c)
@@ -419,8 +653,7 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
     else:
         pos += int(rng.uniform(0.3, 3.0) * SR)
     note_start = pos
-    pos += len(note)
-    note_end = pos
+    pos += len(note.signal)
     if after:
         pos += int(rng.uniform(0.8, 2.5) * SR)
         kind, name, s = after[0]
@@ -430,75 +663,14 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
         pos += int(rng.uniform(0.3, 3.0) * SR)
     total = pos
 
-    # ---- the capture floor
-    if floor_kind == "zero":
-        floor = np.zeros((total, 2), np.float32)
-    elif floor_kind == "dither":
-        floor = np.zeros((total, 2), np.float32)  # added when quantizing below
-    elif floor_kind in ("hiss", "hiss_buried"):
-        if capture_floor_db is None:
-            capture_floor_db = float(rng.uniform(-75, -50))
-        a = float(rng.uniform(0.0, 0.6))
-        floor = np.stack(
-            [
-                shaped_noise(rng, total, a, 16000.0, 20.0),
-                shaped_noise(rng, total, a, 16000.0, 20.0),
-            ],
-            axis=1,
-        )
-        floor *= np.float32(10 ** (capture_floor_db / 20))
-    elif floor_kind == "hum":
-        capture_floor_db = float(rng.uniform(-75, -50))
-        t = np.arange(total) / SR
-        hum = np.zeros(total)
-        for k in range(1, 10):
-            hum += (
-                (k**-1.2)
-                * rng.uniform(0.5, 1.5)
-                * np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 2 * np.pi))
-            )
-        hum /= np.sqrt(np.mean(hum**2))
-        hum *= 10 ** (capture_floor_db / 20)
-        floor = np.stack([hum, hum * rng.uniform(0.8, 1.0)], axis=1).astype(np.float32)
-    else:
-        raise AssertionError(floor_kind)
-
-    capture = floor.copy()
-    capture[note_start:note_end] += note[:, None]
-    distractors = []
-    for kind, name, start, s in placements:
-        capture[start : start + len(s)] += s[:, None]
-        distractors.append(
-            {"kind": kind, "name": name, "start_s": start / SR, "end_s": (start + len(s)) / SR}
-        )
-    if floor_kind == "dither":
-        tpdf = rng.random((total, 2)) - rng.random((total, 2))
-        capture = (np.round(capture * 32768.0 + tpdf) / 32768.0).astype(np.float32)
-    peak = float(np.abs(capture).max())
-    if peak > 0.99:
-        raise RuntimeError(f"case {i} clips ({peak})")
-
-    # ---- ground truth
-    win = int(WIN_S * SR)
-    quiet = np.ones(total, bool)
-    quiet[max(0, note_start - win * 5) : note_end + win * 5] = False
-    for _kind, _name, start, s in placements:
-        quiet[max(0, start - win * 5) : start + len(s) + win * 5] = False
-    floor_power = float(np.square(capture[quiet].astype(np.float64)).mean())
-    note_power = windowed_power(note, win)
-    threshold = floor_power * 10 ** (AUDIBLE_DB / 10)
-    aud = span_above(note_power, max(threshold, 1e-30))
-    if aud is None:
-        raise RuntimeError(f"case {i}: note inaudible")
-    voice_power = windowed_power(clean, win)
-    sp = span_above(voice_power, voice_power.max() * 10 ** (-SPEECH_DB / 10))
-    note_floor_level = float(np.square(note[: lead // 2].astype(np.float64)).mean())
-
-    name = f"case{i:03d}"
-    path = Path(out_dir) / f"{name}.wav"
-    sf.write(str(path), capture, SR, subtype="FLOAT")
+    floor, capture_floor_db = make_floor(rng, floor_kind, total, capture_floor_db)
+    capture, distractors, floor_power = finish_capture(
+        rng, floor_kind, floor, [(note_start, note)], placements, case_id
+    )
+    truth = note_truth(note, note_start, floor_power, case_id)
+    path = write_capture(out_dir, case_id, capture)
     return {
-        "id": name,
+        "id": case_id,
         "file": path.name,
         "samplerate": SR,
         "frames": total,
@@ -506,34 +678,141 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
         "floor": floor_kind,
         "distractor": distractor,
         "voice": voice_src,
-        "pieces": [p[0] for p in pieces],
-        "true_start_s": note_start / SR,
-        "true_end_s": note_end / SR,
-        "audible_start_s": (note_start + aud[0]) / SR,
-        "audible_end_s": (note_start + aud[1]) / SR,
-        "speech_start_s": (note_start + sp[0]) / SR,
-        "speech_end_s": (note_start + sp[1]) / SR,
-        "pauses": [[(note_start + a) / SR, (note_start + b) / SR] for a, b in pauses],
+        "pieces": note.pieces,
+        **{k: v for k, v in truth.items() if k != "levels"},
         "distractors": distractors,
-        "levels": {
-            "voice_peak_dbfs": voice_peak_db + gain_db,
-            "note_floor_dbfs": db(note_floor_level),
-            "capture_floor_dbfs": db(floor_power),
-            "playback_gain_db": gain_db,
-            "note_floor_buried": db(note_floor_level) < db(floor_power) + AUDIBLE_DB,
-        },
-        "opus_lag_samples": lag,
+        "levels": truth["levels"],
+        "opus_lag_samples": note.lag,
+    }
+
+
+# --------------------------------------------------------------------------
+# one multi-note case
+
+#: Where other sounds go in a multi-note capture: nowhere, before the first
+#: note and after the last, in one of the gaps between notes, or all three.
+MULTI_LAYOUTS = ["none", "outside", "between", "all"]
+MULTI_NOTES = [2, 3, 4, 5]
+#: Gaps between consecutive notes (s, first sample after the last): one band
+#: per gap in turn, so short gaps are as common as long ones.
+GAP_BANDS_S = [(0.7, 1.0), (1.0, 1.6), (1.6, 2.5), (2.5, 4.0)]
+#: Pauses inside a multi-note capture's notes (s).
+MULTI_PAUSE_S = (0.4, 1.5)
+
+
+def make_multi_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+    """2-5 notes played one after another (see :func:`generate_multi`)."""
+    src = _SOURCES
+    assert src is not None
+    # A seed sequence of its own: multi-note case i shares no draws with case i.
+    rng = np.random.default_rng([seed, i, 2])
+    floor_kind = FLOORS[i % len(FLOORS)]
+    layout = MULTI_LAYOUTS[(i // len(FLOORS)) % len(MULTI_LAYOUTS)]
+    n_notes = MULTI_NOTES[(i // (len(FLOORS) * len(MULTI_LAYOUTS))) % len(MULTI_NOTES)]
+    case_id = f"multi{i:03d}"
+
+    capture_floor_db = None
+    notes: list[Note] = []
+    for k in range(n_notes):
+        voice_src = VOICES[int(rng.integers(len(VOICES)))]
+        note, capture_floor_db = make_note(
+            rng,
+            src,
+            voice_src,
+            floor_kind,
+            capture_floor_db,
+            tmp_dir,
+            f"m{i}_{k}",
+            MULTI_PAUSE_S,
+            fast=True,
+        )
+        notes.append(note)
+
+    def distractor() -> tuple[str, str, np.ndarray]:
+        return make_sound(rng, src) if rng.random() < 0.6 else make_click_distractor(rng)
+
+    before = distractor() if layout in ("outside", "all") else None
+    after = distractor() if layout in ("outside", "all") else None
+    between_gap = int(rng.integers(n_notes - 1)) if layout in ("between", "all") else None
+    between = distractor() if between_gap is not None else None
+
+    # ---- layout: [lead][sound?] note [gap] note [gap [sound] gap] note ... [sound?][tail]
+    pos = 0
+    placements = []  # (kind, name, start, signal)
+    if before is not None:
+        pos += int(rng.uniform(0.3, 1.5) * SR)
+        placements.append((before[0], before[1], pos, before[2]))
+        pos += len(before[2]) + int(rng.uniform(0.8, 2.5) * SR)
+    else:
+        pos += int(rng.uniform(0.3, 3.0) * SR)
+    starts = []
+    gaps = []
+    for k, note in enumerate(notes):
+        if k:
+            gap_start = pos
+            if between is not None and k - 1 == between_gap:
+                pos += int(rng.uniform(0.8, 2.5) * SR)
+                placements.append((between[0], between[1], pos, between[2]))
+                pos += len(between[2]) + int(rng.uniform(0.8, 2.5) * SR)
+            else:
+                pos += int(rng.uniform(*GAP_BANDS_S[(i + k - 1) % len(GAP_BANDS_S)]) * SR)
+            gaps.append((gap_start, pos, between is not None and k - 1 == between_gap))
+        starts.append(pos)
+        pos += len(note.signal)
+    if after is not None:
+        pos += int(rng.uniform(0.8, 2.5) * SR)
+        placements.append((after[0], after[1], pos, after[2]))
+        pos += len(after[2]) + int(rng.uniform(0.3, 1.5) * SR)
+    else:
+        pos += int(rng.uniform(0.3, 3.0) * SR)
+    total = pos
+
+    floor, capture_floor_db = make_floor(rng, floor_kind, total, capture_floor_db, fast=True)
+    capture, distractors, floor_power = finish_capture(
+        rng, floor_kind, floor, list(zip(starts, notes, strict=True)), placements, case_id
+    )
+    truths = []
+    for start, note in zip(starts, notes, strict=True):
+        t = note_truth(note, start, floor_power, case_id)
+        t["voice"] = note.voice
+        t["pieces"] = note.pieces
+        t["opus_lag_samples"] = note.lag
+        t["longest_silence_s"] = longest_silence_s(note, floor_power)
+        truths.append(t)
+    path = write_capture(out_dir, case_id, capture)
+    return {
+        "id": case_id,
+        "file": path.name,
+        "samplerate": SR,
+        "frames": total,
+        "duration_s": total / SR,
+        "floor": floor_kind,
+        "layout": layout,
+        "notes": truths,
+        "gaps": [
+            {
+                "true_s": (b - a) / SR,
+                "audible_s": truths[k + 1]["audible_start_s"] - truths[k]["audible_end_s"],
+                "distractor": holds,
+            }
+            for k, (a, b, holds) in enumerate(gaps)
+        ],
+        "distractors": distractors,
+        "capture_floor_dbfs": db(floor_power),
     }
 
 
 # --------------------------------------------------------------------------
 
 
-def generate(
-    out_dir: str | os.PathLike, n: int = 120, seed: int = 1, jobs: int | None = None
+def _generate(
+    make: Callable[[int, int, str, str], dict],
+    kind: str,
+    out_dir: str | os.PathLike,
+    n: int,
+    seed: int,
+    jobs: int | None,
 ) -> list[dict]:
-    """Write ``n`` cases and ``manifest.json`` into ``out_dir``; return the
-    manifest (one dict per case, see the module's docstring)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
@@ -541,13 +820,32 @@ def generate(
         sources = build_sources(Path(tmp))
         if jobs == 1:
             _init_worker(sources)
-            cases = [make_case(i, seed, str(out), tmp) for i in range(n)]
+            cases = [make(i, seed, str(out), tmp) for i in range(n)]
         else:
             with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(sources,)) as ex:
-                cases = list(ex.map(make_case, range(n), [seed] * n, [str(out)] * n, [tmp] * n))
+                cases = list(ex.map(make, range(n), [seed] * n, [str(out)] * n, [tmp] * n))
     meta = {"seed": seed, "n": n, "samplerate": SR, "cases": cases}
+    if kind != "single":
+        meta["kind"] = kind
     (out / "manifest.json").write_text(json.dumps(meta, indent=1))
     return cases
+
+
+def generate(
+    out_dir: str | os.PathLike, n: int = 120, seed: int = 1, jobs: int | None = None
+) -> list[dict]:
+    """Write ``n`` single-note cases and ``manifest.json`` into ``out_dir``;
+    return the manifest (one dict per case, see the module's docstring)."""
+    return _generate(make_case, "single", out_dir, n, seed, jobs)
+
+
+def generate_multi(
+    out_dir: str | os.PathLike, n: int = 80, seed: int = 1, jobs: int | None = None
+) -> list[dict]:
+    """Write ``n`` multi-note cases (``multi000.wav`` ...) and
+    ``manifest.json`` (with ``"kind": "multi"``) into ``out_dir``; return
+    the manifest's cases (see the module's docstring)."""
+    return _generate(make_multi_case, "multi", out_dir, n, seed, jobs)
 
 
 def load_manifest(out_dir: str | os.PathLike) -> list[dict]:
@@ -557,16 +855,25 @@ def load_manifest(out_dir: str | os.PathLike) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="directory for the WAVs and manifest.json")
-    ap.add_argument("--n", type=int, default=120, help="number of cases (default 120)")
+    ap.add_argument(
+        "--multi", action="store_true", help="captures of 2-5 consecutive notes (for splitting)"
+    )
+    ap.add_argument(
+        "--n", type=int, default=None, help="number of cases (default 120, or 80 with --multi)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cases = generate(a.out, a.n, a.seed, a.jobs)
+    if a.multi:
+        cases = generate_multi(a.out, 80 if a.n is None else a.n, a.seed, a.jobs)
+    else:
+        cases = generate(a.out, 120 if a.n is None else a.n, a.seed, a.jobs)
     dt = time.perf_counter() - t0
     secs = sum(c["duration_s"] for c in cases)
+    notes = sum(len(c.get("notes", [None])) for c in cases)
     print(
-        f"{len(cases)} cases, {secs / 60:.1f} min of audio, in {a.out} ({dt:.1f} s)",
+        f"{len(cases)} cases, {notes} notes, {secs / 60:.1f} min of audio, in {a.out} ({dt:.1f} s)",
         file=sys.stderr,
     )
     return 0

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loopcap.encode import Tags
 from loopcap.errors import LoopcapError
-from loopcap.trim import TrimParams
-from loopcap.trimfile import analyse_file, output_format, write_span
+from loopcap.trim import Bounds, TrimParams
+from loopcap.trimfile import analyse_file, normalize_gain_db, output_target, write_span
 
 __all__ = ["TrimResult", "trim_files", "default_output"]
 
@@ -30,6 +31,7 @@ class TrimResult:
     error: str | None = None  # one line: why this file produced no output
     no_sound: bool = False
     truncated: bool = False
+    notes: tuple[tuple[Path, Bounds], ...] = ()  # with split: each note's output and span
 
     def as_dict(self) -> dict:
         d = {
@@ -43,6 +45,16 @@ class TrimResult:
             d["error"] = self.error
         if self.truncated:
             d["truncated"] = True
+        if self.notes:
+            d["notes"] = [
+                {
+                    "output": str(path),
+                    "start_s": round(b.start_s, 4),
+                    "end_s": round(b.end_s, 4),
+                    "kept_s": round(b.kept_s, 4),
+                }
+                for path, b in self.notes
+            ]
         return d
 
 
@@ -58,31 +70,74 @@ def trim_one(
     fmt: str | None,
     force: bool,
     params: TrimParams,
+    split: bool = False,
+    normalize_lufs: float = 0.0,
 ) -> TrimResult:
     try:
-        analysis = analyse_file(src, params)
+        analysis = analyse_file(src, params, split=split)
     except LoopcapError as exc:
         return TrimResult(src, error=str(exc))
+    except OSError as exc:  # anything the checks before reading did not foresee
+        return TrimResult(src, error=f"{src}: cannot read it ({exc.strerror or exc})")
     b = analysis.bounds
     if b is None:
+        why = " in what decodes (the file is cut short)" if analysis.truncated else ""
         return TrimResult(
-            src, error=f"{src}: {NO_SOUND}", no_sound=True, truncated=analysis.truncated
+            src, error=f"{src}: {NO_SOUND}{why}", no_sound=True, truncated=analysis.truncated
         )
-    sf_format, subtype, ext = output_format(analysis, fmt)
-    dst = out or default_output(src, ext, out_dir)
-    if dst.resolve() == src.resolve():
-        return TrimResult(
-            src,
-            error=f"{src}: the output would replace the input; "
-            "choose another name with -o or --out-dir",
-        )
-    try:
-        write_span(src, dst, b.start, b.end, sf_format, subtype, force=force)
-    except FileExistsError:
-        return TrimResult(src, error=f"{dst} already exists; use --force to replace it")
-    except (OSError, RuntimeError, ValueError) as exc:
-        return TrimResult(src, error=f"{src}: cannot write {dst} ({exc})")
-    return TrimResult(src, dst, b.start_s, b.end_s, b.kept_s, truncated=analysis.truncated)
+    target = output_target(analysis, fmt)
+    notes = analysis.notes if split else (b,)
+    first = out or default_output(src, target.ext, out_dir)
+    outputs: list[Path] = []
+    for k in range(1, len(notes) + 1):
+        dst = first if len(notes) == 1 else first.with_name(_numbered(first.name, target.ext, k))
+        if dst.resolve() == src.resolve():
+            return TrimResult(
+                src,
+                error=f"{src}: the output would replace the input; "
+                "choose another name with -o or --out-dir",
+            )
+        if dst.exists() and not force:
+            return TrimResult(src, error=f"{dst} already exists; use --force to replace it")
+        outputs.append(dst)
+    for dst, note in zip(outputs, notes, strict=True):
+        try:
+            gain = 0.0
+            if normalize_lufs:
+                gain = normalize_gain_db(
+                    src, note.start, note.end, target, normalize_lufs, analysis.usable_bytes
+                )
+            tags = Tags(dst.stem, None, note.kept_s)
+            write_span(
+                src,
+                dst,
+                note.start,
+                note.end,
+                target,
+                force=force,
+                tags=tags,
+                gain_db=gain,
+                usable_bytes=analysis.usable_bytes,
+            )
+        except FileExistsError:
+            return TrimResult(src, error=f"{dst} already exists; use --force to replace it")
+        except (OSError, RuntimeError, ValueError) as exc:
+            return TrimResult(src, error=f"{src}: cannot write {dst} ({exc})")
+    return TrimResult(
+        src,
+        outputs[0],
+        b.start_s,
+        b.end_s,
+        b.kept_s,
+        truncated=analysis.truncated,
+        notes=tuple(zip(outputs, notes, strict=True)) if split else (),
+    )
+
+
+def _numbered(name: str, ext: str, k: int) -> str:
+    """``x.trimmed.ogg`` -> ``x.trimmed-2.ogg``."""
+    base = name[: -len(ext) - 1] if name.endswith("." + ext) else name
+    return f"{base}-{k}.{ext}"
 
 
 def trim_files(
@@ -92,8 +147,15 @@ def trim_files(
     fmt: str | None = None,
     force: bool = False,
     params: TrimParams | None = None,
+    split: bool = False,
+    normalize_lufs: float = 0.0,
 ) -> Iterator[TrimResult]:
-    """Trim each input in turn; yields one result per input, in order."""
+    """Trim each input in turn; yields one result per input, in order.
+
+    ``split``: one output per note (``<stem>.trimmed-N.<ext>`` when more
+    than one).  ``normalize_lufs`` (non-zero): each note brought to that
+    loudness.
+    """
     params = params or TrimParams()
     for src in inputs:
-        yield trim_one(Path(src), out, out_dir, fmt, force, params)
+        yield trim_one(Path(src), out, out_dir, fmt, force, params, split, normalize_lufs)

@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         ctl.append(sub.add_parser(name, help=text))
         ctl[-1].add_argument("--json", action="store_true", help="print the reply as JSON")
+    ctl[0].add_argument(
+        "--arm",
+        action="store_true",
+        help="arm instead: capture the next sound, stop after silence (again: disarm)",
+    )
     doc = sub.add_parser("doctor", help="check that loopcap can do its job here")
 
     d = sub.add_parser("devices", help="list the loopback devices")
@@ -74,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out-dir", metavar="DIR", help="folder for the capture")
     r.add_argument("--format", choices=sorted(FORMATS), help="file format")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.add_argument(
+        "--arm",
+        action="store_true",
+        help="wait for sound, capture it, stop after [arm] stop_after_silence_s of silence",
+    )
+    r.add_argument(
+        "--split", action="store_true", default=None, help="save each note as its own file"
+    )
 
     t = sub.add_parser("trim", help="trim audio files to the voice note in them")
     t.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
@@ -81,10 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
     t.add_argument(
-        "--format", choices=sorted([*FORMATS, "opus"]), help="output format (default: the input's)"
+        "--format",
+        choices=sorted([*FORMATS, "opus"]),
+        help="output format (default: the input's); voicenote = Ogg Opus 16 kHz mono",
     )
     t.add_argument("--force", action="store_true", help="replace existing outputs")
     t.add_argument("--json", action="store_true", help="one JSON object per file")
+    t.add_argument(
+        "--split",
+        action="store_true",
+        help="one output per note (<stem>.trimmed-N.<ext>) for files of consecutive notes",
+    )
+    t.add_argument(
+        "--normalize-lufs",
+        type=float,
+        metavar="LUFS",
+        help="bring each note to this loudness, e.g. -16 (default: [output] normalize_lufs)",
+    )
 
     rc = sub.add_parser("recover", help="repair captures interrupted by a crash")
     rc.add_argument("dir", nargs="?", help="folder to repair (default: the captures folder)")
@@ -128,6 +154,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return cmd_config(args)
     if args.command in ("toggle", "stop", "status", "quit"):
+        if getattr(args, "arm", False):
+            args.command = "arm"
         return cmd_control(args)
     config = load_config(args.config)
     record_dir = args.out_dir if args.command == "record" and args.out_dir else None
@@ -252,17 +280,27 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
             f"--duration {args.duration} is invalid: give a positive number of seconds"
         )
     source = open_source(args.device if args.device is not None else config.capture.device)
-    rec = Recording(
-        source,
-        config.output,
-        config.capture.samplerate,
-        directory=Path(args.out_dir).expanduser() if args.out_dir else None,
-        fmt=args.format,
-    )
+    tap = armed = None
     stop = _StopFlag()
     old = {s: signal.signal(s, stop.set) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        rec.start()
+        t_start = None
+        if args.arm:
+            tap, armed, t_start = _wait_for_sound(source, config, stop)
+            if t_start is None:
+                print("no sound came; nothing was recorded")
+                return EXIT_NO_SOUND
+        rec = Recording(
+            source,
+            config.output,
+            config.capture.samplerate,
+            directory=Path(args.out_dir).expanduser() if args.out_dir else None,
+            fmt=args.format,
+            trim=config.trim,
+            tap=tap,
+            split=args.split,
+        )
+        rec.start(t_start)
         logger.info(
             f"Recording from {source.info.name!r} ({rec.samplerate} Hz, "
             f"{rec.capture.channels} ch) into {rec.directory}; "
@@ -281,6 +319,11 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
                 if timeout <= 0:
                     stop.t_request = deadline
                     break
+            if armed is not None:
+                reason = armed.stop_reason(time.monotonic(), rec.t0)
+                if reason is not None:
+                    logger.info(f"stopping: {reason}")
+                    break
             stop.event.wait(timeout)
             if live:
                 s = rec.elapsed_s
@@ -294,15 +337,19 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
             print()
         saved = rec.stop(stop.t_request)
     finally:
+        if armed is not None:
+            armed.detach()
+        if tap is not None:
+            tap.close()
         for s, h in old.items():
             signal.signal(s, h)
     if args.json:
         print(json.dumps(saved.as_dict()))
     else:
         peak = f"{saved.peak_dbfs:.1f} dBFS" if math.isfinite(saved.peak_dbfs) else "silence"
-        if saved.path is not None:
+        for path, note in zip(saved.paths, saved.notes, strict=False):
             print(
-                f"saved {saved.path} ({saved.bounds.kept_s:.2f} s of {saved.duration_s:.2f} s "
+                f"saved {path} ({note.kept_s:.2f} s of {saved.duration_s:.2f} s "
                 f"captured, peak {peak})"
             )
         if saved.raw_path is not None:
@@ -317,12 +364,40 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _wait_for_sound(source, config: Config, stop: _StopFlag):
+    """``record --arm``: open the device, wait until sound begins (or Ctrl+C).
+
+    Returns the running tap, its :class:`~loopcap.arm.Armed` watcher and the
+    monotonic time to start the recording at (None if stopped first).
+    """
+    from loopcap.arm import ARM_LEAD_S, Armed
+    from loopcap.tap import Tap
+
+    tap = Tap(source, config.capture.samplerate, config.capture.preroll_s)
+    tap.start()
+    began = threading.Event()
+    armed = Armed(tap, config.arm, config.trim, lambda _t: began.set())
+    armed.attach()
+    logger.info(f"Armed on {source.info.name!r}: waiting for sound (Ctrl+C to give up).")
+    while not began.wait(0.1):
+        if stop.event.is_set() or tap.ended.is_set():
+            armed.detach()
+            if tap.error is not None:
+                tap.close()
+                raise tap.error
+            return tap, armed, None
+    return tap, armed, armed.onset_t - ARM_LEAD_S
+
+
 def cmd_trim(args: argparse.Namespace, config: Config) -> int:
     from loopcap.batch import trim_files
 
     if args.output and len(args.files) > 1:
         raise ConfigError("-o names one output file; with several inputs use --out-dir")
     out_dir = Path(args.out_dir).expanduser() if args.out_dir else None
+    lufs = config.output.normalize_lufs if args.normalize_lufs is None else args.normalize_lufs
+    if lufs and not -60 <= lufs <= -5:
+        raise ConfigError(f"--normalize-lufs {lufs:g} is invalid: give -60 to -5 (LUFS), or 0")
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():
             raise ConfigError(f"--out-dir {out_dir} is a file, not a folder")
@@ -336,6 +411,8 @@ def cmd_trim(args: argparse.Namespace, config: Config) -> int:
         fmt=args.format,
         force=args.force,
         params=config.trim,
+        split=args.split,
+        normalize_lufs=lufs,
     )
     bar = None
     if len(args.files) > 1 and sys.stderr.isatty():
@@ -354,6 +431,9 @@ def cmd_trim(args: argparse.Namespace, config: Config) -> int:
             logger.warning(f"loopcap: {res.input}: the file is truncated; trimmed what decodes")
         if args.json:
             print(json.dumps(res.as_dict()), flush=True)
+        elif res.notes:
+            for path, b in res.notes:
+                print(f"{path}\t{b.start_s:.3f}-{b.end_s:.3f} s ({b.kept_s:.2f} s kept)")
         elif res.output is not None:
             print(
                 f"{res.output}\t{res.start_s:.3f}-{res.end_s:.3f} s ({res.kept_s:.2f} s kept)",

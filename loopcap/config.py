@@ -21,12 +21,14 @@ from typing import Any
 import platformdirs
 from loguru import logger
 
+from loopcap.encode import TARGETS, Target
 from loopcap.errors import ConfigError
 from loopcap.trim import TrimParams
 
 __all__ = [
     "CaptureConfig",
     "OutputConfig",
+    "ArmConfig",
     "Config",
     "TrimParams",
     "FORMATS",
@@ -36,18 +38,33 @@ __all__ = [
 
 APP_NAME = "loopcap"
 
-#: Output formats: name -> (file extension, soundfile format, soundfile subtype).
-FORMATS: dict[str, tuple[str, str, str]] = {
-    "wav": ("wav", "WAV", "FLOAT"),
-    "flac": ("flac", "FLAC", "PCM_24"),
-    "ogg": ("ogg", "OGG", "VORBIS"),
-    "mp3": ("mp3", "MP3", "MPEG_LAYER_III"),
+#: Formats of saved captures: name -> how it is written.  ``voicenote`` is
+#: WhatsApp's own (Ogg Opus, 16 kHz, mono).
+FORMATS: dict[str, Target] = {
+    "wav": Target("WAV", "FLOAT", "wav"),
+    "flac": Target("FLAC", "PCM_24", "flac"),
+    "ogg": Target("OGG", "VORBIS", "ogg"),
+    "mp3": Target("MP3", "MPEG_LAYER_III", "mp3"),
+    "voicenote": TARGETS["voicenote"],
 }
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as the config's error sentence shows it: its repr, shortened."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        text = f"<a number of {value.bit_length()} bits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _invalid(key: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"config key {key} = {_show(value)} is invalid: {allowed}.")
 
 
 def _check(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
-        raise ConfigError(f"config key {key} = {value!r} is invalid: {allowed}.")
+        raise _invalid(key, value, allowed)
 
 
 @dataclass(frozen=True)
@@ -93,9 +110,23 @@ class OutputConfig:
     stem: str = "loopcap-{now:%Y-%m-%d_%H-%M-%S}"
     #: Keep the untrimmed capture beside the trimmed note, as ``<stem>.raw.<ext>``.
     keep_raw: bool = True
+    #: Save each note of a capture of consecutive notes as its own file,
+    #: ``<stem>-1.<ext>``, ``<stem>-2.<ext>``...
+    split: bool = False
+    #: Bring every saved note to this integrated loudness (LUFS, e.g. -16);
+    #: 0 leaves the level as captured.
+    normalize_lufs: float = 0.0
 
     def validate(self) -> None:
         _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
+        _check("\x00" not in self.dir, "output.dir", self.dir, "it must not contain NUL characters")
+        blocker = _file_in_the_way(self.directory)
+        _check(
+            blocker is None,
+            "output.dir",
+            self.dir,
+            f"{blocker} is a file, not a folder: give a folder (it is created if missing)",
+        )
         _check(
             self.format in FORMATS,
             "output.format",
@@ -108,14 +139,18 @@ class OutputConfig:
             self.stem,
             "it must be a non-empty string",
         )
+        _check(
+            self.normalize_lufs == 0 or -60 <= self.normalize_lufs <= -5,
+            "output.normalize_lufs",
+            self.normalize_lufs,
+            "it must be from -60 to -5 (LUFS), or 0 to leave levels alone",
+        )
         from loopcap.paths import render_stem  # local: paths imports nothing from here
 
         try:
             render_stem(self.stem)
         except ValueError as exc:
-            raise ConfigError(
-                f"config key output.stem = {self.stem!r} is invalid: {exc}."
-            ) from None
+            raise _invalid("output.stem", self.stem, str(exc)) from None
 
     @property
     def directory(self) -> Path:
@@ -123,6 +158,41 @@ class OutputConfig:
         if self.dir:
             return Path(os.path.expanduser(self.dir))
         return Path(platformdirs.user_music_dir()) / APP_NAME
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The first existing part of ``folder`` that is not a folder, if any."""
+    for part in (folder, *folder.parents):
+        try:
+            if part.exists():
+                return None if part.is_dir() else part
+        except OSError:  # not allowed to look: creating it will say so
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class ArmConfig:
+    """``[arm]``: hands-free capture, armed by a key, started by sound."""
+
+    #: An armed capture stops after this many seconds of silence.
+    stop_after_silence_s: float = 3.0
+    #: ...or once it has lasted this long (seconds).
+    max_s: float = 1800.0
+
+    def validate(self) -> None:
+        _check(
+            0.5 <= self.stop_after_silence_s <= 60,
+            "arm.stop_after_silence_s",
+            self.stop_after_silence_s,
+            "it must be from 0.5 to 60 seconds",
+        )
+        _check(
+            1 <= self.max_s <= 86400,
+            "arm.max_s",
+            self.max_s,
+            "it must be from 1 to 86400 seconds",
+        )
 
 
 @dataclass(frozen=True)
@@ -133,10 +203,12 @@ class HotkeysConfig:
     toggle: str = "<ctrl>+<alt>+r"
     #: Stop the current capture and move it to the trash folder.
     cancel: str = "<ctrl>+<alt>+x"
+    #: Arm: wait for sound, capture it, stop after silence (pressed again: disarm).
+    arm: str = "<ctrl>+<alt>+a"
 
     def validate(self) -> None:
         seen: dict[str, str] = {}
-        for name in ("toggle", "cancel"):
+        for name in ("toggle", "cancel", "arm"):
             value = getattr(self, name)
             _check(isinstance(value, str), f"hotkeys.{name}", value, "it must be a string")
             if value == "":
@@ -202,6 +274,7 @@ class Config:
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     trim: TrimParams = field(default_factory=TrimParams)
+    arm: ArmConfig = field(default_factory=ArmConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     #: Where this configuration was read from (None: defaults only).
     source: Path | None = None
@@ -210,6 +283,7 @@ class Config:
         self.capture.validate()
         self.output.validate()
         validate_trim(self.trim)
+        self.arm.validate()
         self.hotkeys.validate()
         return self
 
@@ -223,10 +297,12 @@ def validate_trim(p: TrimParams) -> None:
         ("merge_gap_s", 0.0, 30.0),
         ("max_pause_s", 0.0, 30.0),
         ("min_sound_s", 0.0, 5.0),
+        ("min_note_s", 0.0, 600.0),
         ("bright_hz", 50.0, 100000.0),
         ("presence_window_s", 0.01, 5.0),
         ("presence_db", 0.1, 30.0),
         ("note_snr_db", 0.0, 200.0),
+        ("own_floor_depth_db", 0.0, 200.0),
         ("edge_window_s", 0.001, 1.0),
         ("edge_db", 0.0, 60.0),
         ("pad_s", 0.0, 5.0),
@@ -244,8 +320,14 @@ TABLES: dict[str, type] = {
     "capture": CaptureConfig,
     "output": OutputConfig,
     "trim": TrimParams,
+    "arm": ArmConfig,
     "hotkeys": HotkeysConfig,
 }
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0] if len(lines[0]) <= 120 else lines[0][:117] + "..."
 
 
 def default_config_path() -> Path:
@@ -255,7 +337,9 @@ def default_config_path() -> Path:
 
 def _build(table: str, cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"config key {table} must be a table ([{table}]), not {data!r}.")
+        raise ConfigError(
+            f"config key {table} = {_show(data)} is invalid: it must be a table ([{table}])."
+        )
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -263,25 +347,21 @@ def _build(table: str, cls: type, data: Any) -> Any:
         logger.warning(f"ignoring unknown config keys: {names}")
     values = {k: v for k, v in data.items() if k in fields}
     for name, value in values.items():
+        key = f"{table}.{name}"
         default = fields[name].default
         if type(default) is int and type(value) is not int:
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a whole number."
-            )
+            raise _invalid(key, value, "it must be a whole number")
         if type(default) is float and type(value) not in (int, float):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a number."
-            )
+            raise _invalid(key, value, "it must be a number")
         if type(default) is float:
-            values[name] = float(value)
+            try:
+                values[name] = float(value)
+            except OverflowError:
+                raise _invalid(key, value, "it is far too large a number") from None
         if type(default) is str and not isinstance(value, str):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be a string."
-            )
+            raise _invalid(key, value, "it must be a string")
         if type(default) is bool and not isinstance(value, bool):
-            raise ConfigError(
-                f"config key {table}.{name} = {value!r} is invalid: it must be true or false."
-            )
+            raise _invalid(key, value, "it must be true or false")
     return cls(**values)
 
 
@@ -299,16 +379,36 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
                 f"config file {file} does not exist: check the path given to --config."
             )
         return Config().validate()
+    if file.is_dir():
+        raise ConfigError(f"config file {file} is a folder: give the path of a TOML file.")
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"config file {file} cannot be read ({exc.strerror or exc}): check its permissions."
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {file} is not UTF-8 text (byte {raw[exc.start]:#04x} at offset "
+            f"{exc.start}): save it as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"config file {file} is not valid TOML ({exc}): fix or remove it."
+            f"config file {file} is not valid TOML ({_first_line(exc)}): fix or remove it."
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {file} cannot be read ({exc}).") from None
-    unknown = sorted(set(data) - set(TABLES))
+    except ValueError:  # Python refuses integers of over 4300 digits
+        raise ConfigError(
+            f"config file {file} holds a number with thousands of digits: fix or remove it."
+        ) from None
+    unknown = sorted(k for k in set(data) - set(TABLES) if isinstance(data[k], dict))
     if unknown:
         logger.warning("ignoring unknown config tables: " + ", ".join(f"[{k}]" for k in unknown))
+    stray = sorted(k for k in set(data) - set(TABLES) if not isinstance(data[k], dict))
+    if stray:
+        logger.warning("ignoring unknown config keys outside any table: " + ", ".join(stray))
     parts = {name: _build(name, cls, data.get(name, {})) for name, cls in TABLES.items()}
     return Config(**parts, source=file).validate()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import string
 from pathlib import Path
 
 __all__ = ["render_stem", "ensure_private_dir", "create_exclusive", "link_exclusive"]
@@ -17,31 +18,69 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
+#: Longest stem in bytes: room in a 255-byte file name for "-NN.raw.flac",
+#: ".partial.wav" and the hidden temporary's "." + ".<pid>.tmp".
+MAX_STEM_BYTES = 200
+
+
 def render_stem(template: str, now: _dt.datetime | None = None) -> str:
     """Render the stem template; refuse anything that is not a plain file name.
 
-    Raises ValueError with a reason when the template is malformed or would
-    name a path outside the output folder (``/``, ``..``).
+    The only field is ``{now}`` (a ``datetime``), with an optional strftime
+    spec: ``{now:%Y-%m-%d}``.  Raises ValueError with a reason (a clause for
+    the config's error sentence) when the template is malformed or its result
+    could name anything but a new file in the output folder: a path (``/``,
+    ``..``), a hidden name, control characters, NUL, an empty or overlong
+    name, or a name loopcap keeps for captures in progress (``*.partial``).
     """
     now = now or _dt.datetime.now()
     try:
-        stem = template.format(now=now)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
         raise ValueError(
             f"it must be a file name where {{now}} is the only field ({exc})"
         ) from None
-    if not stem or "/" in stem or "\\" in stem or stem in (".", "..") or stem.startswith("."):
-        raise ValueError("it must give a plain file name, not a path or a hidden name")
+    if any(f != "now" for f in fields):
+        bad = next(f for f in fields if f != "now")
+        raise ValueError(
+            f"it must be a file name where {{now}} is the only field, as in "
+            f"'loopcap-{{now:%Y-%m-%d_%H-%M-%S}}', not {{{bad}}}"
+        )
+    try:
+        stem = template.format(now=now)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(
+            f"it must be a file name where {{now}} is the only field ({exc})"
+        ) from None
     if "\x00" in stem:
         raise ValueError("it must not contain NUL characters")
+    if not stem or "/" in stem or "\\" in stem or stem in (".", "..") or stem.startswith("."):
+        raise ValueError("it must give a plain file name, not a path or a hidden name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in stem):
+        raise ValueError("it must not contain control characters (line breaks, tabs)")
+    if len(os.fsencode(stem)) > MAX_STEM_BYTES:
+        raise ValueError(f"it must give a name of at most {MAX_STEM_BYTES} bytes")
+    if stem.lower().endswith(".partial"):
+        raise ValueError("it must not end in '.partial' (the name of captures in progress)")
     return stem
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) if missing; a new folder gets mode 0700."""
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(path, DIR_MODE)
+    """Create ``path`` and any missing parents, each new folder with mode 0700
+    whatever the umask; folders that exist are left as they are."""
+    missing = []
+    for part in (path, *path.parents):
+        if part.is_dir():
+            break
+        missing.append(part)
+    for part in reversed(missing):
+        try:
+            part.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            if not part.is_dir():
+                raise
+            continue  # made by someone else meanwhile: not ours to change
+        os.chmod(part, DIR_MODE)  # mkdir's mode is masked by the umask
     return path
 
 

@@ -67,7 +67,7 @@ def _in_use(path: Path) -> bool:
 
 
 #: Extensions of the files a save makes (the formats of loopcap.config).
-_SAVED_EXTS = (".wav", ".flac", ".ogg", ".mp3")
+_SAVED_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 
 
 def _remove_temporaries(folder: Path, stem: str, live: set[str]) -> None:
@@ -135,7 +135,9 @@ def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | N
         logger.info(f"{path} had already been saved as {saved}; its leftover name is removed")
         path.unlink()
         return Recovered(saved, frames / rate if rate else 0.0)
-    if any((path.parent / f"{stem}{ext}").exists() for ext in _SAVED_EXTS):
+    notes = (f"{stem}{ext}" for ext in _SAVED_EXTS)
+    split = (f"{stem}-1{ext}" for ext in _SAVED_EXTS)  # the first of several notes
+    if any((path.parent / name).exists() for name in (*notes, *split)):
         stem = f"{stem}.raw"  # the trimmed note was saved: this is its raw capture
     target = unique_path(path.parent, stem, ".wav")
     while True:

@@ -29,13 +29,14 @@ from loguru import logger
 from loopcap.capture import END, Block, Capture
 from loopcap.config import FORMATS, OutputConfig
 from loopcap.device import Source
+from loopcap.encode import Tags
 from loopcap.errors import LoopcapError, OutputError
 from loopcap.fallback import Rescue, describe, rescued_error, reserve_rescue_partial
-from loopcap.paths import create_exclusive, ensure_private_dir, link_exclusive, render_stem
+from loopcap.paths import ensure_private_dir, link_exclusive, render_stem
 from loopcap.recover import unique_path
 from loopcap.tap import Tap
 from loopcap.trim import Bounds, TrimParams
-from loopcap.trimfile import analyse_file, write_span
+from loopcap.trimfile import analyse_file, normalize_gain_db, write_span
 from loopcap.writer import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
 
 __all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
@@ -63,6 +64,8 @@ class Saved:
     #: Set when the device failed mid-capture, or the capture had to be saved
     #: in a rescue folder (the message says where).
     error: LoopcapError | None = None
+    paths: tuple[Path, ...] = ()  # every saved note (one unless split)
+    notes: tuple[Bounds, ...] = ()  # their spans within the capture
 
     def as_dict(self) -> dict:
         b = self.bounds
@@ -76,6 +79,15 @@ class Saved:
             "peak_dbfs": round(self.peak_dbfs, 2) if self.peak_dbfs > -1e9 else None,
             "samplerate": self.samplerate,
             "channels": self.channels,
+            "notes": [
+                {
+                    "path": str(p),
+                    "start_s": round(n.start_s, 4),
+                    "end_s": round(n.end_s, 4),
+                    "kept_s": round(n.kept_s, 4),
+                }
+                for p, n in zip(self.paths, self.notes, strict=False)
+            ],
         }
 
 
@@ -91,6 +103,7 @@ class Recording:
         fmt: str | None = None,
         trim: TrimParams | None = None,
         tap: Tap | None = None,
+        split: bool | None = None,
         rescue_on_start: bool = False,
     ) -> None:
         self.source = source
@@ -102,6 +115,7 @@ class Recording:
         self.samplerate = samplerate
         self.directory = directory or output.directory
         self.format = fmt or output.format
+        self.split = output.split if split is None else split
         self.started_at = _dt.datetime.now()
         self.stem = ""
         self.t0 = 0.0
@@ -115,13 +129,13 @@ class Recording:
         """Pick a stem no file in the folder uses yet; create and lock its partial file."""
         ensure_private_dir(self.directory)
         base = render_stem(self.output.stem, self.started_at)
-        ext = "." + FORMATS[self.format][0]
+        ext = "." + FORMATS[self.format].ext
         n = 1
         while True:
             stem = base if n == 1 else f"{base}-{n}"
             taken = any(
                 (self.directory / f"{stem}{s}").exists()
-                for s in (PARTIAL_SUFFIX, ext, ".raw" + ext, ".wav")
+                for s in (PARTIAL_SUFFIX, ext, ".raw" + ext, ".wav", ".raw.flac", "-1" + ext)
             )
             if not taken:
                 partial = self.directory / f"{stem}{PARTIAL_SUFFIX}"
@@ -315,60 +329,79 @@ class Recording:
                 self.stem = result.path.name[: -len(PARTIAL_SUFFIX)]
                 lost_s = self.writer.lost_frames / self.samplerate
                 error = error or rescued_error(rescues, self.directory, lost_s)
-            path, raw_path, bounds = self._finalise(result)
+            paths, raw_path, notes = self._finalise(result)
         finally:
             self.writer.release()  # the partial file is locked until saved
         return Saved(
-            path,
+            paths[0] if paths else None,
             raw_path,
             result.duration_s,
             result.peak_dbfs,
             result.samplerate,
             result.channels,
-            bounds=bounds,
+            bounds=notes[0] if notes else None,
             error=error,
+            paths=paths,
+            notes=notes,
         )
 
-    def _finalise(self, result: WriteResult) -> tuple[Path | None, Path | None, Bounds | None]:
-        """Trim the closed partial WAV into ``<stem>.<ext>`` and keep it as
-        ``<stem>.raw.<ext>``; never overwriting, and the partial file stays
-        until both are safely written."""
-        ext, fmt, subtype = FORMATS[self.format]
+    def _finalise(self, result: WriteResult) -> tuple[tuple[Path, ...], Path | None, tuple]:
+        """Trim the closed partial WAV into ``<stem>.<ext>`` (with ``split``,
+        one ``<stem>-N.<ext>`` per note) and keep it as ``<stem>.raw.<ext>``;
+        never overwriting, and the partial file stays until all are safely
+        written."""
+        target = FORMATS[self.format]
         partial = result.path
-        bounds = None
-        trimmed = None
+        notes: tuple[Bounds, ...] = ()
         if result.frames:
-            bounds = analyse_file(partial, self.trim).bounds
-        if bounds is not None:
-            trimmed = unique_path(self.directory, self.stem, f".{ext}")
+            analysis = analyse_file(partial, self.trim, split=self.split)
+            if self.split:
+                notes = analysis.notes
+            elif analysis.bounds is not None:
+                notes = (analysis.bounds,)
+        paths: list[Path] = []
+        for k, bounds in enumerate(notes, 1):
+            stem = self.stem if len(notes) == 1 else f"{self.stem}-{k}"
+            path = unique_path(self.directory, stem, f".{target.ext}")
             try:
-                write_span(partial, trimmed, bounds.start, bounds.end, fmt, subtype)
+                gain = 0.0
+                if self.output.normalize_lufs:
+                    gain = normalize_gain_db(
+                        partial, bounds.start, bounds.end, target, self.output.normalize_lufs
+                    )
+                tags = Tags(path.stem, self.started_at, bounds.kept_s)
+                write_span(partial, path, bounds.start, bounds.end, target, tags=tags, gain_db=gain)
             except Exception as exc:
-                raw = self._keep_raw(partial, ext, fmt, subtype)
+                raw = self._keep_raw(partial)
                 raise OutputError(
                     f"saving the trimmed note failed ({exc}); the capture is kept as {raw}"
                 ) from None
-        else:
+            paths.append(path)
+        if not notes:
             logger.info("no sound found in the capture; only the raw capture is kept")
         raw_path = None
-        if self.output.keep_raw or trimmed is None:
-            raw_path = self._keep_raw(partial, ext, fmt, subtype)
+        if self.output.keep_raw or not paths:
+            raw_path = self._keep_raw(partial)
         else:
             os.unlink(partial)
-        return trimmed, raw_path, bounds
+        return tuple(paths), raw_path, notes
 
-    def _keep_raw(self, partial: Path, ext: str, fmt: str, subtype: str) -> Path:
-        """Give the partial WAV its final raw name, encoding it if needed."""
-        target = unique_path(self.directory, f"{self.stem}.raw", f".{ext}")
-        if fmt == "WAV":
-            link_exclusive(partial, target)
-            return target
-        tmp = self.directory / f".{target.name}.tmp"
+    def _keep_raw(self, partial: Path) -> Path:
+        """Give the partial WAV its final raw name, encoding it if needed.
+
+        The raw capture is kept whole and faithful: for the lossy, 16 kHz
+        ``voicenote`` format it is kept as FLAC.
+        """
+        target = FORMATS["flac" if self.format == "voicenote" else self.format]
+        target_path = unique_path(self.directory, f"{self.stem}.raw", f".{target.ext}")
+        if target.format == "WAV":
+            link_exclusive(partial, target_path)
+            return target_path
         try:
-            _encode(partial, tmp, fmt, subtype)
-            link_exclusive(tmp, target)
+            frames = sf.info(partial).frames
+            tags = Tags(target_path.stem, self.started_at, frames / self.samplerate)
+            write_span(partial, target_path, 0, frames, target, tags=tags)
         except Exception as exc:
-            tmp.unlink(missing_ok=True)
             # The capture itself is safe in the partial file: give it a WAV name.
             fallback = unique_path(self.directory, f"{self.stem}.raw", ".wav")
             link_exclusive(partial, fallback)
@@ -376,17 +409,4 @@ class Recording:
                 f"encoding to {self.format} failed ({exc}); the capture is saved as {fallback}"
             ) from None
         os.unlink(partial)
-        return target
-
-
-def _encode(src: Path, dst: Path, fmt: str, subtype: str, block_frames: int = 1 << 16) -> None:
-    """Stream ``src`` into a new file ``dst`` (mode 0600, created exclusively)."""
-    fd = create_exclusive(dst)
-    with sf.SoundFile(src) as fin, os.fdopen(fd, "wb") as raw:
-        with sf.SoundFile(
-            raw, "w", samplerate=fin.samplerate, channels=fin.channels, format=fmt, subtype=subtype
-        ) as fout:
-            for block in fin.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
-                fout.write(block)
-        raw.flush()
-        os.fsync(raw.fileno())
+        return target_path

@@ -17,6 +17,7 @@ import collections
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 from loguru import logger
 
@@ -24,7 +25,10 @@ from loopcap.capture import END, Block, Capture
 from loopcap.device import Source
 from loopcap.errors import LoopcapError
 
-__all__ = ["Tap"]
+__all__ = ["Tap", "MIN_RING_S"]
+
+#: Seconds of audio the ring keeps at least (see :meth:`Tap._route`).
+MIN_RING_S = 1.0
 
 
 class Tap:
@@ -39,6 +43,7 @@ class Tap:
         self._ring: collections.deque[Block] = collections.deque()
         self._ring_frames = 0
         self._target: queue.Queue | None = None
+        self._watcher: Callable[[Block], None] | None = None
         self._router = threading.Thread(target=self._route, name="loopcap-router", daemon=True)
         self.ended = threading.Event()  # set when the capture has ended (error or close)
         self._flowing = threading.Event()  # set at the first block
@@ -100,10 +105,33 @@ class Tap:
         if target is not None:
             target.put(END)
 
+    def watch(self, watcher: Callable[[Block], None] | None) -> None:
+        """Show every block to ``watcher`` (None: stop), on the router thread.
+
+        It first sees the ring's blocks (what played in the last
+        ``preroll_s``), then each block as it arrives, idle or recording.
+        It must return quickly; an exception it raises is logged and it is
+        dropped.
+        """
+        with self._lock:
+            self._watcher = watcher
+            if watcher is not None:
+                for block in list(self._ring):
+                    self._show(watcher, block)
+
+    def _show(self, watcher: Callable[[Block], None], block: Block) -> None:
+        try:
+            watcher(block)
+        except Exception:
+            logger.exception("a block watcher failed; it is dropped")
+            self._watcher = None
+
     # ------------------------------------------------------------ thread
 
     def _route(self) -> None:
-        limit = round(self.preroll_s * self.samplerate)
+        # The ring keeps at least MIN_RING_S even with the pre-roll off: an
+        # armed capture starts a little before the sound that woke it.
+        limit = round(max(self.preroll_s, MIN_RING_S) * self.samplerate)
         while True:
             block = self.capture.queue.get()
             self._flowing.set()
@@ -113,9 +141,11 @@ class Tap:
                     if target is not None:
                         target.put(END)
                     break
+                if self._watcher is not None:
+                    self._show(self._watcher, block)
                 if self._target is not None:
                     self._target.put(block)
-                elif limit > 0:
+                else:
                     self._ring.append(block)
                     self._ring_frames += len(block.frames)
                     while self._ring and self._ring_frames - len(self._ring[0].frames) >= limit:

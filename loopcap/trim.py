@@ -34,8 +34,11 @@ __all__ = [
     "levels_db",
     "estimate_floor_db",
     "find_regions",
+    "levels_in_blocks",
     "find_bounds",
     "bounds_of_array",
+    "find_notes",
+    "notes_of_array",
     "Reader",
     "MIN_DB",
 ]
@@ -73,6 +76,10 @@ class TrimParams:
     #: most: over a capture floor further down than that, its pauses are
     #: never silent.
     note_snr_db: float = 65.0
+    #: ...but where a sound's quietest ``floor_window_s`` lies this far (dB)
+    #: below its loudest moment and ``close_db`` over the capture's floor, that
+    #: is the note's own floor showing in a pause: its pauses are not silent.
+    own_floor_depth_db: float = 35.0
     #: Sounds whose RMS frequency lies above this (Hz) are clicks or noise
     #: bursts, never joined to the note across a pause.
     bright_hz: float = 2400.0
@@ -80,6 +87,9 @@ class TrimParams:
     #: far as levels over ``edge_window_s`` seconds stay ``edge_db`` above the floor.
     edge_window_s: float = 0.05
     edge_db: float = 3.0
+    #: In a capture of several notes (``split``), a sound is a note only if
+    #: it lasts at least this long (s); shorter ones are other sounds.
+    min_note_s: float = 1.0
     #: Kept before the note's first and after its last audible moment (s).
     pad_s: float = 0.0
 
@@ -138,17 +148,35 @@ def chunk_powers(x: np.ndarray, hop: int) -> np.ndarray:
 class LevelMeter:
     """Streaming chunk powers: feed blocks of any length, read ``powers``.
 
-    Memory grows by one float per ``hop`` samples (11 MB for an hour at
-    2.5 ms), never with the audio itself.  Single-threaded.
+    Memory grows by one float32 per ``hop`` samples (6 MB for an hour at
+    2.5 ms), never with the audio itself: the powers go straight into one
+    buffer, sized once when ``expected_frames`` is known (a file's length),
+    else grown by half as needed.  Single-threaded.
     """
 
-    def __init__(self, samplerate: int, params: TrimParams | None = None) -> None:
+    def __init__(
+        self,
+        samplerate: int,
+        params: TrimParams | None = None,
+        expected_frames: int | None = None,
+    ) -> None:
         self.samplerate = samplerate
         self.params = params or TrimParams()
         self.hop = hop_frames(samplerate, self.params)
         self._carry: np.ndarray | None = None
-        self._parts: list[np.ndarray] = []
+        capacity = (expected_frames or 0) // self.hop + 1
+        self._buf = np.empty(max(capacity, 1024), np.float32)
+        self._n = 0  # powers in the buffer
         self.frames = 0
+
+    def _append(self, powers: np.ndarray) -> None:
+        need = self._n + len(powers)
+        if need > len(self._buf):
+            grown = np.empty(max(need, len(self._buf) * 3 // 2), np.float32)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf = grown
+        self._buf[self._n : need] = powers
+        self._n = need
 
     def feed(self, block: np.ndarray) -> None:
         block = np.asarray(block, dtype=np.float32)
@@ -159,26 +187,38 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            self._parts.append(chunk_powers(block[:usable], self.hop))
+            self._append(chunk_powers(block[:usable], self.hop))
         self._carry = block[usable:]
+
+    def _last_partial(self) -> np.ndarray:
+        """The power of the last, partial chunk: its mean over the samples it has."""
+        c = self._carry
+        pad = np.zeros((self.hop - len(c), c.shape[1]), np.float32)
+        return chunk_powers(np.concatenate([c, pad]), self.hop) * self.hop / len(c)
+
+    def finish(self) -> None:
+        """No more blocks: fold the last partial chunk in for good, so that
+        :attr:`powers` is a view of the buffer, never a copy."""
+        if self._carry is not None and len(self._carry):
+            self._append(self._last_partial())
+            self._carry = None
 
     def find_bounds(self, read: Reader | None = None) -> Bounds | None:
         """The note's bounds in what was fed so far (see :func:`find_bounds`)."""
         return find_bounds(self.powers, self.samplerate, self.frames, self.params, read)
 
+    def find_notes(self, read: Reader | None = None) -> list[Bounds]:
+        """Every note in what was fed so far (see :func:`find_notes`)."""
+        return find_notes(self.powers, self.samplerate, self.frames, self.params, read)
+
     @property
     def powers(self) -> np.ndarray:
-        if len(self._parts) > 1:  # join once, keep only the joined copy
-            self._parts = [np.concatenate(self._parts)]
-        parts = list(self._parts)
+        """One power per chunk fed so far (a view; a copy while a partial chunk
+        is pending and :meth:`finish` has not been called)."""
+        view = self._buf[: self._n]
         if self._carry is not None and len(self._carry):
-            c = self._carry
-            pad = np.zeros((self.hop - len(c), c.shape[1]), np.float32)
-            # The last partial chunk: its mean over the samples it has.
-            parts.append(chunk_powers(np.concatenate([c, pad]), self.hop) * self.hop / len(c))
-        if len(parts) == 1:
-            return parts[0]
-        return np.concatenate(parts) if parts else np.zeros(0)
+            return np.concatenate([view, self._last_partial()])
+        return view
 
 
 def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
@@ -210,8 +250,13 @@ def _moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _to_db(power: np.ndarray) -> np.ndarray:
-    out = np.maximum(np.asarray(power, dtype=np.float32), np.float32(1e-30))
+def _to_db(power: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Power -> dB (floored at ``MIN_DB``), float32; ``in_place`` reuses a
+    float32 ``power`` array the caller no longer needs."""
+    if in_place and isinstance(power, np.ndarray) and power.dtype == np.float32:
+        out = np.maximum(power, np.float32(1e-30), out=power)
+    else:
+        out = np.maximum(np.asarray(power, dtype=np.float32), np.float32(1e-30))
     np.log10(out, out=out)
     out *= 10
     return np.maximum(out, np.float32(MIN_DB), out=out)
@@ -220,7 +265,32 @@ def _to_db(power: np.ndarray) -> np.ndarray:
 def levels_db(powers: np.ndarray, params: TrimParams, frame_s: float | None = None) -> np.ndarray:
     """Levels in dBFS, one per chunk, averaged over ``frame_s``."""
     n = max(1, round((frame_s or params.frame_s) / params.hop_s))
-    return _to_db(_moving_mean(powers, n))
+    mean = _moving_mean(powers, n)
+    return _to_db(mean, in_place=mean is not powers and mean.dtype == np.float32)
+
+
+#: Chunks handled at once where a whole capture is scanned: an hour at 2.5 ms
+#: is 1.44 million chunks; levels for all of them at once would be 6 MB more.
+SCAN_CHUNKS = 1 << 16
+
+
+def levels_in_blocks(
+    powers: np.ndarray,
+    params: TrimParams,
+    frame_s: float | None = None,
+    a: int = 0,
+    b: int | None = None,
+):
+    """Yield ``(start, levels)`` over chunks [a, b) in pieces of ``SCAN_CHUNKS``,
+    equal to the matching slices of :func:`levels_db` of the whole array."""
+    n = max(1, round((frame_s or params.frame_s) / params.hop_s))
+    b = len(powers) if b is None else b
+    for s in range(a, b, SCAN_CHUNKS):
+        e = min(b, s + SCAN_CHUNKS)
+        # The window of an item reaches at most n chunks either way: with that
+        # margin, the items of [s, e) see what they would in the whole array.
+        lo, hi = max(0, s - n), min(len(powers), e + n)
+        yield s, levels_db(powers[lo:hi], params, frame_s)[s - lo : e - lo]
 
 
 def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
@@ -228,9 +298,15 @@ def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
     n = max(1, round(params.floor_window_s / params.hop_s))
     if len(powers) <= n:
         return 0, len(powers)
-    sums = np.convolve(powers.astype(np.float32, copy=False), np.ones(n, np.float32), "valid")
-    i = int(np.argmin(sums))
-    return i, i + n
+    ones = np.ones(n, np.float32)
+    best, best_i = np.inf, 0
+    for s in range(0, len(powers) - n + 1, SCAN_CHUNKS):  # window starts s.. in pieces
+        piece = powers[s : min(len(powers), s + SCAN_CHUNKS + n - 1)]
+        sums = np.convolve(piece.astype(np.float32, copy=False), ones, "valid")
+        i = int(np.argmin(sums))
+        if sums[i] < best:
+            best, best_i = float(sums[i]), s + i
+    return best_i, best_i + n
 
 
 def estimate_floor_db(powers: np.ndarray, params: TrimParams) -> float:
@@ -245,19 +321,52 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True."""
     if not mask.any():
         return []
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    # int8 throughout: a Python [0] here would make the padded copy (and its
+    # diff) int64, 16 bytes per chunk: 23 MB for an hour of audio.
+    edge = np.zeros(1, np.int8)
+    d = np.diff(np.concatenate([edge, mask.astype(np.int8), edge]))
     starts = np.flatnonzero(d == 1)
     ends = np.flatnonzero(d == -1)
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def find_regions(levels: np.ndarray, floor_db: float, params: TrimParams) -> list[tuple[int, int]]:
+def find_regions(
+    levels: np.ndarray | None,
+    floor_db: float,
+    params: TrimParams,
+    powers: np.ndarray | None = None,
+) -> list[tuple[int, int]]:
     """Sounds as [start, end) chunk indices: audible runs (above ``close_db``)
     that somewhere open the gate (``open_db``), merged across gaps shorter than
-    ``merge_gap_s``."""
-    loud = levels > floor_db + params.open_db
-    audible = levels > floor_db + params.close_db
-    regions = [(a, b) for a, b in _runs(audible) if loud[a:b].any()]
+    ``merge_gap_s``.  From ``levels``, or (``levels`` None) from ``powers``,
+    their levels computed piece by piece (memory independent of length)."""
+    if levels is not None:
+        pieces = [(0, levels)]
+        total = len(levels)
+    else:
+        assert powers is not None
+        pieces = levels_in_blocks(powers, params)
+        total = len(powers)
+    regions: list[tuple[int, int]] = []
+    pending: tuple[int, bool] | None = None  # a run reaching the end of the last piece
+    for s, lv in pieces:
+        audible = lv > floor_db + params.close_db
+        loud = lv > floor_db + params.open_db
+        if pending is not None and not (len(audible) and audible[0]):
+            if pending[1]:
+                regions.append((pending[0], s))
+            pending = None
+        for a, b in _runs(audible):
+            start, is_loud = s + a, bool(loud[a:b].any())
+            if a == 0 and pending is not None:  # the run goes on from the last piece
+                start, is_loud = pending[0], is_loud or pending[1]
+                pending = None
+            if b == len(audible) and s + b < total:
+                pending = (start, is_loud)
+            elif is_loud:
+                regions.append((start, s + b))
+    if pending is not None and pending[1]:
+        regions.append((pending[0], total))
     gap = round(params.merge_gap_s / params.hop_s)
     merged: list[tuple[int, int]] = []
     for a, b in regions:
@@ -423,6 +532,78 @@ def _extend(
         margin *= 4  # the run goes on past what was looked at: look further
 
 
+class _Segmenter:
+    """The segmenting shared by :func:`find_bounds` and :func:`find_notes`:
+    the capture's floor, its sounds (regions) and the rules that join sounds
+    into a note.  Built once per capture; regions are chunk indices."""
+
+    def __init__(
+        self,
+        powers: np.ndarray,
+        samplerate: int,
+        frames: int,
+        params: TrimParams,
+        read: Reader | None,
+    ) -> None:
+        self.powers, self.samplerate, self.frames, self.params = powers, samplerate, frames, params
+        self.floor = estimate_floor_db(powers, params)
+        self.regions = find_regions(None, self.floor, params, powers)
+        self.hop = hop_frames(samplerate, params)
+        self.bridged = _bridged(powers, self.floor, params)
+        self.bright = _brightness(read, _quietest(powers, params), self.hop, samplerate)
+
+    def longest(self, among: list[int]) -> int:
+        return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
+
+    def grow(self, core: int, lo: int = 0, hi: int | None = None) -> tuple[int, int, int, int]:
+        """The note around ``regions[core]``, joining only regions ``lo..hi-1``.
+
+        Returns its span in chunks and the first and last region it holds.
+        """
+        hi = len(self.regions) if hi is None else hi
+        ca, cb = self.regions[core]
+        # Can the note's own noise floor be above the capture's?  A phone's
+        # microphone floor lies at most ``note_snr_db`` below the speech;
+        # where the capture's floor is further down than that (digital
+        # silence, dither) the note's pauses are never silent, and a silent
+        # gap ends the note.  Otherwise (a quiet note over a hissy device) its
+        # pauses can look like silence, and only their length and sound tell
+        # them from what is around.
+        peak = max(lv.max() for _, lv in levels_in_blocks(self.powers, self.params, a=ca, b=cb))
+        silent_pauses = bool(peak - self.floor < self.params.note_snr_db)
+        if silent_pauses and (cb - ca) * self.params.hop_s >= 1.0:
+            # The note's own floor may show after all: a sound whose quietest
+            # stretch lies far below its speech (``own_floor_depth_db``: a
+            # pause, not a quiet syllable) yet clearly above the capture's
+            # floor carries that floor through its pauses, long ones too.
+            inner = self.powers[ca:cb]
+            qa, qb = _quietest(inner, self.params)
+            own = float(_to_db(np.array([inner[qa:qb].mean()], np.float32))[0])
+            p = self.params
+            if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
+                silent_pauses = False
+        part = self.regions[lo:hi]
+        a, b = _grow(part, core - lo, self.bridged, self.params, silent_pauses, self.bright)
+        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
+        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
+        return a, b, first, last
+
+    def bounds(self, a: int, b: int, lo: int = 0, hi: int | None = None) -> Bounds:
+        """Chunk span [a, b) -> the note's Bounds: quiet edges taken in (never
+        past chunks ``lo``/``hi``, a neighbouring note's edge), edges refined,
+        padded."""
+        p = self.params
+        hi = len(self.powers) if hi is None else hi
+        ea, eb = _extend(self.powers, a, b, self.floor + p.edge_db, p)
+        a, b = max(ea, lo), min(eb, hi)
+        ra, rb = _refine(self.powers, a, b, self.floor + p.close_db, p)
+        a, b = max(ra, lo), min(rb, hi)
+        pad = round(p.pad_s * self.samplerate)
+        start = max(0, a * self.hop - pad, lo * self.hop)
+        end = min(self.frames, b * self.hop + pad, hi * self.hop)
+        return Bounds(start, end, self.floor, self.samplerate)
+
+
 def find_bounds(
     powers: np.ndarray,
     samplerate: int,
@@ -432,36 +613,60 @@ def find_bounds(
 ) -> Bounds | None:
     """The note's bounds from chunk powers, or None when there is no sound.
 
-    ``read`` gives access to the audio so that the few sounds near the note
-    can be judged (clicks and bright bursts are left out); without it only
-    timing and levels decide.
+    The note grows from the longest sound.  ``read`` gives access to the
+    audio so that the few sounds near the note can be judged (clicks and
+    bright bursts are left out); without it only timing and levels decide.
+    """
+    seg = _Segmenter(powers, samplerate, frames, params or TrimParams(), read)
+    if not seg.regions:
+        return None
+    a, b, _, _ = seg.grow(seg.longest(list(range(len(seg.regions)))))
+    return seg.bounds(a, b)
+
+
+def find_notes(
+    powers: np.ndarray,
+    samplerate: int,
+    frames: int,
+    params: TrimParams | None = None,
+    read: Reader | None = None,
+) -> list[Bounds]:
+    """Every note in a capture of consecutive notes, in time order.
+
+    The same segmenting as :func:`find_bounds`, repeated: the longest sound
+    not yet taken seeds a note, which grows by the same rules but never into
+    another note.  A grown sound is a note if it lasts ``min_note_s`` and is
+    not brighter than speech (``bright_hz``); otherwise (a notification
+    sound, a click) it is left out.  Notes never overlap.
     """
     params = params or TrimParams()
-    levels = levels_db(powers, params)
-    floor = estimate_floor_db(powers, params)
-    regions = find_regions(levels, floor, params)
-    if not regions:
-        return None
-    core = max(range(len(regions)), key=lambda i: (regions[i][1] - regions[i][0], -i))
-    ca, cb = regions[core]
-    # Can the note's own noise floor be above the capture's?  A phone's
-    # microphone floor lies at most ``note_snr_db`` below the speech; where
-    # the capture's floor is further down than that (digital silence, dither)
-    # the note's pauses are never silent, and a silent gap ends the note.
-    # Otherwise (a quiet note over a hissy device) its pauses can look like
-    # silence, and only their length and sound tell them from what is around.
-    silent_pauses = bool(levels[ca:cb].max() - floor < params.note_snr_db)
-    bright = _brightness(
-        read, _quietest(powers, params), hop_frames(samplerate, params), samplerate
-    )
-    a, b = _grow(regions, core, _bridged(powers, floor, params), params, silent_pauses, bright)
-    a, b = _extend(powers, a, b, floor + params.edge_db, params)
-    a, b = _refine(powers, a, b, floor + params.close_db, params)
-    hop = hop_frames(samplerate, params)
-    pad = round(params.pad_s * samplerate)
-    start = max(0, a * hop - pad)
-    end = min(frames, b * hop + pad)
-    return Bounds(start, end, floor, samplerate)
+    seg = _Segmenter(powers, samplerate, frames, params, read)
+    owner: list[int | None] = [None] * len(seg.regions)  # note index, or -1 for "not a note"
+    spans: list[tuple[int, int]] = []
+    min_len = params.min_note_s / params.hop_s
+    while free := [i for i, o in enumerate(owner) if o is None]:
+        core = seg.longest(free)
+        lo = core
+        while lo > 0 and owner[lo - 1] is None:
+            lo -= 1
+        hi = core + 1
+        while hi < len(owner) and owner[hi] is None:
+            hi += 1
+        a, b, first, last = seg.grow(core, lo, hi)
+        is_note = b - a >= min_len and seg.bright(a, b) <= params.bright_hz
+        mark = len(spans) if is_note else -1
+        for i in range(first, last + 1):
+            owner[i] = mark
+        if is_note:
+            spans.append((a, b))
+    spans.sort()
+    notes = []
+    for k, (a, b) in enumerate(spans):
+        # A note's quiet edges may reach halfway to its neighbours, no further.
+        lo = 0 if k == 0 else (spans[k - 1][1] + a) // 2
+        hi = None if k == len(spans) - 1 else (b + spans[k + 1][0]) // 2
+        notes.append(seg.bounds(a, b, lo, hi))
+    return notes
 
 
 def bounds_of_array(
@@ -474,3 +679,15 @@ def bounds_of_array(
     meter = LevelMeter(samplerate, params)
     meter.feed(x)
     return meter.find_bounds(lambda a, b: x[a:b])
+
+
+def notes_of_array(
+    x: np.ndarray, samplerate: int, params: TrimParams | None = None
+) -> list[Bounds]:
+    """Every note in an array held in memory (see :func:`find_notes`)."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    meter = LevelMeter(samplerate, params)
+    meter.feed(x)
+    return meter.find_notes(lambda a, b: x[a:b])

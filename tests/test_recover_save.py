@@ -3,8 +3,8 @@ for real by stopping a capture's save at that step (the SIGKILL trials in
 test_faults_kill.py reach them at random; here each one is reached on purpose).
 
 A save (session._finalise) goes: trimmed note to a hidden temporary, renamed to
-``<stem>.<ext>``; raw capture encoded to a hidden temporary (or for WAV the
-partial file itself), linked to ``<stem>.raw.<ext>``; the partial name removed.
+``<stem>.<ext>``; raw capture encoded to a hidden temporary (write_span; for WAV
+the partial file itself), linked to ``<stem>.raw.<ext>``; the partial name removed.
 """
 
 from __future__ import annotations
@@ -30,15 +30,12 @@ class Killed(BaseException):
 
 def capture(tmp_path, fmt: str, monkeypatch, kill_at: str):
     """Record 1.5 s of bursts (a note the trimmer finds), then 'die' at ``kill_at``."""
-    import loopcap.paths
     import loopcap.session
-    import loopcap.trimfile
 
-    real_link = loopcap.paths.link_exclusive
-    links = []
+    real_link = loopcap.session.link_exclusive
+    real_write_span = loopcap.session.write_span
 
     def link(src, dst):
-        links.append(dst.name)
         if kill_at == "after-link" and ".raw." in dst.name:
             os.link(src, dst)  # the new name is made, the old not yet removed
             raise Killed
@@ -46,16 +43,16 @@ def capture(tmp_path, fmt: str, monkeypatch, kill_at: str):
             raise Killed
         return real_link(src, dst)
 
-    def encode(src, dst, *a, **k):
-        if kill_at == "mid-encode":
-            dst.write_bytes(b"fLaC\0\0\0")  # a half-written temporary
+    def write_span(src, dst, *args, **kwargs):
+        if ".raw." in dst.name and kill_at in ("before-raw", "mid-encode"):
+            # Killed while encoding the raw capture: its hidden temporary is
+            # left half-written (a real kill runs no clean-up).
+            dst.with_name(f".{dst.name}.{os.getpid()}.tmp").write_bytes(b"fLaC\0\0\0")
             raise Killed
-        return real_encode(src, dst, *a, **k)
+        return real_write_span(src, dst, *args, **kwargs)
 
-    real_encode = loopcap.session._encode
     monkeypatch.setattr(loopcap.session, "link_exclusive", link)
-    monkeypatch.setattr(loopcap.trimfile, "link_exclusive", link)
-    monkeypatch.setattr(loopcap.session, "_encode", encode)
+    monkeypatch.setattr(loopcap.session, "write_span", write_span)
     rec = Recording(
         FakeSource(signal="burst", speed=1),
         OutputConfig(dir=str(tmp_path), format=fmt, stem="note"),
@@ -78,8 +75,8 @@ def playable(path) -> int:
 @pytest.mark.parametrize("fmt", ["wav", "flac"])
 def test_killed_after_the_note_before_the_raw(tmp_path, monkeypatch, fmt):
     left = capture(tmp_path, fmt, monkeypatch, "before-raw")
-    encoded = [".note.raw.flac.tmp"] if fmt == "flac" else []  # finished, never named
-    assert left == sorted([*encoded, f"note.{fmt}", "note.partial.wav"]), left
+    encoding = [f".note.raw.flac.{os.getpid()}.tmp"] if fmt == "flac" else []
+    assert left == sorted([*encoding, f"note.{fmt}", "note.partial.wav"]), left
     (rec,) = recover_dir(tmp_path)
     # The whole capture becomes the note's raw capture, not a second "note-2".
     assert rec.path.name == "note.raw.wav"
@@ -99,7 +96,7 @@ def test_killed_between_naming_the_raw_and_dropping_the_partial(tmp_path, monkey
 
 def test_killed_while_encoding_leaves_no_unreadable_temporary(tmp_path, monkeypatch):
     left = capture(tmp_path, "flac", monkeypatch, "mid-encode")
-    assert ".note.raw.flac.tmp" in left and "note.partial.wav" in left, left
+    assert f".note.raw.flac.{os.getpid()}.tmp" in left and "note.partial.wav" in left, left
     (rec,) = recover_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["note.flac", "note.raw.wav"]
     assert playable(rec.path) == pytest.approx(1.5 * SR, abs=0.05 * SR)

@@ -165,3 +165,28 @@ def test_a_fading_last_syllable_is_kept():
     x = x + noise(len(x) / SR, floor, seed=5)
     b = bounds_of(x)
     assert b.end_s > 1.45, b.end_s
+
+
+@pytest.mark.parametrize("piece", [7, 64, 1000, 1 << 16])
+def test_scanning_in_pieces_equals_scanning_whole(monkeypatch, piece):
+    """Long captures are scanned in pieces (bounded memory): levels, the floor and
+    the regions must not depend on where the pieces are cut."""
+    from loopcap import trim
+
+    # Over hiss: three sounds 0.8 s apart (more than merge_gap_s), one of them short.
+    x = np.concatenate([silence(0.7), tone(0.4), silence(0.8), tone(0.05, 0.02)])
+    x = np.concatenate([x, silence(0.9), tone(0.8, 0.3), silence(0.7)])
+    x += noise(len(x) / SR, -70, piece)
+    m = LevelMeter(SR)
+    m.feed(x)
+    p, params = m.powers, TrimParams()
+    whole_levels = trim.levels_db(p, params)
+    floor = estimate_floor_db(p, params)
+    whole = trim.find_regions(whole_levels, floor, params)
+    quiet = trim._quietest(p, params)
+    monkeypatch.setattr(trim, "SCAN_CHUNKS", piece)
+    pieces = np.concatenate([lv for _, lv in trim.levels_in_blocks(p, params)])
+    assert np.allclose(pieces, whole_levels, atol=1e-3)
+    assert trim.find_regions(None, floor, params, p) == whole
+    assert trim._quietest(p, params) == quiet
+    assert len(whole) >= 3

@@ -50,6 +50,7 @@ STATE_COLOURS = {
     "recording": (230, 40, 40),
     "saving": (245, 170, 20),
     "error": (90, 40, 140),
+    "armed": (30, 120, 230),
 }
 
 

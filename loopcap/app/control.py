@@ -27,7 +27,7 @@ from loopcap.paths import ensure_private_dir
 
 __all__ = ["runtime_dir", "InstanceLock", "ControlServer", "send", "COMMANDS"]
 
-COMMANDS = ("toggle", "start", "stop", "cancel", "status", "quit")
+COMMANDS = ("toggle", "start", "stop", "cancel", "arm", "status", "quit")
 
 
 class NotRunning(LoopcapError):

@@ -1,4 +1,5 @@
-"""The app's state machine: idle -> recording -> saving -> idle (or error).
+"""The app's state machine: idle -> recording -> saving -> idle (or error);
+armed: idle -> armed -> (sound) recording -> (silence) saving -> idle.
 
 Every input (hotkey, tray menu, control socket, signal, device failure) is an
 event posted to one queue; one worker thread handles them in order.  So a key
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from loopcap.arm import ARM_LEAD_S, Armed
 from loopcap.config import Config
 from loopcap.device import open_source
 from loopcap.errors import LoopcapError
@@ -29,9 +31,9 @@ from loopcap.paths import ensure_private_dir, link_exclusive
 from loopcap.session import Recording, Saved
 from loopcap.tap import Tap
 
-__all__ = ["Controller", "Snapshot", "IDLE", "RECORDING", "SAVING", "ERROR"]
+__all__ = ["Controller", "Snapshot", "IDLE", "ARMED", "RECORDING", "SAVING", "ERROR"]
 
-IDLE, RECORDING, SAVING, ERROR = "idle", "recording", "saving", "error"
+IDLE, ARMED, RECORDING, SAVING, ERROR = "idle", "armed", "recording", "saving", "error"
 #: Seconds between attempts to reopen a device that failed.
 RETRY_S = 2.0
 RECENT = 5
@@ -46,6 +48,7 @@ class Snapshot:
     message: str = ""  # the error, or what was just saved
     recent: tuple[Path, ...] = ()
     saved: Saved | None = None  # the capture just saved (on the change to idle)
+    armed: bool = False  # waiting for sound, or recording until silence
 
     @property
     def elapsed_s(self) -> float:
@@ -76,6 +79,7 @@ class Controller:
         self._listeners: list[Callable[[Snapshot], None]] = []
         self._tap: Tap | None = None
         self._rec: Recording | None = None
+        self._armed: Armed | None = None
         self._recent: list[Path] = []
         self._snapshot = Snapshot(IDLE)
         self._next_retry = 0.0
@@ -98,7 +102,7 @@ class Controller:
         self._thread.start()
 
     def post(self, name: str) -> threading.Event:
-        """Queue an event (toggle, start, stop, cancel, quit); never blocks.
+        """Queue an event (toggle, start, stop, cancel, arm, quit); never blocks.
 
         Returns an Event set once the event has been handled.
         """
@@ -176,8 +180,16 @@ class Controller:
     def _watch(self) -> None:
         """Between events: notice a failed device, retry a missing one."""
         tap = self._tap
+        if self._armed is not None and self._rec is not None:
+            now = time.monotonic()
+            reason = self._armed.stop_reason(now, self._rec.t0)
+            if reason is not None:
+                logger.info(f"armed capture ends: {reason}")
+                self._stop(now)
+                return
         if tap is not None and tap.ended.is_set():
             err = tap.error or LoopcapError("the recording device closed")
+            self._disarm()
             self._tap = None
             if self._rec is not None:
                 self._stop(time.monotonic())
@@ -189,16 +201,49 @@ class Controller:
 
     def _handle(self, ev: _Event) -> None:
         name = ev.name
+        waiting = self._armed is not None and self._rec is None
         if name == "toggle":
-            name = "stop" if self._rec is not None else "start"
+            name = "stop" if self._rec is not None else "disarm" if waiting else "start"
+        elif name == "arm":
+            name = "stop" if self._rec is not None else "disarm" if waiting else "arm"
         if name == "start" and self._rec is None:
+            self._disarm()
             self._start(ev.t)
+        elif name == "arm" and self._rec is None:
+            self._arm()
+        elif name == "sound" and waiting and self._armed.onset_t is not None:
+            self._start(self._armed.onset_t - ARM_LEAD_S, armed=True)
+            if self._rec is None:
+                self._disarm()
+        elif name in ("disarm", "cancel", "stop") and waiting:
+            self._disarm()
+            self._set(IDLE, message="disarmed")
         elif name == "stop" and self._rec is not None:
             self._stop(ev.t)
         elif name == "cancel" and self._rec is not None:
             self._stop(ev.t, cancel=True)
 
-    def _start(self, t: float) -> None:
+    def _arm(self) -> None:
+        """Wait for sound (see :mod:`loopcap.arm`); it posts "sound" when it begins."""
+        if self._tap is None:
+            self._open_tap()
+            if self._tap is None:
+                return
+        self._armed = Armed(self._tap, self.config.arm, self.config.trim, self._sound_began)
+        self._armed.attach()
+        logger.info("armed: the capture starts when sound begins")
+        self._set(ARMED, armed=True)
+
+    def _sound_began(self, t: float) -> None:
+        """On the tap's router thread: only post."""
+        self.post("sound")
+
+    def _disarm(self) -> None:
+        armed, self._armed = self._armed, None
+        if armed is not None:
+            armed.detach()
+
+    def _start(self, t: float, armed: bool = False) -> None:
         if self._tap is None:
             self._open_tap()
             if self._tap is None:
@@ -218,11 +263,12 @@ class Controller:
             self._set(ERROR, message=str(exc))
             return
         self._rec = rec
-        logger.info("capture started")
-        self._set(RECORDING, started=rec.t0)
+        logger.info("capture started" + (" (sound began)" if armed else ""))
+        self._set(RECORDING, started=rec.t0, armed=armed)
 
     def _stop(self, t: float, cancel: bool = False) -> None:
         rec, self._rec = self._rec, None
+        self._disarm()
         if rec is None:
             return
         self._set(SAVING, started=rec.t0)

@@ -99,9 +99,13 @@ def _output(config: Config) -> list[tuple[str, str]]:
     missing = []
     tone = np.zeros((4800, 2), np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (ext, fmt, subtype) in FORMATS.items():
+        for name, t in FORMATS.items():
+            rate = t.samplerate or 48000
+            data = tone[: rate // 10, :1] if t.mono else tone
             try:
-                sf.write(Path(tmp) / f"t.{ext}", tone, 48000, format=fmt, subtype=subtype)
+                sf.write(
+                    Path(tmp) / f"{name}.{t.ext}", data, rate, format=t.format, subtype=t.subtype
+                )
             except Exception:
                 missing.append(name)
     if missing:

@@ -41,7 +41,8 @@ def start_hotkeys(config: HotkeysConfig, post: Callable[[str], object]):
     if not ok:
         logger.warning(reason)
         return None
-    bindings = {k: a for a, k in (("toggle", config.toggle), ("cancel", config.cancel)) if k}
+    actions = (("toggle", config.toggle), ("cancel", config.cancel), ("arm", config.arm))
+    bindings = {k: a for a, k in actions if k}
     if not bindings:
         return None
     try:

@@ -52,6 +52,7 @@ def run_app(
             return {
                 "ok": True,
                 "state": s.state,
+                "armed": s.armed,
                 "elapsed_s": round(s.elapsed_s, 1),
                 "message": s.message,
                 "recent": [str(p) for p in s.recent],

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from loopcap.app.controller import RECORDING, SAVING, Controller, Snapshot
+from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
 
 __all__ = ["Tray", "tray_support"]
@@ -178,6 +178,11 @@ class Tray:
         def toggle_text(_item) -> str:
             return "Stop capture" if self._snap.state == RECORDING else "Start capture"
 
+        def arm_text(_item) -> str:
+            if self._snap.state == ARMED:
+                return "Disarm"
+            return "Capture the next sound (arm)"
+
         def recent_items():
             paths = self._snap.recent
             if not paths:
@@ -187,6 +192,11 @@ class Tray:
 
         return pystray.Menu(
             item(toggle_text, lambda: self.controller.post("toggle"), default=True),
+            item(
+                arm_text,
+                lambda: self.controller.post("arm"),
+                enabled=lambda _i: self._snap.state in (IDLE, ARMED),
+            ),
             item("Open captures folder", lambda: open_path(self._captures_dir())),
             item("Recent captures", pystray.Menu(recent_items)),
             item("Open config file", lambda: open_path(self.config_path)),
@@ -251,7 +261,10 @@ class Tray:
     def _title(snap: Snapshot) -> str:
         if snap.state == RECORDING:
             s = int(snap.elapsed_s)
-            return f"loopcap: recording {s // 60:02d}:{s % 60:02d}"
+            until = " until silence" if snap.armed else ""
+            return f"loopcap: recording {s // 60:02d}:{s % 60:02d}{until}"
+        if snap.state == ARMED:
+            return "loopcap: armed: waiting for sound"
         if snap.state == "error":
             return f"loopcap: error: {snap.message}"[:120]
         return f"loopcap: {snap.state}"

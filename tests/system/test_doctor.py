@@ -1,0 +1,40 @@
+"""`loopcap doctor` on the private sound server, and without one."""
+
+import subprocess
+import sys
+
+
+def doctor(env, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "loopcap", "doctor"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_doctor_passes_on_a_working_sound_server(loopcap_env, tmp_path):
+    env = {k: v for k, v in loopcap_env.items() if k != "DISPLAY"}
+    done = doctor(env, tmp_path)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "FAIL" not in out
+    # Every saved format can be written, WhatsApp's own included.
+    assert "ok   formats: wav, flac, ogg, mp3, voicenote" in out.splitlines()
+    # Without a display it says how to work instead of failing.
+    assert any(line.startswith("warn tray") for line in out.splitlines())
+
+
+def test_doctor_fails_with_one_plain_line_without_a_sound_server(loopcap_env, tmp_path):
+    env = {k: v for k, v in loopcap_env.items() if k != "DISPLAY"}
+    env["PULSE_SERVER"] = f"unix:{tmp_path / 'no-such-socket'}"
+    done = doctor(env, tmp_path)
+    assert done.returncode != 0
+    fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
+    assert fails == [
+        "FAIL sound server: no sound server is running: start PulseAudio or PipeWire "
+        "(pipewire-pulse) and try again"
+    ]
+    assert "Traceback" not in done.stderr
