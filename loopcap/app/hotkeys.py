@@ -46,6 +46,9 @@ def start_hotkeys(config: HotkeysConfig, post: Callable[[str], object]):
     if not bindings:
         return None
     try:
+        from loopcap.app.tray import thread_safe_xlib
+
+        thread_safe_xlib()  # before pynput opens its displays
         from pynput import keyboard
     except Exception as exc:  # no X server, no permission, missing backend
         logger.warning(f"global hotkeys are off ({exc}); use `loopcap toggle` instead")

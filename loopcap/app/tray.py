@@ -21,7 +21,7 @@ from loguru import logger
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
 
-__all__ = ["Tray", "tray_support"]
+__all__ = ["Tray", "tray_support", "thread_safe_xlib"]
 
 DOCK_CHECK_S = 1.0
 DOCK_ATTEMPTS = 8
@@ -44,6 +44,22 @@ def _x11_tray_owner() -> bool | None:
         return d.get_selection_owner(atom) != X.NONE
     finally:
         d.close()
+
+
+def thread_safe_xlib() -> None:
+    """Make python-xlib safe to use from several threads (python-xlib #279).
+
+    Without ``Xlib.threaded`` its locks are dummies: pystray's Xorg backend
+    uses one display from its event loop and from the setup thread (``visible
+    = True``), and a flush from one thread can take the reply the other waits
+    for, which then waits forever (measured: the icon never appeared, the loop
+    stuck in ``get_geometry`` at start).  Displays made after this call get
+    real locks; call it before pystray or pynput make theirs.
+    """
+    try:
+        import Xlib.threaded  # noqa: F401 - importing it is what switches the locks
+    except ImportError:  # not an X11 system
+        pass
 
 
 def tray_support() -> tuple[bool, str]:
@@ -87,6 +103,7 @@ class Tray:
     def __init__(
         self, controller: Controller, config_path: Path, on_quit: Callable[[], None]
     ) -> None:
+        thread_safe_xlib()
         import pystray
 
         self.pystray = pystray
