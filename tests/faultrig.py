@@ -137,6 +137,8 @@ class Proc:
             pytest.fail(f"loopcap did not exit within {timeout} s; stderr:\n{self.stderr}")
         for t in self._threads:
             t.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()  # not left for the garbage collector (a ResourceWarning)
         return self.returncode
 
     def json(self):

@@ -53,7 +53,7 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
     finally:
         if player is not None:
             player.kill()
-            player.wait()
+            player.communicate()  # also closes its pipe
     if not killed:
         return True, "ended before the kill"  # not counted
     t_line = proc.line_time(START_LINE)

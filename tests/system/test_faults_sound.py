@@ -115,7 +115,7 @@ def test_sound_server_killed_then_restarted(app_env, xdisplay, tmp_path, fault_t
             time.sleep(2.0)
             own.kill()
             t_kill = time.monotonic()
-            player.wait(10)
+            player.communicate(timeout=10)
 
             # The fault is shown: status, log, icon.
             reply = wait_state(env, "error", timeout=5, proc=app)
@@ -183,7 +183,7 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
         reply = wait_state(app_env, "error", timeout=5, proc=app)
         assert "disappeared" in reply["message"] and "phone" in reply["message"], reply
         assert any("disappeared" in ln for _, ln in app.lines), app.stderr
-        player.wait(10)
+        player.communicate(timeout=10)
         (first,) = saved_files(out)
         data, _ = rig.read_audio(first)
         lag, corr = rig.best_lag(data, played[offset : offset + SR])
@@ -216,7 +216,7 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
             app.kill()
         if background is not None:
             background.kill()
-            background.wait()
+            background.communicate()
         if module is not None:
             pulse.unload_module(module)
 
@@ -245,8 +245,8 @@ def test_default_output_removed_the_switch_is_said(app_env, xdisplay, tmp_path, 
             own.unload_module(speakers)
             reply = wait_state(env, "error", timeout=5, proc=app)
             assert "speakers.monitor" in reply["message"], reply
-            player.wait(10)
-            intruder.wait(10)
+            player.communicate(timeout=10)
+            intruder.communicate(timeout=10)
 
             reply = wait_state(env, "idle", timeout=10, proc=app)
             assert "now recording from" in reply["message"], reply

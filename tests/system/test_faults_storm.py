@@ -168,6 +168,6 @@ def test_fifty_hotkeys_with_clicks_and_toggles_in_five_seconds(
         fault_trials.add(family, survived)
         if background is not None:
             background.kill()
-            background.wait()
+            background.communicate()
         if app.alive():
             app.kill()
