@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -86,6 +87,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).resolve().is_relative_to(SYSTEM_DIR):
             item.add_marker(pytest.mark.system)
+
+
+@pytest.fixture(autouse=True)
+def _collect_what_a_test_leaves():
+    """Collect the garbage a test leaves (a subprocess's pipes, say) at its end.
+
+    Collected later, in the middle of another test, such a pipe's
+    ResourceWarning reaches loopcap's warning log if that test runs loopcap
+    in-process, and a test that reads stderr line by line sees a stray line.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
