@@ -34,12 +34,19 @@ def measure(pulse: rig.PulseServer, preroll_s: float, seconds: float, tmp: Path)
     env = pulse.env()
     run_dir = tmp / f"run-{preroll_s:g}"
     run_dir.mkdir(mode=0o700)
-    env.update(XDG_RUNTIME_DIR=str(run_dir), XDG_STATE_HOME=str(tmp / "state"),
-               XDG_CONFIG_HOME=str(tmp / "cfg"), HOME=str(tmp))
+    env.update(
+        XDG_RUNTIME_DIR=str(run_dir),
+        XDG_STATE_HOME=str(tmp / "state"),
+        XDG_CONFIG_HOME=str(tmp / "cfg"),
+        HOME=str(tmp),
+    )
     env.pop("DISPLAY", None)
-    proc = subprocess.Popen([sys.executable, "-m", "loopcap", "run", "--no-tray",
-                             "--config", str(cfg)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopcap", "run", "--no-tray", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         time.sleep(WARMUP_S)
         c0, t0 = cpu_seconds(proc.pid), time.monotonic()

@@ -20,6 +20,7 @@ from loguru import logger
 
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
+from loopcap.app.xlibfix import fix_send_and_recv
 
 __all__ = ["Tray", "tray_support", "thread_safe_xlib"]
 
@@ -54,12 +55,15 @@ def thread_safe_xlib() -> None:
     = True``), and a flush from one thread can take the reply the other waits
     for, which then waits forever (measured: the icon never appeared, the loop
     stuck in ``get_geometry`` at start).  Displays made after this call get
-    real locks; call it before pystray or pynput make theirs.
+    real locks; call it before pystray or pynput make theirs.  Real locks are
+    not enough: python-xlib also loses a wake-up between threads, which
+    :mod:`loopcap.app.xlibfix` mends.
     """
     try:
         import Xlib.threaded  # noqa: F401 - importing it is what switches the locks
     except ImportError:  # not an X11 system
-        pass
+        return
+    fix_send_and_recv()
 
 
 def tray_support() -> tuple[bool, str]:

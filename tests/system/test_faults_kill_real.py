@@ -123,5 +123,3 @@ def test_sigkill_record_on_the_real_server(pulse, loopcap_env, tmp_path, fault_t
 @pytest.mark.timeout(900)
 def test_sigkill_record_on_the_real_server_soak(pulse, loopcap_env, tmp_path, fault_trials):
     run(pulse, loopcap_env, tmp_path, fault_trials, count=30, seed=SEED + 1)
-
-
