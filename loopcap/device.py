@@ -24,6 +24,7 @@ the server is back, without a restart.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import sys
 import threading
@@ -301,23 +302,45 @@ class _SoundcardSource:
         return _SoundcardStream(self.sc, self.info, samplerate)
 
 
-#: libpulse functions soundcard does not declare; added to its cffi instance once.
-_EXTRA_CDEF = "uint32_t pa_stream_get_device_index(const pa_stream *s);"
-_extra_declared = False
+class _Extra:
+    """A small cffi instance of loopcap's own beside soundcard's.
 
+    Every C type named for the first time on soundcard's instance is parsed
+    together with all of soundcard's declarations: ~10 ms of CPU each
+    (measured), 30 ms for the three a stream needs, 70 ms for declaring
+    ``pa_stream_get_device_index`` there.  Here each costs well under 1 ms;
+    cffi types are shared between instances, so what is made here passes to
+    soundcard's functions.
+    """
 
-def _declare_extra(ffi: Any) -> bool:
-    """Declare :data:`_EXTRA_CDEF` on soundcard's ``ffi``; False if that fails."""
-    global _extra_declared
-    with _SC_LOCK:
-        if not _extra_declared:
+    def __init__(self) -> None:
+        import cffi  # noqa: PLC0415 - soundcard's own dependency
+
+        self.ffi = cffi.FFI()
+        self.ffi.cdef("uint32_t pa_stream_get_device_index(void *s);")
+        self.device_index: Any = None  # (pa_stream address) -> its device index
+        for name in ("pulse", "libpulse.so.0", "libpulse.so"):
             try:
-                ffi.cdef(_EXTRA_CDEF)
-            except Exception:  # another soundcard version: go without it
-                logger.debug("cannot declare pa_stream_get_device_index")
-                return False
-            _extra_declared = True
-    return True
+                self.device_index = self.ffi.dlopen(name).pa_stream_get_device_index
+                break
+            except (OSError, AttributeError):
+                continue
+        if self.device_index is None:
+            logger.debug("pa_stream_get_device_index is not available")
+
+    def address(self, pointer: Any) -> int:
+        return int(self.ffi.cast("uintptr_t", pointer))
+
+
+_extra: _Extra | None = None
+
+
+def _pulse_extra() -> _Extra:
+    global _extra
+    with _SC_LOCK:
+        if _extra is None:
+            _extra = _Extra()
+        return _extra
 
 
 class _Moved(Exception):
@@ -396,22 +419,26 @@ class _SoundcardStream:
         self.channels = int(self._rec.channels)
         self._pa_api = getattr(sc, "pulseaudio", None)
         self._device_index: int | None = None
+        self._index_now: Any = None
         if self._pa_api is not None:
             pa, ffi = self._pa_api._pa, self._pa_api._ffi
             # The connection this stream lives on (a reconnection later
             # replaces soundcard's global one, not this stream's).
             self._pulse = self._pa_api._pulse
             self._mainloop = self._pulse.mainloop
-            with_index = _declare_extra(ffi)
+            extra = _pulse_extra()
+            if extra.device_index is not None:
+                stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
+                self._index_now = functools.partial(extra.device_index, stream)
             pa.pa_threaded_mainloop_lock(self._mainloop)
             try:
                 pa.pa_stream_set_read_callback(self._rec.stream, ffi.NULL, ffi.NULL)
-                if with_index:
-                    self._device_index = int(pa.pa_stream_get_device_index(self._rec.stream))
+                if self._index_now is not None:
+                    self._device_index = int(self._index_now())
             finally:
                 pa.pa_threaded_mainloop_unlock(self._mainloop)
-            self._data_ptr = ffi.new("void**")
-            self._nbytes_ptr = ffi.new("size_t*")
+            self._data_ptr = extra.ffi.new("void **")
+            self._nbytes_ptr = extra.ffi.new("size_t *")
 
     # ------------------------------------------------------------ checks
 
@@ -470,9 +497,7 @@ class _SoundcardStream:
                 else:
                     out += ffi.buffer(data[0], n)
                 pa.pa_stream_drop(stream)
-            if self._device_index is not None and (
-                pa.pa_stream_get_device_index(stream) != self._device_index
-            ):
+            if self._index_now is not None and self._index_now() != self._device_index:
                 raise _Moved()
         finally:
             pa.pa_threaded_mainloop_unlock(self._mainloop)
