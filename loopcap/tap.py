@@ -93,6 +93,11 @@ class Tap:
             self._target = target
         return target, (t_start if first_t is None else first_t)
 
+    def flush(self) -> None:
+        """Have the audio captured until now routed at once (a recording is
+        stopping).  Never blocks."""
+        self.capture.flush()
+
     def end(self) -> None:
         """Stop routing to the current recording's queue."""
         with self._lock:
