@@ -362,16 +362,19 @@ class PartialWriter:
             frames = frames[: max(0, room)]
         if len(frames):
             # min/max make no temporary array and let NaN and inf through, so
-            # the copy that replaces them is made only when there are some.
-            # Measured on a 0.25 s block, woken as in a capture: 144 us
-            # instead of 383 us for nan_to_num, abs, max and a float64 square.
+            # the copy that replaces them is made only when there are some;
+            # einsum sums the squares without a temporary, and without waking
+            # a BLAS thread pool as np.dot can.  Measured on a 0.25 s block
+            # after a sleep, as in a capture: ~180 us instead of ~280 us for
+            # nan_to_num, abs, max and a float64 square (12 us instead of 52
+            # us when warm).
             lo, hi = float(frames.min()), float(frames.max())
             if not (np.isfinite(lo) and np.isfinite(hi)):
                 frames = np.nan_to_num(frames, nan=0.0, posinf=1.0, neginf=-1.0)
                 lo, hi = float(frames.min()), float(frames.max())
             self.peak = max(self.peak, hi, -lo)
             flat = frames.reshape(-1)
-            rms = math.sqrt(float(np.dot(flat, flat)) / len(flat))
+            rms = math.sqrt(float(np.einsum("i,i->", flat, flat)) / len(flat))
             self.level_dbfs = 20 * math.log10(rms) if rms > 0 else float("-inf")
             self._write(frames)
 
