@@ -34,6 +34,9 @@ __all__ = ["Controller", "Snapshot", "IDLE", "RECORDING", "SAVING", "ERROR"]
 IDLE, RECORDING, SAVING, ERROR = "idle", "recording", "saving", "error"
 #: Seconds between attempts to reopen a device that failed.
 RETRY_S = 2.0
+#: The longest the worker sleeps without an event (a safety net: a tap that
+#: ends posts an event at once).
+WATCH_S = 2.0
 RECENT = 5
 
 
@@ -133,6 +136,7 @@ class Controller:
             self._set(ERROR, message=str(exc))
             return
         self._tap = tap
+        tap.when_ended(lambda: self._events.put(_Event("watch")))
         previous, self._device_id = self._device_id, source.info.id
         if previous is not None and previous != source.info.id:
             # The default output changed (its device went away): say so, never
@@ -148,8 +152,15 @@ class Controller:
     def _run(self) -> None:
         try:
             while True:
+                # A tap that ends posts "watch" (see _open_tap), so with a tap
+                # this thread sleeps until an event (it used to wake 4 times a
+                # second to look); without one it wakes for the next retry.
+                if self._tap is not None:
+                    timeout = WATCH_S
+                else:
+                    timeout = min(WATCH_S, max(0.0, self._next_retry - time.monotonic()))
                 try:
-                    ev = self._events.get(timeout=0.25)
+                    ev = self._events.get(timeout=timeout)
                 except queue.Empty:
                     self._watch()
                     continue
@@ -189,6 +200,9 @@ class Controller:
 
     def _handle(self, ev: _Event) -> None:
         name = ev.name
+        if name == "watch":
+            self._watch()
+            return
         if name == "toggle":
             name = "stop" if self._rec is not None else "start"
         if name == "start" and self._rec is None:
