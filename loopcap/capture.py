@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,9 @@ class Capture:
         self.overflow_frames = 0
         self.opened = threading.Event()  # set once the stream is open (or failed)
         self._stop = threading.Event()
+        self._ended = False
+        self._on_end: list[Callable[[], None]] = []
+        self._end_lock = threading.Lock()
         self._stream = None
         self._thread = threading.Thread(target=self._run, name="loopcap-capture", daemon=True)
 
@@ -62,9 +66,31 @@ class Capture:
     def stop(self) -> None:
         """Ask the thread to hand over what it holds and end.  Never blocks."""
         self._stop.set()
+        self.flush()
+
+    def flush(self) -> None:
+        """Ask the thread to hand over what the stream holds now (it hands
+        audio over every 0.25 s otherwise).  Never blocks."""
         stream = self._stream
         if stream is not None and hasattr(stream, "drain"):
             stream.drain()
+
+    def when_ended(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` (on the capture thread) once the capture has ended,
+        by a stop or an error; at once if it has already.  Lets a waiting
+        thread sleep instead of polling :attr:`error`."""
+        with self._end_lock:
+            if not self._ended:
+                self._on_end.append(fn)
+                return
+        fn()
+
+    def _ended_now(self) -> None:
+        with self._end_lock:
+            self._ended = True
+            callbacks, self._on_end = self._on_end, []
+        for fn in callbacks:
+            fn()
 
     def _put(self, item: Block | None) -> None:
         try:
@@ -84,6 +110,7 @@ class Capture:
             self.error = exc
             self.opened.set()
             self._put(END)
+            self._ended_now()
             return
         self._stream = stream
         self.channels = stream.channels
@@ -101,3 +128,4 @@ class Capture:
         finally:
             stream.close()
             self._put(END)
+            self._ended_now()

@@ -312,8 +312,11 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         )
         live = sys.stdout.isatty() and not args.json
         deadline = rec.t0 + args.duration if args.duration is not None else None
+        # Without a meter to draw this thread only waits: a signal, the
+        # duration or the capture's end (a failed device) wakes it.
+        rec.capture.when_ended(stop.event.set)
         while not stop.event.is_set() and not rec.failed:
-            timeout = 0.1
+            timeout = 0.1 if live else 1.0
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:

@@ -308,11 +308,16 @@ class Recording:
         t_stop = time.monotonic() if t_stop is None else t_stop
         if self.capture.error is not None:
             t_stop = None  # the device failed: the file ends with its last audio
+        # The end is set before the audio held by the device is asked for, so
+        # nothing played after it gets in.
+        self.writer.stop_at(t_stop)
         if self.tap is None:
             self.capture.stop()
+        else:
+            self.tap.flush()  # the app's capture goes on: only hand over now
         try:
             try:
-                result = self.writer.finish(t_stop)
+                result = self.writer.finish()
             finally:
                 if self.tap is not None:
                     self.tap.end()

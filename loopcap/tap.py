@@ -46,6 +46,7 @@ class Tap:
         self._watcher: Callable[[Block], None] | None = None
         self._router = threading.Thread(target=self._route, name="loopcap-router", daemon=True)
         self.ended = threading.Event()  # set when the capture has ended (error or close)
+        self._on_end: list[Callable[[], None]] = []
         self._flowing = threading.Event()  # set at the first block
 
     @property
@@ -75,6 +76,15 @@ class Tap:
     def close(self) -> None:
         self.capture.stop()
 
+    def when_ended(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once :attr:`ended` is set (on the router thread; at
+        once if it is already), so a watcher can sleep instead of polling."""
+        with self._lock:
+            if not self.ended.is_set():
+                self._on_end.append(fn)
+                return
+        fn()
+
     # ------------------------------------------------------------ recording
 
     def begin(self, t_start: float) -> tuple[queue.Queue, float]:
@@ -97,6 +107,11 @@ class Tap:
             self._ring_frames = 0
             self._target = target
         return target, (t_start if first_t is None else first_t)
+
+    def flush(self) -> None:
+        """Have the audio captured until now routed at once (a recording is
+        stopping).  Never blocks."""
+        self.capture.flush()
 
     def end(self) -> None:
         """Stop routing to the current recording's queue."""
@@ -151,4 +166,8 @@ class Tap:
                     while self._ring and self._ring_frames - len(self._ring[0].frames) >= limit:
                         self._ring_frames -= len(self._ring.popleft().frames)
         logger.debug(f"capture ended at {time.monotonic():.3f}: {self.capture.error}")
-        self.ended.set()
+        with self._lock:
+            self.ended.set()
+            callbacks, self._on_end = self._on_end, []
+        for fn in callbacks:
+            fn()

@@ -1,10 +1,11 @@
 """The crash-safe streaming writer: queue -> ``<stem>.partial.wav`` on disk.
 
 Audio goes to disk as it arrives, never accumulated in memory.  The partial
-file is a 32-bit float WAV; every ``SYNC_INTERVAL_S`` its header is rewritten
-and the file fsync'ed, so a SIGKILL or a power cut loses at most that much
-(libsndfile can read the samples of a WAV whose header was never finalised,
-and :mod:`loopcap.recover` repairs it).  The file is created exclusively with
+file is a 32-bit float WAV, written as each block arrives (every 0.25 s);
+every ``SYNC_INTERVAL_S`` its header is rewritten and the file fsync'ed.  So
+a SIGKILL loses at most the audio not yet handed over (0.25 s), a power cut
+at most about 0.85 s (libsndfile can read the samples of a WAV whose header
+was never finalised, and :mod:`loopcap.recover` repairs it).  The file is created exclusively with
 mode 0600 and locked (``flock``) while written and until :meth:`release`, so
 recovery can tell a live capture (being written or saved) from a dead one.
 
@@ -25,6 +26,7 @@ The writer thread is the only one that touches the file.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import queue
 import threading
@@ -45,16 +47,29 @@ from loopcap.timeline import Timeline
 __all__ = ["PartialWriter", "WriteResult", "PARTIAL_SUFFIX", "create_partial"]
 
 PARTIAL_SUFFIX = ".partial.wav"
-SYNC_INTERVAL_S = 0.25
+#: How often the header is rewritten and the file fsync'ed.  Audio is
+#: written as soon as it arrives (every 0.25 s, see device.py), so a SIGKILL,
+#: which keeps what was written, loses at most the 0.25 s not yet handed
+#: over; a power cut loses at most that plus this interval (plus
+#: SYNC_SLACK_S): under 1 s.  Each sync costs ~0.3 ms of CPU (measured; the
+#: fsync most of it): 0.12% of a core at the former 4 Hz, 0.06% now.
+SYNC_INTERVAL_S = 0.5
+#: A block arriving this much before a sync is due syncs at once, so the
+#: syncs ride on the blocks' wake-ups instead of waking the thread apart.
+SYNC_SLACK_S = 0.1
 #: With no block for this long, silence is written up to IDLE_MARGIN_S ago, so
 #: the file on disk keeps up with the wall clock during a silent device.
 IDLE_AFTER_S = 0.3
 IDLE_MARGIN_S = 0.5
+#: Then silence is written this often.
+IDLE_TICK_S = 0.25
 #: After a stop request, how long to wait for audio still in flight.
 STOP_GRACE_S = 0.12
 #: How long audio that arrived short of the wall clock is held, waiting for
 #: the rest to come late, before the shortfall is written as silence.
 HOLD_S = 0.4
+#: Put on the queue by finish() to wake the writer at once.
+_WAKE = object()
 _SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sf_command: rewrite the header now
 #: What a failed write raises: OSError from the OS, LibsndfileError (a
 #: RuntimeError) from libsndfile, which reports a full disk as "System error".
@@ -159,14 +174,26 @@ class PartialWriter:
     def start(self) -> None:
         self._thread.start()
 
+    def stop_at(self, t_stop: float | None = None) -> None:
+        """Say where the file ends (monotonic time, default now), without
+        waiting; audio after it is left out from now on.  Call before asking
+        the capture to hand over what it holds, then :meth:`finish`."""
+        if self._t_stop is None:
+            self._t_stop = time.monotonic() if t_stop is None else t_stop
+        try:
+            self.blocks.put_nowait(_WAKE)  # the writer may wait ~0.5 s for a block
+        except queue.Full:  # the writer is busy and will see the stop anyway
+            pass
+
     def finish(self, t_stop: float | None = None, timeout: float = 10.0) -> WriteResult:
-        """Stop at monotonic time ``t_stop`` (default: now) and close the file.
+        """Stop at monotonic time ``t_stop`` (default: now; ignored after
+        :meth:`stop_at`) and close the file.
 
         Audio up to ``t_stop`` still in flight is awaited briefly; silence
         fills the rest, so the file lasts exactly until ``t_stop``.  The
         file stays locked until :meth:`release`.
         """
-        self._t_stop = time.monotonic() if t_stop is None else t_stop
+        self.stop_at(t_stop)
         self._done.wait(timeout)
         if self.error is not None:
             raise OutputError(f"writing {self.path} failed ({self.error})")
@@ -335,24 +362,59 @@ class PartialWriter:
             room = self.timeline.frames_at(self._t_stop) - self.timeline.position
             frames = frames[: max(0, room)]
         if len(frames):
-            finite = np.nan_to_num(frames, nan=0.0, posinf=1.0, neginf=-1.0)
-            self.peak = max(self.peak, float(np.max(np.abs(finite))))
-            rms = float(np.sqrt(np.mean(np.square(finite, dtype=np.float64))))
-            self.level_dbfs = 20 * np.log10(rms) if rms > 0 else float("-inf")
-            self._write(finite)
+            # min/max make no temporary array and let NaN and inf through, so
+            # the copy that replaces them is made only when there are some;
+            # einsum sums the squares without a temporary, and without waking
+            # a BLAS thread pool as np.dot can.  Measured on a 0.25 s block
+            # after a sleep, as in a capture: ~180 us instead of ~280 us for
+            # nan_to_num, abs, max and a float64 square (12 us instead of 52
+            # us when warm).
+            lo, hi = float(frames.min()), float(frames.max())
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                frames = np.nan_to_num(frames, nan=0.0, posinf=1.0, neginf=-1.0)
+                lo, hi = float(frames.min()), float(frames.max())
+            self.peak = max(self.peak, hi, -lo)
+            flat = frames.reshape(-1)
+            rms = math.sqrt(float(np.einsum("i,i->", flat, flat)) / len(flat))
+            self.level_dbfs = 20 * math.log10(rms) if rms > 0 else float("-inf")
+            self._write(frames)
+
+    def _wait_s(
+        self, now: float, last_sync: float, last_block: float, stop_seen: float | None
+    ) -> float:
+        """How long the thread may wait for a block before it has work to do.
+
+        It wakes for blocks (every 0.25 s while audio flows) and otherwise
+        only when something is due: a sync, held audio to settle, silence to
+        write for a device that delivers nothing, the end of the stop grace.
+        (It used to wake every 0.1 s: 10 wake-ups a second for nothing.)
+        """
+        due = last_sync + SYNC_INTERVAL_S + SYNC_SLACK_S
+        if self._pending:
+            due = min(due, self._pending_since + HOLD_S)
+        if self._t_stop is None:
+            idle_at = last_block + IDLE_AFTER_S
+            due = min(due, idle_at if idle_at > now else now + IDLE_TICK_S)
+        elif stop_seen is not None:
+            due = min(due, stop_seen + STOP_GRACE_S)
+        return min(max(due - now, 0.0), 1.0) + 0.001
 
     def _run(self) -> None:
-        last_sync = last_block = time.monotonic()
+        now = last_sync = last_block = time.monotonic()
         stop_seen_at: float | None = None
         try:
             while True:
                 try:
-                    block = self.blocks.get(timeout=0.1)
+                    block = self.blocks.get(
+                        timeout=self._wait_s(now, last_sync, last_block, stop_seen_at)
+                    )
                 except queue.Empty:
                     block = False
                 now = time.monotonic()
                 if block is None:  # END: the capture ended (stop or error)
                     break
+                if block is _WAKE:
+                    block = False
                 if block is not False:
                     last_block = now
                     self._accept(block)
@@ -366,7 +428,7 @@ class PartialWriter:
                     stop_seen_at = stop_seen_at or now
                     if now - stop_seen_at > STOP_GRACE_S:
                         break
-                if now - last_sync >= SYNC_INTERVAL_S:
+                if now - last_sync >= SYNC_INTERVAL_S - (SYNC_SLACK_S if block else 0.0):
                     self._sync()
                     last_sync = now
             self._settle(time.monotonic(), force=True)

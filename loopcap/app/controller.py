@@ -36,6 +36,11 @@ __all__ = ["Controller", "Snapshot", "IDLE", "ARMED", "RECORDING", "SAVING", "ER
 IDLE, ARMED, RECORDING, SAVING, ERROR = "idle", "armed", "recording", "saving", "error"
 #: Seconds between attempts to reopen a device that failed.
 RETRY_S = 2.0
+#: The longest the worker sleeps without an event (a safety net: a tap that
+#: ends posts an event at once).
+WATCH_S = 2.0
+#: Seconds between looks at an armed capture's silence clock.
+ARM_CHECK_S = 0.25
 RECENT = 5
 
 
@@ -137,6 +142,7 @@ class Controller:
             self._set(ERROR, message=str(exc))
             return
         self._tap = tap
+        tap.when_ended(lambda: self._events.put(_Event("watch")))
         previous, self._device_id = self._device_id, source.info.id
         if previous is not None and previous != source.info.id:
             # The default output changed (its device went away): say so, never
@@ -152,8 +158,18 @@ class Controller:
     def _run(self) -> None:
         try:
             while True:
+                # A tap that ends posts "watch" (see _open_tap), so with a tap
+                # this thread sleeps until an event (it used to wake 4 times a
+                # second to look); without one it wakes for the next retry.
+                if self._armed is not None and self._rec is not None:
+                    # An armed capture ends on silence: look at the clock often.
+                    timeout = ARM_CHECK_S
+                elif self._tap is not None:
+                    timeout = WATCH_S
+                else:
+                    timeout = min(WATCH_S, max(0.0, self._next_retry - time.monotonic()))
                 try:
-                    ev = self._events.get(timeout=0.25)
+                    ev = self._events.get(timeout=timeout)
                 except queue.Empty:
                     self._watch()
                     continue
@@ -201,6 +217,9 @@ class Controller:
 
     def _handle(self, ev: _Event) -> None:
         name = ev.name
+        if name == "watch":
+            self._watch()
+            return
         waiting = self._armed is not None and self._rec is None
         if name == "toggle":
             name = "stop" if self._rec is not None else "disarm" if waiting else "start"

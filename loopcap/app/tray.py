@@ -28,6 +28,39 @@ DOCK_CHECK_S = 1.0
 DOCK_ATTEMPTS = 8
 
 
+class _XConnection:
+    """A connection to the X server of loopcap's own, for one thread: opened
+    at first use, kept, and opened again after a failure.
+
+    The icon is redrawn and its docking checked once a second, each on its
+    own thread; opening a connection costs ~3 ms of CPU (measured), so
+    opening one for every check cost 0.6% of a core while the app waited,
+    more than the capture itself.  A request on an open one: ~0.1 ms.
+    """
+
+    def __init__(self) -> None:
+        self._display = None
+
+    def get(self):
+        if self._display is None:
+            from Xlib import display
+
+            d = display.Display()
+            # Errors of requests that have no reply (an event sent to a window
+            # that has just gone) arrive later; log them, do not print them.
+            d.set_error_handler(lambda err, *_: logger.debug(f"X error: {err}"))
+            self._display = d
+        return self._display
+
+    def reset(self) -> None:
+        d, self._display = self._display, None
+        if d is not None:
+            try:
+                d.close()
+            except Exception:
+                pass
+
+
 def _x11_tray_owner() -> bool | None:
     """True/False: an X11 system tray exists or not; None: not an X11 session."""
     if not os.environ.get("DISPLAY"):
@@ -123,9 +156,13 @@ class Tray:
         self._wake = threading.Event()
         self._pending: tuple[Snapshot, Snapshot] | None = None
         self._xorg = getattr(self.icon, "_window", None) is not None
+        self._images: dict[str, object] = {}  # icon images by state
+        self._scaled: tuple[str, tuple[int, int]] | None = None  # what _icon_data shows
+        self._x_updates = _XConnection()  # the updater thread's
+        self._x_dock = _XConnection()  # the docking thread's
         self._listen_for_clicks()
 
-    def _show_xorg(self, image, title: str) -> None:
+    def _show_xorg(self, state: str, title: str) -> None:
         """Change the Xorg icon without pystray's cross-thread setters.
 
         Those send a message to pystray's event loop and wait for it, and
@@ -133,45 +170,49 @@ class Tray:
         the loop waits for a reply (measured: the icon froze, 1 change in ~20).
         Instead the new image is put in place and an Expose event is sent over
         a connection of our own: the loop redraws on its own thread, nobody waits.
+        Updater thread only.
         """
         icon = self.icon
+        image = self._images.get(state)
+        if image is None:
+            image = self._images[state] = icon_image(state)
         icon._icon = image
         icon._title = title  # this backend shows no tooltip; kept for the record
         try:
             from PIL import Image
-            from Xlib import X, display
+            from Xlib import X
             from Xlib.protocol import event
 
-            d = display.Display()
-            try:
-                window = d.create_resource_object("window", icon._window.id)
-                geometry = window.get_geometry()
-                size = (max(1, geometry.width), max(1, geometry.height))
+            d = self._x_updates.get()
+            window = d.create_resource_object("window", icon._window.id)
+            geometry = window.get_geometry()
+            size = (max(1, geometry.width), max(1, geometry.height))
+            if self._scaled != (state, size):
                 # The scaled copy pystray draws from, made whole here and put in
                 # place with one assignment: pystray's loop, drawing on its own
                 # thread, sees the old copy or the new one.  (Clearing it for
                 # pystray to remake raced with a draw under way: measured, the
                 # loop died on None in a storm of state changes, and the icon
-                # was gone.)
+                # was gone.)  Made again only when the state or size changed.
                 data = Image.new("RGB", size)
                 data.paste(image.resize(size, Image.LANCZOS))
                 data.tostring = data.tobytes
                 icon._icon_data = data
-                window.send_event(
-                    event.Expose(
-                        window=window,
-                        x=0,
-                        y=0,
-                        width=geometry.width,
-                        height=geometry.height,
-                        count=0,
-                    ),
-                    event_mask=X.ExposureMask,
-                )
-                d.flush()
-            finally:
-                d.close()
+                self._scaled = (state, size)
+            window.send_event(
+                event.Expose(
+                    window=window,
+                    x=0,
+                    y=0,
+                    width=geometry.width,
+                    height=geometry.height,
+                    count=0,
+                ),
+                event_mask=X.ExposureMask,
+            )
+            d.flush()
         except Exception as exc:
+            self._x_updates.reset()
             logger.debug(f"icon redraw request failed: {exc}")
 
     def _listen_for_clicks(self) -> None:
@@ -260,7 +301,7 @@ class Tray:
                 if pending is not None:
                     previous, snap = pending
                     if self._xorg:
-                        self._show_xorg(icon_image(snap.state), self._title(snap))
+                        self._show_xorg(snap.state, self._title(snap))
                         continue
                     self.icon.icon = icon_image(snap.state)
                     self.icon.title = self._title(snap)
@@ -271,7 +312,7 @@ class Tray:
                 elif not woke and self._xorg:
                     # Redraw now and then: an Expose can be lost, or come
                     # before the tray has mapped the icon after docking.
-                    self._show_xorg(icon_image(self._snap.state), self._title(self._snap))
+                    self._show_xorg(self._snap.state, self._title(self._snap))
                 elif not woke and self._snap.state == RECORDING:
                     # Keep the elapsed time in the tooltip current.
                     self.icon.title = self._title(self._snap)
@@ -297,53 +338,47 @@ class Tray:
         if window is None:
             return None  # not the Xorg backend: nothing to check
         try:
-            from Xlib import display
+            from Xlib import X
 
             # Our own connection: pystray's belongs to its event loop thread.
-            d = display.Display()
-            try:
-                from Xlib import X
-
-                ours = d.create_resource_object("window", window.id)
-                tree = ours.query_tree()
-                # Docked means: inside the tray, and shown (a tray can take
-                # the window and still leave it unmapped or 1 pixel wide).
-                geometry = ours.get_geometry()
-                return (
-                    tree.parent != tree.root
-                    and ours.get_attributes().map_state == X.IsViewable
-                    and geometry.width > 1
-                    and geometry.height > 1
-                )
-            finally:
-                d.close()
+            d = self._x_dock.get()
+            ours = d.create_resource_object("window", window.id)
+            tree = ours.query_tree()
+            # Docked means: inside the tray, and shown (a tray can take
+            # the window and still leave it unmapped or 1 pixel wide).
+            geometry = ours.get_geometry()
+            return (
+                tree.parent != tree.root
+                and ours.get_attributes().map_state == X.IsViewable
+                and geometry.width > 1
+                and geometry.height > 1
+            )
         except Exception:
+            self._x_dock.reset()
             return None
 
     def _request_dock(self) -> None:
         """Send the system tray protocol's dock request for our window, over a
         connection of our own (pystray's belongs to its event loop thread)."""
         try:
-            from Xlib import X, display
+            from Xlib import X
             from Xlib.protocol import event
 
-            d = display.Display()
-            try:
-                screen = d.get_default_screen()
-                owner = d.get_selection_owner(d.intern_atom(f"_NET_SYSTEM_TRAY_S{screen}"))
-                if owner == X.NONE:
-                    return
-                opcode = d.intern_atom("_NET_SYSTEM_TRAY_OPCODE")
-                message = event.ClientMessage(
-                    window=owner,
-                    client_type=opcode,
-                    data=(32, [X.CurrentTime, 0, self.icon._window.id, 0, 0]),  # 0: REQUEST_DOCK
-                )
-                owner.send_event(message, event_mask=X.NoEventMask)
-                d.flush()
-            finally:
-                d.close()
+            d = self._x_dock.get()
+            screen = d.get_default_screen()
+            owner = d.get_selection_owner(d.intern_atom(f"_NET_SYSTEM_TRAY_S{screen}"))
+            if owner == X.NONE:
+                return
+            opcode = d.intern_atom("_NET_SYSTEM_TRAY_OPCODE")
+            message = event.ClientMessage(
+                window=owner,
+                client_type=opcode,
+                data=(32, [X.CurrentTime, 0, self.icon._window.id, 0, 0]),  # 0: REQUEST_DOCK
+            )
+            owner.send_event(message, event_mask=X.NoEventMask)
+            d.flush()
         except Exception as exc:
+            self._x_dock.reset()
             logger.debug(f"dock request failed: {exc}")
 
     def _ensure_docked(self) -> None:

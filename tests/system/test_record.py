@@ -553,6 +553,36 @@ def test_device_removed_keeps_the_capture_and_takes_nothing_from_elsewhere(pulse
     assert_intact(capture, played[offset : offset + SR], "sound before the device went")
 
 
+def test_capture_moved_to_another_device_takes_nothing_from_it(pulse, record):
+    """The server moves loopcap's stream to another monitor while its own device
+    still exists (what ``pactl move-source-output`` or a routing policy does),
+    and a tone is playing on that other sink.  The device is still listed, so
+    only the stream's own device tells the move: the capture must stop with
+    what came before, and not one sample of the tone may reach the file."""
+    module = pulse.load_sink("phone")
+    intruder = pulse.play_array(stereo(rig.tone(5000, 6.0)), sink="speakers", wait=False)
+    try:
+        played, offset = with_lead_in(stereo(rig.chirp(4.0, f1=2000.0)))
+        run = record("--device", "phone.monitor")
+        run.wait_started()
+        player = pulse.play_array(played, sink="phone", wait=False)
+        time.sleep(1.5)
+        (output,) = pulse.pactl("list", "short", "source-outputs").splitlines()
+        pulse.pactl("move-source-output", output.split("\t")[0], "speakers.monitor")
+        player.wait(10)
+        status = run.finish()
+    finally:
+        intruder.kill()
+        intruder.wait()
+        pulse.unload_module(module)
+    assert status == 3, f"exit status {status}; stderr:\n{run.stderr}"
+    assert_clear_one_line_error(run, "moved")
+    capture = saved_capture(run.json(), run)
+    level = rig.tone_amplitude(capture, 5000)
+    assert level < 0.005, f"the file holds the 5 kHz tone played elsewhere (amplitude {level:.3f})"
+    assert_intact(capture, played[offset : offset + SR], "sound before the move")
+
+
 # --------------------------------------------------------------------------------------
 # i. devices, and no sound server at all
 # --------------------------------------------------------------------------------------
