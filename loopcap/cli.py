@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import select
-import signal
-import socket
 import sys
 import threading
 import time
@@ -255,72 +252,30 @@ def cmd_recover(args: argparse.Namespace, config: Config) -> int:
 
 
 class _StopFlag:
-    """Set by SIGINT/SIGTERM, the duration or the capture's end; the main
-    thread sleeps in :meth:`wait` until one of them.
-
-    Python runs signal handlers on the main thread only, but the kernel may
-    deliver the signal to any thread (the writer's, libpulse's): the main
-    thread, asleep in a timed wait, would then only notice at its timeout
-    (measured: 1.04 s after a SIGINT with a 1 s wait).  So the signal's
-    wake-up file descriptor (``signal.set_wakeup_fd``, written by whichever
-    thread takes the signal) is a socket the main thread sleeps on.
-    Lifecycle: :meth:`install` once on the main thread, :meth:`uninstall` at
-    the end; :meth:`set` from any thread or as the signal handler.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    """Set by SIGINT/SIGTERM (see :mod:`loopcap.signals`: at once, whichever
+    thread takes the signal), the duration or the capture's end; the main
+    thread sleeps on :attr:`event`.  :meth:`install` on the main thread,
+    :meth:`uninstall` at the end."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self.t_request: float | None = None
-        self._r, self._w = socket.socketpair()
-        self._r.setblocking(False)
-        self._w.setblocking(False)
-        self._old_handlers: dict = {}
-        self._old_fd: int | None = None
+        self._restore = None
 
     def install(self) -> None:
-        self._old_handlers = {s: signal.signal(s, self.set) for s in self.SIGNALS}
-        self._old_fd = signal.set_wakeup_fd(self._w.fileno(), warn_on_full_buffer=False)
+        from loopcap.signals import forward_signals
+
+        self._restore = forward_signals(self.set)
 
     def uninstall(self) -> None:
-        if self._old_fd is not None:
-            signal.set_wakeup_fd(self._old_fd)
-            self._old_fd = None
-        for s, h in self._old_handlers.items():
-            signal.signal(s, h)
-        self._old_handlers = {}
-        self._r.close()
-        self._w.close()
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
 
     def set(self, *_: object) -> None:
         if self.t_request is None:
             self.t_request = time.monotonic()
         self.event.set()
-        self._poke()
-
-    def end(self) -> None:
-        """The capture ended by itself (no stop request): wake the main thread."""
-        self.event.set()
-        self._poke()
-
-    def _poke(self) -> None:
-        try:
-            self._w.send(b"\0")
-        except OSError:  # full (already poked) or closed (finished)
-            pass
-
-    def wait(self, timeout: float) -> bool:
-        """Sleep up to ``timeout`` s or until set or a signal arrives; True if set.
-        Main thread only (signal handlers run there, right after the wake-up)."""
-        if not self.event.is_set():
-            select.select([self._r], [], [], max(0.0, timeout))
-            try:
-                while self._r.recv(256):
-                    pass
-            except OSError:  # drained
-                pass
-        return self.event.is_set()
 
 
 def _meter(level_dbfs: float, width: int = 30) -> str:
@@ -372,7 +327,7 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         deadline = rec.t0 + args.duration if args.duration is not None else None
         # Without a meter to draw this thread only waits: a signal, the
         # duration or the capture's end (a failed device) wakes it.
-        rec.capture.when_ended(stop.end)
+        rec.capture.when_ended(stop.event.set)
         while not stop.event.is_set() and not rec.failed:
             timeout = 0.1 if live else 1.0
             if deadline is not None:
@@ -385,7 +340,7 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
                 if reason is not None:
                     logger.info(f"stopping: {reason}")
                     break
-            stop.wait(timeout)
+            stop.event.wait(timeout)
             if live:
                 s = rec.elapsed_s
                 print(

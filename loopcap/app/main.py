@@ -10,7 +10,6 @@ finished and saved, then the process exits with status 0.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ from loopcap.app.controller import Controller
 from loopcap.app.hotkeys import start_hotkeys
 from loopcap.config import Config
 from loopcap.errors import EXIT_OK
+from loopcap.signals import forward_signals
 
 __all__ = ["run_app"]
 
@@ -69,8 +69,8 @@ def run_app(
         server.start()
         controller.start()
         start_hotkeys(config.hotkeys, controller.post)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, request_quit)
+        # At once, even while the tray's loop sleeps on X (loopcap.signals).
+        forward_signals(request_quit)
         if not no_tray:
             from loopcap.app.tray import Tray, tray_support
 
