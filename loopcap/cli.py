@@ -329,7 +329,8 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         # duration or the capture's end (a failed device) wakes it.
         rec.capture.when_ended(stop.event.set)
         while not stop.event.is_set() and not rec.failed:
-            timeout = 0.1 if live else 1.0
+            # A meter to draw, or an armed capture's silence clock to read.
+            timeout = 0.1 if live or armed is not None else 1.0
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:

@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable
 
 __all__ = ["forward_signals"]
 
+#: The sockets of the forwarding in force (see forward_signals).
+_alive: list[tuple[socket.socket, socket.socket]] = []
+
 
 def forward_signals(
     callback: Callable[[int], None],
@@ -51,6 +54,9 @@ def forward_signals(
                 if signum in wanted and not closed.is_set():
                     callback(signum)
 
+    # The sockets must outlive this call even if the caller drops ``restore``
+    # (a closed write end would leave the interpreter a dead wake-up fd).
+    _alive.append((r, w))
     threading.Thread(target=watch, name="loopcap-signals", daemon=True).start()
 
     def restore() -> None:
@@ -60,5 +66,7 @@ def forward_signals(
             signal.signal(s, h)
         w.close()  # the watcher's recv returns b"" and it ends
         r.close()
+        if (r, w) in _alive:
+            _alive.remove((r, w))
 
     return restore

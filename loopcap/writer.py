@@ -63,8 +63,9 @@ IDLE_AFTER_S = 0.3
 IDLE_MARGIN_S = 0.5
 #: Then silence is written this often.
 IDLE_TICK_S = 0.25
-#: After a stop request, how long to wait for audio still in flight.
-STOP_GRACE_S = 0.12
+#: After a stop request, how long to wait for audio still in flight (the
+#: device's last hand-over comes DRAIN_LAG_S = 0.06 s after the request).
+STOP_GRACE_S = 0.15
 #: How long audio that arrived short of the wall clock is held, waiting for
 #: the rest to come late, before the shortfall is written as silence.
 HOLD_S = 0.4
