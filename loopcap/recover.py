@@ -106,6 +106,47 @@ def _saved_copy(path: Path, stem: str, frames: int, rate: int) -> Path | None:
     return None
 
 
+def _fix_rf64_sizes(path: Path) -> None:
+    """Make an RF64 partial file's sizes cover every whole frame on disk.
+
+    A partial file turns RF64 past 4 GiB (see :mod:`loopcap.writer`).  Its
+    sizes then live in the ``ds64`` chunk, which libsndfile trusts as they
+    are (unlike a WAV's, which it checks against the file's length), so a
+    capture killed between two header rewrites would be repaired short of
+    what is on disk.  A RIFF file is left alone.
+    """
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RF64" or head[8:12] != b"WAVE":
+            return
+        ds64 = block_align = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"ds64":
+                ds64 = f.tell()
+            elif cid == b"fmt ":
+                fmt = f.read(16)
+                f.seek(-len(fmt), os.SEEK_CUR)
+                block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) == 16 else None
+            elif cid == b"data":
+                data = f.tell()
+                break
+            f.seek(size + (size & 1), os.SEEK_CUR)
+        if ds64 is None or not block_align:
+            return
+        length = os.fstat(f.fileno()).st_size
+        frames = (length - data) // block_align
+        f.seek(ds64)
+        f.write((length - 8).to_bytes(8, "little"))  # RIFF size
+        f.write((frames * block_align).to_bytes(8, "little"))  # data size
+        f.write(frames.to_bytes(8, "little"))  # sample count
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | None:
     """Repair one partial file and give it its final ``<stem>.wav`` name.
 
@@ -121,6 +162,7 @@ def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | N
         path.unlink()
         return None
     try:
+        _fix_rf64_sizes(path)
         with sf.SoundFile(path, "r+") as f:  # closing rewrites the header
             frames, rate = f.frames, f.samplerate
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -149,3 +149,11 @@ def test_thirty_minutes_memory_flat_and_file_complete(tmp_path, fault_trials):
 @pytest.mark.timeout(900)
 def test_two_hours_memory_flat_and_file_complete(tmp_path, fault_trials):
     long_capture(tmp_path, fault_trials, length_s=2 * 3600)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(900)
+def test_past_four_gib_the_file_stays_complete(tmp_path, fault_trials):
+    """3.5 hours of float stereo is 4.5 GiB: past a WAV's 32-bit sizes, so the
+    partial file turns RF64 (about 70 s of recording, 4.8 GB of disk)."""
+    long_capture(tmp_path, fault_trials, length_s=3.5 * 3600)

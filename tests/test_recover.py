@@ -96,3 +96,62 @@ def test_any_command_repairs_the_captures_folder(tmp_path, monkeypatch):
     assert main(["--config", str(cfg), "devices"]) == 0
     assert not list(out.glob("*.partial.wav"))
     assert len(list(out.glob("*.wav"))) == 1
+
+
+_RF64_KILLED = """
+import os, sys
+import numpy as np, soundfile as sf
+path, synced = sys.argv[1], int(sys.argv[2])
+audio = np.load(sys.argv[3])
+fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+f = sf.SoundFile(fd, "w", 48000, 2, format="RF64", subtype="FLOAT", closefd=False)
+f.write(audio[:synced])
+sf._snd.sf_command(f._file, 0x1060, sf._ffi.NULL, 0)  # SFC_UPDATE_HEADER_NOW
+f.write(audio[synced:])
+os.write(fd, b"\\x00" * 4)  # a frame cut in half
+os._exit(0)  # killed: the header is never rewritten again
+"""
+
+
+def _kill_mid_rf64(tmp_path, path, audio, synced_frames):
+    """What a SIGKILL leaves of a partial file past 4 GiB (then RF64): the
+    ds64 sizes from the last header rewrite, more audio after them, and half
+    a frame at the very end."""
+    np.save(tmp_path / "audio.npy", audio)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _RF64_KILLED,
+            str(path),
+            str(synced_frames),
+            str(tmp_path / "audio.npy"),
+        ],
+        check=True,
+    )
+    (tmp_path / "audio.npy").unlink()
+
+
+def test_an_rf64_partial_is_repaired_up_to_its_last_whole_frame(tmp_path):
+    audio = (np.random.default_rng(3).standard_normal((48000 * 3, 2)) * 0.1).astype(np.float32)
+    path = tmp_path / "loopcap-2026-01-01_00-00-00.partial.wav"
+    _kill_mid_rf64(tmp_path, path, audio, synced_frames=48000)
+    assert path.read_bytes()[:4] == b"RF64"
+    assert sf.info(str(path)).frames == 48000  # what libsndfile alone would keep
+    (rec,) = recover_dir(tmp_path)
+    back, sr = sf.read(rec.path, dtype="float32")
+    assert sr == 48000 and rec.duration_s == 3.0
+    np.testing.assert_array_equal(back, audio)
+
+
+def test_the_partial_file_is_a_plain_wav_while_small(tmp_path):
+    out = tmp_path / "out"
+    proc, _ = start_recording(tmp_path, out, "--format", "wav")
+    time.sleep(0.8)
+    (partial,) = out.glob("*.partial.wav")
+    assert partial.read_bytes()[:4] == b"RIFF"
+    proc.kill()
+    proc.communicate()
+    (rec,) = recover_dir(out)
+    assert rec.path.read_bytes()[:4] == b"RIFF"
+    assert sf.info(str(rec.path)).duration > 0.3
