@@ -390,7 +390,7 @@ def test_files_it_may_not_read(tmp_path, good):
         try:
             subprocess.run(["true"], preexec_fn=_without_dac_override, check=True, timeout=10)
         except (OSError, subprocess.SubprocessError) as exc:
-            pytest.skip(f"running as root and cannot give up CAP_DAC_OVERRIDE here ({exc})")
+            rig.unavailable(f"running as root and cannot give up CAP_DAC_OVERRIDE here ({exc})")
     cases = []
     for name, mode in (("mode-000.wav", 0o000), ("write-only.wav", 0o200)):
         path = tmp_path / name
