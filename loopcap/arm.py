@@ -22,11 +22,15 @@ from loopcap.gate import SoundGate
 from loopcap.tap import Tap
 from loopcap.trim import TrimParams
 
-__all__ = ["Armed", "ARM_LEAD_S"]
+__all__ = ["Armed", "ARM_CHECK_S", "ARM_LEAD_S"]
 
 #: An armed capture begins this long (s) before the sound that started it
 #: (plus the pre-roll): the trimmer then finds the note's true first sample.
 ARM_LEAD_S = 0.5
+#: How often (s) whoever runs an armed capture asks :meth:`Armed.stop_reason`:
+#: silence is timed on the wall clock (an idle device may deliver nothing),
+#: so it must be looked at; a stop comes at most this late.
+ARM_CHECK_S = 0.1
 
 
 class Armed:

@@ -285,6 +285,7 @@ def _meter(level_dbfs: float, width: int = 30) -> str:
 
 
 def cmd_record(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.arm import ARM_CHECK_S
     from loopcap.device import open_source
     from loopcap.session import Recording
 
@@ -329,8 +330,8 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         # duration or the capture's end (a failed device) wakes it.
         rec.capture.when_ended(stop.event.set)
         while not stop.event.is_set() and not rec.failed:
-            # A meter to draw, or an armed capture's silence clock to read.
-            timeout = 0.1 if live or armed is not None else 1.0
+            # An armed capture's silence clock to read, or a meter to draw.
+            timeout = ARM_CHECK_S if armed is not None else 0.1 if live else 1.0
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from loopcap.arm import ARM_LEAD_S, Armed
+from loopcap.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
 from loopcap.config import Config
 from loopcap.device import open_source
 from loopcap.errors import LoopcapError
@@ -39,8 +39,6 @@ RETRY_S = 2.0
 #: The longest the worker sleeps without an event (a safety net: a tap that
 #: ends posts an event at once).
 WATCH_S = 2.0
-#: Seconds between looks at an armed capture's silence clock.
-ARM_CHECK_S = 0.25
 RECENT = 5
 
 
