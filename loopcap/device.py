@@ -547,8 +547,8 @@ class _SoundcardStream:
             return self._read_blocking()
         while True:
             now = time.monotonic()
-            drain = self._drain_requested.is_set()
-            if drain and now < self._drain_at:
+            drain = self._drain_due(now)
+            if drain is None:
                 time.sleep(self._drain_at - now)  # the stop's last audio is in flight
                 continue
             if drain or now >= self._next_take:
@@ -574,7 +574,7 @@ class _SoundcardStream:
         audio held back until the next device check passes."""
         while True:
             now = time.monotonic()
-            drain = self._drain_requested.is_set()
+            drain = bool(self._drain_due(now))  # None: record on, the last audio is in flight
             if drain or now >= self._next_check:
                 self._drain_requested.clear()
                 self._next_check = now + self.HANDOVER_S
@@ -592,6 +592,13 @@ class _SoundcardStream:
                 if not self._flowing:
                     self._flowing = True
                     self._next_check = 0.0  # hand the first audio over at once
+
+    def _drain_due(self, now: float) -> bool | None:
+        """False: no drain asked; None: asked, but its audio may still be in
+        flight (before ``_drain_at``); True: hand over what there is now."""
+        if not self._drain_requested.is_set():
+            return False
+        return True if now >= self._drain_at else None
 
     def drain(self) -> None:
         """Ask :meth:`read` to check the device and return what it holds at
