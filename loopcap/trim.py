@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .voice import voice_measure
+
 __all__ = [
     "TrimParams",
     "Bounds",
@@ -62,6 +64,9 @@ class TrimParams:
     #: ...and extends while it stays this far above the floor (dB): the
     #: note's audible boundary.
     close_db: float = 6.0
+    #: Where nothing reaches ``open_db``, sounds ``close_db`` above the floor
+    #: for this long in all (s) count: a quiet note never clear of the hiss.
+    open_after_s: float = 0.2
     #: Sounds separated by less silence than this are one sound (seconds).
     merge_gap_s: float = 0.6
     #: A sound this close to the note (s) is part of it (a pause between
@@ -83,13 +88,20 @@ class TrimParams:
     #: Sounds whose RMS frequency lies above this (Hz) are clicks or noise
     #: bursts, never joined to the note across a pause.
     bright_hz: float = 2400.0
+    #: ...and across a silent pause only sounds that could be a voice join
+    #: it: at least this share of their power under 400 Hz (a voice's pitch;
+    #: chimes lie higher) and a pitch period at least this clear (0..1; a
+    #: thump or a knock has none).  See :mod:`loopcap.voice`.
+    voice_low_share: float = 0.08
+    voice_periodicity: float = 0.3
     #: The note's quiet edges (a fading last syllable, its own floor) reach as
     #: far as levels over ``edge_window_s`` seconds stay ``edge_db`` above the floor.
     edge_window_s: float = 0.05
     edge_db: float = 3.0
     #: In a capture of several notes (``split``), a sound is a note only if
-    #: it lasts at least this long (s); shorter ones are other sounds.
-    min_note_s: float = 1.0
+    #: it lasts at least this long (s) and could be a voice; others are other
+    #: sounds.
+    min_note_s: float = 0.5
     #: Kept before the note's first and after its last audible moment (s).
     pad_s: float = 0.0
 
@@ -338,7 +350,8 @@ def find_regions(
 ) -> list[tuple[int, int]]:
     """Sounds as [start, end) chunk indices: audible runs (above ``close_db``)
     that somewhere open the gate (``open_db``), merged across gaps shorter than
-    ``merge_gap_s``.  From ``levels``, or (``levels`` None) from ``powers``,
+    ``merge_gap_s``; where no run opens it, merged runs audible for
+    ``open_after_s`` in all.  From ``levels``, or (``levels`` None) from ``powers``,
     their levels computed piece by piece (memory independent of length)."""
     if levels is not None:
         pieces = [(0, levels)]
@@ -347,14 +360,13 @@ def find_regions(
         assert powers is not None
         pieces = levels_in_blocks(powers, params)
         total = len(powers)
-    regions: list[tuple[int, int]] = []
+    runs: list[tuple[int, int, bool]] = []  # audible runs: start, end, loud
     pending: tuple[int, bool] | None = None  # a run reaching the end of the last piece
     for s, lv in pieces:
         audible = lv > floor_db + params.close_db
         loud = lv > floor_db + params.open_db
         if pending is not None and not (len(audible) and audible[0]):
-            if pending[1]:
-                regions.append((pending[0], s))
+            runs.append((pending[0], s, pending[1]))
             pending = None
         for a, b in _runs(audible):
             start, is_loud = s + a, bool(loud[a:b].any())
@@ -363,18 +375,29 @@ def find_regions(
                 pending = None
             if b == len(audible) and s + b < total:
                 pending = (start, is_loud)
-            elif is_loud:
-                regions.append((start, s + b))
-    if pending is not None and pending[1]:
-        regions.append((pending[0], total))
+            else:
+                runs.append((start, s + b, is_loud))
+    if pending is not None:
+        runs.append((pending[0], total, pending[1]))
+    # The runs that open the gate, merged across short gaps.  Only where none
+    # does (a quiet note over hiss, never clearly above it) the runs merged
+    # the same way count, if audible for ``open_after_s`` in all.
     gap = round(params.merge_gap_s / params.hop_s)
-    merged: list[tuple[int, int]] = []
-    for a, b in regions:
-        if merged and a - merged[-1][1] < gap:
-            merged[-1] = (merged[-1][0], b)
-        else:
-            merged.append((a, b))
-    return merged
+
+    def merge(chosen: list[tuple[int, int, bool]]) -> list[list[int]]:
+        groups: list[list[int]] = []  # start, end, audible chunks
+        for a, b, _ in chosen:
+            if groups and a - groups[-1][1] < gap:
+                groups[-1][1], groups[-1][2] = b, groups[-1][2] + b - a
+            else:
+                groups.append([a, b, b - a])
+        return groups
+
+    loud = merge([r for r in runs if r[2]])
+    if loud:
+        return [(a, b) for a, b, _ in loud]
+    long_run = max(1, round(params.open_after_s / params.hop_s))
+    return [(a, b) for a, b, n in merge(runs) if n >= long_run]
 
 
 def _bridged(powers: np.ndarray, floor_db: float, params: TrimParams) -> Callable[[int, int], bool]:
@@ -401,33 +424,46 @@ def _grow(
     params: TrimParams,
     pauses_are_silent: bool,
     bright: Callable[[int, int], float],
+    voice: Callable[[int, int], bool],
 ) -> tuple[int, int]:
     """Join to the note (``regions[core]``) its neighbours that belong to it:
     those across any gap the note's own floor bridges; and, where the note's
     pauses are silent, those across a pause up to ``max_pause_s`` that last at
-    least ``min_sound_s`` and are not brighter than speech (``bright_hz``): a
-    click, a shutter or a chime's noise is."""
+    least ``min_sound_s``, are not brighter than speech (``bright_hz``: a
+    click, a shutter or a chime's noise is) and could be a voice (``voice``).
+
+    A sound that is none of these ends the note there; one that fails only
+    the voice test (a chime, a thump, or a fragment of speech too short to
+    judge) is stepped over: it joins only if a voice beyond it, still within
+    ``max_pause_s`` of the note, does."""
     max_gap = round(params.max_pause_s / params.hop_s)
     min_len = round(params.min_sound_s / params.hop_s)
 
-    def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool:
+    def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool | None:
+        """True: joins; False: ends the note; None: step over it."""
         if gap_b - gap_a <= 0 or bridged(gap_a, gap_b):
             return True
         if not pauses_are_silent:
             return False  # the note's pauses would show its own floor; this gap has none
-        return (
+        if not (
             gap_b - gap_a <= max_gap
             and other[1] - other[0] >= min_len
             and bright(*other) <= params.bright_hz
-        )
+        ):
+            return False
+        return True if voice(*other) else None
 
     a, b = regions[core]
     i = core - 1
-    while i >= 0 and joins(regions[i][1], a, regions[i]):
-        a, i = regions[i][0], i - 1
+    while i >= 0 and (verdict := joins(regions[i][1], a, regions[i])) is not False:
+        if verdict:
+            a = regions[i][0]
+        i -= 1
     j = core + 1
-    while j < len(regions) and joins(b, regions[j][0], regions[j]):
-        b, j = regions[j][1], j + 1
+    while j < len(regions) and (verdict := joins(b, regions[j][0], regions[j])) is not False:
+        if verdict:
+            b = regions[j][1]
+        j += 1
     return a, b
 
 
@@ -490,6 +526,35 @@ def _brightness(
     return bright
 
 
+#: At most this much of a sound (s) is read to judge whether it is a voice.
+_VOICE_READ_S = 3.0
+
+
+def _voicelike(
+    read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int, params: TrimParams
+) -> Callable[[int, int], bool]:
+    """Whether the sound in chunks [a, b) could be a voice (its first
+    ``_VOICE_READ_S``; see :mod:`loopcap.voice`).  Without a reader every
+    sound could be."""
+    if read is None:
+        return lambda a, b: True
+    floor = read(quiet[0] * hop, quiet[1] * hop)
+    limit = round(_VOICE_READ_S * samplerate)
+    seen: dict[tuple[int, int], bool] = {}  # a split asks again as notes grow
+
+    def voice(a: int, b: int) -> bool:
+        start = a * hop
+        end = min(b * hop, start + limit)
+        if (start, end) not in seen:
+            m = voice_measure(read(start, end), floor, samplerate)
+            seen[start, end] = (
+                m.low_share >= params.voice_low_share and m.periodicity >= params.voice_periodicity
+            )
+        return seen[start, end]
+
+    return voice
+
+
 def _extend(
     powers: np.ndarray, a: int, b: int, threshold_db: float, params: TrimParams
 ) -> tuple[int, int]:
@@ -550,7 +615,9 @@ class _Segmenter:
         self.regions = find_regions(None, self.floor, params, powers)
         self.hop = hop_frames(samplerate, params)
         self.bridged = _bridged(powers, self.floor, params)
-        self.bright = _brightness(read, _quietest(powers, params), self.hop, samplerate)
+        quiet = _quietest(powers, params)
+        self.bright = _brightness(read, quiet, self.hop, samplerate)
+        self.voice = _voicelike(read, quiet, self.hop, samplerate, params)
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
@@ -583,7 +650,9 @@ class _Segmenter:
             if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
                 silent_pauses = False
         part = self.regions[lo:hi]
-        a, b = _grow(part, core - lo, self.bridged, self.params, silent_pauses, self.bright)
+        a, b = _grow(
+            part, core - lo, self.bridged, self.params, silent_pauses, self.bright, self.voice
+        )
         first = lo + next(i for i, r in enumerate(part) if r[0] == a)
         last = lo + next(i for i, r in enumerate(part) if r[1] == b)
         return a, b, first, last
@@ -653,7 +722,7 @@ def find_notes(
         while hi < len(owner) and owner[hi] is None:
             hi += 1
         a, b, first, last = seg.grow(core, lo, hi)
-        is_note = b - a >= min_len and seg.bright(a, b) <= params.bright_hz
+        is_note = b - a >= min_len and seg.bright(a, b) <= params.bright_hz and seg.voice(a, b)
         mark = len(spans) if is_note else -1
         for i in range(first, last + 1):
             owner[i] = mark

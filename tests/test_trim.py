@@ -26,6 +26,13 @@ def tone(seconds, amp=0.1, f=440.0):
     return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
 
 
+def voice(seconds, amp=0.1, f0=150.0):
+    """A steady voiced sound: a 150 Hz pitch with harmonics falling 6 dB/octave."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 20) if f0 * k < SR / 2)
+    return (amp * x / np.max(np.abs(x))).astype(np.float32)
+
+
 def silence(seconds):
     return np.zeros(int(seconds * SR), np.float32)
 
@@ -133,7 +140,7 @@ def click(amp=0.8):
 
 def test_quiet_note_over_hiss_keeps_a_silent_pause_but_not_a_click():
     # A note whose own floor is buried under the hiss: its pause looks silent.
-    note = np.concatenate([tone(0.6), silence(1.2), tone(0.5)])
+    note = np.concatenate([voice(0.6), silence(1.2), voice(0.5)])
     x = np.concatenate([silence(1.0), note, silence(1.0), click(), silence(0.5)])
     x = x + noise(len(x) / SR, -50, seed=7)
     b = bounds_of(x)
@@ -147,6 +154,46 @@ def test_a_bright_sound_across_a_pause_is_left_out():
     x = x + noise(len(x) / SR, -50, seed=8)
     b = bounds_of(x)
     assert abs(b.start_s - 2.3) < 0.01 and abs(b.end_s - 3.3) < 0.01
+
+
+def test_a_chime_across_a_silent_pause_is_left_out_but_speech_beyond_it_is_kept():
+    # Over hiss the note's pauses look silent.  A chime (a 1 kHz tone: no power
+    # under 400 Hz) 1 s after the note is not part of it...
+    chime = tone(0.4, amp=0.1, f=1000)
+    x = np.concatenate([silence(1.0), voice(1.0), silence(1.0), chime, silence(0.8)])
+    x = x + noise(len(x) / SR, -50, seed=9)
+    b = bounds_of(x)
+    assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 2.0) < 0.01
+    # ...but speech after it, still within max_pause_s of the note, joins the
+    # note and the chime inside it with it: nothing of the speech is lost.
+    x = np.concatenate([silence(1.0), voice(1.0), silence(0.6), chime, silence(0.6)])
+    x = np.concatenate([x, voice(0.5), silence(0.8)])
+    x = x + noise(len(x) / SR, -50, seed=10)
+    b = bounds_of(x)
+    assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 4.1) < 0.01
+
+
+def test_without_a_reader_every_sound_may_be_a_voice():
+    chime = tone(0.4, amp=0.1, f=1000)
+    x = np.concatenate([silence(1.0), voice(1.0), silence(1.0), chime, silence(0.8)])
+    x = x + noise(len(x) / SR, -50, seed=9)
+    m = LevelMeter(SR)
+    m.feed(x)
+    b = m.find_bounds()  # levels and timing only: the chime 1 s away joins
+    assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 3.4) < 0.01
+
+
+def test_a_quiet_note_never_clear_of_the_hiss_is_still_found():
+    # Hiss at -50 dBFS and a voice at -42 dBFS: 8.6 dB over the hiss, under
+    # open_db (12 dB) but audible (close_db, 6 dB) far longer than open_after_s.
+    v = voice(1.5)
+    v *= 10 ** (-42 / 20) / np.sqrt(np.mean(v**2))
+    x = np.concatenate([silence(1.0), v, silence(1.0)])
+    x = x + noise(len(x) / SR, -50, seed=11)
+    b = bounds_of(x)
+    assert b is not None and abs(b.start_s - 1.0) < 0.02 and abs(b.end_s - 2.5) < 0.02
+    # Hiss alone (nothing audible) is still no sound at all.
+    assert bounds_of(noise(3.0, -50, seed=12)) is None
 
 
 def test_over_digital_silence_a_silent_gap_ends_the_note():
