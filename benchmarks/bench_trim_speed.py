@@ -17,12 +17,12 @@ its peak RSS (``os.wait4``'s ``ru_maxrss``) is its own:
 - *ffmpeg*: ``silenceremove=start_periods=1:start_threshold=-50dB`` with the
   ``areverse`` trick for the end, written as float WAV.
 
-Each runs twice and the faster run counts (the file is in the page cache by
+Each runs five times and the fastest run counts (the file is in the page cache by
 then).  Prints a Markdown table to stdout; the capture is deleted at the end.
 
 Usage::
 
-    python benchmarks/bench_trim_speed.py [--minutes 60] [--dir /tmp] [--runs 2]
+    python benchmarks/bench_trim_speed.py [--minutes 60] [--dir /tmp] [--runs 5]
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--dir", default=None, help="where to put the capture (default: system temp)")
-    ap.add_argument("--runs", type=int, default=2, help="runs per tool; the fastest counts")
+    ap.add_argument("--runs", type=int, default=5, help="runs per tool; the fastest counts")
     a = ap.parse_args(argv)
     for prog in ("sox", "ffmpeg"):
         if not shutil.which(prog):

@@ -321,11 +321,14 @@ def _quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
     return best_i, best_i + n
 
 
-def estimate_floor_db(powers: np.ndarray, params: TrimParams) -> float:
-    """The capture's floor: the lowest mean level over any ``floor_window_s``."""
+def estimate_floor_db(
+    powers: np.ndarray, params: TrimParams, quiet: tuple[int, int] | None = None
+) -> float:
+    """The capture's floor: the lowest mean level over any ``floor_window_s``
+    (``quiet``: that stretch, if already found by :func:`_quietest`)."""
     if len(powers) == 0:
         return MIN_DB
-    a, b = _quietest(powers, params)
+    a, b = quiet or _quietest(powers, params)
     return float(_to_db(np.array([max(float(powers[a:b].mean()), 0.0)]))[0])
 
 
@@ -611,11 +614,11 @@ class _Segmenter:
         read: Reader | None,
     ) -> None:
         self.powers, self.samplerate, self.frames, self.params = powers, samplerate, frames, params
-        self.floor = estimate_floor_db(powers, params)
+        quiet = _quietest(powers, params)  # one scan of the whole capture
+        self.floor = estimate_floor_db(powers, params, quiet)
         self.regions = find_regions(None, self.floor, params, powers)
         self.hop = hop_frames(samplerate, params)
         self.bridged = _bridged(powers, self.floor, params)
-        quiet = _quietest(powers, params)
         self.bright = _brightness(read, quiet, self.hop, samplerate)
         self.voice = _voicelike(read, quiet, self.hop, samplerate, params)
 
