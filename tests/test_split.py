@@ -80,6 +80,18 @@ def test_a_ding_and_a_click_between_notes_are_not_notes():
     assert got == pytest.approx(want, abs=0.005 * SR)
 
 
+def test_a_chime_as_long_as_a_short_note_is_not_a_note():
+    # 0.8 s of chime is longer than min_note_s, but it has no pitch a voice
+    # could have and no power under 400 Hz: not a note.  A 0.7 s word is.
+    rng = np.random.default_rng(5)
+    word = note(rng, (0.5,), (), edge_s=0.1)[0]
+    x, starts = capture([0.5, ding(0.8), 1.5, word, 0.5])
+    x += (rng.standard_normal(len(x)) * 10 ** (-70 / 20)).astype(np.float32)
+    found = notes_of_array(x, SR)
+    assert len(found) == 1, [(b.start_s, b.end_s) for b in found]
+    assert abs(found[0].start - starts[3]) <= 0.005 * SR
+
+
 def test_notes_never_overlap_and_single_mode_keeps_the_longest():
     rng = np.random.default_rng(3)
     short, long_ = note(rng, (0.7,), ())[0], note(rng, (0.8, 0.9), (0.6,))[0]
