@@ -156,29 +156,29 @@ def test_a_bright_sound_across_a_pause_is_left_out():
     assert abs(b.start_s - 2.3) < 0.01 and abs(b.end_s - 3.3) < 0.01
 
 
+def over_hiss(*parts, seed):
+    """Parts (arrays, or seconds of silence) in a row, over hiss at -50 dBFS."""
+    x = np.concatenate([silence(p) if isinstance(p, float) else p for p in parts])
+    return x + noise(len(x) / SR, -50, seed=seed)
+
+
+CHIME = tone(0.4, amp=0.1, f=1000)  # a 1 kHz tone: no power under 400 Hz
+
+
 def test_a_chime_across_a_silent_pause_is_left_out_but_speech_beyond_it_is_kept():
-    # Over hiss the note's pauses look silent.  A chime (a 1 kHz tone: no power
-    # under 400 Hz) 1 s after the note is not part of it...
-    chime = tone(0.4, amp=0.1, f=1000)
-    x = np.concatenate([silence(1.0), voice(1.0), silence(1.0), chime, silence(0.8)])
-    x = x + noise(len(x) / SR, -50, seed=9)
-    b = bounds_of(x)
+    # Over hiss the note's pauses look silent.  A chime 1 s after the note is
+    # not part of it...
+    b = bounds_of(over_hiss(1.0, voice(1.0), 1.0, CHIME, 0.8, seed=9))
     assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 2.0) < 0.01
     # ...but speech after it, still within max_pause_s of the note, joins the
     # note and the chime inside it with it: nothing of the speech is lost.
-    x = np.concatenate([silence(1.0), voice(1.0), silence(0.6), chime, silence(0.6)])
-    x = np.concatenate([x, voice(0.5), silence(0.8)])
-    x = x + noise(len(x) / SR, -50, seed=10)
-    b = bounds_of(x)
+    b = bounds_of(over_hiss(1.0, voice(1.0), 0.6, CHIME, 0.6, voice(0.5), 0.8, seed=10))
     assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 4.1) < 0.01
 
 
 def test_without_a_reader_every_sound_may_be_a_voice():
-    chime = tone(0.4, amp=0.1, f=1000)
-    x = np.concatenate([silence(1.0), voice(1.0), silence(1.0), chime, silence(0.8)])
-    x = x + noise(len(x) / SR, -50, seed=9)
     m = LevelMeter(SR)
-    m.feed(x)
+    m.feed(over_hiss(1.0, voice(1.0), 1.0, CHIME, 0.8, seed=9))
     b = m.find_bounds()  # levels and timing only: the chime 1 s away joins
     assert abs(b.start_s - 1.0) < 0.01 and abs(b.end_s - 3.4) < 0.01
 
