@@ -707,9 +707,10 @@ def find_notes(
 
     The same segmenting as :func:`find_bounds`, repeated: the longest sound
     not yet taken seeds a note, which grows by the same rules but never into
-    another note.  A grown sound is a note if it lasts ``min_note_s`` and is
-    not brighter than speech (``bright_hz``); otherwise (a notification
-    sound, a click) it is left out.  Notes never overlap.
+    another note.  A grown sound is a note if it lasts ``min_note_s``, is
+    not brighter than speech (``bright_hz``) and could be a voice (see
+    :mod:`loopcap.voice`); otherwise (a notification sound, a click) it is
+    left out.  Notes never overlap.
     """
     params = params or TrimParams()
     seg = _Segmenter(powers, samplerate, frames, params, read)
@@ -741,25 +742,29 @@ def find_notes(
     return notes
 
 
-def bounds_of_array(
-    x: np.ndarray, samplerate: int, params: TrimParams | None = None
-) -> Bounds | None:
-    """The note's bounds in an array held in memory (frames or frames x channels)."""
+def _meter_of_array(
+    x: np.ndarray, samplerate: int, params: TrimParams | None
+) -> tuple[LevelMeter, Reader]:
+    """A LevelMeter fed with an array held in memory, and a reader of it."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
     meter = LevelMeter(samplerate, params)
     meter.feed(x)
-    return meter.find_bounds(lambda a, b: x[a:b])
+    return meter, lambda a, b: x[a:b]
+
+
+def bounds_of_array(
+    x: np.ndarray, samplerate: int, params: TrimParams | None = None
+) -> Bounds | None:
+    """The note's bounds in an array held in memory (frames or frames x channels)."""
+    meter, read = _meter_of_array(x, samplerate, params)
+    return meter.find_bounds(read)
 
 
 def notes_of_array(
     x: np.ndarray, samplerate: int, params: TrimParams | None = None
 ) -> list[Bounds]:
     """Every note in an array held in memory (see :func:`find_notes`)."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[:, None]
-    meter = LevelMeter(samplerate, params)
-    meter.feed(x)
-    return meter.find_notes(lambda a, b: x[a:b])
+    meter, read = _meter_of_array(x, samplerate, params)
+    return meter.find_notes(read)

@@ -84,6 +84,40 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+def run_loopcap(
+    args, env: dict[str, str], cwd=None, timeout: float = 60, **popen
+) -> subprocess.CompletedProcess:
+    """``python -m loopcap ARGS`` to its end: output captured as text, no stdin
+    (``popen``: more arguments for :func:`subprocess.run`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "loopcap", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        **popen,
+    )
+
+
+def start_loopcap(args, env: dict[str, str], cwd=None) -> subprocess.Popen:
+    """``python -m loopcap ARGS`` started, not waited for (output piped as text)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "loopcap", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Test audio
+# --------------------------------------------------------------------------------------
+
+
 def voice_sample() -> Path:
     """Path of a recording of a real human voice ("Front center", 48 kHz mono).
 

@@ -2,10 +2,9 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+import rig
 import soundfile as sf
 
 from loopcap.cli import main
@@ -44,13 +43,7 @@ def test_usage_error_status():
 
 
 def run(args, env):
-    return subprocess.run(
-        [sys.executable, "-m", "loopcap", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return rig.run_loopcap(args, env)
 
 
 def test_no_sound_server_is_one_clear_line(tmp_path):

@@ -17,7 +17,6 @@ import os
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,15 +34,7 @@ def mode(path: Path) -> str:
 
 
 def run_loopcap(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loopcap", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=lambda: os.umask(0),
-    )
+    return rig.run_loopcap(args, env, preexec_fn=lambda: os.umask(0))
 
 
 def test_files_and_folders_are_private_whatever_the_umask(tmp_path):

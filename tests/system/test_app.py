@@ -57,15 +57,7 @@ def ask(env: dict[str, str], command: str = "status", timeout: float = 5.0) -> d
 
 
 def cli(env, cwd, *args, timeout=30) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "loopcap", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    return rig.run_loopcap(args, env, cwd, timeout)
 
 
 def cli_status(env, cwd) -> dict:
@@ -453,16 +445,7 @@ def test_twenty_toggles_in_two_seconds_leave_consistent_files(
         for i in range(20):
             time.sleep(max(0.0, t0 + 0.1 * i - time.monotonic()))
             if i in cli_at:
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "loopcap", "toggle"],
-                        env=app_env,
-                        cwd=tmp_path,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        text=True,
-                    )
-                )
+                procs.append(rig.start_loopcap(["toggle"], app_env, tmp_path))
             else:
                 xdisplay.key(KEY)
         took = time.monotonic() - t0

@@ -10,8 +10,6 @@ sample from another source.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -37,14 +35,7 @@ def with_lead_in(x: np.ndarray) -> tuple[np.ndarray, int]:
 def cli_status(env, cwd) -> dict:
     import json
 
-    done = subprocess.run(
-        [sys.executable, "-m", "loopcap", "status", "--json"],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = rig.run_loopcap(["status", "--json"], env, cwd, timeout=30)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

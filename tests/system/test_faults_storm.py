@@ -13,8 +13,6 @@ files on disk are exactly the saves.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 
@@ -76,16 +74,7 @@ def test_fifty_hotkeys_with_clicks_and_toggles_in_five_seconds(
             procs = []
             for i in range(CLIS):
                 time.sleep(max(0.0, at(i, CLIS) + 0.37 - time.monotonic()))
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "loopcap", "toggle"],
-                        env=app_env,
-                        cwd=tmp_path,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        text=True,
-                    )
-                )
+                procs.append(rig.start_loopcap(["toggle"], app_env, tmp_path))
             for p in procs:
                 _, err = p.communicate(timeout=60)
                 if p.returncode != 0:
@@ -104,13 +93,7 @@ def test_fifty_hotkeys_with_clicks_and_toggles_in_five_seconds(
         assert ask(app_env)["ok"] is True
         answered = time.monotonic() - t_ask
         assert answered < 0.5, f"status took {answered:.2f} s"
-        done = subprocess.run(
-            [sys.executable, "-m", "loopcap", "status"],
-            env=app_env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = rig.run_loopcap(["status"], app_env, timeout=30)
         assert done.returncode == 0, done.stderr
 
         # Let the queue drain: the state stops changing.

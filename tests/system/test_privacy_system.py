@@ -119,13 +119,7 @@ def test_keys_typed_are_never_logged_and_the_app_stays_local(pulse, xdisplay, ap
         type_secret()
         xdisplay.key(KEY)
         app.wait_state("idle", timeout=15)
-        done = subprocess.run(
-            [sys.executable, "-m", "loopcap", "quit"],
-            env=app_env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = rig.run_loopcap(["quit"], app_env, timeout=30)
         assert done.returncode == 0, done.stderr
         assert app.finish(timeout=20) == 0, app.log
     finally:
