@@ -105,6 +105,7 @@ def refused(run, config: Path, *names: str, shown: str | None = None) -> str | N
 
 
 def conclude(family: str, outcomes: dict[str, str | None]) -> None:
+    assert outcomes, f"{family}: no cases were tried"
     failures = {k: v for k, v in outcomes.items() if v}
     report("Configuration", family, len(outcomes), len(outcomes) - len(failures))
     assert not failures, f"{family}: {len(failures)} of {len(outcomes)} mishandled:\n" + "\n".join(

@@ -22,7 +22,9 @@ def test_doctor_passes_on_a_working_sound_server(loopcap_env, tmp_path):
     assert done.returncode == 0, out + done.stderr
     assert "FAIL" not in out
     # Every saved format can be written, WhatsApp's own included.
-    assert "ok   formats: wav, flac, ogg, mp3, voicenote" in out.splitlines()
+    formats = [line for line in out.splitlines() if line.startswith("ok   formats: ")]
+    assert len(formats) == 1, out
+    assert {"wav", "flac", "ogg", "mp3", "voicenote"} <= set(formats[0][14:].split(", "))
     # Without a display it says how to work instead of failing.
     assert any(line.startswith("warn tray") for line in out.splitlines())
 
@@ -33,8 +35,8 @@ def test_doctor_fails_with_one_plain_line_without_a_sound_server(loopcap_env, tm
     done = doctor(env, tmp_path)
     assert done.returncode != 0
     fails = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
-    assert fails == [
-        "FAIL sound server: no sound server is running: start PulseAudio or PipeWire "
-        "(pipewire-pulse) and try again"
-    ]
+    # One line: what is wrong and what to do.
+    assert len(fails) == 1, done.stdout
+    assert fails[0].startswith("FAIL sound server: no sound server is running")
+    assert "start PulseAudio or PipeWire" in fails[0]
     assert "Traceback" not in done.stderr

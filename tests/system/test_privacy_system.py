@@ -31,10 +31,12 @@ KEY_EVENT_FORMS = ("KeyCode", "Key.", "<Key", "keysym", "vk=", "char=")
 
 
 def traced(argv: list[str], trace: Path) -> list[str]:
-    """``argv`` under strace, recording every socket() and connect() of every thread."""
+    """``argv`` under strace, recording every socket() and connect() of every
+    thread, and every execve() (so that even a trace without sockets shows it
+    ran)."""
     strace = rig.require("strace")
     return [
-        strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=socket,connect", "-o", str(trace),
+        strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=socket,connect,execve", "-o", str(trace),
         *argv,
     ]  # fmt: skip
 
@@ -88,6 +90,7 @@ def test_record_and_trim_open_no_network_connection(pulse, loopcap_env, tmp_path
     )
     assert done.returncode == 0, done.stderr
     sockets, connects, _ = network_use(trim_trace)
+    assert "execve(" in trim_trace.read_text(errors="replace"), "strace traced nothing"
     assert set(sockets) <= {"AF_UNIX"} and set(connects) <= {"AF_UNIX"}, (sockets, connects)
     report("Privacy", "no network: record and trim under strace", 2, 2)
 
