@@ -9,10 +9,11 @@ from loopcap.config import ArmConfig, CaptureConfig, Config, OutputConfig
 
 
 @pytest.fixture
-def controller(monkeypatch, tmp_path):
-    # A tone burst at 0.5-1.0 s of every 2 s, silence between.
+def controller(request, monkeypatch, tmp_path):
+    # By default a tone burst at 0.5-1.0 s of every 2 s, silence between;
+    # a test may ask for another fake signal (indirect parametrization).
     monkeypatch.setenv("LOOPCAP_BACKEND", "fake")
-    monkeypatch.setenv("LOOPCAP_FAKE", "signal=burst")
+    monkeypatch.setenv("LOOPCAP_FAKE", f"signal={getattr(request, 'param', 'burst')}")
     cfg = Config(
         capture=CaptureConfig(preroll_s=0.5),
         output=OutputConfig(dir=str(tmp_path), format="wav"),
@@ -34,17 +35,25 @@ def wait_for(pred, timeout=8.0):
         time.sleep(0.01)
 
 
+@pytest.mark.parametrize("controller", ["silence"], indirect=True)
 def test_arm_then_toggle_disarms_without_saving(controller, tmp_path):
     c, seen = controller
     c.post("arm").wait(5)
-    assert c.snapshot.state in (ARMED, RECORDING)
-    # Whatever it is doing, the toggle key ends it: disarmed, or stopped and saved.
-    was = c.snapshot.state
+    assert c.snapshot.state == ARMED  # nothing plays: it waits for sound
     c.post("toggle").wait(5)
     assert c.snapshot.state == IDLE
-    if was == ARMED:
-        assert c.snapshot.message == "disarmed"
-        assert not list(tmp_path.glob("*.wav"))
+    assert c.snapshot.message == "disarmed"
+    assert not list(tmp_path.glob("*.wav"))
+    assert RECORDING not in [s.state for s in seen]
+
+
+def test_toggle_while_an_armed_capture_records_stops_and_saves(controller, tmp_path):
+    c, seen = controller
+    c.post("arm").wait(5)
+    wait_for(lambda: c.snapshot.state == RECORDING)
+    c.post("toggle").wait(5)
+    wait_for(lambda: c.snapshot.state == IDLE and c.snapshot.saved is not None)
+    assert list(tmp_path.glob("*.wav"))
 
 
 def test_armed_capture_starts_on_sound_and_stops_after_silence(controller, tmp_path):
