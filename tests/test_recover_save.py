@@ -28,12 +28,17 @@ class Killed(BaseException):
     """Stands for the SIGKILL: nothing after it runs (not even except Exception)."""
 
 
-def capture(tmp_path, fmt: str, monkeypatch, kill_at: str):
-    """Record 1.5 s of bursts (a note the trimmer finds), then 'die' at ``kill_at``."""
+def capture(tmp_path, fmt: str, monkeypatch, kill_at: str, left_behind: list | None = None):
+    """Record 1.5 s of bursts (a note the trimmer finds), then 'die' at ``kill_at``.
+
+    ``left_behind`` receives the path of the raw capture's half-written
+    temporary (``mid-encode``), as the code itself named it."""
     import loopcap.session
+    import loopcap.trimfile
 
     real_link = loopcap.session.link_exclusive
     real_write_span = loopcap.session.write_span
+    real_create = loopcap.trimfile.create_exclusive
 
     def link(src, dst):
         if kill_at == "after-link" and ".raw." in dst.name:
@@ -44,15 +49,25 @@ def capture(tmp_path, fmt: str, monkeypatch, kill_at: str):
         return real_link(src, dst)
 
     def write_span(src, dst, *args, **kwargs):
-        if ".raw." in dst.name and kill_at in ("before-raw", "mid-encode"):
-            # Killed while encoding the raw capture: its hidden temporary is
-            # left half-written (a real kill runs no clean-up).
-            dst.with_name(f".{dst.name}.{os.getpid()}.tmp").write_bytes(b"fLaC\0\0\0")
-            raise Killed
+        if ".raw." in dst.name and kill_at == "before-raw":
+            raise Killed  # before the raw capture's encoding began
         return real_write_span(src, dst, *args, **kwargs)
+
+    def create(path):
+        fd = real_create(path)
+        if ".raw." in path.name and kill_at == "mid-encode":
+            # Killed while encoding the raw capture: the temporary the code
+            # made is left half-written (a real kill runs no clean-up).
+            os.write(fd, b"fLaC\0\0\0")
+            os.close(fd)
+            if left_behind is not None:
+                left_behind.append(path)
+            raise Killed
+        return fd
 
     monkeypatch.setattr(loopcap.session, "link_exclusive", link)
     monkeypatch.setattr(loopcap.session, "write_span", write_span)
+    monkeypatch.setattr(loopcap.trimfile, "create_exclusive", create)
     rec = Recording(
         FakeSource(signal="burst", speed=1),
         OutputConfig(dir=str(tmp_path), format=fmt, stem="note"),
@@ -75,8 +90,7 @@ def playable(path) -> int:
 @pytest.mark.parametrize("fmt", ["wav", "flac"])
 def test_killed_after_the_note_before_the_raw(tmp_path, monkeypatch, fmt):
     left = capture(tmp_path, fmt, monkeypatch, "before-raw")
-    encoding = [f".note.raw.flac.{os.getpid()}.tmp"] if fmt == "flac" else []
-    assert left == sorted([*encoding, f"note.{fmt}", "note.partial.wav"]), left
+    assert left == sorted([f"note.{fmt}", "note.partial.wav"]), left
     (rec,) = recover_dir(tmp_path)
     # The whole capture becomes the note's raw capture, not a second "note-2".
     assert rec.path.name == "note.raw.wav"
@@ -95,8 +109,10 @@ def test_killed_between_naming_the_raw_and_dropping_the_partial(tmp_path, monkey
 
 
 def test_killed_while_encoding_leaves_no_unreadable_temporary(tmp_path, monkeypatch):
-    left = capture(tmp_path, "flac", monkeypatch, "mid-encode")
-    assert f".note.raw.flac.{os.getpid()}.tmp" in left and "note.partial.wav" in left, left
+    temporaries: list = []
+    left = capture(tmp_path, "flac", monkeypatch, "mid-encode", temporaries)
+    assert [p.name for p in temporaries] == [f".note.raw.flac.{os.getpid()}.tmp"]
+    assert temporaries[0].name in left and "note.partial.wav" in left, left
     (rec,) = recover_dir(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["note.flac", "note.raw.wav"]
     assert playable(rec.path) == pytest.approx(1.5 * SR, abs=0.05 * SR)
