@@ -64,8 +64,8 @@ class TrimParams:
     #: ...and extends while it stays this far above the floor (dB): the
     #: note's audible boundary.
     close_db: float = 6.0
-    #: Where nothing reaches ``open_db``, sounds ``close_db`` above the floor
-    #: for this long in all (s) count: a quiet note never clear of the hiss.
+    #: Sounds that never reach ``open_db`` count if ``close_db`` above the
+    #: floor for this long in all (s): a quiet note never clear of the hiss.
     open_after_s: float = 0.2
     #: Sounds separated by less silence than this are one sound (seconds).
     merge_gap_s: float = 0.6
@@ -353,9 +353,10 @@ def find_regions(
 ) -> list[tuple[int, int]]:
     """Sounds as [start, end) chunk indices: audible runs (above ``close_db``)
     that somewhere open the gate (``open_db``), merged across gaps shorter than
-    ``merge_gap_s``; where no run opens it, merged runs audible for
-    ``open_after_s`` in all.  From ``levels``, or (``levels`` None) from ``powers``,
-    their levels computed piece by piece (memory independent of length)."""
+    ``merge_gap_s``; and, at least ``merge_gap_s`` from those, groups of runs
+    that never open it but are audible for ``open_after_s`` in all.  From
+    ``levels``, or (``levels`` None) from ``powers``, their levels computed
+    piece by piece (memory independent of length)."""
     if levels is not None:
         pieces = [(0, levels)]
         total = len(levels)
@@ -382,25 +383,26 @@ def find_regions(
                 runs.append((start, s + b, is_loud))
     if pending is not None:
         runs.append((pending[0], total, pending[1]))
-    # The runs that open the gate, merged across short gaps.  Only where none
-    # does (a quiet note over hiss, never clearly above it) the runs merged
-    # the same way count, if audible for ``open_after_s`` in all.
+    # The runs that open the gate, merged across short gaps; and, apart from
+    # them, groups of runs (merged the same way) none of which opens it but
+    # that are audible for ``open_after_s`` in all: a quiet note never clear
+    # of the hiss, wherever a louder sound may be.
     gap = round(params.merge_gap_s / params.hop_s)
+    long_run = max(1, round(params.open_after_s / params.hop_s))
 
-    def merge(chosen: list[tuple[int, int, bool]]) -> list[list[int]]:
-        groups: list[list[int]] = []  # start, end, audible chunks
-        for a, b, _ in chosen:
+    def merge(chosen: list[tuple[int, int, bool]]) -> list[list]:
+        groups: list[list] = []  # start, end, audible chunks, any loud
+        for a, b, is_loud in chosen:
             if groups and a - groups[-1][1] < gap:
-                groups[-1][1], groups[-1][2] = b, groups[-1][2] + b - a
+                g = groups[-1]
+                g[1], g[2], g[3] = b, g[2] + b - a, g[3] or is_loud
             else:
-                groups.append([a, b, b - a])
+                groups.append([a, b, b - a, is_loud])
         return groups
 
-    loud = merge([r for r in runs if r[2]])
-    if loud:
-        return [(a, b) for a, b, _ in loud]
-    long_run = max(1, round(params.open_after_s / params.hop_s))
-    return [(a, b) for a, b, n in merge(runs) if n >= long_run]
+    loud = [(a, b) for a, b, _, _ in merge([r for r in runs if r[2]])]
+    quiet = [(a, b) for a, b, n, is_loud in merge(runs) if not is_loud and n >= long_run]
+    return sorted(loud + quiet)
 
 
 def _bridged(powers: np.ndarray, floor_db: float, params: TrimParams) -> Callable[[int, int], bool]:

@@ -192,6 +192,10 @@ def test_a_quiet_note_never_clear_of_the_hiss_is_still_found():
     x = x + noise(len(x) / SR, -50, seed=11)
     b = bounds_of(x)
     assert b is not None and abs(b.start_s - 1.0) < 0.02 and abs(b.end_s - 2.5) < 0.02
+    # A loud click elsewhere does not hide it: it still counts beside the click.
+    tail = np.concatenate([click(), silence(0.5)])
+    b = bounds_of(np.concatenate([x, tail + noise(len(tail) / SR, -50, seed=13)]))
+    assert b is not None and abs(b.start_s - 1.0) < 0.02 and abs(b.end_s - 2.5) < 0.02
     # Hiss alone (nothing audible) is still no sound at all.
     assert bounds_of(noise(3.0, -50, seed=12)) is None
 
