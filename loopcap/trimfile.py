@@ -260,7 +260,12 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
         read = _reader(f, meter.frames, ch)
         notes: tuple[Bounds, ...] = ()
         if split:
+            # Where nothing is a note (no voice: music, a tone; or all too
+            # short), the sound the single-note trimmer finds is saved as one
+            # note rather than nothing.
             notes = tuple(meter.find_notes(read))
+            if not notes and (single := meter.find_bounds(read)) is not None:
+                notes = (single,)
             bounds = dataclasses.replace(notes[0], end=notes[-1].end) if notes else None
         else:
             bounds = meter.find_bounds(read)

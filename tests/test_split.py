@@ -154,3 +154,19 @@ def test_gate_ignores_clicks_and_decides_nothing_before_it_knows_the_floor():
     rng = np.random.default_rng(6)
     feed(g, (rng.standard_normal(2 * SR) * 0.01).astype(np.float32), 0.0)
     assert g.onset_t is None
+
+
+def test_a_split_file_with_no_voice_keeps_its_sound_as_one_note(tmp_path):
+    # A steady 1 kHz tone is not a voice, so it is no note; rather than save
+    # nothing, the split keeps the sound the single-note trimmer finds.
+    import soundfile as sf
+
+    from loopcap.trimfile import analyse_file
+
+    t = np.arange(int(1.5 * SR)) / SR
+    x, starts = capture([0.5, (0.2 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), 0.5])
+    path = tmp_path / "tone.wav"
+    sf.write(path, x, SR, subtype="FLOAT")
+    assert notes_of_array(x, SR) == []
+    a = analyse_file(path, split=True)
+    assert len(a.notes) == 1 and abs(a.notes[0].start - starts[1]) <= 0.005 * SR
