@@ -552,7 +552,8 @@ class _SoundcardStream:
                 time.sleep(self._drain_at - now)  # the stop's last audio is in flight
                 continue
             if drain or now >= self._next_take:
-                self._drain_requested.clear()
+                if drain:  # only a drain that is due ends the request: one asked
+                    self._drain_requested.clear()  # meanwhile must not be lost
                 frames, t = self._take()
                 if len(frames):
                     # The first audio is handed over at once: its arrival
@@ -574,9 +575,11 @@ class _SoundcardStream:
         audio held back until the next device check passes."""
         while True:
             now = time.monotonic()
-            drain = bool(self._drain_due(now))  # None: record on, the last audio is in flight
-            if drain or now >= self._next_check:
-                self._drain_requested.clear()
+            drain = self._drain_due(now)
+            # None: record on (no check, no hand-over), the last audio is in flight.
+            if drain is not None and (drain or now >= self._next_check):
+                if drain:
+                    self._drain_requested.clear()
                 self._next_check = now + self.HANDOVER_S
                 if not self._device_present():
                     self._held.clear()
