@@ -306,8 +306,11 @@ class Controller:
             self._set(IDLE, message="capture cancelled (moved to the trash folder)")
             return
         if saved.path is not None:
-            self._recent = ([saved.path] + self._recent)[:RECENT]
+            notes = list(saved.paths) or [saved.path]  # several when split
+            self._recent = (notes[::-1] + self._recent)[:RECENT]
             msg = f"saved {saved.path.name} ({saved.bounds.kept_s:.1f} s)"
+            if len(notes) > 1:
+                msg = f"saved {len(notes)} notes, {notes[0].name} to {notes[-1].name}"
         else:
             if saved.raw_path is not None:
                 self._recent = ([saved.raw_path] + self._recent)[:RECENT]
@@ -320,7 +323,8 @@ class Controller:
 
     def _to_trash(self, saved: Saved) -> None:
         trash = ensure_private_dir(self.directory / "trash")
-        for path in (saved.path, saved.raw_path):
+        # Every note of a split capture, the first note and the raw capture.
+        for path in dict.fromkeys((*saved.paths, saved.path, saved.raw_path)):
             if path is not None and path.exists():
                 target = trash / path.name
                 n = 2
