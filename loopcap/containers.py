@@ -51,7 +51,7 @@ def inspect(path: Path) -> Layout:
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         head = f.read(12)
-        if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
             return _wav(f, size)
         if head[:4] == b"OggS":
             return _ogg(f, size)
@@ -76,6 +76,10 @@ def _wav(f: io.BufferedReader, size: int) -> Layout:
                 if problem:
                     return Layout("wav", problem=problem)
         elif cid == b"data":
+            if csize == 0xFFFFFFFF:
+                # RF64 (a capture past 4 GiB): the size is in the ds64 chunk,
+                # which loopcap's recover keeps true; libsndfile checks it.
+                return Layout("wav")
             available = size - (pos + 8)
             # Only the data chunk's size is trusted to say the file was cut:
             # RIFF sizes are often left 0 or wrong by streaming writers.
