@@ -375,7 +375,16 @@ class Recording:
                         partial, bounds.start, bounds.end, target, self.output.normalize_lufs
                     )
                 tags = Tags(path.stem, self.started_at, bounds.kept_s)
-                write_span(partial, path, bounds.start, bounds.end, target, tags=tags, gain_db=gain)
+                write_span(
+                    partial,
+                    path,
+                    bounds.start,
+                    bounds.end,
+                    target,
+                    tags=tags,
+                    gain_db=gain,
+                    whole=True,
+                )
             except Exception as exc:
                 raw = self._keep_raw(partial)
                 raise OutputError(
@@ -405,7 +414,7 @@ class Recording:
         try:
             frames = sf.info(partial).frames
             tags = Tags(target_path.stem, self.started_at, frames / self.samplerate)
-            write_span(partial, target_path, 0, frames, target, tags=tags)
+            write_span(partial, target_path, 0, frames, target, tags=tags, whole=True)
         except Exception as exc:
             # The capture itself is safe in the partial file: give it a WAV name.
             fallback = unique_path(self.directory, f"{self.stem}.raw", ".wav")

@@ -304,12 +304,20 @@ def output_target(analysis: Analysis, name: str | None) -> Target:
     return t
 
 
-def _converted(src: Path, usable_bytes: int | None, start: int, end: int, conv: Converter):
-    """Frames [start, end) of ``src`` (as far as they decode) through ``conv``."""
-    for block in _Decoded(lambda: _soundfile(src, usable_bytes), start, end - start):
+def _converted(
+    src: Path, usable_bytes: int | None, start: int, end: int, conv: Converter, whole: bool = False
+):
+    """Frames [start, end) of ``src`` (as far as they decode) through ``conv``;
+    ``whole``: raise OSError instead where fewer decode."""
+    decoded = _Decoded(lambda: _soundfile(src, usable_bytes), start, end - start)
+    got = 0
+    for block in decoded:
+        got += len(block)
         out = conv.push(block)
         if len(out):
             yield out
+    if whole and (decoded.failed or got < end - start):
+        raise OSError(f"{src.name} could be read only to frame {start + got} of {end}")
     tail = conv.flush()
     if len(tail):
         yield tail
@@ -358,9 +366,12 @@ def write_span(
     tags: Tags | None = None,
     gain_db: float = 0.0,
     usable_bytes: int | None = None,
+    whole: bool = False,
 ) -> None:
     """Copy frames [start, end) of ``src`` into a new file ``dst`` in ``target``'s
-    format (converted, scaled by ``gain_db``, tagged).
+    format (converted, scaled by ``gain_db``, tagged).  ``whole``: every frame
+    must decode, else OSError and no ``dst`` (a capture must never be replaced
+    by a shorter copy); otherwise what decodes is copied.
 
     Atomic: written to a hidden temporary beside ``dst``, fsync'ed, renamed.
     Raises FileExistsError if ``dst`` exists and not ``force``.  NaN and
@@ -390,7 +401,7 @@ def write_span(
                 ) as fout:
                     if tags is not None:
                         tags.apply(fout)
-                    for block in _converted(src, usable_bytes, start, end, conv):
+                    for block in _converted(src, usable_bytes, start, end, conv, whole):
                         fout.write(block)
                 raw.flush()
                 os.fsync(raw.fileno())

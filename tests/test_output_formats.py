@@ -132,3 +132,20 @@ def test_record_arm_waits_for_sound_and_stops_after_silence(fake, monkeypatch, t
     assert saved["duration_s"] < 3.5
     x, sr = sf.read(saved["path"], dtype="float32")
     assert np.abs(x).max() > 0.1
+
+
+def test_a_copy_that_must_be_whole_fails_rather_than_come_out_short(tmp_path):
+    # Frames past the end of the source cannot decode: with whole=True (the
+    # raw capture, a saved note) that is an error and nothing is written, so
+    # the caller keeps its source; otherwise what decodes is copied.
+    from loopcap.config import FORMATS
+    from loopcap.trimfile import write_span
+
+    src = tmp_path / "src.wav"
+    sf.write(src, np.full((1000, 2), 0.1, np.float32), 48000, subtype="FLOAT")
+    dst = tmp_path / "out.flac"
+    with pytest.raises(OSError, match="only to frame 1000 of 2000"):
+        write_span(src, dst, 0, 2000, FORMATS["flac"], whole=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.wav"]
+    write_span(src, dst, 0, 2000, FORMATS["flac"])
+    assert sf.info(dst).frames == 1000
