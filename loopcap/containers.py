@@ -52,13 +52,13 @@ def inspect(path: Path) -> Layout:
         size = os.fstat(f.fileno()).st_size
         head = f.read(12)
         if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-            return _wav(f, size)
+            return _wav(f, size, rf64=head[:4] == b"RF64")
         if head[:4] == b"OggS":
             return _ogg(f, size)
     return Layout("other")
 
 
-def _wav(f: io.BufferedReader, size: int) -> Layout:
+def _wav(f: io.BufferedReader, size: int, rf64: bool = False) -> Layout:
     pos = 12
     fmt: tuple[int, int, int, int] | None = None
     for _ in range(_MAX_CHUNKS):
@@ -76,7 +76,7 @@ def _wav(f: io.BufferedReader, size: int) -> Layout:
                 if problem:
                     return Layout("wav", problem=problem)
         elif cid == b"data":
-            if csize == 0xFFFFFFFF:
+            if rf64 and csize == 0xFFFFFFFF:
                 # RF64 (a capture past 4 GiB): the size is in the ds64 chunk,
                 # which loopcap's recover keeps true; libsndfile checks it.
                 return Layout("wav")

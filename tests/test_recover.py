@@ -155,3 +155,16 @@ def test_the_partial_file_is_a_plain_wav_while_small(tmp_path):
     (rec,) = recover_dir(out)
     assert rec.path.read_bytes()[:4] == b"RIFF"
     assert sf.info(str(rec.path)).duration > 0.3
+
+
+def test_an_rf64_capture_is_inspected_as_a_wav(tmp_path):
+    # Past 4 GiB the partial file is RF64, its data size 0xFFFFFFFF (the real
+    # one is in the ds64 chunk): still a WAV, not cut, not an unknown file.
+    from loopcap.containers import inspect
+
+    path = tmp_path / "big.wav"
+    with sf.SoundFile(path, "w", 48000, 2, format="RF64", subtype="FLOAT") as f:
+        f.write(np.zeros((1000, 2), np.float32))
+    assert path.read_bytes()[:4] == b"RF64"
+    layout = inspect(path)
+    assert layout.kind == "wav" and not layout.truncated and layout.problem is None
