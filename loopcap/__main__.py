@@ -2,6 +2,6 @@
 
 import sys
 
-from loopcap.cli import main
+from loopcap.app.cli import main
 
 sys.exit(main())

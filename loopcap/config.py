@@ -21,8 +21,8 @@ from typing import Any
 import platformdirs
 from loguru import logger
 
-from loopcap.encode import TARGETS, Target
 from loopcap.errors import ConfigError
+from loopcap.output.encode import TARGETS, Target
 from loopcap.trim import TrimParams
 
 __all__ = [
@@ -145,7 +145,7 @@ class OutputConfig:
             self.normalize_lufs,
             "it must be from -60 to -5 (LUFS), or 0 to leave levels alone",
         )
-        from loopcap.paths import render_stem  # local: paths imports nothing from here
+        from loopcap.fs import render_stem  # local: paths imports nothing from here
 
         try:
             render_stem(self.stem)

@@ -3,7 +3,7 @@
 Foreign errors (soundcard's bare ``AssertionError``/``RuntimeError``,
 soundfile's ``LibsndfileError``, ``OSError``) are translated into these at the
 edge where they happen; the command line's single error boundary
-(:func:`loopcap.cli.main`) prints ``str(error)`` as one line and exits with
+(:func:`loopcap.app.cli.main`) prints ``str(error)`` as one line and exits with
 ``error.exit_code``.
 """
 

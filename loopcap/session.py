@@ -26,18 +26,18 @@ from pathlib import Path
 import soundfile as sf
 from loguru import logger
 
-from loopcap.capture import END, Block, Capture
+from loopcap.capture.reader import END, Block, Capture
+from loopcap.capture.tap import Tap
 from loopcap.config import FORMATS, OutputConfig
 from loopcap.device import Source
-from loopcap.encode import Tags
 from loopcap.errors import LoopcapError, OutputError
-from loopcap.fallback import Rescue, describe, rescued_error, reserve_rescue_partial
-from loopcap.paths import ensure_private_dir, link_exclusive, render_stem
-from loopcap.recover import unique_path
-from loopcap.tap import Tap
+from loopcap.fs import ensure_private_dir, link_exclusive, render_stem
+from loopcap.output.encode import Tags
+from loopcap.output.reading import analyse_file, normalize_gain_db, write_span
 from loopcap.trim import Bounds, TrimParams
-from loopcap.trimfile import analyse_file, normalize_gain_db, write_span
-from loopcap.writer import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
+from loopcap.writer.partial import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
+from loopcap.writer.recover import unique_path
+from loopcap.writer.rescue import Rescue, describe, rescued_error, reserve_rescue_partial
 
 __all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
 
@@ -156,7 +156,7 @@ class Recording:
     def start(self, t_start: float | None = None) -> None:
         """Open the device and begin; returns once the timeline has started.
 
-        With a :class:`~loopcap.tap.Tap` the device is already open: the
+        With a :class:`~loopcap.capture.tap.Tap` the device is already open: the
         recording begins at monotonic ``t_start`` (default now) minus the
         tap's pre-roll.  Raises DeviceError when the device cannot be opened.
         """

@@ -27,8 +27,9 @@ TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
 SYSTEM_DIR = TESTS_DIR / "system"
 
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
+for _d in (TESTS_DIR, TESTS_DIR / "unit", SYSTEM_DIR):
+    if str(_d) not in sys.path:
+        sys.path.insert(0, str(_d))
 
 import rig  # noqa: E402
 

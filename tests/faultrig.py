@@ -34,7 +34,7 @@ import pytest
 import rig
 import soundfile as sf
 
-from loopcap.fakesource import decode_counter
+from loopcap.device.fake import decode_counter
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -206,7 +206,7 @@ def private_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str
 
 
 def rescue_dir(env: dict[str, str]) -> Path:
-    """The first rescue folder of a loopcap run with ``env`` (see loopcap.fallback)."""
+    """The first rescue folder of a loopcap run with ``env`` (see loopcap.writer.rescue)."""
     return Path(env["XDG_DATA_HOME"]) / "loopcap" / "rescue"
 
 

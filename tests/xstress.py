@@ -28,7 +28,7 @@ def main() -> int:
 
     if "--unfixed" not in sys.argv:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from loopcap.app.xlibfix import fix_send_and_recv
+        from loopcap.app.x11 import fix_send_and_recv
 
         assert fix_send_and_recv()
     from Xlib import X, display

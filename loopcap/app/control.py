@@ -10,7 +10,6 @@ from the socket of a crashed one, which is taken over.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -23,7 +22,7 @@ import platformdirs
 from loguru import logger
 
 from loopcap.errors import LoopcapError
-from loopcap.paths import ensure_private_dir
+from loopcap.fs import ensure_private_dir, try_lock
 
 __all__ = ["runtime_dir", "InstanceLock", "ControlServer", "send", "COMMANDS"]
 
@@ -53,9 +52,7 @@ class InstanceLock:
 
     def acquire(self) -> None:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not try_lock(fd):
             pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LoopcapError(

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from loguru import logger
 
-from loopcap.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
+from loopcap.capture.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
+from loopcap.capture.tap import Tap
 from loopcap.config import Config
 from loopcap.device import open_source
 from loopcap.errors import LoopcapError
-from loopcap.paths import ensure_private_dir, link_exclusive
+from loopcap.fs import ensure_private_dir, link_exclusive
 from loopcap.session import Recording, Saved
-from loopcap.tap import Tap
 
 __all__ = ["Controller", "Snapshot", "IDLE", "ARMED", "RECORDING", "SAVING", "ERROR"]
 
@@ -241,7 +241,7 @@ class Controller:
             self._stop(ev.t, cancel=True)
 
     def _arm(self) -> None:
-        """Wait for sound (see :mod:`loopcap.arm`); it posts "sound" when it begins."""
+        """Wait for sound (see :mod:`loopcap.capture.arm`); it posts "sound" when it begins."""
         if self._tap is None:
             self._open_tap()
             if self._tap is None:

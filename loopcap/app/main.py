@@ -20,9 +20,9 @@ from loguru import logger
 from loopcap.app.control import ControlServer, InstanceLock
 from loopcap.app.controller import Controller
 from loopcap.app.hotkeys import start_hotkeys
+from loopcap.app.signals import forward_signals
 from loopcap.config import Config
 from loopcap.errors import EXIT_OK
-from loopcap.signals import forward_signals
 
 __all__ = ["run_app"]
 
@@ -69,7 +69,7 @@ def run_app(
         server.start()
         controller.start()
         start_hotkeys(config.hotkeys, controller.post)
-        # At once, even while the tray's loop sleeps on X (loopcap.signals).
+        # At once, even while the tray's loop sleeps on X (loopcap.app.signals).
         forward_signals(request_quit)
         if not no_tray:
             from loopcap.app.tray import Tray, tray_support

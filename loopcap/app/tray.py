@@ -20,7 +20,7 @@ from loguru import logger
 
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
-from loopcap.app.xlibfix import fix_send_and_recv
+from loopcap.app.x11 import fix_send_and_recv
 
 __all__ = ["Tray", "tray_support", "thread_safe_xlib"]
 
@@ -90,7 +90,7 @@ def thread_safe_xlib() -> None:
     stuck in ``get_geometry`` at start).  Displays made after this call get
     real locks; call it before pystray or pynput make theirs.  Real locks are
     not enough: python-xlib also loses a wake-up between threads, which
-    :mod:`loopcap.app.xlibfix` mends.
+    :mod:`loopcap.app.x11` mends.
     """
     try:
         import Xlib.threaded  # noqa: F401 - importing it is what switches the locks

@@ -3,7 +3,7 @@
 The stress program (``tests/xstress.py``) drives one X connection the way
 pystray's Xorg backend does on a real X server.  Unpatched python-xlib 0.33
 loses a wake-up there and the event loop stops for good, which is how the
-tray icon once failed to appear; loopcap's fix (``loopcap.app.xlibfix``) must
+tray icon once failed to appear; loopcap's fix (``loopcap.app.x11``) must
 carry it through every round trip.
 """
 

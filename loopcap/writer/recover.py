@@ -1,0 +1,200 @@
+"""Repair ``*.partial.wav`` files left by a crash into playable captures.
+
+A process killed before closing its WAV leaves a header that may say fewer
+frames than are on disk (or none); libsndfile still reads the samples, and
+opening the file in ``r+`` mode and closing it rewrites a correct header.
+A partial file locked (``flock``) by a live loopcap is in use (being written
+or saved) and skipped.  A file that cannot be repaired is left where it is,
+never deleted.
+
+A process killed while saving leaves the partial file beside what it had
+made so far: hidden temporaries (``.<stem>.*.tmp``, half-written, unreadable)
+are removed; when the raw capture was already complete (``<stem>.raw.*``
+with the same audio) the partial name is dropped; when only the trimmed note
+was made, the capture is recovered as ``<stem>.raw.wav`` beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile as sf
+from loguru import logger
+
+from loopcap.fs import link_exclusive, try_lock
+from loopcap.writer.partial import PARTIAL_SUFFIX
+
+__all__ = ["Recovered", "find_partials", "recover_dir", "unique_path"]
+
+
+@dataclass(frozen=True)
+class Recovered:
+    path: Path
+    duration_s: float
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem+suffix``, or with ``-2``, ``-3``... added to the stem if taken."""
+    candidate = folder / f"{stem}{suffix}"
+    n = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def find_partials(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.endswith(PARTIAL_SUFFIX) and p.is_file())
+
+
+def _in_use(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return True
+    try:
+        return not try_lock(fd)
+    finally:
+        os.close(fd)  # also drops our lock
+
+
+#: Extensions of the files a save makes (the formats of loopcap.config).
+_SAVED_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
+
+
+def _remove_temporaries(folder: Path, stem: str, live: set[str]) -> None:
+    """Remove the half-written temporaries of a save that was killed."""
+    prefix = f".{stem}."
+    for tmp in folder.iterdir():
+        name = tmp.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        if any(name.startswith(f".{other}.") and len(other) > len(stem) for other in live):
+            continue  # a longer stem being saved right now owns it
+        try:
+            tmp.unlink()
+            logger.info(f"removed {tmp}, left over from an interrupted save")
+        except OSError as exc:
+            logger.debug(f"could not remove {tmp}: {exc}")
+
+
+def _saved_copy(path: Path, stem: str, frames: int, rate: int) -> Path | None:
+    """A finished raw capture the save made from this partial file, if any."""
+    mine = path.stat()
+    for ext in _SAVED_EXTS:
+        raw = path.parent / f"{stem}.raw{ext}"
+        try:
+            st = raw.stat()
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+            return raw  # killed between giving it its name and dropping the old one
+        try:
+            info = sf.info(str(raw))
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            continue
+        if info.frames == frames and info.samplerate == rate:
+            return raw
+    return None
+
+
+def _fix_rf64_sizes(path: Path) -> None:
+    """Make an RF64 partial file's sizes cover every whole frame on disk.
+
+    A partial file turns RF64 past 4 GiB (see :mod:`loopcap.writer.partial`).  Its
+    sizes then live in the ``ds64`` chunk, which libsndfile trusts as they
+    are (unlike a WAV's, which it checks against the file's length), so a
+    capture killed between two header rewrites would be repaired short of
+    what is on disk.  A RIFF file is left alone.
+    """
+    with open(path, "r+b") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RF64" or head[8:12] != b"WAVE":
+            return
+        ds64 = block_align = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return
+            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if cid == b"ds64":
+                ds64 = f.tell()
+            elif cid == b"fmt ":
+                fmt = f.read(16)
+                f.seek(-len(fmt), os.SEEK_CUR)
+                block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) == 16 else None
+            elif cid == b"data":
+                data = f.tell()
+                break
+            f.seek(size + (size & 1), os.SEEK_CUR)
+        if ds64 is None or not block_align:
+            return
+        length = os.fstat(f.fileno()).st_size
+        frames = (length - data) // block_align
+        f.seek(ds64)
+        f.write((length - 8).to_bytes(8, "little"))  # RIFF size
+        f.write((frames * block_align).to_bytes(8, "little"))  # data size
+        f.write(frames.to_bytes(8, "little"))  # sample count
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | None:
+    """Repair one partial file and give it its final ``<stem>.wav`` name.
+
+    ``live``: stems of partial files in the folder that are in use.
+    """
+    if _in_use(path):
+        return None
+    stem = path.name[: -len(PARTIAL_SUFFIX)]
+    _remove_temporaries(path.parent, stem, set(live))
+    if path.stat().st_size == 0:
+        # Killed before the first header was written: there is no audio in it.
+        logger.info(f"removed an empty interrupted capture {path}")
+        path.unlink()
+        return None
+    try:
+        _fix_rf64_sizes(path)
+        with sf.SoundFile(path, "r+") as f:  # closing rewrites the header
+            frames, rate = f.frames, f.samplerate
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        logger.warning(f"cannot repair {path} ({exc}); it is left as it is")
+        return None
+    if frames == 0:
+        logger.info(f"removed an interrupted capture that holds no audio: {path}")
+        path.unlink()
+        return None
+    saved = _saved_copy(path, stem, frames, rate)
+    if saved is not None:
+        logger.info(f"{path} had already been saved as {saved}; its leftover name is removed")
+        path.unlink()
+        return Recovered(saved, frames / rate if rate else 0.0)
+    notes = (f"{stem}{ext}" for ext in _SAVED_EXTS)
+    split = (f"{stem}-1{ext}" for ext in _SAVED_EXTS)  # the first of several notes
+    if any((path.parent / name).exists() for name in (*notes, *split)):
+        stem = f"{stem}.raw"  # the trimmed note was saved: this is its raw capture
+    target = unique_path(path.parent, stem, ".wav")
+    while True:
+        try:
+            link_exclusive(path, target)
+            break
+        except FileExistsError:
+            target = unique_path(path.parent, stem, ".wav")
+    return Recovered(target, frames / rate if rate else 0.0)
+
+
+def recover_dir(folder: Path) -> list[Recovered]:
+    """Repair every leftover partial file in ``folder``; say so for each."""
+    done = []
+    partials = find_partials(folder)
+    live = frozenset(p.name[: -len(PARTIAL_SUFFIX)] for p in partials if _in_use(p))
+    for path in partials:
+        rec = recover_one(path, live)
+        if rec is not None:
+            logger.info(f"recovered an interrupted capture: {rec.path} ({rec.duration_s:.1f} s)")
+            done.append(rec)
+    return done

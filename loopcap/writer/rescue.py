@@ -1,0 +1,151 @@
+"""The rescue folder: where a capture goes when its output folder fails.
+
+A capture must never be dropped because the captures folder cannot take it:
+a full disk, a folder deleted or unmounted mid-capture, a folder the user
+cannot write.  The writer then carries on in a rescue folder, with
+everything recorded so far copied over (see :mod:`loopcap.writer.partial`), and the
+user is told where the capture is.
+
+Rescue folders, best first (:func:`rescue_dirs`):
+
+1. ``<user data folder>/loopcap/rescue`` (on Linux
+   ``~/.local/share/loopcap/rescue``): on the home disk, kept across reboots;
+2. ``<temporary folder>/loopcap-rescue-<uid>`` (``$TMPDIR`` or ``/tmp``): often
+   another disk (tmpfs), for when the home disk is the full one.
+
+Both are private (0700, files 0600) like the captures folder.  Every loopcap
+command repairs interrupted captures in them at start, as it does for the
+captures folder.  Nothing here runs on a real-time thread.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from loopcap.errors import OutputError
+from loopcap.fs import ensure_private_dir
+
+__all__ = ["Rescue", "rescue_dirs", "reserve_rescue_partial", "describe", "rescued_error"]
+
+#: How a partial capture is named (the writer's suffix; repeated here so that
+#: this module does not import the writer, which imports it).
+_PARTIAL_SUFFIX = ".partial.wav"
+
+
+@dataclass(frozen=True)
+class Rescue:
+    """One move of a capture: from ``failed`` (a folder) to ``to``, and why."""
+
+    failed: Path
+    to: Path
+    reason: str
+
+
+def rescue_dirs() -> list[Path]:
+    """The rescue folders, best first (not created here)."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return [
+        Path(platformdirs.user_data_dir("loopcap")) / "rescue",
+        Path(tempfile.gettempdir()) / f"loopcap-rescue-{uid}",
+    ]
+
+
+def _private_folder(path: Path) -> Path:
+    """Create ``path`` (0700) or check that an existing one is ours alone.
+
+    A folder in the shared temporary folder could have been made by someone
+    else, or be a symbolic link to elsewhere: such a folder is refused.
+    """
+    ensure_private_dir(path)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        raise PermissionError(f"{path} is not a private folder of this user")
+    if stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def reserve_rescue_partial(stem: str, avoid: list[Path]) -> tuple[Path, int]:
+    """Create and lock ``<stem>.partial.wav`` (or ``<stem>-2...``) in the first
+    rescue folder that takes it, skipping folders in ``avoid`` (those that
+    failed already).  Returns the path and its fd (from
+    :func:`loopcap.writer.create_partial`).
+
+    Raises OutputError when no rescue folder can be written either.
+    """
+    from loopcap.writer.partial import create_partial  # the writer imports this module
+
+    avoided = {_real(p) for p in avoid}
+    problems = []
+    for folder in rescue_dirs():
+        if _real(folder) in avoided:
+            continue
+        try:
+            _private_folder(folder)
+            n = 1
+            while True:
+                name = stem if n == 1 else f"{stem}-{n}"
+                taken = any(
+                    (folder / f"{name}{s}").exists() for s in (_PARTIAL_SUFFIX, ".wav", ".raw.wav")
+                )
+                path = folder / f"{name}{_PARTIAL_SUFFIX}"
+                if not taken:
+                    try:
+                        return path, create_partial(path)
+                    except FileExistsError:
+                        pass
+                n += 1
+        except OSError as exc:
+            problems.append(f"{folder} ({exc.strerror or exc})")
+    raise OutputError(
+        "no folder can take the capture: " + "; ".join(problems or ["no rescue folder left"])
+    )
+
+
+def _real(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)
+
+
+#: Free space below which a failed write is put down to a full disk, bytes.
+_FULL_BYTES = 1 << 20
+
+
+def describe(cause: BaseException | str, folder: Path | None = None) -> str:
+    """A short reason for a write failure, e.g. ``No space left on device``.
+
+    libsndfile reports every failed write as "System error"; the folder's
+    free space then tells a full disk from other failures.
+    """
+    if isinstance(cause, str):
+        return cause
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    if folder is not None:
+        try:
+            st = os.statvfs(folder)
+            if st.f_bavail * st.f_frsize < _FULL_BYTES:
+                return "No space left on device"
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    text = str(cause).strip().rstrip(".")
+    return text or type(cause).__name__
+
+
+def rescued_error(rescues: list[Rescue], saved_in: Path, lost_s: float = 0.0) -> OutputError:
+    """The one-sentence error that tells the user where a rescued capture is."""
+    first = rescues[0]
+    kept = "saved whole" if lost_s <= 0 else f"saved, all but {lost_s:.2f} s,"
+    return OutputError(
+        f"the output folder {first.failed} could not take the capture ({first.reason}); "
+        f"it is {kept} in {saved_in} instead: free space or fix the folder, "
+        "then move the capture where you want it"
+    )
