@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from loopcap.device.base import DeviceInfo, Source, Stream
+from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo, Source, Stream
 
 __all__ = [
     "DeviceInfo",
@@ -25,6 +25,8 @@ __all__ = [
     "list_loopbacks",
     "open_source",
     "backend_name",
+    "HANDOVER_S",
+    "DRAIN_LAG_S",
 ]
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from loopcap.device.base import DeviceInfo
 from loopcap.errors import DeviceLostError
 
 __all__ = ["FakeSource", "FakeStream", "counter_frames", "decode_counter"]
@@ -115,9 +116,7 @@ class FakeSource:
     stream: FakeStream | None = None
 
     @property
-    def info(self):  # DeviceInfo, imported lazily to keep the import graph one-way
-        from loopcap.device.base import DeviceInfo
-
+    def info(self) -> DeviceInfo:
         return DeviceInfo(id="fake.monitor", name=self.name, channels=self.channels, default=True)
 
     @classmethod
@@ -244,6 +243,10 @@ class FakeStream:
             block = self._make(self.position, n)
             self.position += n
             return block, time.monotonic()
+
+    def drain(self) -> None:
+        """Nothing to do: the fake holds nothing back, every block is handed
+        over as it is made."""
 
     def close(self) -> None:
         self.closed = True

@@ -1,277 +1,32 @@
-"""The soundcard backend: the only module that touches soundcard (and libpulse).
+"""The soundcard stream: a PulseAudio (or other soundcard) recorder read in
+batches, with a watchdog that never lets audio from another device through.
 
-A *source* is a loopback device (the monitor of an output on Linux, WASAPI
-loopback on Windows, a virtual device such as BlackHole on macOS).  Opening
-it gives a *stream* whose :meth:`Stream.read` blocks until the device has
-data.  Everything else in loopcap sees only this small interface, so the real
-backend and the deterministic fake (:mod:`loopcap.device.fake`) are
-interchangeable.  The backend is chosen once, from the ``LOOPCAP_BACKEND``
-environment variable (``soundcard``, the default, or ``fake``), the way
-pystray picks its backend from ``PYSTRAY_BACKEND``.
-
-soundcard is imported lazily, on first use: ``import soundcard`` connects to
-PulseAudio at import time and raises a bare ``AssertionError`` when no server
-is reachable; every such foreign error is turned into a
-:class:`~loopcap.errors.DeviceError` here.
-
-soundcard keeps that one connection for the life of the process and never
-reconnects: after the sound server is restarted it lists no devices at all.
-So before each use the connection is checked, and a dead one is replaced by
-a fresh one (see :func:`_reconnect_if_lost`); the app can then carry on once
-the server is back, without a restart.
+Lifecycle: made by :meth:`SoundcardSource.open`; :meth:`read` on one reader
+thread (it blocks); :meth:`drain` from any thread; :meth:`close` once
+(idempotent), from the reader thread.
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
-import sys
 import threading
 import time
-import traceback
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
-from loopcap.device.base import DeviceInfo, Source, Stream
+from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo
+from loopcap.device.soundcard.connection import pulse_extra, stream_closed, stream_opened
 from loopcap.errors import DeviceError, DeviceLostError
 
-__all__ = ["SoundcardBackend", "NO_SERVER", "MACOS_HINT"]
-
-#: How often a running stream checks that its device still exists, in seconds.
-CHECK_INTERVAL_S = 0.25
-
-NO_SERVER = (
-    "no sound server is running: start PulseAudio or PipeWire (pipewire-pulse) and try again"
-)
-MACOS_HINT = (
-    "macOS has no loopback device of its own: install a virtual device such as BlackHole, "
-    "route your output through a Multi-Output Device that includes it, and try again"
-)
-
-
-#: Serialises the import of soundcard and the replacement of its connection.
-_SC_LOCK = threading.Lock()
-#: Streams opened and not yet closed: a dead connection is freed only when
-#: none of its streams can still touch it.
-_open_streams = 0
-
-
-def _soundcard() -> Any:
-    """Import soundcard (translating its import-time failures) with a live
-    connection to the sound server.  Thread-safe."""
-    with _SC_LOCK:
-        try:
-            import soundcard  # noqa: PLC0415 - lazy on purpose, see module docstring
-        except AssertionError as exc:
-            # soundcard's PulseAudio backend asserts the context reached READY.
-            _free_failed_import(exc)
-            raise DeviceError(NO_SERVER) from None
-        except (OSError, RuntimeError) as exc:
-            raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
-        _reconnect_if_lost(soundcard)
-        _guard_pulse(soundcard)
-        return soundcard
-
-
-def _free_connection(pa: Any, conn: Any) -> None:
-    """Stop and free a soundcard ``_PulseAudio`` whose context failed.
-
-    Without this every failed attempt leaves a libpulse main-loop thread
-    behind: retrying every 2 s through a long outage would pile them up.
-    """
-    if getattr(conn, "context", None) is not None:
-        pa.pa_threaded_mainloop_lock(conn.mainloop)
-        try:
-            pa.pa_context_disconnect(conn.context)
-            pa.pa_context_unref(conn.context)
-        finally:
-            pa.pa_threaded_mainloop_unlock(conn.mainloop)
-    if getattr(conn, "mainloop", None) is not None:
-        pa.pa_threaded_mainloop_stop(conn.mainloop)
-        pa.pa_threaded_mainloop_free(conn.mainloop)
-
-
-def _free_failed_import(exc: BaseException) -> None:
-    """Free the connection a failed ``import soundcard`` left running.
-
-    The half-built ``_PulseAudio`` is only reachable from the traceback (its
-    ``__init__`` raised); its module is gone from ``sys.modules``.
-    """
-    for frame, _ in traceback.walk_tb(exc.__traceback__):
-        conn = frame.f_locals.get("self")
-        pa = frame.f_globals.get("_pa")
-        if type(conn).__name__ == "_PulseAudio" and pa is not None:
-            try:
-                _free_connection(pa, conn)
-            except Exception:  # best effort: a leak is better than a crash
-                logger.debug("could not free a failed sound server connection")
-            return
-
-
-def _reconnect_if_lost(sc: Any) -> None:
-    """Replace soundcard's PulseAudio connection if the server went away.
-
-    soundcard looks its connection up as the module global
-    ``soundcard.pulseaudio._pulse`` at every call, so a fresh one serves every
-    later call.  Raises DeviceError while no server can be reached.
-    """
-    api = getattr(sc, "pulseaudio", None)
-    old = getattr(api, "_pulse", None)
-    if old is None:
-        return  # not the PulseAudio backend
-    if old._pa_context_get_state(old.context) == api._pa.PA_CONTEXT_READY:
-        return
-    fresh = api._PulseAudio.__new__(api._PulseAudio)
-    try:
-        fresh.__init__()
-    except AssertionError:
-        _free_connection(api._pa, fresh)
-        raise DeviceError(NO_SERVER) from None
-    api._pulse = fresh
-    if _open_streams == 0:
-        _free_connection(api._pa, old)
-    logger.info("connected to the sound server again")
-
-
-def _guard_pulse(sc: Any) -> None:
-    """Make soundcard's PulseAudio queries safe once the server is gone.
-
-    soundcard unrefs every operation it starts; after the server dies libpulse
-    returns NULL instead of an operation and ``pa_operation_unref(NULL)``
-    aborts the whole process (measured here: SIGABRT from a device list or a
-    player's drain after the server was killed).  An instance attribute on
-    the proxy skips the unref for NULL.
-    """
-    pulse = getattr(getattr(sc, "pulseaudio", None), "_pulse", None)
-    if pulse is None or "_pa_operation_unref" in vars(pulse):
-        return
-    null = sc.pulseaudio._ffi.NULL
-    unref = type(pulse)._pa_operation_unref
-
-    def safe_unref(operation: Any) -> None:
-        if operation != null:
-            unref(pulse, operation)
-
-    pulse._pa_operation_unref = safe_unref
-    # soundcard frees the PulseAudio main loop at exit, while a capture thread
-    # may still be blocked in record() using it: libpulse then aborts the
-    # process (measured: SIGABRT in pa_mutex_free).  The OS closes the
-    # connection at exit anyway.
-    atexit.unregister(pulse._shutdown)
-
-
-class SoundcardBackend:
-    def __init__(self) -> None:
-        self.sc = _soundcard()
-
-    def _default_speaker_id(self) -> str | None:
-        try:
-            return self.sc.default_speaker().id
-        except Exception:  # no default output is not fatal for listing
-            return None
-
-    def list(self) -> list[DeviceInfo]:
-        try:
-            mics = self.sc.all_microphones(include_loopback=True)
-        except Exception as exc:
-            raise DeviceError(f"cannot list sound devices ({exc}): {NO_SERVER}") from None
-        speaker = self._default_speaker_id()
-        out = []
-        for mic in mics:
-            if not getattr(mic, "isloopback", False):
-                continue
-            # PulseAudio names a sink's monitor "<sink>.monitor"; WASAPI
-            # gives the loopback the speaker's own id.
-            is_default = speaker is not None and mic.id in (speaker, f"{speaker}.monitor")
-            out.append(
-                DeviceInfo(
-                    id=str(mic.id),
-                    name=str(mic.name),
-                    channels=int(mic.channels),
-                    default=is_default,
-                )
-            )
-        out.sort(key=lambda d: not d.default)
-        return out
-
-    def find(self, name: str) -> Source:
-        devices = self.list()
-        if not devices:
-            if sys.platform == "darwin":
-                raise DeviceError(f"no loopback device found: {MACOS_HINT}")
-            raise DeviceError(
-                "no loopback device found: check that an output device exists "
-                "(loopcap doctor lists what it sees)"
-            )
-        if not name:
-            match = [d for d in devices if d.default] or devices[:1]
-        else:
-            low = name.lower()
-            match = [d for d in devices if d.id.lower() == low]
-            match = match or [d for d in devices if low in d.id.lower() or low in d.name.lower()]
-        if not match:
-            available = "; ".join(f"{d.name} ({d.id})" for d in devices)
-            raise DeviceError(f"no loopback device named {name!r}; available: {available}")
-        return _SoundcardSource(self.sc, match[0])
-
-
-class _SoundcardSource:
-    def __init__(self, sc: Any, info: DeviceInfo) -> None:
-        self.sc = sc
-        self.info = info
-
-    def open(self, samplerate: int) -> Stream:
-        return _SoundcardStream(self.sc, self.info, samplerate)
-
-
-class _Extra:
-    """A small cffi instance of loopcap's own beside soundcard's.
-
-    Every C type named for the first time on soundcard's instance is parsed
-    together with all of soundcard's declarations: ~10 ms of CPU each
-    (measured), 30 ms for the three a stream needs, 70 ms for declaring
-    ``pa_stream_get_device_index`` there.  Here each costs well under 1 ms;
-    cffi types are shared between instances, so what is made here passes to
-    soundcard's functions.
-    """
-
-    def __init__(self) -> None:
-        import cffi  # noqa: PLC0415 - soundcard's own dependency
-
-        self.ffi = cffi.FFI()
-        self.ffi.cdef("uint32_t pa_stream_get_device_index(void *s);")
-        self.device_index: Any = None  # (pa_stream address) -> its device index
-        for name in ("pulse", "libpulse.so.0", "libpulse.so"):
-            try:
-                self.device_index = self.ffi.dlopen(name).pa_stream_get_device_index
-                break
-            except (OSError, AttributeError):
-                continue
-        if self.device_index is None:
-            logger.debug("pa_stream_get_device_index is not available")
-
-    def address(self, pointer: Any) -> int:
-        return int(self.ffi.cast("uintptr_t", pointer))
-
-
-_extra: _Extra | None = None
-
-
-def _pulse_extra() -> _Extra:
-    global _extra
-    with _SC_LOCK:
-        if _extra is None:
-            _extra = _Extra()
-        return _extra
+__all__ = ["SoundcardStream"]
 
 
 class _Moved(Exception):
     """The stream was moved to another device (internal to the reader)."""
 
 
-class _SoundcardStream:
+class SoundcardStream:
     """A PulseAudio/soundcard recorder read in batches, with a device watchdog.
 
     Reading: soundcard's ``record()`` wakes Python for every fragment (a
@@ -315,14 +70,9 @@ class _SoundcardStream:
     """
 
     BLOCK_S = 0.01  # fragment size asked from the server
-    HANDOVER_S = 0.25  # how often audio is read, checked and handed over
+    HANDOVER_S = HANDOVER_S  # how often audio is read, checked and handed over
     FIRST_POLL_S = 0.02  # how often the stream is read until audio first arrives
-    #: On a stop, audio played just before it is still on its way from the
-    #: server (a 10 ms fragment, then the socket): the last hand-over waits
-    #: this long for it.  Without the wait a stop made the moment a player
-    #: finished lost the sound's last fragment (measured in the app's SIGTERM
-    #: test, about 1 run in 3, once signals were acted on within 13 ms).
-    DRAIN_LAG_S = 0.06
+    DRAIN_LAG_S = DRAIN_LAG_S  # see loopcap.device.base
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
         self.samplerate = samplerate
@@ -348,9 +98,7 @@ class _SoundcardStream:
             self._rec = self._ctx.__enter__()
         except Exception as exc:
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
-        global _open_streams
-        with _SC_LOCK:
-            _open_streams += 1
+        stream_opened()
         self.channels = int(self._rec.channels)
         self._pa_api = getattr(sc, "pulseaudio", None)
         self._device_index: int | None = None
@@ -363,7 +111,7 @@ class _SoundcardStream:
             # replaces soundcard's global one, not this stream's).
             self._pulse = self._pa_api._pulse
             self._mainloop = self._pulse.mainloop
-            extra = _pulse_extra()
+            extra = pulse_extra()
             if extra.device_index is not None:
                 stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
                 self._index_now = functools.partial(extra.device_index, stream)
@@ -535,7 +283,6 @@ class _SoundcardStream:
         self._drain_requested.set()
 
     def close(self) -> None:
-        global _open_streams
         with self._lock:
             if self._closed:
                 return
@@ -544,5 +291,4 @@ class _SoundcardStream:
             self._ctx.__exit__(None, None, None)
         except Exception:  # the server may be gone; nothing left to release
             pass
-        with _SC_LOCK:
-            _open_streams -= 1
+        stream_closed()

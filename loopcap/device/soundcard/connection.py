@@ -1,0 +1,202 @@
+"""soundcard's connection to the sound server: imported lazily, kept alive.
+
+``import soundcard`` connects to PulseAudio at import time and raises a bare
+``AssertionError`` when no server is reachable; :func:`soundcard_module`
+turns that (and a missing package) into a :class:`~loopcap.errors.DeviceError`.
+
+soundcard keeps that one connection for the life of the process and never
+reconnects: after the sound server is restarted it lists no devices at all.
+So before each use the connection is checked, and a dead one is replaced by
+a fresh one (see :func:`_reconnect_if_lost`); the app can then carry on once
+the server is back, without a restart.
+
+Threads: every function here is thread-safe (one lock, ``_SC_LOCK``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import traceback
+from typing import Any
+
+from loguru import logger
+
+from loopcap.errors import DeviceError
+
+__all__ = ["NO_SERVER", "soundcard_module", "pulse_extra", "stream_opened", "stream_closed"]
+
+NO_SERVER = (
+    "no sound server is running: start PulseAudio or PipeWire (pipewire-pulse) and try again"
+)
+
+#: Serialises the import of soundcard and the replacement of its connection.
+_SC_LOCK = threading.Lock()
+#: Streams opened and not yet closed: a dead connection is freed only when
+#: none of its streams can still touch it.
+_open_streams = 0
+
+
+def soundcard_module() -> Any:
+    """Import soundcard (translating its import-time failures) with a live
+    connection to the sound server.  Thread-safe."""
+    with _SC_LOCK:
+        try:
+            import soundcard  # noqa: PLC0415 - lazy on purpose, see the package docstring
+        except ImportError as exc:
+            # Not installed (or a broken install): a device error, not a crash.
+            raise DeviceError(
+                f"the soundcard package cannot be imported ({exc}): reinstall loopcap "
+                "(pip install loopcap) and try again"
+            ) from None
+        except AssertionError as exc:
+            # soundcard's PulseAudio backend asserts the context reached READY.
+            _free_failed_import(exc)
+            raise DeviceError(NO_SERVER) from None
+        except (OSError, RuntimeError) as exc:
+            raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
+        _reconnect_if_lost(soundcard)
+        _guard_pulse(soundcard)
+        return soundcard
+
+
+def _free_connection(pa: Any, conn: Any) -> None:
+    """Stop and free a soundcard ``_PulseAudio`` whose context failed.
+
+    Without this every failed attempt leaves a libpulse main-loop thread
+    behind: retrying every 2 s through a long outage would pile them up.
+    """
+    if getattr(conn, "context", None) is not None:
+        pa.pa_threaded_mainloop_lock(conn.mainloop)
+        try:
+            pa.pa_context_disconnect(conn.context)
+            pa.pa_context_unref(conn.context)
+        finally:
+            pa.pa_threaded_mainloop_unlock(conn.mainloop)
+    if getattr(conn, "mainloop", None) is not None:
+        pa.pa_threaded_mainloop_stop(conn.mainloop)
+        pa.pa_threaded_mainloop_free(conn.mainloop)
+
+
+def _free_failed_import(exc: BaseException) -> None:
+    """Free the connection a failed ``import soundcard`` left running.
+
+    The half-built ``_PulseAudio`` is only reachable from the traceback (its
+    ``__init__`` raised); its module is gone from ``sys.modules``.
+    """
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        conn = frame.f_locals.get("self")
+        pa = frame.f_globals.get("_pa")
+        if type(conn).__name__ == "_PulseAudio" and pa is not None:
+            try:
+                _free_connection(pa, conn)
+            except Exception:  # best effort: a leak is better than a crash
+                logger.debug("could not free a failed sound server connection")
+            return
+
+
+def _reconnect_if_lost(sc: Any) -> None:
+    """Replace soundcard's PulseAudio connection if the server went away.
+
+    soundcard looks its connection up as the module global
+    ``soundcard.pulseaudio._pulse`` at every call, so a fresh one serves every
+    later call.  Raises DeviceError while no server can be reached.
+    """
+    api = getattr(sc, "pulseaudio", None)
+    old = getattr(api, "_pulse", None)
+    if old is None:
+        return  # not the PulseAudio backend
+    if old._pa_context_get_state(old.context) == api._pa.PA_CONTEXT_READY:
+        return
+    fresh = api._PulseAudio.__new__(api._PulseAudio)
+    try:
+        fresh.__init__()
+    except AssertionError:
+        _free_connection(api._pa, fresh)
+        raise DeviceError(NO_SERVER) from None
+    api._pulse = fresh
+    if _open_streams == 0:
+        _free_connection(api._pa, old)
+    logger.info("connected to the sound server again")
+
+
+def _guard_pulse(sc: Any) -> None:
+    """Make soundcard's PulseAudio queries safe once the server is gone.
+
+    soundcard unrefs every operation it starts; after the server dies libpulse
+    returns NULL instead of an operation and ``pa_operation_unref(NULL)``
+    aborts the whole process (measured here: SIGABRT from a device list or a
+    player's drain after the server was killed).  An instance attribute on
+    the proxy skips the unref for NULL.
+    """
+    pulse = getattr(getattr(sc, "pulseaudio", None), "_pulse", None)
+    if pulse is None or "_pa_operation_unref" in vars(pulse):
+        return
+    null = sc.pulseaudio._ffi.NULL
+    unref = type(pulse)._pa_operation_unref
+
+    def safe_unref(operation: Any) -> None:
+        if operation != null:
+            unref(pulse, operation)
+
+    pulse._pa_operation_unref = safe_unref
+    # soundcard frees the PulseAudio main loop at exit, while a capture thread
+    # may still be blocked in record() using it: libpulse then aborts the
+    # process (measured: SIGABRT in pa_mutex_free).  The OS closes the
+    # connection at exit anyway.
+    atexit.unregister(pulse._shutdown)
+
+
+class _Extra:
+    """A small cffi instance of loopcap's own beside soundcard's.
+
+    Every C type named for the first time on soundcard's instance is parsed
+    together with all of soundcard's declarations: ~10 ms of CPU each
+    (measured), 30 ms for the three a stream needs, 70 ms for declaring
+    ``pa_stream_get_device_index`` there.  Here each costs well under 1 ms;
+    cffi types are shared between instances, so what is made here passes to
+    soundcard's functions.
+    """
+
+    def __init__(self) -> None:
+        import cffi  # noqa: PLC0415 - soundcard's own dependency
+
+        self.ffi = cffi.FFI()
+        self.ffi.cdef("uint32_t pa_stream_get_device_index(void *s);")
+        self.device_index: Any = None  # (pa_stream address) -> its device index
+        for name in ("pulse", "libpulse.so.0", "libpulse.so"):
+            try:
+                self.device_index = self.ffi.dlopen(name).pa_stream_get_device_index
+                break
+            except (OSError, AttributeError):
+                continue
+        if self.device_index is None:
+            logger.debug("pa_stream_get_device_index is not available")
+
+    def address(self, pointer: Any) -> int:
+        return int(self.ffi.cast("uintptr_t", pointer))
+
+
+_extra: _Extra | None = None
+
+
+def pulse_extra() -> _Extra:
+    global _extra
+    with _SC_LOCK:
+        if _extra is None:
+            _extra = _Extra()
+        return _extra
+
+
+def stream_opened() -> None:
+    """Count a stream that uses the current connection (see _reconnect_if_lost)."""
+    global _open_streams
+    with _SC_LOCK:
+        _open_streams += 1
+
+
+def stream_closed() -> None:
+    """Uncount a stream: its connection may be freed once it is replaced."""
+    global _open_streams
+    with _SC_LOCK:
+        _open_streams -= 1
