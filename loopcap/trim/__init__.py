@@ -1,27 +1,25 @@
-"""The trimmer: a voice note's boundaries in a capture, pure numpy/scipy.
+"""The trimmer: a voice note's boundaries in a capture, pure numpy.
 
 Nothing here does I/O or starts threads, and nothing here imports another
 part of loopcap but :mod:`loopcap.errors`: callers hand in arrays (or a
 ``read(start, end)`` callable for a closer look at a span) and get frame
 positions back.
+
+Its modules, in the order of the flow: :mod:`~loopcap.trim.params` (the
+parameters and the span found), :mod:`~loopcap.trim.levels` (chunk powers,
+levels, the floor), :mod:`~loopcap.trim.regions` (sounds and their edges),
+:mod:`~loopcap.trim.looks` and :mod:`~loopcap.trim.voice` (the closer looks at
+a few sounds), :mod:`~loopcap.trim.notes` (the segmenter: one note or every
+note) and :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block
+by block); beside them :mod:`~loopcap.trim.gate` (live sound/silence for armed
+capture) and :mod:`~loopcap.trim.loudness` (LUFS).
 """
 
-from loopcap.trim.core import (
-    MIN_DB,
-    Bounds,
-    LevelMeter,
-    Reader,
-    TrimParams,
-    bounds_of_array,
-    chunk_powers,
-    estimate_floor_db,
-    find_bounds,
-    find_notes,
-    find_regions,
-    levels_db,
-    levels_in_blocks,
-    notes_of_array,
-)
+from loopcap.trim.levels import chunk_powers, estimate_floor_db, levels_db, levels_in_blocks
+from loopcap.trim.meter import LevelMeter, bounds_of_array, notes_of_array
+from loopcap.trim.notes import find_bounds, find_notes
+from loopcap.trim.params import MIN_DB, Bounds, Reader, TrimParams
+from loopcap.trim.regions import find_regions
 
 __all__ = [
     "TrimParams",

@@ -24,7 +24,8 @@ import collections
 
 import numpy as np
 
-from loopcap.trim.core import MIN_DB, TrimParams, chunk_powers, hop_frames
+from .levels import chunk_powers
+from .params import MIN_DB, TrimParams, hop_frames, window_chunks
 
 __all__ = ["SoundGate", "ONSET_S"]
 
@@ -42,9 +43,9 @@ class SoundGate:
         self.params = p
         self.samplerate = samplerate
         self.hop = hop_frames(samplerate, p)
-        self._frame_n = max(1, round(p.frame_s / p.hop_s))
+        self._frame_n = window_chunks(p.frame_s, p)
         self._edge_n = max(self._frame_n, round(p.edge_window_s / p.hop_s))
-        self._floor_n = max(1, round(p.floor_window_s / p.hop_s))
+        self._floor_n = window_chunks(p.floor_window_s, p)
         self._carry = np.zeros((0, 1), np.float32)
         self._recent = np.zeros(0, np.float32)  # the last chunk powers, for the windows
         self._floor_sum = 0.0
@@ -126,7 +127,13 @@ class SoundGate:
 
 
 def _trailing_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Mean of each item and the ``n - 1`` before it (fewer at the start)."""
+    """Mean of each item and the ``n - 1`` before it (fewer at the start).
+
+    ``scipy.signal.lfilter(np.ones(n), 1, x)`` would give the sums too, but
+    the gate runs in the waiting app, and importing scipy.signal adds ~72 MiB
+    to it (measured for issue 11); on a block's few dozen chunks a cumulative
+    sum is as fast.
+    """
     c = np.concatenate(([0.0], np.cumsum(x, dtype=np.float64)))
     idx = np.arange(1, len(x) + 1)
     lo = np.maximum(idx - n, 0)

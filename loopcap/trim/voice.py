@@ -17,14 +17,26 @@ from a notification chime after a silence; the sound itself can:
 
 A sound is voice-like when both hold.  Both are measured on the sound's power
 above the capture's floor (the floor's spectrum is subtracted), so hiss and
-hum do not make a chime look like a voice.
+hum do not make a chime look like a voice.  The floor's part is computed once
+per capture (:func:`voice_floor`) and reused for every sound judged against it.
+
+Why numpy's FFT and not ``scipy.fft``/``scipy.signal`` (measured for issue
+11): the sounds judged are at most 3 s long; their spectra take about 1 ms
+either way (3 s of 48 kHz: numpy 1.06 ms, scipy 1.13 ms) with identical
+results, but importing ``scipy.fft`` adds ~19 MiB and ~0.4 s to the process
+(``scipy.signal`` ~72 MiB and ~1.4 s), and ``loopcap record`` runs this at
+every stop with its peak RSS held under 80 MB (docs/benchmarks.md).  The
+autocorrelation through the power spectrum (Wiener-Khinchin) is what
+``scipy.signal.correlate`` would do.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["VoiceMeasure", "voice_measure"]
+__all__ = ["VoiceMeasure", "VoiceFloor", "voice_floor", "voice_measure"]
 
 #: Frame for the spectra (s): long enough to resolve a 60 Hz fundamental.
 _FRAME_S = 0.04
@@ -63,11 +75,16 @@ def _power_spectra(y: np.ndarray, n: int) -> np.ndarray:
     return np.abs(np.fft.rfft(frames, axis=1)) ** 2
 
 
-def _low_share(y: np.ndarray, floor: np.ndarray, samplerate: int) -> float:
+def _frame(samplerate: int) -> int:
+    """Samples per spectrum frame: a power of two of at least ``_FRAME_S``."""
+    return 1 << int(np.ceil(np.log2(_FRAME_S * samplerate)))
+
+
+def _low_share(y: np.ndarray, floor_spectrum: np.ndarray, samplerate: int) -> float:
     """Share of the power above 60 Hz that lies under 400 Hz, over the louder
     half of the frames, after subtracting the floor's mean spectrum."""
-    n = 1 << int(np.ceil(np.log2(_FRAME_S * samplerate)))
-    excess = np.maximum(_power_spectra(y, n) - _power_spectra(floor, n).mean(axis=0), 0.0)
+    n = _frame(samplerate)
+    excess = np.maximum(_power_spectra(y, n) - floor_spectrum, 0.0)
     loud = np.argsort(excess.sum(axis=1))[-max(1, len(excess) // 2) :]
     total = excess[loud].sum(axis=0)
     f = np.fft.rfftfreq(n, 1 / samplerate)
@@ -77,10 +94,11 @@ def _low_share(y: np.ndarray, floor: np.ndarray, samplerate: int) -> float:
     return float(total[(f > _LOW_HZ[0]) & (f < _LOW_HZ[1])].sum()) / above
 
 
-def _decimated(y: np.ndarray, samplerate: int) -> tuple[np.ndarray, float]:
-    """``y`` box-filtered and decimated to about ``_PITCH_RATE``, and its rate."""
+def _decimated(y: np.ndarray, samplerate: int) -> np.ndarray:
+    """``y`` box-filtered and decimated to about ``_PITCH_RATE``
+    (:func:`_pitch_frame` gives the rate)."""
     q = max(1, samplerate // _PITCH_RATE)
-    return y[: len(y) - len(y) % q].reshape(-1, q).mean(axis=1), samplerate / q
+    return y[: len(y) - len(y) % q].reshape(-1, q).mean(axis=1)
 
 
 def _autocorrelations(y: np.ndarray, m: int) -> np.ndarray:
@@ -93,19 +111,24 @@ def _autocorrelations(y: np.ndarray, m: int) -> np.ndarray:
     return np.fft.irfft(np.abs(np.fft.rfft(frames, 2 * m, axis=1)) ** 2, 2 * m, axis=1)[:, :m]
 
 
-def _periodicity(y: np.ndarray, floor: np.ndarray, samplerate: int) -> float:
+def _pitch_frame(samplerate: int) -> tuple[int, float]:
+    """Samples per autocorrelation frame at the decimated rate, and that rate."""
+    rate = samplerate / max(1, samplerate // _PITCH_RATE)
+    return round(_FRAME_S * rate), rate
+
+
+def _periodicity(y: np.ndarray, floor_ac: np.ndarray, samplerate: int) -> float:
     """Median, over the loudest third of 40 ms frames, of the normalised
     autocorrelation's highest peak at a pitch period.  The floor's mean
     autocorrelation is subtracted first, so a hum's own period does not count
     and hiss does not dilute a quiet voice."""
-    y, rate = _decimated(y, samplerate)
-    m = round(_FRAME_S * rate)
+    m, rate = _pitch_frame(samplerate)
+    y = _decimated(y, samplerate)
     lo, hi = round(_PERIOD_S[0] * rate), round(_PERIOD_S[1] * rate)
     if len(y) < m or hi <= lo:
         return 0.0
     ac = _autocorrelations(y, m)
     ac = ac[np.argsort(ac[:, 0])[-max(1, len(ac) // 3) :]]
-    floor_ac = _autocorrelations(_decimated(floor, samplerate)[0], m).mean(axis=0)
     ac = ac - floor_ac
     # Frames at least as loud as the floor again: in weaker ones the
     # subtraction leaves mostly the floor's own randomness.
@@ -116,9 +139,42 @@ def _periodicity(y: np.ndarray, floor: np.ndarray, samplerate: int) -> float:
     return float(np.median(peaks))
 
 
-def voice_measure(x: np.ndarray, floor: np.ndarray, samplerate: int) -> VoiceMeasure:
+@dataclass(frozen=True, eq=False)
+class VoiceFloor:
+    """What :func:`voice_measure` subtracts for a stretch of a capture's floor.
+    Build it with :func:`voice_floor`; never changed after, so one may serve
+    several threads."""
+
+    #: Mean Hann-windowed power spectrum of its 40 ms frames.
+    spectrum: np.ndarray
+    #: Mean autocorrelation of its 40 ms frames at about ``_PITCH_RATE``.
+    autocorrelation: np.ndarray
+    #: The rate it was measured at (Hz).
+    samplerate: int
+
+
+def voice_floor(floor: np.ndarray, samplerate: int) -> VoiceFloor:
+    """The floor's mean power spectrum and mean autocorrelation, once per
+    capture (``floor``: frames, or frames x channels; may be empty)."""
+    y = _mono(floor)
+    spectrum = _power_spectra(y, _frame(samplerate)).mean(axis=0)
+    m, _ = _pitch_frame(samplerate)
+    ac = _autocorrelations(_decimated(y, samplerate), m).mean(axis=0)
+    return VoiceFloor(spectrum, ac, samplerate)
+
+
+def voice_measure(x: np.ndarray, floor: np.ndarray | VoiceFloor, samplerate: int) -> VoiceMeasure:
     """Measure a sound ``x`` (frames, or frames x channels) against a stretch
-    of the capture's floor ``floor`` (same layout; may be empty)."""
+    of the capture's floor ``floor`` (same layout; may be empty), or against
+    that floor's :func:`voice_floor` when several sounds are measured."""
+    if not isinstance(floor, VoiceFloor):
+        floor = voice_floor(floor, samplerate)
+    elif floor.samplerate != samplerate:
+        raise ValueError(f"floor measured at {floor.samplerate} Hz, sound at {samplerate} Hz")
     y = _mono(x)
-    floor = _mono(floor)
-    return VoiceMeasure((_low_share(y, floor, samplerate), _periodicity(y, floor, samplerate)))
+    return VoiceMeasure(
+        (
+            _low_share(y, floor.spectrum, samplerate),
+            _periodicity(y, floor.autocorrelation, samplerate),
+        )
+    )

@@ -222,7 +222,7 @@ def test_a_fading_last_syllable_is_kept():
 def test_scanning_in_pieces_equals_scanning_whole(monkeypatch, piece):
     """Long captures are scanned in pieces (bounded memory): levels, the floor and
     the regions must not depend on where the pieces are cut."""
-    from loopcap.trim import core as trim
+    from loopcap.trim import levels, regions
 
     # Over hiss: three sounds 0.8 s apart (more than merge_gap_s), one of them short.
     x = np.concatenate([silence(0.7), tone(0.4), silence(0.8), tone(0.05, 0.02)])
@@ -231,13 +231,80 @@ def test_scanning_in_pieces_equals_scanning_whole(monkeypatch, piece):
     m = LevelMeter(SR)
     m.feed(x)
     p, params = m.powers, TrimParams()
-    whole_levels = trim.levels_db(p, params)
+    whole_levels = levels.levels_db(p, params)
     floor = estimate_floor_db(p, params)
-    whole = trim.find_regions(whole_levels, floor, params)
-    quiet = trim._quietest(p, params)
-    monkeypatch.setattr(trim, "SCAN_CHUNKS", piece)
-    pieces = np.concatenate([lv for _, lv in trim.levels_in_blocks(p, params)])
+    whole = regions.find_regions(whole_levels, floor, params)
+    quiet = levels.quietest(p, params)
+    monkeypatch.setattr(levels, "SCAN_CHUNKS", piece)
+    pieces = np.concatenate([lv for _, lv in levels.levels_in_blocks(p, params)])
     assert np.allclose(pieces, whole_levels, atol=1e-3)
-    assert trim.find_regions(None, floor, params, p) == whole
-    assert trim._quietest(p, params) == quiet
+    assert regions.find_regions(None, floor, params, p) == whole
+    assert levels.quietest(p, params) == quiet
     assert len(whole) >= 3
+
+
+def live_blocks(x, seed):
+    """``x`` cut into blocks of odd, varying sizes (1 to ~700 frames), as a
+    capture thread delivers them: never a whole number of chunks."""
+    rng = np.random.default_rng(seed)
+    cuts = np.cumsum(rng.integers(1, 700, size=len(x)))
+    return np.split(x, cuts[cuts < len(x)])
+
+
+def test_live_blocks_give_the_same_notes_as_the_file_reader():
+    """The writer feeds each captured block as it arrives (unknown length,
+    odd sizes, its buffer reused for the next block); the bounds and the notes
+    must be exactly those of the file reader's blocks."""
+    sr = 48000  # hop of 120 frames: no live block below is a whole number of them
+    t = np.arange(int(0.8 * sr)) / sr
+    word = (0.1 * np.sin(2 * np.pi * 150 * t) * np.hanning(len(t))).astype(np.float32)
+    gap = np.zeros(int(0.9 * sr), np.float32)
+    one = np.concatenate([gap, word, gap[: sr // 4], word, gap])  # a note with a pause
+    x = np.concatenate([one, gap, gap, one[len(gap) :], gap])  # two notes 2.7 s apart
+    x = np.stack([x, 0.5 * x], axis=1)
+    x += (np.random.default_rng(1).standard_normal(x.shape) * 1e-4).astype(np.float32)
+
+    def read(a, b):
+        return x[a:b]
+
+    by_file = LevelMeter(sr, expected_frames=len(x))
+    for start in range(0, len(x), 61440):  # output.reading's block size
+        by_file.feed(x[start : start + 61440])
+    by_file.finish()
+
+    live = LevelMeter(sr, expected_frames=0)
+    buffer = np.empty((700, 2), np.float32)  # the capture thread's one buffer, reused
+    blocks = live_blocks(x, seed=2)
+    for block in blocks:
+        buffer[: len(block)] = block
+        live.feed(buffer[: len(block)])
+        buffer[:] = np.nan  # overwritten at once: the meter kept no view of it
+    live.finish()
+
+    assert len(blocks) > 100 and live.frames == by_file.frames == len(x)
+    assert np.array_equal(live.powers, by_file.powers)
+    notes = by_file.find_notes(read)
+    assert len(notes) == 2
+    assert live.find_notes(read) == notes
+    assert live.find_bounds(read) == by_file.find_bounds(read) is not None
+    # Memory: one float32 per chunk, grown by half as needed, nothing else kept.
+    assert live.powers.nbytes == 4 * -(-len(x) // live.hop)
+    assert live._buf.nbytes <= 1.5 * live.powers.nbytes + 4096
+
+
+def test_live_blocks_may_be_analysed_on_another_thread():
+    """Fed on one thread (the writer's), analysed on another once it is done."""
+    import threading
+
+    x = np.concatenate([silence(0.5), voice(1.0), silence(0.5)]) + noise(2.0, -60)
+    meter = LevelMeter(SR, expected_frames=0)
+
+    def writer():
+        for block in live_blocks(x, seed=3):
+            meter.feed(block[:, None].astype(np.float64))  # converted per block
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join()
+    meter.finish()
+    assert meter.find_bounds(lambda a, b: x[a:b]) == bounds_of(x)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from loopcap.trim.voice import voice_measure
+from loopcap.trim.voice import voice_floor, voice_measure
 
 SR = 48000
 
@@ -79,3 +79,16 @@ def test_stereo_and_other_rates():
 def test_silence_and_tiny_inputs_measure_zero():
     assert voice_measure(np.zeros(SR), SILENCE, SR) == (0.0, 0.0)
     assert voice_measure(np.zeros(10), SILENCE, SR) == (0.0, 0.0)
+
+
+def test_a_floor_measured_once_gives_the_same_answers():
+    # The trimmer measures the capture's floor once and every sound against it.
+    floor = hum(0.1, -55) + noise(0.1, -60, seed=4)
+    once = voice_floor(np.stack([floor, floor], axis=1), SR)
+    for x in (voiced(0.5), 0.1 * np.sin(2 * np.pi * 1200 * t(0.3)), noise(0.2, -30, seed=5)):
+        stereo = np.stack([x, x], axis=1)
+        assert voice_measure(stereo, once, SR) == voice_measure(
+            stereo, np.stack([floor] * 2, 1), SR
+        )
+    with pytest.raises(ValueError):
+        voice_measure(voiced(0.5)[::3], once, 16000)  # measured at another rate
