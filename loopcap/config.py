@@ -22,7 +22,8 @@ import platformdirs
 from loguru import logger
 
 from loopcap.errors import ConfigError
-from loopcap.output.encode import TARGETS, Target
+from loopcap.formats import CAPTURE_FORMATS
+from loopcap.naming import render_stem
 from loopcap.trim import TrimParams
 
 __all__ = [
@@ -31,22 +32,18 @@ __all__ = [
     "ArmConfig",
     "Config",
     "TrimParams",
-    "FORMATS",
+    "NORMALIZE_LUFS_MIN",
+    "NORMALIZE_LUFS_MAX",
+    "check_normalize_lufs",
     "default_config_path",
     "load_config",
 ]
 
 APP_NAME = "loopcap"
 
-#: Formats of saved captures: name -> how it is written.  ``voicenote`` is
-#: WhatsApp's own (Ogg Opus, 16 kHz, mono).
-FORMATS: dict[str, Target] = {
-    "wav": Target("WAV", "FLOAT", "wav"),
-    "flac": Target("FLAC", "PCM_24", "flac"),
-    "ogg": Target("OGG", "VORBIS", "ogg"),
-    "mp3": Target("MP3", "MPEG_LAYER_III", "mp3"),
-    "voicenote": TARGETS["voicenote"],
-}
+#: The loudness a note may be normalised to (LUFS); 0 means "leave it".
+NORMALIZE_LUFS_MIN = -60
+NORMALIZE_LUFS_MAX = -5
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -103,7 +100,8 @@ class OutputConfig:
 
     #: Folder for captures; "" = a ``loopcap`` folder in the user's music folder.
     dir: str = ""
-    #: File format of saved captures: wav, flac, ogg or mp3.
+    #: File format of saved captures: wav, flac, ogg, mp3 or voicenote (see
+    #: :data:`loopcap.formats.FORMATS`).
     format: str = "flac"
     #: File name (without extension) of a capture: a ``str.format`` template
     #: where ``{now}`` is the local start time (``datetime``).
@@ -128,10 +126,10 @@ class OutputConfig:
             f"{blocker} is a file, not a folder: give a folder (it is created if missing)",
         )
         _check(
-            self.format in FORMATS,
+            self.format in CAPTURE_FORMATS,
             "output.format",
             self.format,
-            "allowed are " + ", ".join(FORMATS),
+            "allowed are " + ", ".join(CAPTURE_FORMATS),
         )
         _check(
             isinstance(self.stem, str) and self.stem != "",
@@ -139,14 +137,7 @@ class OutputConfig:
             self.stem,
             "it must be a non-empty string",
         )
-        _check(
-            self.normalize_lufs == 0 or -60 <= self.normalize_lufs <= -5,
-            "output.normalize_lufs",
-            self.normalize_lufs,
-            "it must be from -60 to -5 (LUFS), or 0 to leave levels alone",
-        )
-        from loopcap.fs import render_stem  # local: paths imports nothing from here
-
+        check_normalize_lufs(self.normalize_lufs)
         try:
             render_stem(self.stem)
         except ValueError as exc:
@@ -158,6 +149,23 @@ class OutputConfig:
         if self.dir:
             return Path(os.path.expanduser(self.dir))
         return Path(platformdirs.user_music_dir()) / APP_NAME
+
+
+def check_normalize_lufs(value: float, option: str | None = None) -> None:
+    """The one range check of a normalisation target (LUFS): 0 (off) or from
+    :data:`NORMALIZE_LUFS_MIN` to :data:`NORMALIZE_LUFS_MAX`.
+
+    Raises ConfigError naming where the value came from: the command-line
+    ``option`` (``--normalize-lufs``) or, when None, the config key.
+    """
+    if value == 0 or NORMALIZE_LUFS_MIN <= value <= NORMALIZE_LUFS_MAX:
+        return
+    span = f"{NORMALIZE_LUFS_MIN} to {NORMALIZE_LUFS_MAX} (LUFS)"
+    if option is not None:
+        raise ConfigError(f"{option} {value:g} is invalid: give {span}, or 0")
+    raise _invalid(
+        "output.normalize_lufs", value, f"it must be from {span}, or 0 to leave levels alone"
+    )
 
 
 def _file_in_the_way(folder: Path) -> Path | None:

@@ -13,6 +13,8 @@ __all__ = [
     "DeviceError",
     "DeviceLostError",
     "OutputError",
+    "InputError",
+    "NotRunning",
     "EXIT_OK",
     "EXIT_ERROR",
     "EXIT_USAGE",
@@ -54,3 +56,12 @@ class DeviceLostError(DeviceError):
 
 class OutputError(LoopcapError):
     """A capture or output file cannot be written."""
+
+
+class InputError(LoopcapError):
+    """An input file cannot be used (missing, unreadable, empty, not audio)."""
+
+
+class NotRunning(LoopcapError):
+    """No loopcap app is running to take a control command (``loopcap toggle``,
+    ``stop``, ``status``, ``quit``): its control socket is absent or refuses."""

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import io
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from loopcap.writer.riff import HEAD_BYTES, RF64_SIZE, chunks, read_fmt, wave_kind
 
 __all__ = ["Layout", "inspect", "PrefixFile", "MAX_CHANNELS", "MIN_RATE", "MAX_RATE"]
 
@@ -50,43 +51,34 @@ def inspect(path: Path) -> Layout:
     """Look at the container of ``path`` (see the module's docstring)."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        head = f.read(12)
-        if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-            return _wav(f, size, rf64=head[:4] == b"RF64")
+        head = f.read(HEAD_BYTES)
+        kind = wave_kind(head)
+        if kind is not None:
+            return _wav(f, size, rf64=kind == b"RF64")
         if head[:4] == b"OggS":
             return _ogg(f, size)
     return Layout("other")
 
 
 def _wav(f: io.BufferedReader, size: int, rf64: bool = False) -> Layout:
-    pos = 12
-    fmt: tuple[int, int, int, int] | None = None
-    for _ in range(_MAX_CHUNKS):
-        f.seek(pos)
-        header = f.read(8)
-        if len(header) < 8:
-            break
-        cid, csize = header[:4], struct.unpack("<I", header[4:])[0]
-        if cid == b"fmt " and csize >= 16:
-            body = f.read(16)
-            if len(body) == 16:
-                tag, channels, rate, _byterate, _align, bits = struct.unpack("<HHIIHH", body)
-                fmt = (tag, channels, rate, bits)
-                problem = _fmt_problem(tag, channels, rate, bits)
+    has_fmt = False
+    for chunk in chunks(f, size, limit=_MAX_CHUNKS):
+        if chunk.id == b"fmt ":
+            fmt = read_fmt(f, chunk)
+            if fmt is not None:
+                has_fmt = True
+                problem = _fmt_problem(fmt.tag, fmt.channels, fmt.rate, fmt.bits)
                 if problem:
                     return Layout("wav", problem=problem)
-        elif cid == b"data":
-            if rf64 and csize == 0xFFFFFFFF:
+        elif chunk.id == b"data":
+            if rf64 and chunk.size == RF64_SIZE:
                 # RF64 (a capture past 4 GiB): the size is in the ds64 chunk,
                 # which loopcap's recover keeps true; libsndfile checks it.
                 return Layout("wav")
-            available = size - (pos + 8)
+            available = size - chunk.offset
             # Only the data chunk's size is trusted to say the file was cut:
             # RIFF sizes are often left 0 or wrong by streaming writers.
-            return Layout("wav", truncated=fmt is not None and csize > available)
-        pos += 8 + csize + (csize & 1)
-        if pos >= size:
-            break
+            return Layout("wav", truncated=has_fmt and chunk.size > available)
     return Layout("wav")  # no data chunk: libsndfile says so
 
 

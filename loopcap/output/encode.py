@@ -1,12 +1,11 @@
-"""Output formats: turn a span of a capture into the file the user keeps.
+"""Encoding: turn blocks of a capture into what a format takes, and tag it.
 
 A span is streamed through :class:`Converter` (finite samples, down-mix,
-resampling, gain) in blocks, so memory stays bounded whatever its length.
-``voicenote`` is WhatsApp's own format (Ogg Opus, 16 kHz, mono), so a saved
-note can be sent on as a voice note.  Loudness normalisation measures the
-converted span first (ITU-R BS.1770, :mod:`loopcap.trim.loudness`), then writes it
-with the gain that brings it to the target.  Tags (capture time, duration,
-"loopcap") go into every format that has them: WAV INFO, Vorbis comments in
+resampling, gain) in blocks, so memory stays bounded whatever its length;
+the formats and what each demands (``voicenote``: WhatsApp's own, Ogg Opus,
+16 kHz, mono, so a saved note can be sent on as a voice note) are the table
+:data:`loopcap.formats.FORMATS`.  Tags (capture time, duration, "loopcap")
+go into every format that has them: WAV INFO, Vorbis comments in
 FLAC/Ogg/Opus, ID3 in MP3.
 
 Single-threaded; no state between calls.
@@ -21,36 +20,9 @@ import numpy as np
 import soundfile as sf
 
 from loopcap import __version__
+from loopcap.formats import Target
 
-__all__ = ["Target", "TARGETS", "Tags", "Converter", "VOICENOTE_RATE"]
-
-#: WhatsApp stores voice notes as Opus at 16 kHz, mono.
-VOICENOTE_RATE = 16000
-#: Frames per read of the source.
-BLOCK = 1 << 16
-
-
-@dataclass(frozen=True)
-class Target:
-    """How a format name is written: soundfile's (format, subtype), the file
-    extension, and a fixed rate/mono where the format demands one."""
-
-    format: str
-    subtype: str | None  # None: soundfile's default (or the input's, same format)
-    ext: str
-    samplerate: int | None = None  # None: keep the input's
-    mono: bool = False
-
-
-#: Format names of ``--format`` / ``[output] format``.
-TARGETS: dict[str, Target] = {
-    "wav": Target("WAV", None, "wav"),
-    "flac": Target("FLAC", None, "flac"),
-    "ogg": Target("OGG", "VORBIS", "ogg"),
-    "opus": Target("OGG", "OPUS", "ogg"),
-    "mp3": Target("MP3", None, "mp3"),
-    "voicenote": Target("OGG", "OPUS", "ogg", samplerate=VOICENOTE_RATE, mono=True),
-}
+__all__ = ["Tags", "Converter"]
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,16 @@
-"""Trim audio files: stream a file through the trimmer, write the kept span.
+"""Reading and checking audio files: open, inspect, decode, and find the notes.
 
-Memory stays bounded whatever the length: the file is read in blocks, only
-the levels (one float per 2.5 ms) are kept, and the kept span is copied in
-blocks.  Inputs are never modified; outputs are written to a temporary file
-in the target folder (0600, created exclusively) and then given their name
-atomically, never over an existing file unless ``force``.
+Memory stays bounded whatever the length: the file is read in blocks and
+only the levels (one float per 2.5 ms) are kept.  Inputs are never modified.
+Writing what was found is :mod:`loopcap.output.export`'s (one span) and
+:mod:`loopcap.output.save`'s (the notes of a capture or a file).
 
-Bad inputs give :class:`InputError`, one line naming the file and why; a
-file cut short (a WAV whose header promises more, an Ogg stream cut in a
-page, a FLAC stream cut in a frame) is trimmed as far as it decodes and
-marked ``truncated``.  Non-finite samples are written as silence.
+Bad inputs give :class:`~loopcap.errors.InputError`, one line naming the
+file and why; a file cut short (a WAV whose header promises more, an Ogg
+stream cut in a page, a FLAC stream cut in a frame) is analysed as far as it
+decodes and marked ``truncated``.
+
+Single-threaded; no state between calls.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import stat
 import sys
 import tempfile
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +30,18 @@ import numpy as np
 import soundfile as sf
 from loguru import logger
 
-from loopcap.errors import LoopcapError
-from loopcap.fs import create_exclusive, link_exclusive
+from loopcap.errors import InputError
 from loopcap.output.containers import MAX_CHANNELS, MAX_RATE, MIN_RATE, Layout, PrefixFile, inspect
-from loopcap.output.encode import TARGETS, Converter, Tags, Target
-from loopcap.trim import Bounds, LevelMeter, TrimParams
-from loopcap.trim.loudness import LoudnessMeter
+from loopcap.trim import Bounds, LevelMeter, Reader, TrimParams
 
 __all__ = [
-    "InputError",
     "Analysis",
     "analyse_file",
-    "write_span",
-    "output_target",
-    "normalize_gain_db",
+    "notes_of",
+    "notes_in_capture",
+    "open_soundfile",
+    "Decoded",
+    "quiet_decoder",
     "BLOCK",
 ]
 
@@ -49,14 +49,12 @@ __all__ = [
 BLOCK = 120 * 512
 
 
-class InputError(LoopcapError):
-    """An input file cannot be used (missing, unreadable, empty, not audio)."""
-
-
 @dataclass(frozen=True)
 class Analysis:
     path: Path
-    bounds: Bounds | None  # None: no sound found
+    #: The notes found, in time order: one at most unless ``split``; () when
+    #: there is no sound.
+    notes: tuple[Bounds, ...]
     frames: int
     samplerate: int
     channels: int
@@ -64,9 +62,15 @@ class Analysis:
     subtype: str
     truncated: bool  # the file is cut short: what decoded was analysed
     #: Read only this many bytes of the file (an Ogg stream cut in a page: its
-    #: complete pages); None: all of it.  :func:`write_span` takes it too.
+    #: complete pages); None: all of it.  ``write_span`` takes it too.
     usable_bytes: int | None = None
-    notes: tuple[Bounds, ...] = ()  # with ``split``: every note, in time order
+
+    @property
+    def bounds(self) -> Bounds | None:
+        """The span from the first note to the end of the last; None: no sound."""
+        if not self.notes:
+            return None
+        return dataclasses.replace(self.notes[0], end=self.notes[-1].end)
 
 
 #: Frames per read when the decoder failed on a whole block: what decodes
@@ -93,7 +97,7 @@ def _reason(exc: Exception) -> str:
 
 
 @contextmanager
-def _quiet_decoder(active: bool):
+def quiet_decoder(active: bool) -> Iterator[None]:
     """Send what native decoders print on the process's stderr (libmpg123's
     "Note: Illegal Audio-MPEG-Header" lines, written straight to fd 2) to
     the debug log instead of the user's terminal.
@@ -145,7 +149,9 @@ def _check_path(path: Path) -> None:
         raise InputError(f"{path}: the file is empty")
 
 
-def _soundfile(path: Path, usable_bytes: int | None) -> sf.SoundFile:
+def open_soundfile(path: Path, usable_bytes: int | None = None) -> sf.SoundFile:
+    """Open ``path`` for reading, only its first ``usable_bytes`` if given
+    (see :attr:`Analysis.usable_bytes`)."""
     if usable_bytes is None:
         return sf.SoundFile(path)
     prefix = PrefixFile(path, usable_bytes)
@@ -170,15 +176,15 @@ def _open(path: Path) -> tuple[sf.SoundFile, Layout]:
     if layout.problem:
         raise InputError(f"{path}: {layout.problem}")
     try:
-        with _quiet_decoder(layout.kind == "other"):
-            return _soundfile(path, layout.usable_bytes), layout
+        with quiet_decoder(layout.kind == "other"):
+            return open_soundfile(path, layout.usable_bytes), layout
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         if layout.truncated:  # an Ogg stream cut before its first audio page
             raise InputError(f"{path}: {CUT_BEFORE_AUDIO}") from None
         raise InputError(f"{path}: cannot read it: {_reason(exc)}") from None
 
 
-class _Decoded:
+class Decoded:
     """Frames ``[start, start + frames)`` of a file in blocks, as far as they
     decode; ``failed`` tells, once iterated, whether decoding stopped early.
 
@@ -188,7 +194,9 @@ class _Decoded:
     within that many frames.  ``open_file()`` gives a new SoundFile.
     """
 
-    def __init__(self, open_file, start: int = 0, frames: int | None = None) -> None:
+    def __init__(
+        self, open_file: Callable[[], sf.SoundFile], start: int = 0, frames: int | None = None
+    ) -> None:
         self.open_file = open_file
         self.start = start
         self.frames = frames
@@ -197,7 +205,7 @@ class _Decoded:
     def _left(self, done: int, step: int) -> int:
         return step if self.frames is None else min(step, self.frames - done)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[np.ndarray]:
         done = 0
         with self.open_file() as f:
             try:
@@ -231,8 +239,8 @@ class _Decoded:
 
 
 def analyse_file(path: Path, params: TrimParams | None = None, split: bool = False) -> Analysis:
-    """Read ``path`` in blocks and find the note's bounds (``split``: every
-    note's; ``bounds`` is then the span from the first note to the last).
+    """Read ``path`` in blocks and find the note (``split``: every note; the
+    analysis's ``bounds`` is then the span from the first note to the last).
 
     A file cut short is analysed as far as it decodes (``truncated``).
     Raises :class:`InputError` with one line naming the file and why.
@@ -240,12 +248,12 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
     params = params or TrimParams()
     path = Path(path)
     f, layout = _open(path)
-    with f, _quiet_decoder(layout.kind == "other"):
+    with f, quiet_decoder(layout.kind == "other"):
         sr, ch = f.samplerate, f.channels
         if not (1 <= ch <= MAX_CHANNELS) or not (MIN_RATE <= sr <= MAX_RATE):
             raise InputError(f"{path}: implausible audio header ({ch} channels at {sr} Hz)")
         meter = LevelMeter(sr, params, expected_frames=max(f.frames, 0))
-        decoded = _Decoded(lambda: _soundfile(path, layout.usable_bytes))
+        decoded = Decoded(lambda: open_soundfile(path, layout.usable_bytes))
         for block in decoded:
             meter.feed(block)
         truncated = layout.truncated or decoded.failed
@@ -256,22 +264,35 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
             if truncated:
                 raise InputError(f"{path}: {CUT_BEFORE_AUDIO}")
             raise InputError(f"{path}: holds no audio (0 samples)")
-        meter.finish()
-        read = _reader(f, meter.frames, ch)
-        notes: tuple[Bounds, ...] = ()
-        if split:
-            # Where nothing is a note (no voice: music, a tone; or all too
-            # short), the sound the single-note trimmer finds is saved as one
-            # note rather than nothing.
-            notes = tuple(meter.find_notes(read))
-            if not notes and (single := meter.find_bounds(read)) is not None:
-                notes = (single,)
-            bounds = dataclasses.replace(notes[0], end=notes[-1].end) if notes else None
-        else:
-            bounds = meter.find_bounds(read)
-    return Analysis(
-        path, bounds, meter.frames, sr, ch, fmt, subtype, truncated, layout.usable_bytes, notes
-    )
+        notes = notes_of(meter, _reader(f, meter.frames, ch), split)
+    return Analysis(path, notes, meter.frames, sr, ch, fmt, subtype, truncated, layout.usable_bytes)
+
+
+def notes_of(meter: LevelMeter, read: Reader, split: bool = False) -> tuple[Bounds, ...]:
+    """The notes in all that ``meter`` was fed (it is finished here): with
+    ``split`` every note, else the one note; ``read`` gives the trimmer its
+    closer looks at a span of the same audio."""
+    meter.finish()
+    notes: tuple[Bounds, ...] = ()
+    if split:
+        # Where nothing is a note (no voice: music, a tone; or all too
+        # short), the sound the single-note trimmer finds is saved as one
+        # note rather than nothing.
+        notes = tuple(meter.find_notes(read))
+    if not notes and (single := meter.find_bounds(read)) is not None:
+        notes = (single,)
+    return notes
+
+
+def notes_in_capture(path: Path, meter: LevelMeter, split: bool = False) -> tuple[Bounds, ...]:
+    """The notes of a capture whose levels ``meter`` measured while it was
+    written (the writer fed it every frame): the file is not decoded again,
+    only opened for the trimmer's closer looks at a few spans."""
+    try:
+        with sf.SoundFile(path) as f:
+            return notes_of(meter, _reader(f, meter.frames, f.channels), split)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise InputError(f"{path}: cannot read it: {_reason(exc)}") from None
 
 
 def _reader(f: sf.SoundFile, frames: int, channels: int):
@@ -287,128 +308,3 @@ def _reader(f: sf.SoundFile, frames: int, channels: int):
             return np.zeros((max(0, end - start), channels), np.float32)
 
     return read
-
-
-def output_target(analysis: Analysis, name: str | None) -> Target:
-    """The output's :class:`~loopcap.output.encode.Target`: the input's format unless ``name``."""
-    if name is None:
-        ext = (
-            analysis.path.suffix.lstrip(".").lower()
-            or TARGETS.get(analysis.format.lower(), TARGETS["wav"]).ext
-        )
-        return Target(analysis.format, analysis.subtype, ext)
-    t = TARGETS[name]
-    if t.subtype is None:
-        subtype = analysis.subtype if t.format == analysis.format else sf.default_subtype(t.format)
-        t = dataclasses.replace(t, subtype=subtype)
-    return t
-
-
-def _converted(
-    src: Path, usable_bytes: int | None, start: int, end: int, conv: Converter, whole: bool = False
-):
-    """Frames [start, end) of ``src`` (as far as they decode) through ``conv``;
-    ``whole``: raise OSError instead where fewer decode."""
-    decoded = _Decoded(lambda: _soundfile(src, usable_bytes), start, end - start)
-    got = 0
-    for block in decoded:
-        got += len(block)
-        out = conv.push(block)
-        if len(out):
-            yield out
-    if whole and (decoded.failed or got < end - start):
-        raise OSError(f"{src.name} could be read only to frame {start + got} of {end}")
-    tail = conv.flush()
-    if len(tail):
-        yield tail
-
-
-#: The loudest a normalised note may peak (dBFS): no gain pushes it past this.
-NORMALIZE_PEAK_DBFS = -1.0
-
-
-def normalize_gain_db(
-    src: Path,
-    start: int,
-    end: int,
-    target: Target,
-    lufs: float,
-    usable_bytes: int | None = None,
-) -> float:
-    """The gain (dB) that brings frames [start, end) of ``src``, converted to
-    ``target``, to ``lufs`` integrated loudness; held down so the peak stays
-    under ``NORMALIZE_PEAK_DBFS``.  0 for silence or under 0.4 s."""
-    with _soundfile(Path(src), usable_bytes) as fin:
-        conv = Converter(fin.samplerate, fin.channels, target)
-    meter = LoudnessMeter(conv.out_rate, conv.channels)
-    for block in _converted(Path(src), usable_bytes, start, end, conv):
-        meter.feed(block)
-    if not np.isfinite(meter.lufs) or meter.peak <= 0:
-        return 0.0
-    gain = lufs - meter.lufs
-    headroom = NORMALIZE_PEAK_DBFS - 20 * np.log10(meter.peak)
-    if gain > headroom:
-        logger.info(
-            f"normalising to {lufs} LUFS would clip: gain held to {headroom:+.1f} dB "
-            f"(the note measures {meter.lufs:.1f} LUFS)"
-        )
-        gain = headroom
-    return float(gain)
-
-
-def write_span(
-    src: Path,
-    dst: Path,
-    start: int,
-    end: int,
-    target: Target,
-    force: bool = False,
-    tags: Tags | None = None,
-    gain_db: float = 0.0,
-    usable_bytes: int | None = None,
-    whole: bool = False,
-) -> None:
-    """Copy frames [start, end) of ``src`` into a new file ``dst`` in ``target``'s
-    format (converted, scaled by ``gain_db``, tagged).  ``whole``: every frame
-    must decode, else OSError and no ``dst`` (a capture must never be replaced
-    by a shorter copy); otherwise what decodes is copied.
-
-    Atomic: written to a hidden temporary beside ``dst``, fsync'ed, renamed.
-    Raises FileExistsError if ``dst`` exists and not ``force``.  NaN and
-    infinite samples are written as 0 (silence, as the trimmer counts them;
-    :class:`~loopcap.output.encode.Converter` does it).
-    ``usable_bytes``: read only that much of ``src`` (see :class:`Analysis`);
-    where ``src`` stops decoding, the copy stops.
-    """
-    dst = Path(dst)
-    if dst.exists() and not force:
-        raise FileExistsError(dst)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    src = Path(src)
-    other = inspect(src).kind == "other" if usable_bytes is None else False
-    with _quiet_decoder(other), _soundfile(src, usable_bytes) as fin:
-        conv = Converter(fin.samplerate, fin.channels, target, gain_db)
-        fd = create_exclusive(tmp)
-        try:
-            with os.fdopen(fd, "wb") as raw:
-                with sf.SoundFile(
-                    raw,
-                    "w",
-                    samplerate=conv.out_rate,
-                    channels=conv.channels,
-                    format=target.format,
-                    subtype=target.subtype,
-                ) as fout:
-                    if tags is not None:
-                        tags.apply(fout)
-                    for block in _converted(src, usable_bytes, start, end, conv, whole):
-                        fout.write(block)
-                raw.flush()
-                os.fsync(raw.fileno())
-            if force:
-                os.replace(tmp, dst)
-            else:
-                link_exclusive(tmp, dst)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise

@@ -23,26 +23,18 @@ from pathlib import Path
 import soundfile as sf
 from loguru import logger
 
+from loopcap.formats import SAVED_EXTS
 from loopcap.fs import link_exclusive, try_lock
-from loopcap.writer.partial import PARTIAL_SUFFIX
+from loopcap.naming import PARTIAL_SUFFIX, claim, is_temporary_of, raw_stem, stem_of_partial
+from loopcap.writer.riff import HEAD_BYTES, chunks, read_fmt, wave_kind
 
-__all__ = ["Recovered", "find_partials", "recover_dir", "unique_path"]
+__all__ = ["Recovered", "find_partials", "recover_dir", "recover_one"]
 
 
 @dataclass(frozen=True)
 class Recovered:
     path: Path
     duration_s: float
-
-
-def unique_path(folder: Path, stem: str, suffix: str) -> Path:
-    """``folder/stem+suffix``, or with ``-2``, ``-3``... added to the stem if taken."""
-    candidate = folder / f"{stem}{suffix}"
-    n = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
 
 
 def find_partials(folder: Path) -> list[Path]:
@@ -62,18 +54,13 @@ def _in_use(path: Path) -> bool:
         os.close(fd)  # also drops our lock
 
 
-#: Extensions of the files a save makes (the formats of loopcap.config).
-_SAVED_EXTS = (".wav", ".flac", ".ogg", ".mp3", ".opus")
-
-
 def _remove_temporaries(folder: Path, stem: str, live: set[str]) -> None:
     """Remove the half-written temporaries of a save that was killed."""
-    prefix = f".{stem}."
     for tmp in folder.iterdir():
         name = tmp.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
+        if not is_temporary_of(name, stem):
             continue
-        if any(name.startswith(f".{other}.") and len(other) > len(stem) for other in live):
+        if any(is_temporary_of(name, other) and len(other) > len(stem) for other in live):
             continue  # a longer stem being saved right now owns it
         try:
             tmp.unlink()
@@ -85,8 +72,8 @@ def _remove_temporaries(folder: Path, stem: str, live: set[str]) -> None:
 def _saved_copy(path: Path, stem: str, frames: int, rate: int) -> Path | None:
     """A finished raw capture the save made from this partial file, if any."""
     mine = path.stat()
-    for ext in _SAVED_EXTS:
-        raw = path.parent / f"{stem}.raw{ext}"
+    for ext in SAVED_EXTS:
+        raw = path.parent / f"{raw_stem(stem)}{ext}"
         try:
             st = raw.stat()
         except OSError:
@@ -112,26 +99,19 @@ def _fix_rf64_sizes(path: Path) -> None:
     what is on disk.  A RIFF file is left alone.
     """
     with open(path, "r+b") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RF64" or head[8:12] != b"WAVE":
+        if wave_kind(f.read(HEAD_BYTES)) != b"RF64":
             return
-        ds64 = block_align = None
-        while True:
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                return
-            cid, size = chunk[:4], int.from_bytes(chunk[4:], "little")
-            if cid == b"ds64":
-                ds64 = f.tell()
-            elif cid == b"fmt ":
-                fmt = f.read(16)
-                f.seek(-len(fmt), os.SEEK_CUR)
-                block_align = int.from_bytes(fmt[12:14], "little") if len(fmt) == 16 else None
-            elif cid == b"data":
-                data = f.tell()
+        ds64 = block_align = data = None
+        for chunk in chunks(f):
+            if chunk.id == b"ds64":
+                ds64 = chunk.offset
+            elif chunk.id == b"fmt ":
+                fmt = read_fmt(f, chunk)
+                block_align = fmt.block_align if fmt is not None else None
+            elif chunk.id == b"data":
+                data = chunk.offset
                 break
-            f.seek(size + (size & 1), os.SEEK_CUR)
-        if ds64 is None or not block_align:
+        if data is None or ds64 is None or not block_align:
             return
         length = os.fstat(f.fileno()).st_size
         frames = (length - data) // block_align
@@ -150,7 +130,7 @@ def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | N
     """
     if _in_use(path):
         return None
-    stem = path.name[: -len(PARTIAL_SUFFIX)]
+    stem = stem_of_partial(path.name)
     _remove_temporaries(path.parent, stem, set(live))
     if path.stat().st_size == 0:
         # Killed before the first header was written: there is no audio in it.
@@ -173,25 +153,27 @@ def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | N
         logger.info(f"{path} had already been saved as {saved}; its leftover name is removed")
         path.unlink()
         return Recovered(saved, frames / rate if rate else 0.0)
-    notes = (f"{stem}{ext}" for ext in _SAVED_EXTS)
-    split = (f"{stem}-1{ext}" for ext in _SAVED_EXTS)  # the first of several notes
+    notes = (f"{stem}{ext}" for ext in SAVED_EXTS)
+    split = (f"{stem}-1{ext}" for ext in SAVED_EXTS)  # the first of several notes
     if any((path.parent / name).exists() for name in (*notes, *split)):
-        stem = f"{stem}.raw"  # the trimmed note was saved: this is its raw capture
-    target = unique_path(path.parent, stem, ".wav")
-    while True:
-        try:
-            link_exclusive(path, target)
-            break
-        except FileExistsError:
-            target = unique_path(path.parent, stem, ".wav")
-    return Recovered(target, frames / rate if rate else 0.0)
+        stem = raw_stem(stem)  # the trimmed note was saved: this is its raw capture
+
+    def taken(name: str) -> bool:
+        target = path.parent / f"{name}.wav"
+        return target.exists() or target.is_symlink()
+
+    def link(name: str) -> Path:
+        link_exclusive(path, path.parent / f"{name}.wav")
+        return path.parent / f"{name}.wav"
+
+    return Recovered(claim(stem, link, taken), frames / rate if rate else 0.0)
 
 
 def recover_dir(folder: Path) -> list[Recovered]:
     """Repair every leftover partial file in ``folder``; say so for each."""
     done = []
     partials = find_partials(folder)
-    live = frozenset(p.name[: -len(PARTIAL_SUFFIX)] for p in partials if _in_use(p))
+    live = frozenset(stem_of_partial(p.name) for p in partials if _in_use(p))
     for path in partials:
         rec = recover_one(path, live)
         if rec is not None:

@@ -26,16 +26,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import platformdirs
+import soundfile as sf
 
 from loopcap.errors import OutputError
-from loopcap.fs import ensure_private_dir
+from loopcap.fs import create_locked, ensure_private_dir
+from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name
+from loopcap.writer.riff import data_offset
 
-__all__ = ["Rescue", "rescue_dirs", "reserve_rescue_partial", "describe", "rescued_error"]
-
-#: How a partial capture is named (the writer's suffix; repeated here so that
-#: this module does not import the writer, which imports it).
-_PARTIAL_SUFFIX = ".partial.wav"
+__all__ = [
+    "Rescue",
+    "rescue_dirs",
+    "reserve_rescue_partial",
+    "copy_written",
+    "describe",
+    "rescued_error",
+]
 
 
 @dataclass(frozen=True)
@@ -75,32 +82,27 @@ def reserve_rescue_partial(stem: str, avoid: list[Path]) -> tuple[Path, int]:
     """Create and lock ``<stem>.partial.wav`` (or ``<stem>-2...``) in the first
     rescue folder that takes it, skipping folders in ``avoid`` (those that
     failed already).  Returns the path and its fd (from
-    :func:`loopcap.writer.create_partial`).
+    :func:`loopcap.fs.create_locked`).
 
     Raises OutputError when no rescue folder can be written either.
     """
-    from loopcap.writer.partial import create_partial  # the writer imports this module
-
     avoided = {_real(p) for p in avoid}
     problems = []
     for folder in rescue_dirs():
         if _real(folder) in avoided:
             continue
+
+        def taken(name: str, folder: Path = folder) -> bool:
+            suffixes = (PARTIAL_SUFFIX, ".wav", ".raw.wav")
+            return any((folder / f"{name}{s}").exists() for s in suffixes)
+
+        def make(name: str, folder: Path = folder) -> tuple[Path, int]:
+            path = folder / partial_name(name)
+            return path, create_locked(path)
+
         try:
             _private_folder(folder)
-            n = 1
-            while True:
-                name = stem if n == 1 else f"{stem}-{n}"
-                taken = any(
-                    (folder / f"{name}{s}").exists() for s in (_PARTIAL_SUFFIX, ".wav", ".raw.wav")
-                )
-                path = folder / f"{name}{_PARTIAL_SUFFIX}"
-                if not taken:
-                    try:
-                        return path, create_partial(path)
-                    except FileExistsError:
-                        pass
-                n += 1
+            return claim(stem, make, taken)
         except OSError as exc:
             problems.append(f"{folder} ({exc.strerror or exc})")
     raise OutputError(
@@ -149,3 +151,38 @@ def rescued_error(rescues: list[Rescue], saved_in: Path, lost_s: float = 0.0) ->
         f"it is {kept} in {saved_in} instead: free space or fix the folder, "
         "then move the capture where you want it"
     )
+
+
+#: Bytes read at a time when a capture is copied to a rescue folder.
+_COPY_BYTES = 1 << 22
+
+
+def copy_written(fd: int, path: Path, frames: int, channels: int, out: sf.SoundFile) -> int:
+    """Copy the first ``frames`` frames of the float WAV open as ``fd`` into
+    ``out``; returns how many were there to copy.
+
+    Read through ``/proc/self/fd`` where it exists: that reaches the file
+    even after it was deleted.  (The header's frame count is not used: it is
+    rewritten only at each sync.)
+    """
+    proc = Path(f"/proc/self/fd/{fd}")
+    try:
+        src = open(proc if proc.exists() else path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return 0
+    frame_bytes = 4 * channels
+    copied = 0
+    with src:
+        try:
+            src.seek(data_offset(src))
+        except OSError:
+            return 0
+        while copied < frames:
+            want = min(frames - copied, _COPY_BYTES // frame_bytes)
+            data = src.read(want * frame_bytes)
+            n = len(data) // frame_bytes
+            if n == 0:
+                break
+            out.write(np.frombuffer(data[: n * frame_bytes], np.float32).reshape(n, channels))
+            copied += n
+    return copied

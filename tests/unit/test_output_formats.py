@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 
 from loopcap.app.cli import main
-from loopcap.output.encode import TARGETS, Converter
+from loopcap.formats import FORMATS
+from loopcap.output.encode import Converter
 from loopcap.trim.loudness import LoudnessMeter
 
 SR = 48000
@@ -48,7 +49,7 @@ def test_converter_makes_finite_16k_mono_from_48k_stereo_with_nan():
     x = speechy(1.0)
     x[100:200] = np.nan
     x[300] = np.inf
-    conv = Converter(SR, 2, TARGETS["voicenote"])
+    conv = Converter(SR, 2, FORMATS["voicenote"].target)
     out = np.concatenate([conv.push(b) for b in np.array_split(x, 5)] + [conv.flush()])
     assert out.shape[1] == 1 and np.isfinite(out).all()
     assert abs(len(out) - 16000) <= 2
@@ -138,14 +139,13 @@ def test_a_copy_that_must_be_whole_fails_rather_than_come_out_short(tmp_path):
     # Frames past the end of the source cannot decode: with whole=True (the
     # raw capture, a saved note) that is an error and nothing is written, so
     # the caller keeps its source; otherwise what decodes is copied.
-    from loopcap.config import FORMATS
-    from loopcap.output.reading import write_span
+    from loopcap.output.export import write_span
 
     src = tmp_path / "src.wav"
     sf.write(src, np.full((1000, 2), 0.1, np.float32), 48000, subtype="FLOAT")
     dst = tmp_path / "out.flac"
     with pytest.raises(OSError, match="only to frame 1000 of 2000"):
-        write_span(src, dst, 0, 2000, FORMATS["flac"], whole=True)
+        write_span(src, dst, 0, 2000, FORMATS["flac"].target, whole=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src.wav"]
-    write_span(src, dst, 0, 2000, FORMATS["flac"])
+    write_span(src, dst, 0, 2000, FORMATS["flac"].target)
     assert sf.info(dst).frames == 1000

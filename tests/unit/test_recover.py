@@ -2,16 +2,16 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
+import rig
 import soundfile as sf
 
 from loopcap.app.cli import main
-from loopcap.writer.partial import create_partial
+from loopcap.fs import create_locked
 from loopcap.writer.recover import recover_dir
 
 
@@ -28,28 +28,20 @@ def fake_env(tmp_path, **extra):
     return env
 
 
-def start_recording(tmp_path, out, *args, **env):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopcap", "record", "--out-dir", str(out), *args],
-        env=fake_env(tmp_path, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stderr.readline()
-    assert line.startswith("Recording from"), line
-    return proc, time.monotonic()
+def start_recording(tmp_path, out, *args, **env) -> tuple[rig.Loopcap, float]:
+    """``loopcap record`` on the fake source, once its first line said it records:
+    (the process, when that line came)."""
+    proc = rig.Loopcap(["record", "--out-dir", str(out), *args], fake_env(tmp_path, **env))
+    t_start = proc.wait_started()
+    assert proc.lines[0][1].startswith(rig.START_LINE), proc.stderr
+    return proc, t_start
 
 
 def test_sigkill_then_recover_keeps_all_but_the_last_second(tmp_path, capsys):
     out = tmp_path / "out"
     proc, t_start = start_recording(tmp_path, out, "--format", "flac")
     time.sleep(2.5)
-    t_kill = time.monotonic()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    proc.stdout.close()
-    proc.stderr.close()
+    t_kill, _ = proc.kill()
     assert [p.name for p in out.iterdir()][0].endswith(".partial.wav")
 
     assert main(["recover", str(out), "--json"]) == 0
@@ -65,7 +57,7 @@ def test_sigkill_then_recover_keeps_all_but_the_last_second(tmp_path, capsys):
 
 def test_a_live_capture_is_not_touched(tmp_path):
     partial = tmp_path / "busy.partial.wav"
-    fd = create_partial(partial)
+    fd = create_locked(partial)
     try:
         assert recover_dir(tmp_path) == []
         assert partial.exists()

@@ -2,7 +2,7 @@
 for real by stopping a capture's save at that step (the SIGKILL trials in
 test_faults_kill.py reach them at random; here each one is reached on purpose).
 
-A save (session._finalise) goes: trimmed note to a hidden temporary, renamed to
+A save (output.save.save_capture) goes: trimmed note to a hidden temporary, renamed to
 ``<stem>.<ext>``; raw capture encoded to a hidden temporary (write_span; for WAV
 the partial file itself), linked to ``<stem>.raw.<ext>``; the partial name removed.
 """
@@ -33,12 +33,12 @@ def capture(tmp_path, fmt: str, monkeypatch, kill_at: str, left_behind: list | N
 
     ``left_behind`` receives the path of the raw capture's half-written
     temporary (``mid-encode``), as the code itself named it."""
-    import loopcap.output.reading
-    import loopcap.session
+    import loopcap.output.export
+    import loopcap.output.save
 
-    real_link = loopcap.session.link_exclusive
-    real_write_span = loopcap.session.write_span
-    real_create = loopcap.output.reading.create_exclusive
+    real_link = loopcap.output.save.link_exclusive
+    real_write_span = loopcap.output.save.write_span
+    real_create = loopcap.output.export.create_exclusive
 
     def link(src, dst):
         if kill_at == "after-link" and ".raw." in dst.name:
@@ -65,9 +65,9 @@ def capture(tmp_path, fmt: str, monkeypatch, kill_at: str, left_behind: list | N
             raise Killed
         return fd
 
-    monkeypatch.setattr(loopcap.session, "link_exclusive", link)
-    monkeypatch.setattr(loopcap.session, "write_span", write_span)
-    monkeypatch.setattr(loopcap.output.reading, "create_exclusive", create)
+    monkeypatch.setattr(loopcap.output.save, "link_exclusive", link)
+    monkeypatch.setattr(loopcap.output.save, "write_span", write_span)
+    monkeypatch.setattr(loopcap.output.export, "create_exclusive", create)
     rec = Recording(
         FakeSource(signal="burst", speed=1),
         OutputConfig(dir=str(tmp_path), format=fmt, stem="note"),
