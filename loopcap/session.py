@@ -1,14 +1,15 @@
-"""One recording: source -> capture -> writer -> saved file.
+"""One recording: source or tap -> capture -> writer -> saved files.
 
-:class:`Recording` wires the parts together and owns the file names.  It is
-used by ``loopcap record`` and, later, by the app; it knows nothing of either.
+:class:`Recording` wires the parts together, decides where position 0 lies
+(:func:`align_start`, the one place that does) and owns the file names.  It
+is used by ``loopcap record`` and by the app; it knows nothing of either.
 
 Lifecycle (any one thread drives it)::
 
-    rec = Recording(source, config.output, samplerate)
-    rec.start()        # opens the device, waits for audio to flow, returns
+    rec = Recording(source_or_tap, config.output, samplerate)
+    rec.start()        # opens the device if need be, waits for audio to flow
     ...                # rec.elapsed_s / rec.level_dbfs for meters
-    saved = rec.stop() # within ~0.2 s: the partial file is closed and renamed
+    saved = rec.stop() # within ~0.2 s: the partial file is closed and saved
 
 ``stop()`` never waits on the device: soundcard's ``record()`` may be blocked
 for seconds, so the capture thread is told to stop and left to end by itself.
@@ -18,54 +19,100 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import soundfile as sf
 from loguru import logger
 
-from loopcap.capture.reader import END, Block, Capture
+from loopcap.capture.reader import Block
 from loopcap.capture.tap import Tap
-from loopcap.config import FORMATS, OutputConfig
-from loopcap.device import Source
+from loopcap.config import OutputConfig
+from loopcap.device import HANDOVER_S, Source
 from loopcap.errors import LoopcapError, OutputError
-from loopcap.fs import ensure_private_dir, link_exclusive, render_stem
-from loopcap.output.encode import Tags
-from loopcap.output.reading import analyse_file, normalize_gain_db, write_span
-from loopcap.trim import Bounds, TrimParams
-from loopcap.writer.partial import PARTIAL_SUFFIX, PartialWriter, WriteResult, create_partial
-from loopcap.writer.recover import unique_path
+from loopcap.formats import capture_target
+from loopcap.fs import create_locked, ensure_private_dir
+from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name, render_stem, stem_of_partial
+from loopcap.output.reading import analyse_file, notes_in_capture
+from loopcap.output.save import save_capture
+from loopcap.trim import Bounds, LevelMeter, TrimParams
+from loopcap.writer.partial import PartialWriter, WriteResult
 from loopcap.writer.rescue import Rescue, describe, rescued_error, reserve_rescue_partial
 
-__all__ = ["Recording", "Saved", "WARMUP_TIMEOUT_S"]
+__all__ = ["Recording", "Saved", "align_start", "ALIGN_S"]
 
-#: How long to wait for the device's first audio before starting the timeline
-#: anyway.  An idle PulseAudio null sink sleeps up to 2 s before its monitor
-#: delivers (measured here); WASAPI loopback delivers nothing until sound plays.
-WARMUP_TIMEOUT_S = 3.0
 #: After the first audio, how long to gather blocks to align position 0 (s);
-#: longer than the device check interval, so more than one delivery is seen.
-ALIGN_S = 0.3
+#: longer than a hand-over, so more than one delivery is seen.
+ALIGN_S = HANDOVER_S + 0.05
+
+
+def align_start(
+    ring: list[Block], t_from: float, samplerate: int
+) -> tuple[float, list[Block], int]:
+    """Decide where a recording's position 0 lies, and what audio it keeps.
+
+    ``ring`` is the audio captured before the start (oldest first, as
+    :meth:`Tap.begin <loopcap.capture.tap.Tap.begin>` gives it); ``t_from``
+    is the monotonic time the recording should begin at (the start request
+    minus the pre-roll).  Returns ``t0`` (position 0, monotonic), the blocks
+    to write first (cut so that nothing played before ``t0`` is kept), and
+    how many frames of the audio still to come were played before ``t0``
+    (the writer skips them).
+
+    A block is stamped when it arrives, which is never early but can be late
+    by a few ms; so a block cannot have begun later than its arrival minus
+    its length, nor later than the next block's start minus its length: the
+    earliest such estimate, taken backwards over the blocks, times each one
+    (measured: without this, the file's position 0 was 0-25 ms off from the
+    moment loopcap said "Recording from").  A gap in delivery (a device that
+    delivered nothing for a while) is kept as such: a later block never
+    pulls an earlier one across it.  Position 0 is ``t_from``, or the first
+    audio if the ring begins later (a tap that has just started).
+    """
+    if not ring:
+        return t_from, [], 0
+    lengths = [len(b.frames) / samplerate for b in ring]
+    starts = [b.t - n for b, n in zip(ring, lengths, strict=True)]
+    for i in range(len(ring) - 2, -1, -1):
+        starts[i] = min(starts[i], starts[i + 1] - lengths[i])
+    t0 = max(t_from, starts[0])
+    kept = []
+    for block, start in zip(ring, starts, strict=True):
+        cut = max(0, round((t0 - start) * samplerate))
+        if cut < len(block.frames):
+            kept.append(Block(block.t, block.frames[cut:]))
+    # Audio played between the ring's last block and t0 is still on its way
+    # if the device is delivering (its blocks come every hand-over): skip it.
+    in_flight = t0 - (starts[-1] + lengths[-1])
+    skip = round(in_flight * samplerate) if 0 < in_flight <= 2 * HANDOVER_S else 0
+    return t0, kept, skip
 
 
 @dataclass(frozen=True)
 class Saved:
-    """A finished capture: the trimmed note and/or the raw capture."""
+    """A finished capture: the trimmed notes and/or the raw capture."""
 
-    path: Path | None  # the trimmed note; None when no sound was found
     raw_path: Path | None  # the untrimmed capture; None when not kept
     duration_s: float  # of the whole capture
     peak_dbfs: float
     samplerate: int
     channels: int
-    bounds: Bounds | None = None  # the note's span within the capture
+    paths: tuple[Path, ...] = ()  # every saved note (one unless split; none: no sound)
+    notes: tuple[Bounds, ...] = ()  # their spans within the capture, in step with paths
     #: Set when the device failed mid-capture, or the capture had to be saved
     #: in a rescue folder (the message says where).
     error: LoopcapError | None = None
-    paths: tuple[Path, ...] = ()  # every saved note (one unless split)
-    notes: tuple[Bounds, ...] = ()  # their spans within the capture
+
+    @property
+    def path(self) -> Path | None:
+        """The (first) trimmed note; None when no sound was found."""
+        return self.paths[0] if self.paths else None
+
+    @property
+    def bounds(self) -> Bounds | None:
+        """The (first) note's span within the capture."""
+        return self.notes[0] if self.notes else None
 
     def as_dict(self) -> dict:
         b = self.bounds
@@ -92,24 +139,36 @@ class Saved:
 
 
 class Recording:
-    """One capture from ``source`` into ``output.directory``."""
+    """One capture into ``output.directory``, from a device or a running tap.
+
+    ``source`` is what to record from: a :class:`~loopcap.device.Source`
+    (``loopcap record``: a :class:`~loopcap.capture.tap.Tap` of its own, with
+    no pre-roll, is opened for this recording and closed at its end), or the
+    app's running :class:`~loopcap.capture.tap.Tap` (its pre-roll is kept; the
+    tap goes on after the recording).  Either way the recording takes the
+    tap's blocks, places position 0 with :func:`align_start`, and hands them
+    to one :class:`~loopcap.writer.partial.PartialWriter`, which feeds the
+    trimmer's :class:`~loopcap.trim.LevelMeter` as it writes.
+
+    Lifecycle: :meth:`start`, then :meth:`stop` once, from one thread;
+    :meth:`close` (idempotent; a ``with`` block calls it) stops and saves a
+    recording still running, so nothing is lost on the way out.
+    """
 
     def __init__(
         self,
-        source: Source,
+        source: Source | Tap,
         output: OutputConfig,
         samplerate: int,
         directory: Path | None = None,
         fmt: str | None = None,
         trim: TrimParams | None = None,
-        tap: Tap | None = None,
         split: bool | None = None,
         rescue_on_start: bool = False,
     ) -> None:
         self.source = source
         self.rescue_on_start = rescue_on_start
         self.rescues: list[Rescue] = []
-        self.tap = tap
         self.trim = trim or TrimParams()
         self.output = output
         self.samplerate = samplerate
@@ -119,46 +178,46 @@ class Recording:
         self.started_at = _dt.datetime.now()
         self.stem = ""
         self.t0 = 0.0
-        self.capture: Capture | None = None
+        self.tap: Tap | None = None  # set by start()
         self.writer: PartialWriter | None = None
-        self._first_blocks: list = []
+        self.saved: Saved | None = None  # set by stop()
 
     # ------------------------------------------------------------ start
 
     def _reserve_partial(self) -> tuple[Path, int]:
         """Pick a stem no file in the folder uses yet; create and lock its partial file."""
         ensure_private_dir(self.directory)
-        base = render_stem(self.output.stem, self.started_at)
-        ext = "." + FORMATS[self.format].ext
-        n = 1
-        while True:
-            stem = base if n == 1 else f"{base}-{n}"
-            taken = any(
-                (self.directory / f"{stem}{s}").exists()
-                for s in (PARTIAL_SUFFIX, ext, ".raw" + ext, ".wav", ".raw.flac", "-1" + ext)
-            )
-            if not taken:
-                partial = self.directory / f"{stem}{PARTIAL_SUFFIX}"
-                try:
-                    fd = create_partial(partial)
-                except FileExistsError:
-                    n += 1
-                    continue
-                except OSError as exc:
-                    raise OutputError(
-                        f"cannot write to the output folder {self.directory} "
-                        f"({exc.strerror}): choose a writable folder"
-                    ) from None
-                self.stem = stem
-                return partial, fd
-            n += 1
+        ext = "." + capture_target(self.format).ext
+        # Names a save of this stem may make (or a rescue's ".wav"): none may exist.
+        suffixes = (PARTIAL_SUFFIX, ext, ".raw" + ext, ".wav", ".raw.flac", "-1" + ext)
+
+        def taken(stem: str) -> bool:
+            return any((self.directory / f"{stem}{s}").exists() for s in suffixes)
+
+        def make(stem: str) -> tuple[str, Path, int]:
+            partial = self.directory / partial_name(stem)
+            try:
+                return stem, partial, create_locked(partial)
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                raise OutputError(
+                    f"cannot write to the output folder {self.directory} "
+                    f"({exc.strerror}): choose a writable folder"
+                ) from None
+
+        self.stem, partial, fd = claim(render_stem(self.output.stem, self.started_at), make, taken)
+        return partial, fd
 
     def start(self, t_start: float | None = None) -> None:
-        """Open the device and begin; returns once the timeline has started.
+        """Begin at monotonic ``t_start`` (default now) minus the tap's pre-roll;
+        returns once the timeline has started (:attr:`t0`).
 
-        With a :class:`~loopcap.capture.tap.Tap` the device is already open: the
-        recording begins at monotonic ``t_start`` (default now) minus the
-        tap's pre-roll.  Raises DeviceError when the device cannot be opened.
+        From a device, the tap is opened here and the start waits for its
+        first audio (up to :data:`~loopcap.capture.tap.WARMUP_S`), then
+        :data:`ALIGN_S` more to time the stream, and position 0 is the moment
+        after that.  Raises DeviceError when the device cannot be opened or
+        has failed.
         """
         try:
             partial, fd = self._reserve_partial()
@@ -166,42 +225,55 @@ class Recording:
             if not self.rescue_on_start:
                 raise
             partial, fd = self._reserve_rescue(exc)
-        if self.tap is not None:
-            if self.tap.error is not None:
-                os.close(fd)
-                partial.unlink(missing_ok=True)
-                raise self.tap.error
-            blocks, self.t0 = self.tap.begin(time.monotonic() if t_start is None else t_start)
-            self.capture = self.tap.capture
-            try:
-                self.writer = PartialWriter(
-                    partial, fd, self.samplerate, self.tap.channels, self.t0, blocks
-                )
-            except BaseException:
-                self.tap.end()
-                raise
-            self.writer.start()
-            return
+        own = not isinstance(self.source, Tap)
+        tap = None
+        began = False
         try:
-            capture = self._open_capture()
-        except BaseException:
-            os.close(fd)
-            partial.unlink(missing_ok=True)
-            raise
-        self.t0, lead, drop = self._align_start(self._first_blocks)
-        self.capture = capture
-        try:
+            tap = self._running_tap()
+            if t_start is None:
+                t_start = time.monotonic()
+            blocks, ring = tap.begin()
+            began = True
+            self.t0, first, skip = align_start(ring, t_start - tap.preroll_s, self.samplerate)
+            meter = LevelMeter(self.samplerate, self.trim)
             self.writer = PartialWriter(
-                partial, fd, self.samplerate, capture.channels, self.t0, capture.queue
+                partial, fd, self.samplerate, tap.channels, self.t0, blocks, meter
             )
         except BaseException:
-            capture.stop()
+            if self.writer is None:  # the writer owns the file once made
+                os.close(fd)
+                partial.unlink(missing_ok=True)
+            if tap is not None and began:
+                tap.end()
+            if tap is not None and own:
+                tap.close()
             raise
-        self.writer.skip(drop)
-        for block in lead:
+        self.tap = tap
+        self.writer.skip(skip)
+        for block in first:
             self.writer.accept_first(block)
         self.writer.start()
         logger.debug(f"capture started: {partial}")
+
+    def _running_tap(self) -> Tap:
+        """The tap to record from: the app's, or one opened for this recording."""
+        if isinstance(self.source, Tap):
+            if self.source.error is not None:
+                raise self.source.error
+            return self.source
+        tap = Tap(self.source, self.samplerate, preroll_s=0.0)
+        try:
+            tap.start()
+            if tap.flowing:
+                # Gather a little more to learn the device's timing (see
+                # align_start): more than one hand-over.
+                tap.ended.wait(ALIGN_S)
+            if tap.error is not None:
+                raise tap.error
+        except BaseException:
+            tap.close()
+            raise
+        return tap
 
     def _reserve_rescue(self, exc: BaseException) -> tuple[Path, int]:
         """The output folder cannot be written at the start: record into a
@@ -218,72 +290,8 @@ class Recording:
             f"this capture goes to {partial.parent}"
         )
         self.directory = partial.parent
-        self.stem = partial.name[: -len(PARTIAL_SUFFIX)]
+        self.stem = stem_of_partial(partial.name)
         return partial, fd
-
-    def _open_capture(self) -> Capture:
-        """Start the capture thread and wait for audio to flow.
-
-        Position 0 of the file is when audio starts to flow: the first block
-        arrives, or the warm-up times out on a device that delivers nothing.
-        """
-        capture = Capture(self.source, self.samplerate)
-        capture.start()
-        capture.opened.wait()
-        if capture.error is not None:
-            raise capture.error
-        try:
-            first = capture.queue.get(timeout=WARMUP_TIMEOUT_S)
-        except queue.Empty:
-            first = None
-        if first is END:
-            raise capture.error or LoopcapError("the capture ended before it began")
-        blocks = [] if first is None else [first]
-        # Gather a little more to learn the device's timing (see _align_start).
-        deadline = time.monotonic() + ALIGN_S
-        while first is not None and (left := deadline - time.monotonic()) > 0:
-            try:
-                block = capture.queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if block is END:
-                raise capture.error or LoopcapError("the capture ended before it began")
-            blocks.append(block)
-        self._first_blocks = blocks
-        return capture
-
-    def _align_start(self, blocks: list) -> tuple[float, list, int]:
-        """Choose position 0 = now, and cut the audio gathered so far to match.
-
-        A block is stamped when it arrives, which is never early but can be
-        late by a few ms; so the earliest ``arrival - audio before it`` over
-        several blocks is the best estimate of when the first sample played.
-        Audio played before "now" is dropped: the capture starts when loopcap
-        says "Recording from" (measured: without this, the file's position 0
-        was 0-25 ms off from that moment).  Returns t0, the blocks to write
-        first, and how many frames of audio still to come must be skipped.
-        """
-        t0 = time.monotonic()
-        if not blocks:
-            return t0, [], 0
-        sr = self.samplerate
-        seen = 0
-        first_played = float("inf")
-        for b in blocks:
-            first_played = min(first_played, b.t - (seen + len(b.frames)) / sr)
-            seen += len(b.frames)
-        drop = max(0, round((t0 - first_played) * sr))
-        kept = []
-        for b in blocks:
-            n = len(b.frames)
-            if drop >= n:
-                drop -= n
-                continue
-            kept.append(Block(b.t, b.frames[drop:]))
-            drop = 0
-        # Audio played before t0 may still be on its way (the device hands
-        # blocks over after each check): the writer skips that much more.
-        return t0, kept, drop
 
     # ------------------------------------------------------------ running
 
@@ -296,131 +304,113 @@ class Recording:
         return self.writer.level_dbfs if self.writer else float("-inf")
 
     @property
+    def channels(self) -> int:
+        return self.writer.channels if self.writer else 0
+
+    @property
     def failed(self) -> bool:
         """True once the device has failed; :meth:`stop` then saves what there is."""
-        return self.capture is not None and self.capture.error is not None
+        return self.tap is not None and self.tap.error is not None
+
+    def when_ended(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` (on the tap's router thread) if the capture ends by
+        itself (the device failed), so a waiting thread can sleep."""
+        if self.tap is None:
+            raise LoopcapError("the recording has not started")
+        self.tap.when_ended(fn)
 
     # ------------------------------------------------------------ stop
 
+    def close(self) -> None:
+        """Stop and save a recording still running (nothing is lost on the
+        way out); idempotent, and nothing to do before :meth:`start`."""
+        if self.writer is not None and self.saved is None:
+            self.stop()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def stop(self, t_stop: float | None = None) -> Saved:
-        """Finish the capture (at monotonic ``t_stop``, default now) and save it."""
-        assert self.capture is not None and self.writer is not None, "start() first"
+        """Finish the capture (at monotonic ``t_stop``, default now) and save it.
+
+        Never waits on the device: the tap hands over what it holds within
+        ``DRAIN_LAG_S`` and the writer waits at most its stop grace for it.
+        """
+        if self.tap is None or self.writer is None:
+            raise LoopcapError("the recording was stopped before it started")
+        tap = self.tap
         t_stop = time.monotonic() if t_stop is None else t_stop
-        if self.capture.error is not None:
+        if tap.error is not None:
             t_stop = None  # the device failed: the file ends with its last audio
         # The end is set before the audio held by the device is asked for, so
         # nothing played after it gets in.
         self.writer.stop_at(t_stop)
-        if self.tap is None:
-            self.capture.stop()
-        else:
-            self.tap.flush()  # the app's capture goes on: only hand over now
+        tap.flush()
         try:
             try:
                 result = self.writer.finish()
             finally:
-                if self.tap is not None:
-                    self.tap.end()
-            if self.capture.overflow_frames:
+                tap.end()
+                if tap is not self.source:  # this recording's own tap
+                    tap.close()
+            overflow = tap.capture.overflow_frames
+            if overflow:
                 logger.error(
-                    f"{self.capture.overflow_frames / self.samplerate:.1f} s of audio were lost "
+                    f"{overflow / self.samplerate:.1f} s of audio were lost "
                     "because the writer fell behind (disk or CPU too slow)"
                 )
-            error = self.capture.error
+            error = tap.error
             rescues = self.rescues + self.writer.rescues
             if rescues:
                 # The capture lives in a rescue folder now: it is saved there.
                 self.directory = result.path.parent
-                self.stem = result.path.name[: -len(PARTIAL_SUFFIX)]
+                self.stem = stem_of_partial(result.path.name)
                 lost_s = self.writer.lost_frames / self.samplerate
                 error = error or rescued_error(rescues, self.directory, lost_s)
             paths, raw_path, notes = self._finalise(result)
         finally:
             self.writer.release()  # the partial file is locked until saved
-        return Saved(
-            paths[0] if paths else None,
+        self.saved = Saved(
             raw_path,
             result.duration_s,
             result.peak_dbfs,
             result.samplerate,
             result.channels,
-            bounds=notes[0] if notes else None,
-            error=error,
             paths=paths,
             notes=notes,
+            error=error,
         )
+        return self.saved
 
     def _finalise(self, result: WriteResult) -> tuple[tuple[Path, ...], Path | None, tuple]:
-        """Trim the closed partial WAV into ``<stem>.<ext>`` (with ``split``,
-        one ``<stem>-N.<ext>`` per note) and keep it as ``<stem>.raw.<ext>``;
-        never overwriting, and the partial file stays until all are safely
-        written."""
-        target = FORMATS[self.format]
-        partial = result.path
+        """Find the notes in the closed partial WAV and save them
+        (:func:`~loopcap.output.save.save_capture`): ``<stem>.<ext>`` (with
+        ``split``, one ``<stem>-N.<ext>`` per note) and the capture as
+        ``<stem>.raw.<ext>``; never overwriting, and the partial file stays
+        until all are safely written."""
         notes: tuple[Bounds, ...] = ()
-        if result.frames:
-            analysis = analyse_file(partial, self.trim, split=self.split)
-            if self.split:
-                notes = analysis.notes
-            elif analysis.bounds is not None:
-                notes = (analysis.bounds,)
-        paths: list[Path] = []
-        for k, bounds in enumerate(notes, 1):
-            stem = self.stem if len(notes) == 1 else f"{self.stem}-{k}"
-            path = unique_path(self.directory, stem, f".{target.ext}")
-            try:
-                gain = 0.0
-                if self.output.normalize_lufs:
-                    gain = normalize_gain_db(
-                        partial, bounds.start, bounds.end, target, self.output.normalize_lufs
-                    )
-                tags = Tags(path.stem, self.started_at, bounds.kept_s)
-                write_span(
-                    partial,
-                    path,
-                    bounds.start,
-                    bounds.end,
-                    target,
-                    tags=tags,
-                    gain_db=gain,
-                    whole=True,
-                )
-            except Exception as exc:
-                raw = self._keep_raw(partial)
-                raise OutputError(
-                    f"saving the trimmed note failed ({exc}); the capture is kept as {raw}"
-                ) from None
-            paths.append(path)
-        if not notes:
-            logger.info("no sound found in the capture; only the raw capture is kept")
-        raw_path = None
-        if self.output.keep_raw or not paths:
-            raw_path = self._keep_raw(partial)
-        else:
-            os.unlink(partial)
-        return tuple(paths), raw_path, notes
-
-    def _keep_raw(self, partial: Path) -> Path:
-        """Give the partial WAV its final raw name, encoding it if needed.
-
-        The raw capture is kept whole and faithful: for the lossy, 16 kHz
-        ``voicenote`` format it is kept as FLAC.
-        """
-        target = FORMATS["flac" if self.format == "voicenote" else self.format]
-        target_path = unique_path(self.directory, f"{self.stem}.raw", f".{target.ext}")
-        if target.format == "WAV":
-            link_exclusive(partial, target_path)
-            return target_path
-        try:
-            frames = sf.info(partial).frames
-            tags = Tags(target_path.stem, self.started_at, frames / self.samplerate)
-            write_span(partial, target_path, 0, frames, target, tags=tags, whole=True)
-        except Exception as exc:
-            # The capture itself is safe in the partial file: give it a WAV name.
-            fallback = unique_path(self.directory, f"{self.stem}.raw", ".wav")
-            link_exclusive(partial, fallback)
-            raise OutputError(
-                f"encoding to {self.format} failed ({exc}); the capture is saved as {fallback}"
-            ) from None
-        os.unlink(partial)
-        return target_path
+        writer = self.writer
+        meter = writer.meter if writer is not None and not writer.lost_frames else None
+        if result.frames and meter is not None and meter.frames == result.frames:
+            # The writer measured every frame as it wrote it: no second pass.
+            notes = notes_in_capture(result.path, meter, split=self.split)
+        elif result.frames:
+            # What is in the file is not what was measured (audio that could
+            # not be read back when the capture moved to a rescue folder is
+            # silence there): measure the file itself.
+            notes = analyse_file(result.path, self.trim, split=self.split).notes
+        paths, raw_path = save_capture(
+            result.path,
+            notes,
+            self.directory,
+            self.stem,
+            self.format,
+            self.started_at,
+            self.samplerate,
+            normalize_lufs=self.output.normalize_lufs,
+            keep=self.output.keep_raw,
+        )
+        return paths, raw_path, notes

@@ -17,16 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from loopcap.capture.reader import Block
-from loopcap.capture.tap import Tap
+from loopcap.capture.tap import ARM_LEAD_S, Tap
 from loopcap.config import ArmConfig
 from loopcap.trim import TrimParams
 from loopcap.trim.gate import SoundGate
 
 __all__ = ["Armed", "ARM_CHECK_S", "ARM_LEAD_S"]
 
-#: An armed capture begins this long (s) before the sound that started it
-#: (plus the pre-roll): the trimmer then finds the note's true first sample.
-ARM_LEAD_S = 0.5
 #: How often (s) whoever runs an armed capture asks :meth:`Armed.stop_reason`:
 #: silence is timed on the wall clock (an idle device may deliver nothing),
 #: so it must be looked at; a stop comes at most this late.

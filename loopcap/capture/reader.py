@@ -5,8 +5,9 @@ never make the device overrun.  The queue is bounded; if the writer falls so
 far behind that it fills, the lost frames are counted and reported, never
 dropped silently.
 
-Lifecycle: :meth:`Capture.start` once, :meth:`Capture.stop` once (any
-thread; returns at once).  The thread owns the stream from open to close:
+Lifecycle: :meth:`Capture.start` once, :meth:`Capture.stop` (any thread;
+returns at once; idempotent); or ``with Capture(...) as capture:``, which
+stops it on the way out.  The thread owns the stream from open to close:
 soundcard's ``record()`` can block for seconds on an idle device, and closing
 a stream from another thread while it blocks would free memory under it.
 """
@@ -64,15 +65,24 @@ class Capture:
         self._thread.start()
 
     def stop(self) -> None:
-        """Ask the thread to hand over what it holds and end.  Never blocks."""
+        """Ask the thread to hand over what it holds and end.  Never blocks;
+        idempotent."""
         self._stop.set()
         self.flush()
+
+    close = stop
+
+    def __enter__(self) -> Capture:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def flush(self) -> None:
         """Ask the thread to hand over what the stream holds now (it hands
         audio over every 0.25 s otherwise).  Never blocks."""
         stream = self._stream
-        if stream is not None and hasattr(stream, "drain"):
+        if stream is not None:
             stream.drain()
 
     def when_ended(self, fn: Callable[[], None]) -> None:

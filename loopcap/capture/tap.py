@@ -1,14 +1,24 @@
-"""A capture kept running between recordings, with a pre-roll ring buffer.
+"""The running capture every recording is taken from, with a pre-roll ring.
 
-The desktop app opens the loopback device once and keeps it open: the timeline
-is then true from the first moment of every recording (no device warm-up),
-and the last ``preroll_s`` seconds heard while idle are at hand when the
-hotkey is pressed, so a late press still catches the note's first syllable.
+A :class:`Tap` opens the loopback device and keeps reading it.  While no
+recording runs, its blocks go into a ring holding the last ``preroll_s``
+seconds (at least :data:`MIN_RING_S`); a recording then takes the ring's
+blocks and the live ones after them (:meth:`Tap.begin`), and the session
+decides where its position 0 lies (:func:`loopcap.session.align_start`).
 
-Threads: the capture thread (reads, see :mod:`loopcap.capture.reader`) and the
-router thread here, which moves blocks either into the ring (idle) or into the
-queue of the current recording.  :meth:`begin` and :meth:`end` may be called
-from any thread.
+The desktop app keeps one tap open between recordings: the timeline is true
+from the first moment of every recording (no device warm-up), and what played
+just before the hotkey is at hand, so a late press still catches the note's
+first syllable.  ``loopcap record`` opens a tap of its own for one recording
+(pre-roll 0: the ring then only serves to time the stream).
+
+Threads: the capture thread (reads, see :mod:`loopcap.capture.reader`) and
+the router thread here, which moves blocks into the ring or into the current
+recording's queue.  :meth:`begin`, :meth:`end`, :meth:`flush` and
+:meth:`watch` may be called from any thread.
+
+Lifecycle: :meth:`start` once (or ``with Tap(...) as tap: tap.start()``),
+then :meth:`close` (idempotent; ``with`` calls it).
 """
 
 from __future__ import annotations
@@ -22,17 +32,27 @@ from collections.abc import Callable
 from loguru import logger
 
 from loopcap.capture.reader import END, Block, Capture
-from loopcap.device import Source
+from loopcap.device import HANDOVER_S, Source
 from loopcap.errors import LoopcapError
 
-__all__ = ["Tap", "MIN_RING_S"]
+__all__ = ["Tap", "MIN_RING_S", "WARMUP_S", "ARM_LEAD_S"]
 
-#: Seconds of audio the ring keeps at least (see :meth:`Tap._route`).
-MIN_RING_S = 1.0
+#: How long :meth:`Tap.start` waits for the device's first audio (s).  An idle
+#: PulseAudio null sink sleeps up to 2 s before its monitor delivers (measured
+#: here); WASAPI loopback delivers nothing until sound plays.
+WARMUP_S = 3.0
+#: An armed capture begins this long (s) before the sound that started it
+#: (plus the pre-roll): the trimmer then finds the note's true first sample.
+ARM_LEAD_S = 0.5
+#: Seconds of audio the ring keeps at least, even with the pre-roll off: an
+#: armed capture starts :data:`ARM_LEAD_S` before the sound that woke it, and
+#: the block holding that moment may come up to a hand-over later, as may
+#: the block after it.
+MIN_RING_S = ARM_LEAD_S + 2 * HANDOVER_S
 
 
 class Tap:
-    """Owns a running :class:`~loopcap.capture.Capture` and routes its blocks."""
+    """Owns a running :class:`~loopcap.capture.reader.Capture` and routes its blocks."""
 
     def __init__(self, source: Source, samplerate: int, preroll_s: float) -> None:
         self.source = source
@@ -57,24 +77,39 @@ class Tap:
     def error(self) -> LoopcapError | None:
         return self.capture.error
 
-    def start(self, warmup_s: float = 3.0) -> None:
-        """Open the device and wait (up to ``warmup_s``) for its first audio.
+    @property
+    def flowing(self) -> bool:
+        """True once the device has delivered audio."""
+        return self._flowing.is_set()
 
-        Raises DeviceError if it cannot be opened.  An idle PulseAudio sink can
-        take ~2 s to deliver anything; a recording begun before that would
-        place the late first batch by its arrival time (measured: the end of a
-        sound played in the first seconds was lost), so the tap is ready only
-        once audio flows.
+    def start(self) -> None:
+        """Open the device and wait (up to :data:`WARMUP_S`) for its first audio.
+
+        Raises DeviceError if it cannot be opened, and the capture's error if
+        it ended while warming up.  An idle PulseAudio sink can take ~2 s to
+        deliver anything; a recording begun before that would place the late
+        first batch by its arrival time (measured: the end of a sound played
+        in the first seconds was lost), so the tap is ready only once audio
+        flows, or once the wait is over on a device that delivers nothing.
         """
         self.capture.start()
         self.capture.opened.wait()
         if self.capture.error is not None:
             raise self.capture.error
         self._router.start()
-        self._flowing.wait(warmup_s)
+        self._flowing.wait(WARMUP_S)
+        if self.capture.error is not None:
+            raise self.capture.error
 
     def close(self) -> None:
+        """Stop the capture (it ends by itself; never blocks).  Idempotent."""
         self.capture.stop()
+
+    def __enter__(self) -> Tap:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def when_ended(self, fn: Callable[[], None]) -> None:
         """Call ``fn()`` once :attr:`ended` is set (on the router thread; at
@@ -87,26 +122,20 @@ class Tap:
 
     # ------------------------------------------------------------ recording
 
-    def begin(self, t_start: float) -> tuple[queue.Queue, float]:
-        """Start routing to a new queue; returns it and the timeline's t0.
+    def begin(self) -> tuple[queue.Queue, list[Block]]:
+        """Start routing live blocks to a new queue; return it and the ring's
+        blocks (oldest first), which are not put on it.
 
-        The queue first receives the ring's blocks from ``t_start - preroll_s``
-        on, then live blocks.  ``t0`` is where position 0 of the file lies.
+        Atomic: no block is in both, none is missed between them.  The ring
+        is emptied.  The caller decides what of the ring's audio it keeps.
         """
         target: queue.Queue = queue.Queue()
         with self._lock:
-            t_from = t_start - self.preroll_s
-            first_t = None
-            for block in self._ring:
-                block_start = block.t - len(block.frames) / self.samplerate
-                if block.t > t_from:
-                    target.put(block)
-                    if first_t is None:
-                        first_t = block_start
+            ring = list(self._ring)
             self._ring.clear()
             self._ring_frames = 0
             self._target = target
-        return target, (t_start if first_t is None else first_t)
+        return target, ring
 
     def flush(self) -> None:
         """Have the audio captured until now routed at once (a recording is
@@ -114,7 +143,7 @@ class Tap:
         self.capture.flush()
 
     def end(self) -> None:
-        """Stop routing to the current recording's queue."""
+        """Stop routing to the current recording's queue (END is put on it)."""
         with self._lock:
             target, self._target = self._target, None
         if target is not None:
@@ -144,8 +173,6 @@ class Tap:
     # ------------------------------------------------------------ thread
 
     def _route(self) -> None:
-        # The ring keeps at least MIN_RING_S even with the pre-roll off: an
-        # armed capture starts a little before the sound that woke it.
         limit = round(max(self.preroll_s, MIN_RING_S) * self.samplerate)
         while True:
             block = self.capture.queue.get()

@@ -39,16 +39,17 @@ import soundfile as sf
 from loguru import logger
 
 from loopcap.capture.reader import Block
+from loopcap.device import DRAIN_LAG_S, HANDOVER_S
 from loopcap.errors import OutputError
-from loopcap.fs import create_exclusive, try_lock
-from loopcap.writer.rescue import Rescue, describe, reserve_rescue_partial
+from loopcap.naming import stem_of_partial
+from loopcap.trim import LevelMeter
+from loopcap.writer.rescue import Rescue, copy_written, describe, reserve_rescue_partial
 from loopcap.writer.timeline import Timeline
 
-__all__ = ["PartialWriter", "WriteResult", "PARTIAL_SUFFIX", "create_partial"]
+__all__ = ["PartialWriter", "WriteResult"]
 
-PARTIAL_SUFFIX = ".partial.wav"
 #: How often the header is rewritten and the file fsync'ed.  Audio is
-#: written as soon as it arrives (every 0.25 s, see device.py), so a SIGKILL,
+#: written as soon as it arrives (every HANDOVER_S, 0.25 s), so a SIGKILL,
 #: which keeps what was written, loses at most the 0.25 s not yet handed
 #: over; a power cut loses at most that plus this interval (plus
 #: SYNC_SLACK_S): under 1 s.  Each sync costs ~0.3 ms of CPU (measured; the
@@ -57,15 +58,17 @@ SYNC_INTERVAL_S = 0.5
 #: A block arriving this much before a sync is due syncs at once, so the
 #: syncs ride on the blocks' wake-ups instead of waking the thread apart.
 SYNC_SLACK_S = 0.1
-#: With no block for this long, silence is written up to IDLE_MARGIN_S ago, so
-#: the file on disk keeps up with the wall clock during a silent device.
-IDLE_AFTER_S = 0.3
-IDLE_MARGIN_S = 0.5
+#: With no block for this long (a little more than one hand-over: the device
+#: is silent), silence is written up to IDLE_MARGIN_S ago, so the file on
+#: disk keeps up with the wall clock during a silent device.
+IDLE_AFTER_S = HANDOVER_S + 0.05
+IDLE_MARGIN_S = 2 * HANDOVER_S
 #: Then silence is written this often.
-IDLE_TICK_S = 0.25
-#: After a stop request, how long to wait for audio still in flight (the
-#: device's last hand-over comes DRAIN_LAG_S = 0.06 s after the request).
-STOP_GRACE_S = 0.15
+IDLE_TICK_S = HANDOVER_S
+#: After a stop request, how long to wait for audio still in flight: the
+#: device's last hand-over comes DRAIN_LAG_S after the request, and its read
+#: and the trip through the queues take well under 0.09 s more.
+STOP_GRACE_S = DRAIN_LAG_S + 0.09
 #: How long audio that arrived short of the wall clock is held, waiting for
 #: the rest to come late, before the shortfall is written as silence.
 HOLD_S = 0.4
@@ -78,8 +81,6 @@ _SFC_RF64_AUTO_DOWNGRADE = 0x1210  # libsndfile: write RF64 as WAV while under 4
 _WRITE_ERRORS = (OSError, RuntimeError)
 #: How many times one write may move the capture on (one per rescue folder).
 _SWITCHES = 2
-#: Bytes read at a time when a capture is copied to a rescue folder.
-_COPY_BYTES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -99,27 +100,32 @@ class WriteResult:
         return 20 * np.log10(self.peak) if self.peak > 0 else float("-inf")
 
 
-def create_partial(path: Path) -> int:
-    """Create ``path`` exclusively (0600) and lock it; returns the fd.
-
-    Raises FileExistsError if the name is taken, OSError if it cannot be created.
-    """
-    fd = create_exclusive(path)
-    try_lock(fd)  # a new file: nobody else holds it
-    return fd
-
-
 class PartialWriter:
     """Drains ``blocks`` into ``path`` on its own thread, on the timeline of ``t0``.
 
-    ``fd`` is the file made by :func:`create_partial`; the writer owns it from
-    here on and closes it.
+    ``fd`` is the file made by :func:`loopcap.fs.create_locked`; the writer
+    owns it from here on and closes it.  ``meter``, if given, is fed every frame written to
+    the file, silence included, on the writer thread, so the trimmer's levels
+    are ready when the capture ends (no second pass over the file); it must
+    not be touched until :meth:`finish` has returned.
+
+    Lifecycle: construct, :meth:`start`, :meth:`finish` once, :meth:`release`;
+    or :meth:`close` (idempotent: finishes if needed, then releases), which a
+    ``with`` block calls.
     """
 
     def __init__(
-        self, path: Path, fd: int, samplerate: int, channels: int, t0: float, blocks: queue.Queue
+        self,
+        path: Path,
+        fd: int,
+        samplerate: int,
+        channels: int,
+        t0: float,
+        blocks: queue.Queue,
+        meter: LevelMeter | None = None,
     ) -> None:
         self.path = path
+        self.meter = meter
         self.samplerate = samplerate
         self.channels = channels
         self.timeline = Timeline(samplerate, t0)
@@ -218,6 +224,23 @@ class PartialWriter:
         if fd is not None:
             os.close(fd)
 
+    def close(self) -> None:
+        """Finish (if :meth:`finish` was not called) and release.  Idempotent;
+        errors of the finish are logged, not raised: use :meth:`finish` to
+        see them."""
+        if self._thread.is_alive() and not self._done.is_set():
+            try:
+                self.finish()
+            except OutputError as exc:
+                logger.error(str(exc))
+        self.release()
+
+    def __enter__(self) -> PartialWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------ thread
 
     def _sync(self) -> None:
@@ -255,6 +278,8 @@ class PartialWriter:
                         raise
                     self._switch(exc)
             self.timeline.advance(len(frames))
+            if self.meter is not None:
+                self.meter.feed(frames)
 
     def _switch(self, cause: BaseException | str) -> None:
         """Go on in a rescue folder with a copy of all written so far.
@@ -268,12 +293,12 @@ class PartialWriter:
         reason = describe(cause, old_path.parent)
         frames = self.timeline.position
         avoid = [r.failed for r in self.rescues] + [old_path.parent]
-        stem = old_path.name[: -len(PARTIAL_SUFFIX)]
+        stem = stem_of_partial(old_path.name)
         new_path, new_fd = reserve_rescue_partial(stem, avoid)
         new_file = None
         try:
             new_file = self._open(new_fd)
-            copied = _copy_frames(old_fd, old_path, frames, self.channels, new_file)
+            copied = copy_written(old_fd, old_path, frames, self.channels, new_file)
             if copied < frames:
                 # Never shift the timeline: what could not be read back
                 # becomes silence, and the loss is reported.
@@ -462,50 +487,3 @@ class PartialWriter:
                 pass
         finally:
             self._done.set()  # the fd, and its lock, are kept until release()
-
-
-def _data_offset(f) -> int:
-    """Where the samples start in a WAV or RF64 file libsndfile wrote (RIFF
-    chunks; in RF64 the data chunk's size is in ``ds64``, and not needed)."""
-    head = f.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-        raise OSError("not a WAV file")
-    while True:
-        chunk = f.read(8)
-        if len(chunk) < 8:
-            raise OSError("no data chunk")
-        size = int.from_bytes(chunk[4:], "little")
-        if chunk[:4] == b"data":
-            return f.tell()
-        f.seek(size + (size & 1), os.SEEK_CUR)
-
-
-def _copy_frames(fd: int, path: Path, frames: int, channels: int, out: sf.SoundFile) -> int:
-    """Copy the first ``frames`` frames of the float WAV open as ``fd`` into
-    ``out``; returns how many were there to copy.
-
-    Read through ``/proc/self/fd`` where it exists: that reaches the file
-    even after it was deleted.  (The header's frame count is not used: it is
-    rewritten only at each sync.)
-    """
-    proc = Path(f"/proc/self/fd/{fd}")
-    try:
-        src = open(proc if proc.exists() else path, "rb")  # noqa: SIM115 - closed below
-    except OSError:
-        return 0
-    frame_bytes = 4 * channels
-    copied = 0
-    with src:
-        try:
-            src.seek(_data_offset(src))
-        except OSError:
-            return 0
-        while copied < frames:
-            want = min(frames - copied, _COPY_BYTES // frame_bytes)
-            data = src.read(want * frame_bytes)
-            n = len(data) // frame_bytes
-            if n == 0:
-                break
-            out.write(np.frombuffer(data[: n * frame_bytes], np.float32).reshape(n, channels))
-            copied += n
-    return copied

@@ -164,7 +164,7 @@ def test_preroll_catches_what_played_before_the_start(tmp_path):
         time.sleep(2.7)  # the burst plays from 2.5 s to 3.0 s
         t_start = time.monotonic()
         rec = Recording(
-            FakeSource(), OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR, tap=tap
+            tap, OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR
         )
         rec.start(t_start)
         assert t_start - 0.62 <= rec.t0 <= t_start - 0.58
@@ -192,7 +192,7 @@ def test_tap_serves_consecutive_recordings(tmp_path):
     try:
         saved = []
         for _ in range(3):
-            rec = Recording(FakeSource(), out, SR, tap=tap)
+            rec = Recording(tap, out, SR)
             rec.start()
             time.sleep(0.4)
             saved.append(rec.stop())
@@ -228,3 +228,30 @@ def test_late_delivery_is_not_mistaken_for_a_gap(tmp_path):
 
     best = max(range(-960, 961, 4), key=match)
     assert abs(best) / sr <= 0.02 and match(best) > 0.95, (best, match(best))
+
+
+def test_the_stop_decodes_the_capture_only_to_write_the_note(tmp_path, monkeypatch):
+    """The writer measured the levels as it wrote: at the stop the partial file
+    is not analysed again, and the only frames decoded from it are the note's
+    (the raw WAV is given its name, not copied)."""
+    import loopcap.output.reading as reading
+    import loopcap.session as session
+
+    decoded = {"frames": 0}
+    real_iter = reading.Decoded.__iter__
+
+    def counting_iter(self):
+        for block in real_iter(self):
+            decoded["frames"] += len(block)
+            yield block
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the capture was analysed again at the stop")
+
+    monkeypatch.setattr(reading.Decoded, "__iter__", counting_iter)
+    monkeypatch.setattr(session, "analyse_file", no_second_pass)
+    rec, saved = record(tmp_path, FakeSource(signal="burst"), 2.2)
+    (note,) = saved.notes
+    assert saved.raw_path is not None and saved.path is not None
+    assert decoded["frames"] == note.end - note.start
+    assert note.end - note.start < 0.4 * saved.duration_s * SR
