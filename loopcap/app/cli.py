@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
 
 from loopcap import __version__
-from loopcap.app.logsetup import setup_logging, warning_counts
-from loopcap.config import FORMATS, Config, default_config_path, load_config
-from loopcap.errors import (
-    EXIT_ERROR,
-    EXIT_NO_SOUND,
-    EXIT_OK,
-    EXIT_USAGE,
-    ConfigError,
-    LoopcapError,
-)
+from loopcap.app.control import COMMANDS, cli_commands, send
+from loopcap.app.logsetup import setup_logging
+from loopcap.app.record import cmd_record
+from loopcap.config import Config, default_config_path, load_config
+from loopcap.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, ConfigError, LoopcapError
+from loopcap.formats import CAPTURE_FORMATS, FORMATS
 
 __all__ = ["main", "build_parser"]
 
@@ -48,16 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the desktop app: wait in the tray (the default)")
     run.add_argument("--no-tray", action="store_true", help="hotkeys and the terminal only")
     run.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
-    ctl = []
-    for name, text in (
-        ("toggle", "start or stop a capture in the running app"),
-        ("stop", "stop and save the running app's capture"),
-        ("status", "show what the running app is doing"),
-        ("quit", "save any capture and quit the running app"),
-    ):
-        ctl.append(sub.add_parser(name, help=text))
-        ctl[-1].add_argument("--json", action="store_true", help="print the reply as JSON")
-    ctl[0].add_argument(
+    ctl = {}
+    for name, text in cli_commands().items():
+        ctl[name] = sub.add_parser(name, help=text)
+        ctl[name].add_argument("--json", action="store_true", help="print the reply as JSON")
+    ctl["toggle"].add_argument(
         "--arm",
         action="store_true",
         help="arm instead: capture the next sound, stop after silence (again: disarm)",
@@ -76,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
     r.add_argument("--out-dir", metavar="DIR", help="folder for the capture")
-    r.add_argument("--format", choices=sorted(FORMATS), help="file format")
+    r.add_argument("--format", choices=sorted(CAPTURE_FORMATS), help="file format")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.add_argument(
         "--arm",
@@ -94,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
     t.add_argument(
         "--format",
-        choices=sorted([*FORMATS, "opus"]),
+        choices=sorted(FORMATS),
         help="output format (default: the input's); voicenote = Ogg Opus 16 kHz mono",
     )
     t.add_argument("--force", action="store_true", help="replace existing outputs")
@@ -121,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", action="store_true", help="write the documented example there")
 
     # --config is accepted after the command too, as the docs show it.
-    for sp in (run, *ctl, doc, d, r, t, rc, c):
+    for sp in (run, *ctl.values(), doc, d, r, t, rc, c):
         sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
         sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return p
@@ -152,31 +141,14 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return cmd_config(args)
-    if args.command in ("toggle", "stop", "status", "quit"):
+    if args.command in COMMANDS:
         if getattr(args, "arm", False):
             args.command = "arm"
         return cmd_control(args)
     config = load_config(args.config)
     record_dir = args.out_dir if args.command == "record" and args.out_dir else None
     _recover_quietly(Path(record_dir) if record_dir else config.output.directory)
-    if args.command == "devices":
-        return cmd_devices(args)
-    if args.command == "record":
-        return cmd_record(args, config)
-    if args.command == "recover":
-        return cmd_recover(args, config)
-    if args.command == "trim":
-        return cmd_trim(args, config)
-    if args.command == "run":
-        from loopcap.app.main import run_app
-
-        path = Path(args.config) if args.config else default_config_path()
-        return run_app(config, path, no_tray=args.no_tray, device=args.device)
-    if args.command == "doctor":
-        from loopcap.app.doctor import run_doctor
-
-        return run_doctor(config)
-    raise AssertionError(args.command)
+    return _WITH_CONFIG[args.command](args, config)
 
 
 def _recover_quietly(folder: Path) -> None:
@@ -216,7 +188,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
+def cmd_devices(args: argparse.Namespace, config: Config) -> int:
     from loopcap.device import list_loopbacks
 
     devices = list_loopbacks()
@@ -251,221 +223,27 @@ def cmd_recover(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-class _StopFlag:
-    """Set by SIGINT/SIGTERM (see :mod:`loopcap.app.signals`: at once, whichever
-    thread takes the signal), the duration or the capture's end; the main
-    thread sleeps on :attr:`event`.  :meth:`install` on the main thread,
-    :meth:`uninstall` at the end."""
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.app.main import run_app
 
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.t_request: float | None = None
-        self._restore = None
-
-    def install(self) -> None:
-        from loopcap.app.signals import forward_signals
-
-        self._restore = forward_signals(self.set)
-
-    def uninstall(self) -> None:
-        if self._restore is not None:
-            self._restore()
-            self._restore = None
-
-    def set(self, *_: object) -> None:
-        if self.t_request is None:
-            self.t_request = time.monotonic()
-        self.event.set()
+    path = Path(args.config) if args.config else default_config_path()
+    return run_app(config, path, no_tray=args.no_tray, device=args.device)
 
 
-def _meter(level_dbfs: float, width: int = 30) -> str:
-    frac = 0.0 if not math.isfinite(level_dbfs) else min(1.0, max(0.0, (level_dbfs + 60) / 60))
-    n = round(frac * width)
-    return "#" * n + "-" * (width - n)
+def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.app.doctor import run_doctor
 
-
-def cmd_record(args: argparse.Namespace, config: Config) -> int:
-    from loopcap.capture.arm import ARM_CHECK_S
-    from loopcap.device import open_source
-    from loopcap.session import Recording
-
-    if args.duration is not None and not (args.duration > 0 and math.isfinite(args.duration)):
-        raise ConfigError(
-            f"--duration {args.duration} is invalid: give a positive number of seconds"
-        )
-    source = open_source(args.device if args.device is not None else config.capture.device)
-    tap = armed = None
-    stop = _StopFlag()
-    stop.install()
-    try:
-        t_start = None
-        if args.arm:
-            tap, armed, t_start = _wait_for_sound(source, config, stop)
-            if t_start is None:
-                print("no sound came; nothing was recorded")
-                return EXIT_NO_SOUND
-        rec = Recording(
-            source,
-            config.output,
-            config.capture.samplerate,
-            directory=Path(args.out_dir).expanduser() if args.out_dir else None,
-            fmt=args.format,
-            trim=config.trim,
-            tap=tap,
-            split=args.split,
-        )
-        rec.start(t_start)
-        logger.info(
-            f"Recording from {source.info.name!r} ({rec.samplerate} Hz, "
-            f"{rec.capture.channels} ch) into {rec.directory}; "
-            + (
-                "press Ctrl+C to stop."
-                if args.duration is None
-                else f"stopping after {args.duration:g} s."
-            )
-        )
-        live = sys.stdout.isatty() and not args.json
-        deadline = rec.t0 + args.duration if args.duration is not None else None
-        # Without a meter to draw this thread only waits: a signal, the
-        # duration or the capture's end (a failed device) wakes it.
-        rec.capture.when_ended(stop.event.set)
-        while not stop.event.is_set() and not rec.failed:
-            # An armed capture's silence clock to read, or a meter to draw.
-            timeout = ARM_CHECK_S if armed is not None else 0.1 if live else 1.0
-            if deadline is not None:
-                timeout = min(timeout, deadline - time.monotonic())
-                if timeout <= 0:
-                    stop.t_request = deadline
-                    break
-            if armed is not None:
-                reason = armed.stop_reason(time.monotonic(), rec.t0)
-                if reason is not None:
-                    logger.info(f"stopping: {reason}")
-                    break
-            stop.event.wait(timeout)
-            if live:
-                s = rec.elapsed_s
-                print(
-                    f"\r{int(s // 60):02d}:{s % 60:04.1f} [{_meter(rec.level_dbfs)}] "
-                    f"{rec.level_dbfs:6.1f} dBFS ",
-                    end="",
-                    flush=True,
-                )
-        if live:
-            print()
-        saved = rec.stop(stop.t_request)
-    finally:
-        if armed is not None:
-            armed.detach()
-        if tap is not None:
-            tap.close()
-        stop.uninstall()
-    if args.json:
-        print(json.dumps(saved.as_dict()))
-    else:
-        peak = f"{saved.peak_dbfs:.1f} dBFS" if math.isfinite(saved.peak_dbfs) else "silence"
-        for path, note in zip(saved.paths, saved.notes, strict=False):
-            print(
-                f"saved {path} ({note.kept_s:.2f} s of {saved.duration_s:.2f} s "
-                f"captured, peak {peak})"
-            )
-        if saved.raw_path is not None:
-            print(f"raw capture kept as {saved.raw_path} ({saved.duration_s:.2f} s)")
-    if warning_counts:
-        logger.info(f"{sum(warning_counts.values())} warnings during the capture were logged")
-    if saved.error is not None:
-        raise saved.error
-    if saved.path is None:
-        logger.warning("no sound found in the capture: only the raw capture was kept")
-        return EXIT_NO_SOUND
-    return EXIT_OK
-
-
-def _wait_for_sound(source, config: Config, stop: _StopFlag):
-    """``record --arm``: open the device, wait until sound begins (or Ctrl+C).
-
-    Returns the running tap, its :class:`~loopcap.capture.arm.Armed` watcher and the
-    monotonic time to start the recording at (None if stopped first).
-    """
-    from loopcap.capture.arm import ARM_LEAD_S, Armed
-    from loopcap.capture.tap import Tap
-
-    tap = Tap(source, config.capture.samplerate, config.capture.preroll_s)
-    tap.start()
-    began = threading.Event()
-    armed = Armed(tap, config.arm, config.trim, lambda _t: began.set())
-    armed.attach()
-    logger.info(f"Armed on {source.info.name!r}: waiting for sound (Ctrl+C to give up).")
-    while not began.wait(0.1):
-        if stop.event.is_set() or tap.ended.is_set():
-            armed.detach()
-            if tap.error is not None:
-                tap.close()
-                raise tap.error
-            return tap, armed, None
-    return tap, armed, armed.onset_t - ARM_LEAD_S
+    return run_doctor(config)
 
 
 def cmd_trim(args: argparse.Namespace, config: Config) -> int:
-    from loopcap.app.trim import trim_files
+    # Imported when used: the batch trim brings in the decoders.
+    from loopcap.app.trim import cmd_trim as trim_command
 
-    if args.output and len(args.files) > 1:
-        raise ConfigError("-o names one output file; with several inputs use --out-dir")
-    out_dir = Path(args.out_dir).expanduser() if args.out_dir else None
-    lufs = config.output.normalize_lufs if args.normalize_lufs is None else args.normalize_lufs
-    if lufs and not -60 <= lufs <= -5:
-        raise ConfigError(f"--normalize-lufs {lufs:g} is invalid: give -60 to -5 (LUFS), or 0")
-    if out_dir is not None:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ConfigError(f"--out-dir {out_dir} is a file, not a folder")
-        from loopcap.fs import ensure_private_dir
-
-        ensure_private_dir(out_dir)
-    results = trim_files(
-        [Path(f) for f in args.files],
-        out=Path(args.output).expanduser() if args.output else None,
-        out_dir=out_dir,
-        fmt=args.format,
-        force=args.force,
-        params=config.trim,
-        split=args.split,
-        normalize_lufs=lufs,
-    )
-    bar = None
-    if len(args.files) > 1 and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(args.files), unit="file", file=sys.stderr, leave=False)
-    failed = no_sound = 0
-    for res in results:
-        if bar is not None:
-            bar.update(1)
-        if res.error:
-            failed += not res.no_sound
-            no_sound += res.no_sound
-            (bar.write if bar else lambda m: logger.error(m))(f"loopcap: {res.error}")
-        elif res.truncated:
-            logger.warning(f"loopcap: {res.input}: the file is truncated; trimmed what decodes")
-        if args.json:
-            print(json.dumps(res.as_dict()), flush=True)
-        elif res.notes:
-            for path, b in res.notes:
-                print(f"{path}\t{b.start_s:.3f}-{b.end_s:.3f} s ({b.kept_s:.2f} s kept)")
-        elif res.output is not None:
-            print(
-                f"{res.output}\t{res.start_s:.3f}-{res.end_s:.3f} s ({res.kept_s:.2f} s kept)",
-                flush=True,
-            )
-    if bar is not None:
-        bar.close()
-    if failed:
-        return EXIT_ERROR
-    return EXIT_NO_SOUND if no_sound else EXIT_OK
+    return trim_command(args, config)
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    from loopcap.app.control import send
-
     reply = send(args.command)
     if args.json:
         print(json.dumps(reply))
@@ -482,3 +260,14 @@ def cmd_control(args: argparse.Namespace) -> int:
     else:
         print(reply["state"])
     return EXIT_OK
+
+
+#: The commands that load the config first (and repair what a crash left).
+_WITH_CONFIG: dict[str, Callable[[argparse.Namespace, Config], int]] = {
+    "devices": cmd_devices,
+    "record": cmd_record,
+    "recover": cmd_recover,
+    "trim": cmd_trim,
+    "run": cmd_run,
+    "doctor": cmd_doctor,
+}

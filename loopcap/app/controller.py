@@ -29,6 +29,7 @@ from loopcap.config import Config
 from loopcap.device import open_source
 from loopcap.errors import LoopcapError
 from loopcap.fs import ensure_private_dir, link_exclusive
+from loopcap.naming import claim
 from loopcap.session import Recording, Saved
 
 __all__ = ["Controller", "Snapshot", "IDLE", "ARMED", "RECORDING", "SAVING", "ERROR"]
@@ -266,11 +267,10 @@ class Controller:
             if self._tap is None:
                 return
         rec = Recording(
-            self._tap.source,
+            self._tap,
             self.config.output,
             self.config.capture.samplerate,
             trim=self.config.trim,
-            tap=self._tap,
             rescue_on_start=True,  # the note is playing now: never refuse it
         )
         try:
@@ -322,17 +322,17 @@ class Controller:
             self._set(IDLE, message=msg, saved=saved)
 
     def _to_trash(self, saved: Saved) -> None:
-        trash = ensure_private_dir(self.directory / "trash")
+        """Move a cancelled capture's files into the ``trash`` folder of the
+        folder they are in: a rescued capture stays in its rescue folder's
+        trash (the output folder could not take it)."""
         # Every note of a split capture, the first note and the raw capture.
-        for path in dict.fromkeys((*saved.paths, saved.path, saved.raw_path)):
-            if path is not None and path.exists():
-                target = trash / path.name
-                n = 2
-                while True:
-                    try:
-                        link_exclusive(path, target)
-                        break
-                    except FileExistsError:
-                        target = trash / f"{path.stem}-{n}{path.suffix}"
-                        n += 1
+        files = [p for p in dict.fromkeys((*saved.paths, saved.raw_path)) if p is not None]
+        trash = ensure_private_dir((files[0].parent if files else self.directory) / "trash")
+        for path in files:
+            if path.exists():
+
+                def move(name: str, path: Path = path) -> None:
+                    link_exclusive(path, trash / f"{name}{path.suffix}")
+
+                claim(path.stem, move)  # "x.wav", else "x-2.wav"...
         logger.info(f"capture cancelled; moved to {trash}")

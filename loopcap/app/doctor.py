@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from loopcap.config import FORMATS, Config
+from loopcap.config import Config
 from loopcap.errors import EXIT_ERROR, EXIT_OK, LoopcapError
+from loopcap.formats import CAPTURE_FORMATS, capture_target
+from loopcap.fs import ensure_private_dir
 
 __all__ = ["run_doctor", "checks"]
 
@@ -90,7 +92,7 @@ def _display() -> list[tuple[str, str]]:
 def _output(config: Config) -> list[tuple[str, str]]:
     d = config.output.directory
     try:
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private_dir(d)  # 0700 whatever the umask, as every capture folder
         with tempfile.NamedTemporaryFile(dir=d, prefix=".doctor-", delete=True) as f:
             f.write(b"x")
         out = [(OK, f"output folder writable: {d}")]
@@ -99,7 +101,8 @@ def _output(config: Config) -> list[tuple[str, str]]:
     missing = []
     tone = np.zeros((4800, 2), np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, t in FORMATS.items():
+        for name in CAPTURE_FORMATS:
+            t = capture_target(name)
             rate = t.samplerate or 48000
             data = tone[: rate // 10, :1] if t.mono else tone
             try:
@@ -116,7 +119,7 @@ def _output(config: Config) -> list[tuple[str, str]]:
             )
         )
     else:
-        out.append((OK, f"formats: {', '.join(FORMATS)}"))
+        out.append((OK, f"formats: {', '.join(CAPTURE_FORMATS)}"))
     return out
 
 

@@ -35,7 +35,8 @@ def hotkey_support() -> tuple[bool, str]:
 def start_hotkeys(config: HotkeysConfig, post: Callable[[str], object]):
     """Start a GlobalHotKeys listener (daemon thread); returns it or None.
 
-    ``post(action)`` is called on pynput's thread and must not block.
+    ``post(action)`` is called on pynput's thread and must not block.  Call
+    after :func:`loopcap.app.x11.thread_safe_xlib` (pynput opens X displays).
     """
     ok, reason = hotkey_support()
     if not ok:
@@ -46,9 +47,8 @@ def start_hotkeys(config: HotkeysConfig, post: Callable[[str], object]):
     if not bindings:
         return None
     try:
-        from loopcap.app.tray import thread_safe_xlib
-
-        thread_safe_xlib()  # before pynput opens its displays
+        # python-xlib is thread-safe by now: the entry point made it so before
+        # calling here (loopcap.app.x11.thread_safe_xlib), as pynput needs.
         from pynput import keyboard
     except Exception as exc:  # no X server, no permission, missing backend
         logger.warning(f"global hotkeys are off ({exc}); use `loopcap toggle` instead")

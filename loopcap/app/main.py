@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
@@ -21,6 +22,7 @@ from loopcap.app.control import ControlServer, InstanceLock
 from loopcap.app.controller import Controller
 from loopcap.app.hotkeys import start_hotkeys
 from loopcap.app.signals import forward_signals
+from loopcap.app.x11 import thread_safe_xlib
 from loopcap.config import Config
 from loopcap.errors import EXIT_OK
 
@@ -35,16 +37,65 @@ TRAY_CLOSE_S = 1.5
 def run_app(
     config: Config, config_path: Path, no_tray: bool = False, device: str | None = None
 ) -> int:
-    lock = InstanceLock()
-    lock.acquire()
-    controller = Controller(config, device=device)
-    quit_requested = threading.Event()
-    tray = None
+    """Run the app until quit; ends the process (see :func:`_exit`).  Main thread."""
+    with InstanceLock() as lock:
+        # Once, before the tray or pynput open an X display (loopcap.app.x11).
+        thread_safe_xlib()
+        controller = Controller(config, device=device)
+        quit_requested = threading.Event()
+        tray = None
 
-    def request_quit(*_: object) -> None:
-        if not quit_requested.is_set():
-            quit_requested.set()
-            controller.quit()
+        def request_quit(*_: object) -> None:
+            if not quit_requested.is_set():
+                quit_requested.set()
+                controller.quit()
+
+        # Leaving the block by an exception closes the socket and frees the lock;
+        # the normal end is _exit, which closes them itself.
+        with ControlServer(_control_handler(controller, request_quit)) as server:
+            controller.start()
+            start_hotkeys(config.hotkeys, controller.post)
+            # At once, even while the tray's loop sleeps on X (loopcap.app.signals).
+            forward_signals(request_quit)
+            if not no_tray:
+                from loopcap.app.tray import Tray, tray_support
+
+                ok, reason = tray_support()
+                if ok:
+                    try:
+                        tray = Tray(controller, config_path, request_quit)
+                    except Exception as exc:  # a backend that fails to start
+                        logger.warning(
+                            f"the tray icon failed to start ({exc}); running with hotkeys only"
+                        )
+                        tray = None
+                else:
+                    logger.warning(reason)
+            logger.info(
+                "loopcap is running: "
+                + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
+            )
+            if tray is not None:
+                threading.Thread(
+                    target=_close_tray, args=(controller, tray, server, lock), daemon=True
+                ).start()
+                tray.run()  # returns after tray.stop()
+                if not quit_requested.is_set():
+                    # The icon's window went away (the panel restarted): keep going.
+                    logger.warning("the tray icon went away; running with hotkeys only")
+            while not controller.finished.wait(0.5):
+                pass
+            request_quit()
+            controller.finished.wait(QUIT_TIMEOUT_S)
+            _exit(server, lock, EXIT_OK)
+    return EXIT_OK  # not reached: _exit ends the process
+
+
+def _control_handler(
+    controller: Controller, request_quit: Callable[[], None]
+) -> Callable[[str], dict]:
+    """The control socket's answers (:data:`loopcap.app.control.COMMANDS`); they
+    run on the server's per-connection threads."""
 
     def handle(command: str) -> dict:
         if command == "status":
@@ -64,48 +115,7 @@ def run_app(
         done.wait(2.0)  # answer with the state the command led to
         return {"ok": True, "state": controller.snapshot.state}
 
-    server = ControlServer(handle)
-    try:
-        server.start()
-        controller.start()
-        start_hotkeys(config.hotkeys, controller.post)
-        # At once, even while the tray's loop sleeps on X (loopcap.app.signals).
-        forward_signals(request_quit)
-        if not no_tray:
-            from loopcap.app.tray import Tray, tray_support
-
-            ok, reason = tray_support()
-            if ok:
-                try:
-                    tray = Tray(controller, config_path, request_quit)
-                except Exception as exc:  # a backend that fails to start
-                    logger.warning(
-                        f"the tray icon failed to start ({exc}); running with hotkeys only"
-                    )
-                    tray = None
-            else:
-                logger.warning(reason)
-        logger.info(
-            "loopcap is running: "
-            + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
-        )
-        if tray is not None:
-            threading.Thread(
-                target=_close_tray, args=(controller, tray, server, lock), daemon=True
-            ).start()
-            tray.run()  # returns after tray.stop()
-            if not quit_requested.is_set():
-                # The icon's window went away (the panel restarted): keep going.
-                logger.warning("the tray icon went away; running with hotkeys only")
-        while not controller.finished.wait(0.5):
-            pass
-        request_quit()
-        controller.finished.wait(QUIT_TIMEOUT_S)
-    except BaseException:
-        server.close()
-        lock.release()
-        raise
-    _exit(server, lock, EXIT_OK)
+    return handle
 
 
 def _close_tray(controller: Controller, tray, server: ControlServer, lock: InstanceLock) -> None:
@@ -120,10 +130,11 @@ def _close_tray(controller: Controller, tray, server: ControlServer, lock: Insta
 
 
 def _exit(server: ControlServer, lock: InstanceLock, status: int) -> None:
-    """Release what others can see (socket, lock), flush the logs, and end the
-    process at once.  Not through interpreter shutdown: pystray's and pynput's
-    X threads are still alive then, and tearing them down aborted the process
-    now and then (measured: SIGABRT in glibc after "loopcap stopped")."""
+    """Release what others can see (socket, lock; both closes are idempotent),
+    flush the logs, and end the process at once.  Not through interpreter
+    shutdown: pystray's and pynput's X threads are still alive then, and
+    tearing them down aborted the process now and then (measured: SIGABRT in
+    glibc after "loopcap stopped")."""
     server.close()
     lock.release()
     logger.info("loopcap stopped")

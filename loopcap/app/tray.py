@@ -1,7 +1,9 @@
 """The tray icon (pystray).  Must run on the main thread (pystray #16, macOS).
 
 Where the backend has no menu (pystray's Xorg backend: pystray #151, #159),
-a click on the icon toggles the capture.  A freshly started system tray
+a click on the icon toggles the capture.  python-xlib must have been made
+thread-safe first (:func:`loopcap.app.x11.thread_safe_xlib`, called once by
+the app's entry point before a :class:`Tray` is made).  A freshly started system tray
 sometimes fails to embed an icon (measured: about 1 launch in 10 with a plain
 pystray icon), so on X11 the icon's window is checked after start and the dock
 request is repeated until the tray has taken it.
@@ -20,83 +22,13 @@ from loguru import logger
 
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
-from loopcap.app.x11 import fix_send_and_recv
+from loopcap.app.x11 import XConnection, x11_tray_owner
+from loopcap.fs import ensure_private_dir
 
-__all__ = ["Tray", "tray_support", "thread_safe_xlib"]
+__all__ = ["Tray", "tray_support", "open_path"]
 
 DOCK_CHECK_S = 1.0
 DOCK_ATTEMPTS = 8
-
-
-class _XConnection:
-    """A connection to the X server of loopcap's own, for one thread: opened
-    at first use, kept, and opened again after a failure.
-
-    The icon is redrawn and its docking checked once a second, each on its
-    own thread; opening a connection costs ~3 ms of CPU (measured), so
-    opening one for every check cost 0.6% of a core while the app waited,
-    more than the capture itself.  A request on an open one: ~0.1 ms.
-    """
-
-    def __init__(self) -> None:
-        self._display = None
-
-    def get(self):
-        if self._display is None:
-            from Xlib import display
-
-            d = display.Display()
-            # Errors of requests that have no reply (an event sent to a window
-            # that has just gone) arrive later; log them, do not print them.
-            d.set_error_handler(lambda err, *_: logger.debug(f"X error: {err}"))
-            self._display = d
-        return self._display
-
-    def reset(self) -> None:
-        d, self._display = self._display, None
-        if d is not None:
-            try:
-                d.close()
-            except Exception:
-                pass
-
-
-def _x11_tray_owner() -> bool | None:
-    """True/False: an X11 system tray exists or not; None: not an X11 session."""
-    if not os.environ.get("DISPLAY"):
-        return None
-    try:
-        from Xlib import X, display
-    except ImportError:
-        return None
-    try:
-        d = display.Display()
-    except Exception:
-        return False
-    try:
-        atom = d.intern_atom(f"_NET_SYSTEM_TRAY_S{d.get_default_screen()}")
-        return d.get_selection_owner(atom) != X.NONE
-    finally:
-        d.close()
-
-
-def thread_safe_xlib() -> None:
-    """Make python-xlib safe to use from several threads (python-xlib #279).
-
-    Without ``Xlib.threaded`` its locks are dummies: pystray's Xorg backend
-    uses one display from its event loop and from the setup thread (``visible
-    = True``), and a flush from one thread can take the reply the other waits
-    for, which then waits forever (measured: the icon never appeared, the loop
-    stuck in ``get_geometry`` at start).  Displays made after this call get
-    real locks; call it before pystray or pynput make theirs.  Real locks are
-    not enough: python-xlib also loses a wake-up between threads, which
-    :mod:`loopcap.app.x11` mends.
-    """
-    try:
-        import Xlib.threaded  # noqa: F401 - importing it is what switches the locks
-    except ImportError:  # not an X11 system
-        return
-    fix_send_and_recv()
 
 
 def tray_support() -> tuple[bool, str]:
@@ -107,7 +39,7 @@ def tray_support() -> tuple[bool, str]:
                 False,
                 "no display found; running with the terminal only (`loopcap toggle` controls it)",
             )
-        owner = _x11_tray_owner()
+        owner = x11_tray_owner()
         if owner is False and not os.environ.get("WAYLAND_DISPLAY"):
             return False, "no system tray found; running with hotkeys only"
     try:
@@ -140,7 +72,6 @@ class Tray:
     def __init__(
         self, controller: Controller, config_path: Path, on_quit: Callable[[], None]
     ) -> None:
-        thread_safe_xlib()
         import pystray
 
         self.pystray = pystray
@@ -158,8 +89,8 @@ class Tray:
         self._xorg = getattr(self.icon, "_window", None) is not None
         self._images: dict[str, object] = {}  # icon images by state
         self._scaled: tuple[str, tuple[int, int]] | None = None  # what _icon_data shows
-        self._x_updates = _XConnection()  # the updater thread's
-        self._x_dock = _XConnection()  # the docking thread's
+        self._x_updates = XConnection()  # the updater thread's
+        self._x_dock = XConnection()  # the docking thread's
         self._listen_for_clicks()
 
     def _show_xorg(self, state: str, title: str) -> None:
@@ -267,9 +198,8 @@ class Tray:
         )
 
     def _captures_dir(self) -> Path:
-        d = self.controller.directory
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return d
+        # 0700 whatever the umask (mkdir's mode is masked by it).
+        return ensure_private_dir(self.controller.directory)
 
     # ------------------------------------------------------------ updates
 

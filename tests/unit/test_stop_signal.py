@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 
-from loopcap.app.cli import _StopFlag
+from loopcap.app.record import StopFlag
 from loopcap.app.signals import forward_signals
 
 
@@ -26,7 +26,7 @@ def _signal_from_another_thread(sig: int, delay_s: float) -> threading.Thread:
 
 
 def test_stop_flag_wakes_at_once_when_another_thread_takes_the_signal():
-    stop = _StopFlag()
+    stop = StopFlag()
     stop.install()
     try:
         t = _signal_from_another_thread(signal.SIGINT, 0.2)
@@ -62,7 +62,7 @@ def test_forward_signals_calls_back_with_the_signal_and_only_the_asked_ones():
 
 
 def test_stop_flag_wait_times_out_when_nothing_happens():
-    stop = _StopFlag()
+    stop = StopFlag()
     stop.install()
     try:
         t0 = time.monotonic()
