@@ -20,10 +20,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = [
-    "tests/test_bad_input.py",
-    "tests/test_odd_input.py",
-    "tests/test_config_fuzz.py",
-    "tests/test_privacy.py",
+    "tests/unit/test_bad_input.py",
+    "tests/unit/test_odd_input.py",
+    "tests/unit/test_config_fuzz.py",
+    "tests/unit/test_privacy.py",
     "tests/system/test_privacy_system.py",
 ]
 

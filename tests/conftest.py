@@ -7,7 +7,9 @@
 * ``pulse``: one private PulseAudio server for the whole run (see ``rig.py``).
 * ``loopcap_env``: the environment for running loopcap in a subprocess against that
   server, with every user folder inside the test's ``tmp_path``.
-* ``loopcap_cmd``: the argv prefix that runs loopcap's command line.
+* ``xdisplay``, ``app_env``: a private X display with a tray, and the app's
+  environment on it; ``start_app`` starts ``loopcap run`` there, ``shots`` is a
+  folder for screenshots.
 * Every test under ``tests/system/`` is marked ``system``
   (deselect them with ``-m "not system"``).
 """
@@ -24,51 +26,26 @@ from pathlib import Path
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-REPO_DIR = TESTS_DIR.parent
 SYSTEM_DIR = TESTS_DIR / "system"
 
-for _d in (TESTS_DIR, TESTS_DIR / "unit", SYSTEM_DIR):
-    if str(_d) not in sys.path:
-        sys.path.insert(0, str(_d))
+# The rig modules (rig.py, xrig.py, faultrig.py) are imported by name from every
+# test folder; no test module imports another.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
 
 import rig  # noqa: E402
 
 #: --soak, soak tests and the fault table (see faulttable.py).
 pytest_plugins = ("faulttable",)
 
-#: The variables that decide where programs keep user files.
-USER_DIR_VARS = (
-    "HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_STATE_HOME",
-    "XDG_CACHE_HOME",
-    "XDG_DATA_HOME",
-    "XDG_MUSIC_DIR",
-)
-
 _saved_environ: dict[str, str | None] = {}
 _private_home: Path | None = None
-
-
-def user_dirs(root: Path) -> dict[str, str]:
-    """HOME and XDG user folders, all inside ``root`` (created)."""
-    dirs = {
-        "HOME": root / "home",
-        "XDG_CONFIG_HOME": root / "home" / ".config",
-        "XDG_STATE_HOME": root / "home" / ".local" / "state",
-        "XDG_CACHE_HOME": root / "home" / ".cache",
-        "XDG_DATA_HOME": root / "home" / ".local" / "share",
-        "XDG_MUSIC_DIR": root / "home" / "Music",
-    }
-    for path in dirs.values():
-        path.mkdir(parents=True, exist_ok=True)
-    return {name: str(path) for name, path in dirs.items()}
 
 
 def pytest_configure(config):
     global _private_home
     _private_home = Path(tempfile.mkdtemp(prefix="loopcap-test-home-"))
-    for name, value in user_dirs(_private_home).items():
+    for name, value in rig.user_dirs(_private_home).items():
         _saved_environ[name] = os.environ.get(name)
         os.environ[name] = value
 
@@ -121,21 +98,8 @@ def loopcap_env(tmp_path, pulse) -> dict[str, str]:
     """Environment for a loopcap subprocess: the private sound server, user folders in
     ``tmp_path``, no LOOPCAP_* settings inherited from the caller, unbuffered output."""
     pulse.start()  # no-op while it runs; brings it back if a test brought it down
-    env = pulse.env()
-    for name in list(env):
-        if name.startswith("LOOPCAP_"):
-            del env[name]
-    env.update(user_dirs(tmp_path / "user"))
-    env["PYTHONUNBUFFERED"] = "1"
-    # The working tree's loopcap, whatever else is installed.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-@pytest.fixture
-def loopcap_cmd() -> list[str]:
-    """The argv prefix that runs loopcap's command line in a subprocess."""
-    return [sys.executable, "-m", "loopcap"]
+    env = {k: v for k, v in pulse.env().items() if not k.startswith("LOOPCAP_")}
+    return rig.child_env(env, tmp_path / "user")
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +131,38 @@ def app_env(loopcap_env, xdisplay):
     env["XDG_RUNTIME_DIR"] = str(runtime)
     yield env
     shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def start_app(app_env, tmp_path):
+    """``start_app(preroll_s=0.0, env=None, wait=True) -> (rig.Loopcap, out_dir)``:
+    ``loopcap run --config FILE`` with the toggle hotkey ``<ctrl>+<alt>+r``
+    (``xrig.TOGGLE_KEY``), its captures in ``tmp_path/out``.
+
+    Every app still running at the end is killed (its icon leaves the tray with it).
+    """
+    import xrig
+
+    started: list[rig.Loopcap] = []
+
+    def start(preroll_s: float = 0.0, env=None, wait: bool = True) -> tuple[rig.Loopcap, Path]:
+        config, out = rig.write_config(
+            tmp_path, preroll_s=preroll_s, hotkeys={"toggle": xrig.TOGGLE_HOTKEY}
+        )
+        app = rig.Loopcap(["run", "--config", str(config)], env or app_env, tmp_path)
+        started.append(app)
+        if wait:
+            app.wait_running()
+        return app, out
+
+    yield start
+    for app in started:
+        app.kill()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """A folder for the test's screenshots."""
+    d = tmp_path / "shots"
+    d.mkdir()
+    return d

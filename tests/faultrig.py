@@ -1,10 +1,9 @@
-"""Helpers for the fault tests: loopcap processes to kill, small file systems to
-fill, and checks that every file left behind plays and holds what was played.
+"""Helpers for the fault tests: private environments for the loopcap processes
+they kill (started with ``rig.Loopcap``), small file systems to fill, and checks
+that every file left behind plays and holds what was played.
 
-* :class:`Proc` -- a loopcap subprocess whose stderr is read line by line, with
-  the moment each line arrived (``time.monotonic()``, the same clock in every
-  process), so a test knows when the capture started and when it was killed.
-* :func:`ask` -- one command on a running app's control socket.
+* :func:`private_env` -- an environment of the test's own, sound server and
+  display settings left out; :func:`rescue_dir` -- where its rescued captures go.
 * :func:`tmpfs` -- a small tmpfs mounted for one test (root only; in CI a
   missing privilege is a failure, see :func:`require_mount`).
 * :func:`counter_run` -- what a file recorded from the fake source's counter
@@ -16,164 +15,25 @@ fill, and checks that every file left behind plays and holds what was played.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rig
 import soundfile as sf
 
 from loopcap.device.fake import decode_counter
 
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_DIR = TESTS_DIR.parent
 SR = 48000
 
 
 # --------------------------------------------------------------------------------------
-# Processes
+# Environments
 # --------------------------------------------------------------------------------------
-
-
-class Proc:
-    """A loopcap subprocess; ``lines`` holds ``(arrival time, stderr line)``."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None = None):
-        self.t_launch = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loopcap", *args],
-            env={**env, "PYTHONFAULTHANDLER": "1"},
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[tuple[float, str]] = []
-        self.stdout = ""
-        self.returncode: int | None = None
-        self.t_exit: float | None = None
-        self._cond = threading.Condition()
-        self._exited = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._read_err, daemon=True),
-            threading.Thread(target=self._read_out, daemon=True),
-            threading.Thread(target=self._reap, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _read_err(self):
-        for line in self.proc.stderr:
-            with self._cond:
-                self.lines.append((time.monotonic(), line.rstrip("\n")))
-                self._cond.notify_all()
-
-    def _read_out(self):
-        self.stdout = self.proc.stdout.read()
-
-    def _reap(self):
-        self.returncode = self.proc.wait()
-        self.t_exit = time.monotonic()
-        self._exited.set()
-        with self._cond:
-            self._cond.notify_all()
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(line for _, line in self.lines)
-
-    def wait_line(self, prefix: str, timeout: float = 20.0) -> float | None:
-        """The arrival time of the first stderr line starting with ``prefix``
-        (waiting up to ``timeout``); None if the process ended or time ran out."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for t, line in self.lines:
-                    if line.startswith(prefix):
-                        return t
-                left = deadline - time.monotonic()
-                if left <= 0 or self._exited.is_set():
-                    return None
-                self._cond.wait(left)
-
-    def line_time(self, prefix: str) -> float | None:
-        with self._cond:
-            return next((t for t, line in self.lines if line.startswith(prefix)), None)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> tuple[float, bool]:
-        """SIGKILL now; returns the moment and whether the process was still running."""
-        t = time.monotonic()
-        was_alive = self.proc.poll() is None
-        if was_alive:
-            try:
-                self.proc.send_signal(signal.SIGKILL)
-            except ProcessLookupError:
-                was_alive = False
-        self.finish(10)
-        return t, was_alive
-
-    def finish(self, timeout: float = 20.0) -> int:
-        if not self._exited.wait(timeout):
-            self.proc.kill()
-            self._exited.wait(10)
-            pytest.fail(f"loopcap did not exit within {timeout} s; stderr:\n{self.stderr}")
-        for t in self._threads:
-            t.join(5)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            pipe.close()  # not left for the garbage collector (a ResourceWarning)
-        return self.returncode
-
-    def json(self):
-        return json.loads(self.stdout)
-
-
-def socket_path(env: dict[str, str]) -> Path:
-    return Path(env["XDG_RUNTIME_DIR"]) / "loopcap" / "control.sock"
-
-
-def ask(env: dict[str, str], command: str = "status", timeout: float = 10.0) -> dict:
-    """One request on the app's control socket, as ``loopcap COMMAND --json`` sends it."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(socket_path(env)))
-        s.sendall((command + "\n").encode())
-        return json.loads(s.makefile("r", encoding="utf-8").readline())
-
-
-def wait_state(env, state: str, timeout: float = 15.0, proc: Proc | None = None) -> dict:
-    """Poll the app until it reports ``state``; returns the last reply."""
-    deadline = time.monotonic() + timeout
-    last: dict = {}
-    while True:
-        try:
-            last = ask(env)
-        except OSError as exc:
-            last = {"error": repr(exc)}
-        if last.get("state") == state:
-            return last
-        if time.monotonic() > deadline or (proc is not None and not proc.alive()):
-            log = f"; log:\n{proc.stderr}" if proc is not None else ""
-            pytest.fail(f"the app is not {state} after {timeout} s (status {last}){log}")
-        time.sleep(0.02)
 
 
 def private_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -186,36 +46,16 @@ def private_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str
             if k.startswith(("LOOPCAP_", "PULSE_", "PIPEWIRE_")):
                 del env[k]
         env.pop("DISPLAY", None)
-    home = root / "home"
-    for name, sub in (
-        ("HOME", ""),
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_STATE_HOME", ".local/state"),
-        ("XDG_CACHE_HOME", ".cache"),
-        ("XDG_DATA_HOME", ".local/share"),
-        ("XDG_MUSIC_DIR", "Music"),
-    ):
-        (home / sub).mkdir(parents=True, exist_ok=True)
-        env[name] = str(home / sub)
+    env = rig.child_env(env, root)
     runtime = Path(tempfile.mkdtemp(prefix="loopcap-frt-"))  # a socket path must be short
     os.chmod(runtime, 0o700)
     env["XDG_RUNTIME_DIR"] = str(runtime)
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), env.get("PYTHONPATH")) if p)
     return env
 
 
 def rescue_dir(env: dict[str, str]) -> Path:
     """The first rescue folder of a loopcap run with ``env`` (see loopcap.writer.rescue)."""
     return Path(env["XDG_DATA_HOME"]) / "loopcap" / "rescue"
-
-
-def app_config(path: Path, out: Path, fmt: str = "wav", preroll_s: float = 0.0) -> Path:
-    path.write_text(
-        f'[capture]\npreroll_s = {preroll_s}\n[output]\ndir = "{out}"\nformat = "{fmt}"\n',
-        encoding="utf-8",
-    )
-    return path
 
 
 # --------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ Parts:
   :func:`nearest_state`.
 * Input: :meth:`XDisplay.key` (``xdotool key``), :meth:`XDisplay.click`
   (``xdotool mousemove`` + ``click``).
+* :func:`wait_icon` -- until the tray icon shows a state, else fail the test
+  with the app's log.
 * :func:`tray_picture` -- the picture of the tray icon's states for the README
   (``docs/tray.png``); ``python tests/xrig.py tray-png docs/tray.png`` makes it
   from a real run of the app.
@@ -43,6 +45,9 @@ TRAY_W, TRAY_H = 200, 32
 #: The tray area: top-right corner, (left, top, right, bottom).
 TRAY_BOX = (WIDTH - TRAY_W, 0, WIDTH, TRAY_H)
 TRAY_SELECTION = "_NET_SYSTEM_TRAY_S0"
+#: The app's toggle hotkey as the tests configure it, and the keys that press it.
+TOGGLE_HOTKEY = "<ctrl>+<alt>+r"
+TOGGLE_KEY = "ctrl+alt+r"
 
 #: The icon's colour per state, as loopcap draws it (loopcap/app/icons.py).
 STATE_COLOURS = {
@@ -323,6 +328,18 @@ class XDisplay:
             time.sleep(0.1)
 
 
+def wait_icon(x: XDisplay, state: str, shots: Path, app: rig.Loopcap, timeout: float = 8.0):
+    """The screenshot in which the tray icon shows ``state``'s colour; if it does
+    not within ``timeout``, fail the test with ``app``'s log."""
+    ok, png, colour = x.wait_icon(state, shots, timeout=timeout, tag=state)
+    if not ok:
+        app.fail(
+            f"the tray icon is not {state} {STATE_COLOURS[state]} within {timeout} s: "
+            f"icon colour {colour} in {png}"
+        )
+    return png
+
+
 # --------------------------------------------------------------------------------------
 # Reading screenshots
 # --------------------------------------------------------------------------------------
@@ -443,45 +460,28 @@ def tray_picture(shots: list[tuple[str, Path]], out, scale: int = 3, width: int 
 def make_tray_png(out) -> Path:
     """Run the app under a private Xvfb + trayer + PulseAudio; picture it idle and
     recording (``loopcap toggle``); write the README picture to ``out``."""
-    repo = TESTS_DIR.parent
     work = Path(tempfile.mkdtemp(prefix="loopcap-traypng-run-"))
     runtime = work / "run"
     runtime.mkdir(mode=0o700)
-    config = work / "config.toml"
-    config.write_text(
-        f'[capture]\npreroll_s = 0\n[output]\ndir = "{work / "out"}"\nformat = "wav"\n'
-    )
+    config, _ = rig.write_config(work)
     with rig.PulseServer() as pulse, XDisplay(tray=True) as x:
-        env = x.env(pulse.env())
-        env.update(
-            HOME=str(work),
-            XDG_RUNTIME_DIR=str(runtime),
-            XDG_CONFIG_HOME=str(work / ".config"),
-            XDG_STATE_HOME=str(work / ".state"),
-            PYTHONPATH=str(repo),
-        )
-        loopcap = [sys.executable, "-m", "loopcap"]
-        app = subprocess.Popen(
-            [*loopcap, "run", "--config", str(config)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        env = rig.child_env(x.env(pulse.env()), work)
+        env["XDG_RUNTIME_DIR"] = str(runtime)
+        app = rig.Loopcap(["run", "--config", str(config)], env)
         try:
             ok, idle, _ = x.wait_icon("idle", work, timeout=15, tag="idle")
             if not ok:
                 raise XError("the idle icon did not appear")
             time.sleep(0.5)
             idle = x.screenshot(work / "idle.png")
-            subprocess.run([*loopcap, "toggle"], env=env, check=True, capture_output=True)
+            rig.run_loopcap(["toggle"], env, check=True)
             ok, recording, _ = x.wait_icon("recording", work, timeout=8, tag="rec")
             if not ok:
                 raise XError("the recording icon did not appear")
-            subprocess.run([*loopcap, "toggle"], env=env, check=True, capture_output=True)
+            rig.run_loopcap(["toggle"], env, check=True)
         finally:
-            app.terminate()
-            app.wait(10)
+            app.send(signal.SIGTERM)
+            app.finish(10)
         picture = tray_picture([("idle", idle), ("recording", recording)], out)
     shutil.rmtree(work, ignore_errors=True)
     return picture

@@ -16,44 +16,28 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import statistics
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import rig
 import soundfile
 import xrig
+from rig import Loopcap, ask, socket_path
+from xrig import wait_icon
 
 SR = rig.SAMPLERATE
-KEY = "ctrl+alt+r"
-RUNNING_LINE = "loopcap is running"
+KEY = xrig.TOGGLE_KEY
 #: Trimmed note bounds against the sound's own, in seconds.
 BOUNDS_TOLERANCE_S = 0.030
 MIN_CORR = 0.95
 
 
 # --------------------------------------------------------------------------------------
-# Running the app
+# The command line (the app itself: the ``start_app`` fixture in conftest.py)
 # --------------------------------------------------------------------------------------
-
-
-def socket_path(env: dict[str, str]) -> Path:
-    return Path(env["XDG_RUNTIME_DIR"]) / "loopcap" / "control.sock"
-
-
-def ask(env: dict[str, str], command: str = "status", timeout: float = 5.0) -> dict:
-    """One request on the app's control socket, as ``loopcap COMMAND --json`` sends it."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(str(socket_path(env)))
-        s.sendall((command + "\n").encode())
-        return json.loads(s.makefile("r", encoding="utf-8").readline())
 
 
 def cli(env, cwd, *args, timeout=30) -> subprocess.CompletedProcess:
@@ -67,159 +51,6 @@ def cli_status(env, cwd) -> dict:
     assert set(reply) >= {"ok", "state", "elapsed_s", "message", "recent"}, reply
     assert reply["ok"] is True, reply
     return reply
-
-
-class App:
-    """A ``loopcap run`` process whose stderr (its log) is read line by line."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
-        self.env = env
-        self.proc = subprocess.Popen(
-            argv,
-            # A fatal signal prints every thread's stack: see fail().
-            env={**env, "PYTHONFAULTHANDLER": "1"},
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.returncode: int | None = None
-        self.t_exit: float | None = None
-        self._running = threading.Event()
-        self._exited = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._read, daemon=True),
-            threading.Thread(target=self._reap, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith(RUNNING_LINE):
-                self._running.set()
-
-    def _reap(self):
-        self.returncode = self.proc.wait()
-        self.t_exit = time.monotonic()
-        self._exited.set()
-        self._running.set()
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.lines)
-
-    def fail(self, message: str):
-        """Fail the test with the app's log; a hung app is first made to print
-        where each of its threads is (SIGABRT, with faulthandler on)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGABRT)
-            self._exited.wait(3)
-            self.kill()
-            for t in self._threads:
-                t.join(3)
-            message += " (its threads' stacks, printed on SIGABRT, end the log)"
-        pytest.fail(f"{message}; log:\n{self.log}")
-
-    def wait_running(self, timeout: float = 20.0) -> App:
-        """Until the app says it is running and its device is open (state idle)."""
-        self._running.wait(timeout)
-        if self.returncode is not None or not self._running.is_set():
-            self.fail(f"the app did not start (status {self.returncode})")
-        self.wait_state("idle", timeout=10)
-        return self
-
-    def status(self) -> dict:
-        return ask(self.env)
-
-    def wait_state(self, state: str, timeout: float = 10.0) -> float:
-        """Poll the control socket until the app is in ``state``; return the moment
-        it was seen (polling every 2 ms)."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while True:
-            try:
-                last = self.status()
-            except OSError as exc:
-                last = {"error": repr(exc)}
-            now = time.monotonic()
-            if last.get("state") == state:
-                return now
-            if now > deadline or self.returncode is not None:
-                self.fail(
-                    f"the app is not {state} after {timeout} s (status: {last}; "
-                    f"exit {self.returncode})"
-                )
-            time.sleep(0.002)
-
-    def finish(self, timeout: float = 10.0) -> int:
-        if not self._exited.wait(timeout):
-            self.fail(f"the app did not exit within {timeout} s")
-        for t in self._threads:
-            t.join(5)
-        return self.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self._exited.wait(10)
-
-
-def write_config(tmp_path: Path, preroll_s: float = 0.0) -> tuple[Path, Path]:
-    out = tmp_path / "out"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"[capture]\npreroll_s = {preroll_s}\n"
-        f'[output]\ndir = "{out}"\nformat = "wav"\n'
-        f'[hotkeys]\ntoggle = "<ctrl>+<alt>+r"\n',
-        encoding="utf-8",
-    )
-    return path, out
-
-
-@pytest.fixture
-def start_app(app_env, tmp_path):
-    """``start_app(preroll_s=0.0, env=None, wait=True) -> (App, out_dir)``.
-
-    Every app still running at the end is killed (its icon leaves the tray with it).
-    """
-    started: list[App] = []
-
-    def start(preroll_s: float = 0.0, env=None, wait: bool = True) -> tuple[App, Path]:
-        config, out = write_config(tmp_path, preroll_s)
-        app = App(
-            [sys.executable, "-m", "loopcap", "run", "--config", str(config)],
-            env or app_env,
-            tmp_path,
-        )
-        started.append(app)
-        if wait:
-            app.wait_running()
-        return app, out
-
-    yield start
-    for app in started:
-        app.kill()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    d = tmp_path / "shots"
-    d.mkdir()
-    return d
-
-
-def wait_icon(x: xrig.XDisplay, state: str, shots: Path, app: App, timeout: float = 8.0):
-    ok, png, colour = x.wait_icon(state, shots, timeout=timeout, tag=state)
-    if not ok:
-        app.fail(
-            f"the tray icon is not {state} {xrig.STATE_COLOURS[state]} within {timeout} s: "
-            f"icon colour {colour} in {png}"
-        )
-    return png
 
 
 # --------------------------------------------------------------------------------------
@@ -247,7 +78,7 @@ def leftovers(out: Path) -> list[Path]:
     return [p for p in out.iterdir() if p.name.endswith((".partial.wav", ".tmp"))]
 
 
-def wait_saved(app: App, out: Path, count: int, timeout: float = 10.0) -> dict:
+def wait_saved(app: Loopcap, out: Path, count: int, timeout: float = 10.0) -> dict:
     """Until the app is idle and ``count`` captures are in ``out``; returns them."""
     deadline = time.monotonic() + timeout
     while True:
@@ -437,7 +268,7 @@ def test_twenty_toggles_in_two_seconds_leave_consistent_files(
     app, out = start_app()
     voice = rig.voice()
     background = pulse.play_array(np.concatenate([voice, voice]), wait=False)
-    procs: list[subprocess.Popen] = []
+    procs: list[Loopcap] = []
     try:
         time.sleep(0.2)
         t0 = time.monotonic()
@@ -445,7 +276,7 @@ def test_twenty_toggles_in_two_seconds_leave_consistent_files(
         for i in range(20):
             time.sleep(max(0.0, t0 + 0.1 * i - time.monotonic()))
             if i in cli_at:
-                procs.append(rig.start_loopcap(["toggle"], app_env, tmp_path))
+                procs.append(Loopcap(["toggle"], app_env, tmp_path))
             else:
                 xdisplay.key(KEY)
         took = time.monotonic() - t0

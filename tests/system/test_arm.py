@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import rig
 import soundfile
-from test_app import SR, App, ask, start_app, wait_icon  # noqa: F401  (start_app: fixture)
+import xrig
+from rig import Loopcap, ask
+from xrig import wait_icon
 
+SR = rig.SAMPLERATE
 ARM_KEY = "ctrl+alt+a"
 #: Trimmed note bounds against the played note's own, in seconds.
 TOLERANCE_S = 0.030
@@ -41,29 +44,20 @@ def phone_note(seed: int, pause_s: float = 0.6) -> np.ndarray:
     return np.repeat((x + floor)[:, None], 2, axis=1)
 
 
-def write_arm_config(tmp_path: Path, stop_after_s: float, split: bool) -> tuple[Path, Path]:
-    out = tmp_path / "out"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "[capture]\npreroll_s = 2.0\n"
-        f'[output]\ndir = "{out}"\nformat = "wav"\nsplit = {str(split).lower()}\n'
-        f"[arm]\nstop_after_silence_s = {stop_after_s}\n"
-        '[hotkeys]\ntoggle = "<ctrl>+<alt>+r"\narm = "<ctrl>+<alt>+a"\n',
-        encoding="utf-8",
-    )
-    return path, out
-
-
 def start_armable_app(app_env, tmp_path, stop_after_s: float, split: bool = False):
-    import sys
-
-    config, out = write_arm_config(tmp_path, stop_after_s, split)
-    app = App([sys.executable, "-m", "loopcap", "run", "--config", str(config)], app_env, tmp_path)
+    config, out = rig.write_config(
+        tmp_path,
+        preroll_s=2.0,
+        output={"split": split},
+        arm={"stop_after_silence_s": stop_after_s},
+        hotkeys={"toggle": xrig.TOGGLE_HOTKEY, "arm": "<ctrl>+<alt>+a"},
+    )
+    app = Loopcap(["run", "--config", str(config)], app_env, tmp_path)
     app.wait_running()
     return app, out
 
 
-def wait_not_recording(app: App, timeout: float) -> float:
+def wait_not_recording(app: Loopcap, timeout: float) -> float:
     """Until the app leaves "recording"; the moment it was seen."""
     deadline = time.monotonic() + timeout
     while True:
@@ -75,7 +69,7 @@ def wait_not_recording(app: App, timeout: float) -> float:
         time.sleep(0.005)
 
 
-def saved_files(app: App, out: Path, timeout: float = 15.0) -> tuple[list[Path], Path]:
+def saved_files(app: Loopcap, out: Path, timeout: float = 15.0) -> tuple[list[Path], Path]:
     """Once idle: the trimmed notes (in order) and the raw capture."""
     deadline = time.monotonic() + timeout
     while True:

@@ -1,18 +1,10 @@
 """`loopcap doctor` on the private sound server, and without one."""
 
-import subprocess
-import sys
+import rig
 
 
 def doctor(env, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "loopcap", "doctor"],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return rig.run_loopcap(["doctor"], env, cwd, timeout=60)
 
 
 def test_doctor_passes_on_a_working_sound_server(loopcap_env, tmp_path):

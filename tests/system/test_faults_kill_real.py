@@ -11,19 +11,17 @@ blocks, an idle sink waking up).  CI: 6 trials; ``--soak``: 30.
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rig
-from faultrig import Proc, audio_files, unplayable
+from faultrig import audio_files, unplayable
 
 SR = rig.SAMPLERATE
 SEED = 20261123
-START_LINE = "Recording from"
+START_LINE = rig.START_LINE
 LEAD_IN = rig.tone(440, 0.25, amplitude=0.1)
 
 
@@ -34,7 +32,7 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
     duration = 2.5 if phase == "save" else None
     if duration:
         args += ["--duration", str(duration)]
-    proc = Proc(args, env)
+    proc = rig.Loopcap(args, env)
     player = None
     try:
         if phase == "start":
@@ -59,13 +57,7 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
     t_line = proc.line_time(START_LINE)
     end = t_kill if duration is None or t_line is None else min(t_kill, t_line + duration)
     needed = max(0.0, end - t_line - 1.0) if t_line is not None else 0.0
-    done = subprocess.run(
-        [sys.executable, "-m", "loopcap", "recover", str(folder), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = rig.run_loopcap(["recover", str(folder), "--json"], env, timeout=60)
     problems = []
     if done.returncode != 0 or "Traceback" in done.stderr:
         problems.append(f"recover failed: {done.stderr.strip()[-300:]}")

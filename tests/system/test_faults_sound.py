@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 import rig
 import soundfile as sf
-from faultrig import Proc, app_config, ask, wait_state
+from rig import Loopcap, ask, wait_state, write_config
 
 SR = rig.SAMPLERATE
-RUNNING = "loopcap is running"
+RUNNING = rig.RUNNING_LINE
 LEAD_IN = rig.tone(440, 0.25, amplitude=0.1)  # see test_record.LEAD_IN
 
 
@@ -47,10 +47,9 @@ def threads(pid: int) -> int:
     raise AssertionError("no Threads line")
 
 
-def start_app(env, tmp_path, *args) -> tuple[Proc, Path]:
-    out = tmp_path / "out"
-    config = app_config(tmp_path / "config.toml", out)
-    app = Proc(["run", "--config", str(config), *args], env, cwd=tmp_path)
+def start_app(env, tmp_path, *args) -> tuple[Loopcap, Path]:
+    config, out = write_config(tmp_path)
+    app = Loopcap(["run", "--config", str(config), *args], env, cwd=tmp_path)
     if app.wait_line(RUNNING, timeout=30) is None:
         app.kill()
         pytest.fail(f"the app did not start; log:\n{app.stderr}")
@@ -58,7 +57,7 @@ def start_app(env, tmp_path, *args) -> tuple[Proc, Path]:
     return app, out
 
 
-def quit_app(app: Proc, env) -> None:
+def quit_app(app: Loopcap, env) -> None:
     assert ask(env, "quit")["state"] == "quitting"
     assert app.finish(15) == 0, app.stderr
     assert "Traceback" not in app.stderr, app.stderr

@@ -20,9 +20,9 @@ import numpy as np
 import rig
 import soundfile as sf
 import xrig
-from faultrig import Proc, app_config, ask, wait_state
+from rig import Loopcap, ask, wait_state, write_config
 
-KEY = "ctrl+alt+r"
+KEY = xrig.TOGGLE_KEY
 KEYS, CLICKS, CLIS = 50, 10, 10
 STORM_S = 5.0
 
@@ -32,11 +32,8 @@ def test_fifty_hotkeys_with_clicks_and_toggles_in_five_seconds(
 ):
     family = "toggle storm: 50 hotkeys + 10 clicks + 10 `loopcap toggle` in 5 s (tray app)"
     survived = False
-    out = tmp_path / "out"
-    config = app_config(tmp_path / "config.toml", out)
-    with open(config, "a", encoding="utf-8") as f:
-        f.write('[hotkeys]\ntoggle = "<ctrl>+<alt>+r"\n')
-    app = Proc(["run", "--config", str(config)], app_env, cwd=tmp_path)
+    config, out = write_config(tmp_path, hotkeys={"toggle": xrig.TOGGLE_HOTKEY})
+    app = Loopcap(["run", "--config", str(config)], app_env, cwd=tmp_path)
     background = None
     try:
         assert app.wait_line("loopcap is running", timeout=30) is not None, app.stderr
@@ -74,7 +71,7 @@ def test_fifty_hotkeys_with_clicks_and_toggles_in_five_seconds(
             procs = []
             for i in range(CLIS):
                 time.sleep(max(0.0, at(i, CLIS) + 0.37 - time.monotonic()))
-                procs.append(rig.start_loopcap(["toggle"], app_env, tmp_path))
+                procs.append(Loopcap(["toggle"], app_env, tmp_path))
             for p in procs:
                 _, err = p.communicate(timeout=60)
                 if p.returncode != 0:

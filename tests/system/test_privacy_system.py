@@ -17,27 +17,26 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import rig
-from test_app import KEY, App, write_config
-from test_bad_input import report
+import xrig
+from rig import Loopcap, report
 
+KEY = xrig.TOGGLE_KEY
 SECRET = "Qz8kJpw4vX"
 #: How key events look when printed: pynput's KeyCode/Key reprs, X keysyms.
 KEY_EVENT_FORMS = ("KeyCode", "Key.", "<Key", "keysym", "vk=", "char=")
 
 
-def traced(argv: list[str], trace: Path) -> list[str]:
-    """``argv`` under strace, recording every socket() and connect() of every
-    thread, and every execve() (so that even a trace without sockets shows it
-    ran)."""
+def traced(trace: Path) -> list[str]:
+    """The argv prefix that runs a program under strace, recording every socket()
+    and connect() of every thread, and every execve() (so that even a trace
+    without sockets shows it ran) into ``trace``."""
     strace = rig.require("strace")
     return [
         strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=socket,connect,execve", "-o", str(trace),
-        *argv,
     ]  # fmt: skip
 
 
@@ -62,15 +61,8 @@ def check_local_only(trace: Path, what: str) -> list[str]:
 def test_record_and_trim_open_no_network_connection(pulse, loopcap_env, tmp_path):
     out = tmp_path / "out"
     trace = tmp_path / "record.strace"
-    argv = [sys.executable, "-m", "loopcap", "record", "--duration", "3", "--json"]
-    proc = subprocess.Popen(
-        traced([*argv, "--out-dir", str(out), "--format", "flac"], trace),
-        env=loopcap_env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = ["record", "--duration", "3", "--json", "--out-dir", str(out), "--format", "flac"]
+    proc = Loopcap(args, loopcap_env, tmp_path, wrapper=traced(trace))
     time.sleep(1.2)
     pulse.play_array(rig.tone(440, 0.8))
     stdout, stderr = proc.communicate(timeout=60)
@@ -80,13 +72,8 @@ def test_record_and_trim_open_no_network_connection(pulse, loopcap_env, tmp_path
     assert any(p.startswith(str(pulse.dir)) for p in paths), paths  # the sound server
 
     trim_trace = tmp_path / "trim.strace"
-    done = subprocess.run(
-        traced([sys.executable, "-m", "loopcap", "trim", saved["raw_path"]], trim_trace),
-        env=loopcap_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = rig.run_loopcap(
+        ["trim", saved["raw_path"]], loopcap_env, tmp_path, wrapper=traced(trim_trace)
     )
     assert done.returncode == 0, done.stderr
     sockets, connects, _ = network_use(trim_trace)
@@ -96,10 +83,10 @@ def test_record_and_trim_open_no_network_connection(pulse, loopcap_env, tmp_path
 
 
 def test_keys_typed_are_never_logged_and_the_app_stays_local(pulse, xdisplay, app_env, tmp_path):
-    config, out = write_config(tmp_path)
+    config, out = rig.write_config(tmp_path, hotkeys={"toggle": xrig.TOGGLE_HOTKEY})
     trace = tmp_path / "app.strace"
-    argv = [sys.executable, "-m", "loopcap", "-v", "run", "--config", str(config)]
-    app = App(traced(argv, trace), app_env, tmp_path)
+    args = ["-v", "run", "--config", str(config)]
+    app = Loopcap(args, app_env, tmp_path, wrapper=traced(trace))
     try:
         app.wait_running(timeout=40)
         xdotool = rig.require("xdotool")

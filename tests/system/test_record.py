@@ -20,16 +20,15 @@ import re
 import signal
 import stat
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rig
+from rig import Loopcap, run_loopcap
 
 SR = rig.SAMPLERATE
-START_LINE = "Recording from "
 TIMING_TOLERANCE_S = 0.020
 DURATION_TOLERANCE_S = 0.050
 STOP_LIMIT_S = 0.25
@@ -40,110 +39,13 @@ STOP_LIMIT_S = 0.25
 # --------------------------------------------------------------------------------------
 
 
-class Loopcap:
-    """A loopcap subprocess whose stderr is read line by line as it comes.
-
-    ``t_start`` is the ``time.monotonic()`` at which the ``Recording from`` line
-    arrived; ``t_exit`` the moment the process was reaped (a thread blocks in
-    ``wait()`` so the time is exact, unlike ``Popen.wait(timeout)``, which polls).
-    """
-
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path):
-        self.argv = argv
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stderr_lines: list[str] = []
-        self.stdout = ""
-        self.t_start: float | None = None
-        self.t_exit: float | None = None
-        self.returncode: int | None = None
-        self._started = threading.Event()
-        self._exited = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._read_stderr, daemon=True),
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._reap, daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
-
-    def _read_stderr(self):
-        for line in self.proc.stderr:
-            now = time.monotonic()
-            self.stderr_lines.append(line.rstrip("\n"))
-            if self.t_start is None and line.startswith(START_LINE):
-                self.t_start = now
-                self._started.set()
-
-    def _read_stdout(self):
-        self.stdout = self.proc.stdout.read()
-
-    def _reap(self):
-        self.returncode = self.proc.wait()
-        self.t_exit = time.monotonic()
-        self._exited.set()
-        self._started.set()  # wake wait_started() if it never started
-
-    @property
-    def stderr(self) -> str:
-        return "\n".join(self.stderr_lines)
-
-    def wait_started(self, timeout: float = 10.0) -> float:
-        """Block until the ``Recording from`` line; return its arrival time."""
-        self._started.wait(timeout)
-        if self.t_start is None:
-            self.kill()
-            pytest.fail(
-                f"no '{START_LINE.strip()}' line within {timeout} s "
-                f"(exit status {self.returncode}); stderr:\n{self.stderr}"
-            )
-        return self.t_start
-
-    def send(self, sig: int) -> float:
-        """Send a signal; return the moment it was sent."""
-        t = time.monotonic()
-        self.proc.send_signal(sig)
-        return t
-
-    def finish(self, timeout: float = 15.0) -> int:
-        """Wait for the exit (killing the process after ``timeout``); return its status."""
-        if not self._exited.wait(timeout):
-            self.kill()
-            pytest.fail(f"loopcap did not exit within {timeout} s; stderr:\n{self.stderr}")
-        for t in self._threads:
-            t.join(5)
-        return self.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self._exited.wait(10)
-
-    def json(self):
-        try:
-            return json.loads(self.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"stdout is not one JSON document: {self.stdout!r}\nstderr:\n{self.stderr}")
-
-    def other_stderr_lines(self) -> list[str]:
-        """stderr lines other than the ``Recording from`` line and blank lines."""
-        return [ln for ln in self.stderr_lines if ln.strip() and not ln.startswith(START_LINE)]
-
-
 @pytest.fixture
 def out_dir(tmp_path) -> Path:
     return tmp_path / "captures"
 
 
 @pytest.fixture
-def record(loopcap_cmd, loopcap_env, out_dir, tmp_path):
+def record(loopcap_env, out_dir, tmp_path):
     """Start ``loopcap record --json --format wav --out-dir OUT [args]``.
 
     ``record(*args, env=None)``; every process still running at the end is killed.
@@ -151,16 +53,7 @@ def record(loopcap_cmd, loopcap_env, out_dir, tmp_path):
     started: list[Loopcap] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> Loopcap:
-        argv = [
-            *loopcap_cmd,
-            "record",
-            "--json",
-            "--format",
-            "wav",
-            "--out-dir",
-            str(out_dir),
-            *args,
-        ]
+        argv = ["record", "--json", "--format", "wav", "--out-dir", str(out_dir), *args]
         run = Loopcap(argv, env or loopcap_env, tmp_path)
         started.append(run)
         return run
@@ -168,18 +61,6 @@ def record(loopcap_cmd, loopcap_env, out_dir, tmp_path):
     yield start
     for run in started:
         run.kill()
-
-
-def run_loopcap(loopcap_cmd, env, cwd, *args, timeout=30) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*loopcap_cmd, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def saved_capture(result: dict, run: Loopcap | None = None) -> np.ndarray:
@@ -438,7 +319,7 @@ def test_five_seconds_of_nothing_last_five_seconds(record):
 
 
 def test_killed_capture_is_recovered_up_to_the_last_second(
-    pulse, record, out_dir, loopcap_cmd, loopcap_env, tmp_path
+    pulse, record, out_dir, loopcap_env, tmp_path
 ):
     played, offset = with_lead_in(stereo(rig.chirp(10.0)))
     run = record()
@@ -456,7 +337,7 @@ def test_killed_capture_is_recovered_up_to_the_last_second(
         player.wait()
     elapsed = t_kill - t0
 
-    done = run_loopcap(loopcap_cmd, loopcap_env, tmp_path, "recover", str(out_dir), "--json")
+    done = run_loopcap(["recover", str(out_dir), "--json"], loopcap_env, tmp_path, timeout=30)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     recovered = json.loads(done.stdout)
@@ -588,10 +469,10 @@ def test_capture_moved_to_another_device_takes_nothing_from_it(pulse, record):
 # --------------------------------------------------------------------------------------
 
 
-def test_devices_lists_the_monitor_of_the_default_output(pulse, loopcap_cmd, loopcap_env, tmp_path):
+def test_devices_lists_the_monitor_of_the_default_output(pulse, loopcap_env, tmp_path):
     module = pulse.load_sink("other")
     try:
-        done = run_loopcap(loopcap_cmd, loopcap_env, tmp_path, "devices", "--json")
+        done = run_loopcap(["devices", "--json"], loopcap_env, tmp_path, timeout=30)
     finally:
         pulse.unload_module(module)
     assert done.returncode == 0, done.stderr
@@ -605,18 +486,12 @@ def test_devices_lists_the_monitor_of_the_default_output(pulse, loopcap_cmd, loo
     assert sum(d["default"] for d in devices) == 1
 
 
-def test_no_such_device_is_a_device_error(loopcap_cmd, loopcap_env, tmp_path, out_dir):
+def test_no_such_device_is_a_device_error(loopcap_env, tmp_path, out_dir):
     done = run_loopcap(
-        loopcap_cmd,
+        ["record", "--duration", "1", "--device", "no-such-device", "--out-dir", str(out_dir)],
         loopcap_env,
         tmp_path,
-        "record",
-        "--duration",
-        "1",
-        "--device",
-        "no-such-device",
-        "--out-dir",
-        str(out_dir),
+        timeout=30,
     )
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr
@@ -626,12 +501,12 @@ def test_no_such_device_is_a_device_error(loopcap_cmd, loopcap_env, tmp_path, ou
 
 
 @pytest.mark.parametrize("command", [["record", "--duration", "1"], ["devices", "--json"]])
-def test_no_sound_server_is_one_clear_line(loopcap_cmd, loopcap_env, tmp_path, out_dir, command):
+def test_no_sound_server_is_one_clear_line(loopcap_env, tmp_path, out_dir, command):
     env = {**loopcap_env, "PULSE_SERVER": f"unix:{tmp_path / 'nowhere' / 'native'}"}
     if command[0] == "record":
         command = [*command, "--out-dir", str(out_dir)]
     started = time.monotonic()
-    done = run_loopcap(loopcap_cmd, env, tmp_path, *command, timeout=30)
+    done = run_loopcap(command, env, tmp_path, timeout=30)
     took = time.monotonic() - started
     assert done.returncode == 3, done.stderr
     assert "Traceback" not in done.stderr, done.stderr

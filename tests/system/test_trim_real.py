@@ -5,7 +5,6 @@ and again by ``loopcap trim``."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import numpy as np
@@ -34,32 +33,25 @@ def whatsapp_note(tmp_path) -> np.ndarray:
     return np.stack([up, up], axis=1)
 
 
-def start_record(cmd, env, cwd, out, seconds: str, fmt: str) -> subprocess.Popen:
-    """``loopcap record --json``, returned once its timeline has started."""
-    proc = subprocess.Popen(
-        [*cmd, "record", "--duration", seconds, "--format", fmt, "--out-dir", str(out), "--json"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stderr.readline()
-    assert line.startswith("Recording from"), line
+def start_record(env, cwd, out, seconds: str, fmt: str) -> rig.Loopcap:
+    """``loopcap record --json``, returned once its timeline has started (the
+    ``Recording from`` line, its first)."""
+    args = ["record", "--duration", seconds, "--format", fmt, "--out-dir", str(out), "--json"]
+    proc = rig.Loopcap(args, env, cwd)
+    proc.wait_started()
+    assert proc.lines[0][1].startswith(rig.START_LINE), proc.stderr
     return proc
 
 
-def run_json(cmd, env, cwd, *args, timeout=60):
-    done = subprocess.run(
-        [*cmd, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+def run_json(env, cwd, *args, timeout=60):
+    done = rig.run_loopcap(args, env, cwd, timeout)
     return done, [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
-def test_record_trims_a_played_note_and_trim_agrees(pulse, loopcap_cmd, loopcap_env, tmp_path):
+def test_record_trims_a_played_note_and_trim_agrees(pulse, loopcap_env, tmp_path):
     note = whatsapp_note(tmp_path)
     out = tmp_path / "out"
-    proc = start_record(loopcap_cmd, loopcap_env, tmp_path, out, "5", "wav")
+    proc = start_record(loopcap_env, tmp_path, out, "5", "wav")
     time.sleep(1.0)
     pulse.play_array(note)
     stdout, stderr = proc.communicate(timeout=30)
@@ -84,7 +76,6 @@ def test_record_trims_a_played_note_and_trim_agrees(pulse, loopcap_cmd, loopcap_
 
     # `loopcap trim` on the raw capture finds the same bounds.
     done, [res] = run_json(
-        loopcap_cmd,
         loopcap_env,
         tmp_path,
         "trim",
@@ -100,7 +91,7 @@ def test_record_trims_a_played_note_and_trim_agrees(pulse, loopcap_cmd, loopcap_
     assert np.allclose(again, trimmed, atol=1e-6)
 
 
-def test_a_notification_before_the_note_is_left_out(pulse, loopcap_cmd, loopcap_env, tmp_path):
+def test_a_notification_before_the_note_is_left_out(pulse, loopcap_env, tmp_path):
     rig.require("paplay")
     ding = rig.read_audio("/usr/share/sounds/freedesktop/stereo/message-new-instant.oga")[0]
     if ding.ndim == 1:
@@ -108,7 +99,7 @@ def test_a_notification_before_the_note_is_left_out(pulse, loopcap_cmd, loopcap_
     note = whatsapp_note(tmp_path)
     played = np.concatenate([ding, np.zeros((int(1.2 * SR), 2), np.float32), note])
     out = tmp_path / "out"
-    proc = start_record(loopcap_cmd, loopcap_env, tmp_path, out, "6", "flac")
+    proc = start_record(loopcap_env, tmp_path, out, "6", "flac")
     time.sleep(0.5)
     pulse.play_array(played)
     stdout, stderr = proc.communicate(timeout=30)

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import ctypes
 import io
-import json
 import os
 import re
-import struct
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,24 +30,17 @@ import numpy as np
 import pytest
 import rig
 import soundfile as sf
+from filerig import SR, note, ogg_pages, opus_note, pcm16, wav_header
+from rig import report
 
 from loopcap.app.cli import main
 from loopcap.errors import EXIT_ERROR
-
-SR = 8000
 
 # --------------------------------------------------------------------------------------
 # Checking one bad file
 # --------------------------------------------------------------------------------------
 
 Run = Callable[[list[str]], tuple[int, str, str]]
-
-
-def note(sr: int = SR, channels: int = 1) -> np.ndarray:
-    """0.25 s silence, 0.5 s of a 300 Hz tone, 0.25 s silence."""
-    t = np.arange(sr // 2) / sr
-    x = np.concatenate([np.zeros(sr // 4), 0.3 * np.sin(2 * np.pi * 300 * t), np.zeros(sr // 4)])
-    return np.repeat(x[:, None], channels, axis=1).astype(np.float32)
 
 
 def snapshot(path: Path):
@@ -127,15 +117,6 @@ def check_family(
     return len(cases), handled
 
 
-def report(section: str, family: str, trials: int, handled: int) -> None:
-    """Append a family's counts to $LOOPCAP_RELIABILITY_OUT, if set."""
-    out = os.environ.get("LOOPCAP_RELIABILITY_OUT")
-    if out:
-        with open(out, "a", encoding="utf-8") as f:
-            record = {"section": section, "family": family, "trials": trials, "handled": handled}
-            f.write(json.dumps(record) + "\n")
-
-
 @pytest.fixture
 def run(capfd) -> Run:
     """``loopcap ARGS`` in this process: (status, stdout, stderr), stderr at the
@@ -185,36 +166,6 @@ def wav_bytes(subtype: str) -> bytes:
 def data_offset(wav: bytes) -> int:
     """Where the samples of a WAV begin."""
     return wav.index(b"data") + 8
-
-
-def ogg_pages(data: bytes) -> list[tuple[int, int, int]]:
-    """(start, end, granule position) of each Ogg page."""
-    pages, pos = [], 0
-    while pos < len(data):
-        assert data[pos : pos + 4] == b"OggS"
-        n = data[pos + 26]
-        end = pos + 27 + n + sum(data[pos + 27 : pos + 27 + n])
-        pages.append((pos, end, struct.unpack("<q", data[pos + 6 : pos + 14])[0]))
-        pos = end
-    return pages
-
-
-def opus_note(tmp_path: Path, seconds: float = 3.0, onset_s: float = 1.0) -> bytes:
-    """A WhatsApp-like voice note: Ogg Opus, 16 kHz mono, made by ffmpeg's libopus
-    (ffmpeg writes a page a second): silence, then a tone from ``onset_s`` on."""
-    ffmpeg = rig.require("ffmpeg")
-    path = tmp_path / "made-by-ffmpeg.ogg"
-    lavfi = f"sine=f=300:d={seconds - onset_s}"
-    delay = f"adelay={onset_s * 1000:g}"
-    subprocess.run(
-        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", lavfi, "-af", delay,
-         "-ar", "16000", "-ac", "1", "-c:a", "libopus", "-b:a", "20k", str(path)],
-        check=True,
-        timeout=60,
-    )  # fmt: skip
-    data = path.read_bytes()
-    path.unlink()
-    return data
 
 
 def test_files_cut_inside_their_header(tmp_path, run, good):
@@ -271,27 +222,6 @@ def test_random_bytes(tmp_path, run, good):
             path.write_bytes(magic + rng.bytes(size))
             cases.append((path, DAMAGED + r"|^its header is damaged"))
     check_family("random bytes", run, cases, good)
-
-
-def wav_header(
-    tag=1, channels=2, rate=SR, bits=16, byterate=None, align=None, fmt_size=16,
-    data_size=None, riff_size=None, samples=b"",
-) -> bytes:  # fmt: skip
-    """A WAV file built field by field (for values no writer would produce)."""
-    align = channels * bits // 8 if align is None else align
-    byterate = rate * align if byterate is None else byterate
-    fmt = struct.pack(
-        "<HHIIHH", tag, channels, rate & 0xFFFFFFFF, byterate & 0xFFFFFFFF, align & 0xFFFF, bits
-    )
-    size = len(samples) if data_size is None else data_size
-    body = b"WAVE" + b"fmt " + struct.pack("<I", fmt_size) + fmt
-    body += b"data" + struct.pack("<I", size) + samples
-    riff = len(body) if riff_size is None else riff_size
-    return b"RIFF" + struct.pack("<I", riff) + body
-
-
-def pcm16(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
 
 
 ABSURD = {
@@ -374,13 +304,8 @@ def _without_dac_override() -> None:
 def run_subprocess(args: list[str]) -> tuple[int, str, str]:
     """``loopcap ARGS`` in a child process where permissions apply (as root:
     without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "loopcap", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_without_dac_override if os.geteuid() == 0 else None,
+    done = rig.run_loopcap(
+        args, timeout=60, preexec_fn=_without_dac_override if os.geteuid() == 0 else None
     )
     return done.returncode, done.stdout, done.stderr
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from test_bad_input import report
+from rig import report
 
 from loopcap.app.cli import main
 from loopcap.app.logsetup import log_path

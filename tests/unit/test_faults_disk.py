@@ -16,20 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from faultrig import (
-    Proc,
-    app_config,
-    ask,
-    counter_run,
-    private_env,
-    rescue_dir,
-    tmpfs,
-    unplayable,
-    wait_state,
-)
+from faultrig import counter_run, private_env, rescue_dir, tmpfs, unplayable
+from rig import START_LINE, Loopcap, ask, wait_state, write_config
 
 SR = 48000
-START_LINE = "Recording from"
 FAMILY = "output folder full, deleted or unwritable"
 
 
@@ -49,11 +39,11 @@ def assert_whole(path: Path, at_least_s: float):
     return run
 
 
-def record(env, out: Path, *args) -> Proc:
-    return Proc(["record", "--out-dir", str(out), "--format", "wav", "--json", *args], env)
+def record(env, out: Path, *args) -> Loopcap:
+    return Loopcap(["record", "--out-dir", str(out), "--format", "wav", "--json", *args], env)
 
 
-def error_lines(proc: Proc) -> list[str]:
+def error_lines(proc: Loopcap) -> list[str]:
     return [line for _, line in proc.lines if line.startswith("loopcap:")]
 
 
@@ -120,9 +110,9 @@ def test_record_refuses_an_unwritable_folder_before_recording(tmp_path, env, fau
         fault_trials.add(FAMILY, survived, "record: read-only folder at the start")
 
 
-def start_app(env, tmp_path, out: Path) -> Proc:
-    config = app_config(tmp_path / "config.toml", out)
-    app = Proc(["run", "--no-tray", "--config", str(config)], env)
+def start_app(env, tmp_path, out: Path) -> Loopcap:
+    config, _ = write_config(tmp_path, out)
+    app = Loopcap(["run", "--no-tray", "--config", str(config)], env)
     assert app.wait_line("loopcap is running", timeout=30) is not None, app.stderr
     wait_state(env, "idle", proc=app)
     return app

@@ -25,29 +25,17 @@ from __future__ import annotations
 
 import json
 import random
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from faultrig import (
-    Proc,
-    app_config,
-    ask,
-    audio_files,
-    counter_run,
-    private_env,
-    socket_path,
-    unplayable,
-)
-from faultrig import wait_state as app_wait_state
+from faultrig import audio_files, counter_run, private_env, unplayable
+from rig import START_LINE, Loopcap, ask, run_loopcap, write_config
+from rig import wait_state as app_wait_state
 
 SEED = 20261122
-START_LINE = "Recording from"
 
 
 @dataclass
@@ -88,13 +76,7 @@ def fake_env(tmp_path) -> dict[str, str]:
 
 
 def recover_cli(env: dict[str, str], folder: Path) -> list[dict]:
-    done = subprocess.run(
-        [sys.executable, "-m", "loopcap", "recover", str(folder), "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_loopcap(["recover", str(folder), "--json"], env, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     return json.loads(done.stdout) if done.stdout.strip().startswith("[") else []
 
@@ -131,7 +113,7 @@ def record_trial(env: dict[str, str], folder: Path, rng: random.Random, phase: s
     if phase == "save":
         duration = round(rng.uniform(0.8, 2.0), 3)
         args += ["--duration", str(duration)]
-    proc = Proc(args, env)
+    proc = Loopcap(args, env)
     if phase == "start":
         _sleep_until(proc.t_launch + rng.uniform(0.05, 0.8))
     else:
@@ -221,10 +203,9 @@ def app_trial(tmp_path: Path, base_env: dict[str, str], rng: random.Random, phas
     root = tmp_path / f"a{i:03d}"
     env = private_env(root, base_env)
     fmt = rng.choice(["wav", "flac"])
-    out = root / "out"
-    config = app_config(root / "config.toml", out, fmt=fmt)
+    config, out = write_config(root, fmt=fmt)
     args = ["run", "--no-tray", "--config", str(config)]
-    app = Proc(args, env)
+    app = Loopcap(args, env)
     if app.wait_line("loopcap is running", timeout=30) is None:
         app.kill()
         return Outcome(phase, fmt, True, 0, 0, [f"the app did not start: {app.stderr[-300:]}"])
@@ -242,7 +223,7 @@ def app_trial(tmp_path: Path, base_env: dict[str, str], rng: random.Random, phas
     t_kill, killed = app.kill()
     needed = max(0.0, min(t_kill, t_stop or t_kill) - t_rec - 1.0)
     # The next start repairs what the killed one left.
-    again = Proc(args, env)
+    again = Loopcap(args, env)
     started = again.wait_line("loopcap is running", timeout=30) is not None
     problems = [] if started else [f"the next start failed: {again.stderr[-300:]}"]
     if started:
@@ -261,10 +242,7 @@ def app_trial(tmp_path: Path, base_env: dict[str, str], rng: random.Random, phas
 
 def _toggle_nowait(env) -> None:
     """Send a toggle without waiting for the reply (the kill may come first)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(str(socket_path(env)))
-    s.sendall(b"toggle\n")
-    s.close()
+    ask(env, "toggle", reply=False)
 
 
 def kill_app(tmp_path, fake_env, fault_trials, count: int, seed: int):

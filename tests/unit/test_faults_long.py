@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 import pytest
-from faultrig import Proc, counter_run, private_env
+from faultrig import counter_run, private_env
+from rig import Loopcap
 
 from loopcap.session import ALIGN_S
 
@@ -80,7 +81,7 @@ def long_capture(tmp_path, fault_trials, length_s: float):
         f"signal=counter,speed={SPEED},fast_after_s=1,end_after_s={end_s},"
         f"block_frames={BLOCK_FRAMES}"
     )
-    proc = Proc(["record", "--out-dir", str(out), "--format", "wav", "--json"], env)
+    proc = Loopcap(["record", "--out-dir", str(out), "--format", "wav", "--json"], env)
     try:
         t_line = proc.wait_line("Recording from", timeout=30)
         assert t_line is not None, proc.stderr

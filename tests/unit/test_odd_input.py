@@ -1,6 +1,6 @@
 """`loopcap trim` on odd but valid files: handled, never refused.
 
-Families (each counts its trials; see ``report`` in test_bad_input.py):
+Families (each counts its trials; see ``report`` in rig.py):
 
 * odd shapes: one sample, 8 channels, 8 kHz and 192 kHz, 8-bit, 24-bit, 64-bit;
 * no sound: digital silence, a steady hum, NaN or infinity everywhere: exit 4
@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 import rig
 import soundfile as sf
-from test_bad_input import ogg_pages, opus_note, pcm16, report, wav_header
+from filerig import ogg_pages, opus_note, pcm16, wav_header
+from rig import report
 
 from loopcap.app.cli import main
 from loopcap.errors import EXIT_NO_SOUND, EXIT_OK

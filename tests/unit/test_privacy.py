@@ -23,8 +23,8 @@ from pathlib import Path
 
 import rig
 import soundfile as sf
-from conftest import user_dirs
-from test_bad_input import note, report
+from filerig import note
+from rig import report, user_dirs
 
 NOBODY = 65534
 
