@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from loguru import logger
 
 from loopcap.errors import ConfigError
 from loopcap.formats import CAPTURE_FORMATS
 from loopcap.naming import render_stem
+from loopcap.platforms import captures_dir, config_dir
 from loopcap.trim import TrimParams
 
 __all__ = [
@@ -38,8 +38,6 @@ __all__ = [
     "default_config_path",
     "load_config",
 ]
-
-APP_NAME = "loopcap"
 
 #: The loudness a note may be normalised to (LUFS); 0 means "leave it".
 NORMALIZE_LUFS_MIN = -60
@@ -98,7 +96,8 @@ class CaptureConfig:
 class OutputConfig:
     """``[output]``: where and how captures are saved."""
 
-    #: Folder for captures; "" = a ``loopcap`` folder in the user's music folder.
+    #: Folder for captures; "" = a ``loopcap`` folder in the user's Music folder
+    #: (on Linux, macOS and Windows alike: :func:`loopcap.platforms.captures_dir`).
     dir: str = ""
     #: File format of saved captures: wav, flac, ogg, mp3 or voicenote (see
     #: :data:`loopcap.formats.FORMATS`).
@@ -148,7 +147,7 @@ class OutputConfig:
         """The captures folder, resolved (``~`` expanded, default applied)."""
         if self.dir:
             return Path(os.path.expanduser(self.dir))
-        return Path(platformdirs.user_music_dir()) / APP_NAME
+        return captures_dir()
 
 
 def check_normalize_lufs(value: float, option: str | None = None) -> None:
@@ -342,8 +341,10 @@ def _first_line(exc: Exception) -> str:
 
 
 def default_config_path() -> Path:
-    """The per-user config file (``$XDG_CONFIG_HOME/loopcap/config.toml`` on Linux)."""
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    """The per-user config file: ``$XDG_CONFIG_HOME/loopcap/config.toml`` on
+    Linux, ``~/Library/Application Support/loopcap`` on macOS,
+    ``%LOCALAPPDATA%\\loopcap`` on Windows (:func:`loopcap.platforms.config_dir`)."""
+    return config_dir() / "config.toml"
 
 
 def _build(table: str, cls: type, data: Any) -> Any:
@@ -383,7 +384,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     it exists, else the defaults.
     """
     explicit = path is not None
-    file = Path(path) if explicit else default_config_path()
+    file = Path(path) if path is not None else default_config_path()
     if not file.exists():
         if explicit:
             raise ConfigError(

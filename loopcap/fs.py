@@ -1,16 +1,21 @@
-"""Private, never-overwriting file creation, and the one flock helper.
+"""Private, never-overwriting file creation, and the one "in use" lock helper.
 
-Voice notes are private: folders are created 0700 and files 0600.  Files are
+Voice notes are private: on POSIX folders are created 0700 and files 0600; on
+Windows the user's profile folders are private already (see
+:meth:`loopcap.platforms.windows.WindowsPlatform.restrict`).  Files are
 created exclusively (``O_EXCL``) so that nothing is ever overwritten; which
 name a file gets (and the ``-2``, ``-3``... of a taken one) is
-:mod:`loopcap.naming`'s.
+:mod:`loopcap.naming`'s.  What differs between the OSes (the lock, the open
+flags, the modes) is :func:`loopcap.platforms.current`'s.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
+
+from loopcap.platforms import current
+from loopcap.platforms.base import DIR_MODE, FILE_MODE
 
 __all__ = [
     "ensure_private_dir",
@@ -20,13 +25,11 @@ __all__ = [
     "try_lock",
 ]
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
-
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` and any missing parents, each new folder with mode 0700
-    whatever the umask; folders that exist are left as they are."""
+    """Create ``path`` and any missing parents, each new folder private to the
+    user (0700 whatever the umask on POSIX); folders that exist are left as
+    they are."""
     missing = []
     for part in (path, *path.parents):
         if part.is_dir():
@@ -39,13 +42,15 @@ def ensure_private_dir(path: Path) -> Path:
             if not part.is_dir():
                 raise
             continue  # made by someone else meanwhile: not ours to change
-        os.chmod(part, DIR_MODE)  # mkdir's mode is masked by the umask
+        current().restrict(part, is_dir=True)  # mkdir's mode is masked by the umask
     return path
 
 
 def create_exclusive(path: Path) -> int:
-    """Create ``path`` with mode 0600, failing if it exists; returns an fd."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    """Create ``path`` (mode 0600 on POSIX), failing if it exists; returns an fd
+    opened with the platform's :attr:`~loopcap.platforms.base.Platform.open_flags`."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().open_flags
+    return os.open(path, flags, FILE_MODE)
 
 
 def create_locked(path: Path) -> int:
@@ -58,7 +63,14 @@ def create_locked(path: Path) -> int:
     created.
     """
     fd = create_exclusive(path)
-    try_lock(fd)  # a new file: nobody else holds it
+    try:
+        try_lock(fd)  # a new file: nobody else holds it
+    except BaseException:
+        # A file system without locks (NFS without lockd, an SMB share on
+        # macOS): leave no empty file behind for recover to find.
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
     return fd
 
 
@@ -82,15 +94,13 @@ def link_exclusive(src: Path, dst: Path) -> None:
 
 
 def try_lock(fd: int) -> bool:
-    """Take an exclusive advisory lock on the open file ``fd`` without
-    waiting; False when another open file description holds it.
+    """Take an exclusive lock on the open file ``fd`` without waiting; False
+    when another open file holds it (``flock`` on POSIX, one byte far past the
+    end with ``msvcrt.locking`` on Windows: see :mod:`loopcap.platforms`).
 
     The lock lives as long as the descriptor (closing it drops the lock), so
     it tells a live loopcap (a partial file being written or saved, the
-    running app's lock file) from what a crash left behind.
+    running app's lock file) from what a crash left behind.  Take it once per
+    descriptor, right after opening, before anything reads or writes it.
     """
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+    return current().try_lock(fd)

@@ -2,8 +2,10 @@
 ``from loguru import logger``).
 
 - Human lines on stderr: INFO and up, or DEBUG with ``-v``.
-- A rotating log file in the user log folder (mode 0600, folder 0700),
-  always at DEBUG, so a user can send it with a bug report.
+- A rotating log file in the user log folder (mode 0600, folder 0700 on
+  POSIX; :func:`loopcap.platforms.log_dir`: ``~/.local/state/loopcap/log``,
+  ``~/Library/Logs/loopcap``, ``%LOCALAPPDATA%\\loopcap\\Logs``), always at
+  DEBUG, so a user can send it with a bug report.
 - Python warnings (soundcard's discontinuity warnings, for one) are routed
   to the log and counted, never silently dropped.
 """
@@ -16,10 +18,10 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import platformdirs
 from loguru import logger
 
 from loopcap.fs import ensure_private_dir
+from loopcap.platforms import log_dir
 
 __all__ = ["setup_logging", "warning_counts", "log_path"]
 
@@ -27,10 +29,12 @@ warning_counts: Counter[str] = Counter()
 
 
 def log_path() -> Path:
-    return Path(platformdirs.user_log_dir("loopcap")) / "loopcap.log"
+    return log_dir() / "loopcap.log"
 
 
 def _private_opener(path: str, flags: int) -> int:
+    # ``flags`` come from io.FileIO, which adds O_CLOEXEC (O_NOINHERIT and
+    # O_BINARY on Windows) itself.
     return os.open(path, flags, 0o600)
 
 

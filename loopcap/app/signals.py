@@ -9,6 +9,21 @@ by itself: measured, 1.04 s after a SIGINT while `loopcap record` slept in a
 :func:`forward_signals` makes the interpreter write each signal's number to a
 socket (``signal.set_wakeup_fd``, done by whichever thread took the signal) and
 keeps a daemon thread reading it, which calls back at once.
+
+The signals are the platform's stop signals
+(:attr:`loopcap.platforms.base.Platform.stop_signals`): SIGINT and SIGTERM on
+Linux and macOS; SIGINT (Ctrl+C) and SIGBREAK on Windows, where SIGBREAK is
+Ctrl+Break (and, by the C runtime's console handler, the closing of the
+console window, which Windows follows with the end of the process a few
+seconds later: not verified here), so it stops a capture the way SIGTERM
+does on POSIX.  Windows delivers no
+SIGTERM from outside (``os.kill`` and ``taskkill /f`` are TerminateProcess,
+which nothing can catch) and has no SIGHUP or SIGKILL; nothing here names them.
+The same wake-up socket works there: ``set_wakeup_fd`` takes a socket handle
+on Windows (CPython issue 22018, Python 3.5), ``socket.socketpair`` exists
+there (a connected pair over the loopback interface), and the console's
+control handler runs on a thread of its own, which writes the signal number
+to the socket the way a POSIX signal does.
 """
 
 from __future__ import annotations
@@ -18,6 +33,8 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 
+from loopcap.platforms import current
+
 __all__ = ["forward_signals"]
 
 #: The sockets of the forwarding in force (see forward_signals).
@@ -26,16 +43,17 @@ _alive: list[tuple[socket.socket, socket.socket]] = []
 
 def forward_signals(
     callback: Callable[[int], None],
-    signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM),
+    signals: Iterable[int] | None = None,
 ) -> Callable[[], None]:
-    """Call ``callback(signum)`` when one of ``signals`` arrives.
+    """Call ``callback(signum)`` when one of ``signals`` (by default the
+    platform's stop signals) arrives.
 
     The callback runs on a thread of its own (daemon, "loopcap-signals"), and
     may run a second time on the main thread through the Python handler, so
     it must be thread-safe and idempotent.  Call from the main thread.
     Returns a function that restores the previous handlers and wake-up fd.
     """
-    wanted = set(signals)
+    wanted = set(current().stop_signals if signals is None else signals)
     r, w = socket.socketpair()
     w.setblocking(False)
     previous = {s: signal.signal(s, lambda signum, _frame: callback(signum)) for s in wanted}

@@ -3,8 +3,9 @@
 A process killed before closing its WAV leaves a header that may say fewer
 frames than are on disk (or none); libsndfile still reads the samples, and
 opening the file in ``r+`` mode and closing it rewrites a correct header.
-A partial file locked (``flock``) by a live loopcap is in use (being written
-or saved) and skipped.  A file that cannot be repaired is left where it is,
+A partial file locked (:func:`loopcap.fs.try_lock`: ``flock`` on POSIX, a
+byte past its end on Windows) by a live loopcap is in use (being written or
+saved) and skipped.  A file that cannot be repaired is left where it is,
 never deleted.
 
 A process killed while saving leaves the partial file beside what it had
@@ -26,6 +27,7 @@ from loguru import logger
 from loopcap.formats import SAVED_EXTS
 from loopcap.fs import link_exclusive, try_lock
 from loopcap.naming import PARTIAL_SUFFIX, claim, is_temporary_of, raw_stem, stem_of_partial
+from loopcap.platforms import current
 from loopcap.writer.riff import HEAD_BYTES, chunks, read_fmt, wave_kind
 
 __all__ = ["Recovered", "find_partials", "recover_dir", "recover_one"]
@@ -45,7 +47,7 @@ def find_partials(folder: Path) -> list[Path]:
 
 def _in_use(path: Path) -> bool:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | current().open_flags)
     except OSError:
         return True
     try:

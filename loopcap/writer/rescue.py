@@ -8,12 +8,15 @@ user is told where the capture is.
 
 Rescue folders, best first (:func:`rescue_dirs`):
 
-1. ``<user data folder>/loopcap/rescue`` (on Linux
-   ``~/.local/share/loopcap/rescue``): on the home disk, kept across reboots;
-2. ``<temporary folder>/loopcap-rescue-<uid>`` (``$TMPDIR`` or ``/tmp``): often
-   another disk (tmpfs), for when the home disk is the full one.
+1. ``<user data folder>/rescue`` (on Linux ``~/.local/share/loopcap/rescue``,
+   on Windows ``%LOCALAPPDATA%\\loopcap\\rescue``): on the home disk, kept
+   across reboots;
+2. ``<temporary folder>/loopcap-rescue-<user>`` (``$TMPDIR`` or ``/tmp``, the
+   user being the uid; on Windows the per-user ``%TEMP%`` and the account
+   name): often another disk (tmpfs), for when the home disk is the full one.
 
-Both are private (0700, files 0600) like the captures folder.  Every loopcap
+Both are private like the captures folder (0700, files 0600, on POSIX; on
+Windows by the profile's access list, see :mod:`loopcap.platforms`).  Every loopcap
 command repairs interrupted captures in them at start, as it does for the
 captures folder.  Nothing here runs on a real-time thread.
 """
@@ -22,17 +25,16 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import soundfile as sf
 
 from loopcap.errors import OutputError
 from loopcap.fs import create_locked, ensure_private_dir
 from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name
+from loopcap.platforms import current, data_dir, temp_dir
 from loopcap.writer.riff import data_offset
 
 __all__ = [
@@ -56,10 +58,9 @@ class Rescue:
 
 def rescue_dirs() -> list[Path]:
     """The rescue folders, best first (not created here)."""
-    uid = os.getuid() if hasattr(os, "getuid") else 0
     return [
-        Path(platformdirs.user_data_dir("loopcap")) / "rescue",
-        Path(tempfile.gettempdir()) / f"loopcap-rescue-{uid}",
+        data_dir() / "rescue",
+        temp_dir() / f"loopcap-rescue-{current().user_id()}",
     ]
 
 
@@ -71,10 +72,11 @@ def _private_folder(path: Path) -> Path:
     """
     ensure_private_dir(path)
     st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+    platform = current()
+    if not stat.S_ISDIR(st.st_mode) or not platform.owns(st):
         raise PermissionError(f"{path} is not a private folder of this user")
     if stat.S_IMODE(st.st_mode) & 0o077:
-        os.chmod(path, 0o700)
+        platform.restrict(path, is_dir=True)  # nothing on Windows: see its restrict
     return path
 
 
@@ -125,7 +127,8 @@ def describe(cause: BaseException | str, folder: Path | None = None) -> str:
     """A short reason for a write failure, e.g. ``No space left on device``.
 
     libsndfile reports every failed write as "System error"; the folder's
-    free space then tells a full disk from other failures.
+    free space (``shutil.disk_usage`` on every OS) then tells a full disk
+    from other failures.
     """
     if isinstance(cause, str):
         return cause
@@ -133,8 +136,7 @@ def describe(cause: BaseException | str, folder: Path | None = None) -> str:
         return cause.strerror
     if folder is not None:
         try:
-            st = os.statvfs(folder)
-            if st.f_bavail * st.f_frsize < _FULL_BYTES:
+            if current().free_bytes(folder) < _FULL_BYTES:
                 return "No space left on device"
         except OSError as exc:
             return exc.strerror or str(exc)
@@ -161,8 +163,10 @@ def copy_written(fd: int, path: Path, frames: int, channels: int, out: sf.SoundF
     """Copy the first ``frames`` frames of the float WAV open as ``fd`` into
     ``out``; returns how many were there to copy.
 
-    Read through ``/proc/self/fd`` where it exists: that reaches the file
-    even after it was deleted.  (The header's frame count is not used: it is
+    Read through ``/proc/self/fd`` where it exists (Linux): that reaches the
+    file even after it was deleted; elsewhere through its path (Windows
+    cannot delete a file loopcap holds open, and the writer's lock lies past
+    the end of the file, where this read never goes).  (The header's frame count is not used: it is
     rewritten only at each sync.)
     """
     proc = Path(f"/proc/self/fd/{fd}")
