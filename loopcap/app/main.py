@@ -2,7 +2,7 @@
 
 Main thread: the tray icon (pystray requires it), or a plain wait with
 ``--no-tray`` or where no tray exists.  Other threads: the controller, the
-capture and writer, the hotkey listener, the control socket.  SIGINT,
+capture and writer, the hotkey listener, the control channel.  SIGINT,
 SIGTERM, Quit and ``loopcap quit`` all end the same way: a running capture is
 finished and saved, then the process exits with status 0.
 """
@@ -50,7 +50,7 @@ def run_app(
                 quit_requested.set()
                 controller.quit()
 
-        # Leaving the block by an exception closes the socket and frees the lock;
+        # Leaving the block by an exception closes the control channel and frees the lock;
         # the normal end is _exit, which closes them itself.
         with ControlServer(_control_handler(controller, request_quit)) as server:
             controller.start()
@@ -94,7 +94,7 @@ def run_app(
 def _control_handler(
     controller: Controller, request_quit: Callable[[], None]
 ) -> Callable[[str], dict]:
-    """The control socket's answers (:data:`loopcap.app.control.COMMANDS`); they
+    """The control channel's answers (:data:`loopcap.app.control.COMMANDS`); they
     run on the server's per-connection threads."""
 
     def handle(command: str) -> dict:
@@ -130,7 +130,7 @@ def _close_tray(controller: Controller, tray, server: ControlServer, lock: Insta
 
 
 def _exit(server: ControlServer, lock: InstanceLock, status: int) -> None:
-    """Release what others can see (socket, lock; both closes are idempotent),
+    """Release what others can see (control channel, lock; both closes are idempotent),
     flush the logs, and end the process at once.  Not through interpreter
     shutdown: pystray's and pynput's X threads are still alive then, and
     tearing them down aborted the process now and then (measured: SIGABRT in
