@@ -110,9 +110,9 @@ class Controller:
 
         Returns an Event set once the event has been handled.
         """
-        ev = _Event(name, done=threading.Event())
-        self._events.put(ev)
-        return ev.done
+        done = threading.Event()
+        self._events.put(_Event(name, done=done))
+        return done
 
     def quit(self) -> None:
         self.post("quit")
@@ -229,8 +229,13 @@ class Controller:
             self._start(ev.t)
         elif name == "arm" and self._rec is None:
             self._arm()
-        elif name == "sound" and waiting and self._armed.onset_t is not None:
-            self._start(self._armed.onset_t - ARM_LEAD_S, armed=True)
+        elif (
+            name == "sound"
+            and waiting
+            and self._armed is not None
+            and (onset := self._armed.onset_t) is not None
+        ):
+            self._start(onset - ARM_LEAD_S, armed=True)
             if self._rec is None:
                 self._disarm()
         elif name in ("disarm", "cancel", "stop") and waiting:
@@ -305,7 +310,7 @@ class Controller:
             self._to_trash(saved)
             self._set(IDLE, message="capture cancelled (moved to the trash folder)")
             return
-        if saved.path is not None:
+        if saved.path is not None and saved.bounds is not None:  # a path has its bounds
             notes = list(saved.paths) or [saved.path]  # several when split
             self._recent = (notes[::-1] + self._recent)[:RECENT]
             msg = f"saved {saved.path.name} ({saved.bounds.kept_s:.1f} s)"

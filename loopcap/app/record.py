@@ -13,6 +13,7 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
@@ -33,7 +34,7 @@ class StopFlag:
     def __init__(self) -> None:
         self.event = threading.Event()
         self.t_request: float | None = None
-        self._restore = None
+        self._restore: Callable[[], None] | None = None
 
     def install(self) -> None:
         from loopcap.app.signals import forward_signals
@@ -166,7 +167,13 @@ def _wait_for_sound(source, config: Config, stop: StopFlag):
     tap = Tap(source, config.capture.samplerate, config.capture.preroll_s)
     tap.start()
     began = threading.Event()
-    armed = Armed(tap, config.arm, config.trim, lambda _t: began.set())
+    onsets: list[float] = []  # the onset Armed reports, once, on the tap's router thread
+
+    def on_sound(t: float) -> None:
+        onsets.append(t)
+        began.set()
+
+    armed = Armed(tap, config.arm, config.trim, on_sound)
     armed.attach()
     logger.info(f"Armed on {source.info.name!r}: waiting for sound (Ctrl+C to give up).")
     while not began.wait(0.1):
@@ -176,4 +183,4 @@ def _wait_for_sound(source, config: Config, stop: StopFlag):
                 tap.close()
                 raise tap.error
             return tap, armed, None
-    return tap, armed, armed.onset_t - ARM_LEAD_S
+    return tap, armed, onsets[0] - ARM_LEAD_S

@@ -70,7 +70,7 @@ class TrimResult:
         return self.outputs if self.split else ()
 
     def as_dict(self) -> dict:
-        d = {
+        d: dict[str, object] = {
             "input": str(self.input),
             "output": str(self.output) if self.output else None,
             "start_s": None if self.start_s is None else round(self.start_s, 4),

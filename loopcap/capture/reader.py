@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from loguru import logger
 
-from loopcap.device import Source
+from loopcap.device import Source, Stream
 from loopcap.errors import LoopcapError
 
 __all__ = ["Block", "Capture", "END"]
@@ -58,7 +58,7 @@ class Capture:
         self._ended = False
         self._on_end: list[Callable[[], None]] = []
         self._end_lock = threading.Lock()
-        self._stream = None
+        self._stream: Stream | None = None
         self._thread = threading.Thread(target=self._run, name="loopcap-capture", daemon=True)
 
     def start(self) -> None:

@@ -68,7 +68,9 @@ class Stream(Protocol):
 class Source(Protocol):
     """A loopback device that can be opened for capture."""
 
-    info: DeviceInfo
+    @property
+    def info(self) -> DeviceInfo:
+        """The device as the user sees it (read-only; a plain attribute will do)."""
 
     def open(self, samplerate: int) -> Stream:
         """Open a capture stream (48 kHz float32, the device's channels)."""

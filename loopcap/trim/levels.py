@@ -92,14 +92,14 @@ def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
     # Long windows: differences of a float64 cumulative sum (O(1) per item,
     # and exactly 0 over a run of digital silence, however loud before it).
     c = np.concatenate(([0.0], np.cumsum(x, dtype=np.float64)))
-    out = np.empty(size)
+    means = np.empty(size)  # float64, as the sums it comes from
     first, last = h, size - n + h  # items whose window lies wholly inside
     if last >= first:
-        out[first : last + 1] = (c[n : size + 1] - c[: size - n + 1]) / n
+        means[first : last + 1] = (c[n : size + 1] - c[: size - n + 1]) / n
     for i in [*range(0, min(first, size)), *range(max(last + 1, first, 0), size)]:
         lo, hi = max(i - h, 0), min(i - h + n, size)
-        out[i] = (c[hi] - c[lo]) / (hi - lo)
-    return out
+        means[i] = (c[hi] - c[lo]) / (hi - lo)
+    return means
 
 
 def to_db(power: np.ndarray, in_place: bool = False) -> np.ndarray:

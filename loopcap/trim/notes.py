@@ -221,6 +221,6 @@ def find_notes(
     for k, (a, b) in enumerate(spans):
         # A note's quiet edges may reach halfway to its neighbours, no further.
         lo = 0 if k == 0 else (spans[k - 1][1] + a) // 2
-        hi = None if k == len(spans) - 1 else (b + spans[k + 1][0]) // 2
-        notes.append(seg.bounds(a, b, lo, hi))
+        hi_edge = None if k == len(spans) - 1 else (b + spans[k + 1][0]) // 2
+        notes.append(seg.bounds(a, b, lo, hi_edge))
     return notes

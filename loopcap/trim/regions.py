@@ -92,9 +92,9 @@ def find_regions(
                 groups.append([a, b, b - a, is_loud])
         return groups
 
-    loud = [(a, b) for a, b, _, _ in merge([r for r in runs if r[2]])]
-    quiet = [(a, b) for a, b, n, is_loud in merge(runs) if not is_loud and n >= long_run]
-    return sorted(loud + quiet)
+    loud_spans = [(a, b) for a, b, _, _ in merge([r for r in runs if r[2]])]
+    quiet_spans = [(a, b) for a, b, n, is_loud in merge(runs) if not is_loud and n >= long_run]
+    return sorted(loud_spans + quiet_spans)
 
 
 def bridged_by_floor(

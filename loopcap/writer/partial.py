@@ -6,9 +6,8 @@ every ``SYNC_INTERVAL_S`` its header is rewritten and the file fsync'ed.  So
 a SIGKILL loses at most the audio not yet handed over (0.25 s), a power cut
 at most about 0.85 s (libsndfile can read the samples of a WAV whose header
 was never finalised, and :mod:`loopcap.writer.recover` repairs it).  The
-file is created exclusively with mode 0600 and locked (``flock``) while
-written and until :meth:`release`, so recovery can tell a live capture
-(being written or saved) from a dead one.
+file is created exclusively, private and locked (:func:`loopcap.fs.create_locked`)
+until :meth:`release`, so recovery tells a live capture (written or saved) from a dead one.
 
 When the file cannot be written any more (the disk is full, the folder was
 deleted or moved, an I/O error), the writer moves the capture to a rescue
@@ -243,12 +242,19 @@ class PartialWriter:
 
     # ------------------------------------------------------------ thread
 
+    def _live(self) -> tuple[int, sf.SoundFile]:
+        """The open descriptor and file (constructor to :meth:`release`; writer thread)."""
+        if self._fd is None or self._file is None:
+            raise ValueError(f"{self.path}: the capture file is not open")
+        return self._fd, self._file
+
     def _sync(self) -> None:
         """Rewrite the header and flush to disk; notice a file that was
         deleted or moved away.  Moves to a rescue folder when that fails."""
         try:
-            sf._snd.sf_command(self._file._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
-            os.fsync(self._fd)
+            fd, file = self._live()
+            sf._snd.sf_command(file._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
+            os.fsync(fd)
             gone = self._gone()
         except _WRITE_ERRORS as exc:
             self._switch(exc)
@@ -262,7 +268,7 @@ class PartialWriter:
             there = os.stat(self.path)
         except FileNotFoundError:
             return "the folder or the file was deleted during the capture"
-        mine = os.fstat(self._fd)
+        mine = os.fstat(self._live()[0])
         if (there.st_dev, there.st_ino) != (mine.st_dev, mine.st_ino):
             return "the file was moved or replaced during the capture"
         return None
@@ -271,7 +277,7 @@ class PartialWriter:
         if len(frames):
             for attempt in range(_SWITCHES + 1):
                 try:
-                    self._file.write(frames)
+                    self._live()[1].write(frames)
                     break
                 except _WRITE_ERRORS as exc:
                     if attempt == _SWITCHES:
@@ -289,7 +295,10 @@ class PartialWriter:
         takes it (the writer then stops with that error; the old file, if it
         still exists, keeps what it holds).
         """
+        # The file is None when the first open failed; the descriptor never.
         old_path, old_fd, old_file = self.path, self._fd, self._file
+        if old_fd is None:
+            raise ValueError(f"{self.path}: the capture file is not open")
         reason = describe(cause, old_path.parent)
         frames = self.timeline.position
         avoid = [r.failed for r in self.rescues] + [old_path.parent]
@@ -472,17 +481,18 @@ class PartialWriter:
                 self._write_silence(self.timeline.silence_until(self._t_stop))
             self._sync()  # last chance to notice a deleted or failing folder
             try:
-                self._file.close()
-                os.fsync(self._fd)
+                self._live()[1].close()
+                os.fsync(self._live()[0])
             except _WRITE_ERRORS as exc:
                 self._switch(exc)
-                self._file.close()
-                os.fsync(self._fd)
+                self._live()[1].close()
+                os.fsync(self._live()[0])
         except Exception as exc:  # nowhere left to write: keep what is on disk
             logger.error(f"writing {self.path} failed: {exc}")
             self.error = exc
             try:
-                self._file.close()
+                if self._file is not None:
+                    self._file.close()
             except Exception:
                 pass
         finally:
