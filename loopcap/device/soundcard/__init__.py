@@ -11,6 +11,7 @@ a :class:`~loopcap.errors.DeviceError` here.
 
 from __future__ import annotations
 
+import builtins
 import sys
 from typing import Any
 
@@ -22,8 +23,9 @@ from loopcap.errors import DeviceError
 __all__ = ["SoundcardBackend", "NO_SERVER", "MACOS_HINT"]
 
 MACOS_HINT = (
-    "macOS has no loopback device of its own: install a virtual device such as BlackHole, "
-    "route your output through a Multi-Output Device that includes it, and try again"
+    "macOS has no loopback device of its own: install BlackHole (brew install blackhole-2ch), "
+    "make a Multi-Output Device of your speakers and BlackHole in Audio MIDI Setup, choose it "
+    "as the output, and try again (loopcap doctor checks the route)"
 )
 
 
@@ -40,6 +42,8 @@ class SoundcardBackend:
             return None
 
     def list(self) -> list[DeviceInfo]:
+        if sys.platform == "darwin":
+            return self._list_macos()
         try:
             mics = self.sc.all_microphones(include_loopback=True)
         except Exception as exc:
@@ -60,6 +64,28 @@ class SoundcardBackend:
                     default=is_default,
                 )
             )
+        out.sort(key=lambda d: not d.default)
+        return out
+
+    def _list_macos(self) -> builtins.list[DeviceInfo]:  # (list: the method above)
+        """The virtual loopback inputs (BlackHole); the default is the one the
+        current output reaches (see :mod:`loopcap.device.soundcard.macos`)."""
+        from loopcap.device.soundcard.macos import is_virtual_loopback, reaches, read_route
+
+        try:
+            route = read_route(self.sc)
+            mics = [m for m in self.sc.all_microphones() if is_virtual_loopback(str(m.name))]
+            out = [
+                DeviceInfo(
+                    id=str(m.id),
+                    name=str(m.name),
+                    channels=int(m.channels),
+                    default=reaches(route, str(m.name)) is True,
+                )
+                for m in mics
+            ]
+        except Exception as exc:  # soundcard's Core Audio helpers assert
+            raise DeviceError(f"cannot list sound devices ({exc})") from None
         out.sort(key=lambda d: not d.default)
         return out
 

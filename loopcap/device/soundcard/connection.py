@@ -16,12 +16,14 @@ Threads: every function here is thread-safe (one lock, ``_SC_LOCK``).
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import traceback
 from typing import Any
 
 from loguru import logger
 
+from loopcap.device.soundcard.com import join_com
 from loopcap.errors import DeviceError
 
 __all__ = ["NO_SERVER", "soundcard_module", "pulse_extra", "stream_opened", "stream_closed"]
@@ -55,6 +57,10 @@ def soundcard_module() -> Any:
             raise DeviceError(NO_SERVER) from None
         except (OSError, RuntimeError) as exc:
             raise DeviceError(f"the sound system cannot be used ({exc}): {NO_SERVER}") from None
+        if sys.platform == "win32":
+            # soundcard initialised COM only on the thread that imported it;
+            # this one lists or finds devices (see loopcap.device.soundcard.com).
+            join_com(soundcard)
         _reconnect_if_lost(soundcard)
         _guard_pulse(soundcard)
         return soundcard
@@ -104,8 +110,8 @@ def _reconnect_if_lost(sc: Any) -> None:
     """
     api = getattr(sc, "pulseaudio", None)
     old = getattr(api, "_pulse", None)
-    if old is None:
-        return  # not the PulseAudio backend
+    if api is None or old is None:
+        return  # not the PulseAudio backend (WASAPI, Core Audio)
     if old._pa_context_get_state(old.context) == api._pa.PA_CONTEXT_READY:
         return
     fresh = api._PulseAudio.__new__(api._PulseAudio)

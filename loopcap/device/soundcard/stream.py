@@ -1,14 +1,17 @@
 """The soundcard stream: a PulseAudio (or other soundcard) recorder read in
 batches, with a watchdog that never lets audio from another device through.
 
-Lifecycle: made by :meth:`SoundcardSource.open`; :meth:`read` on one reader
-thread (it blocks); :meth:`drain` from any thread; :meth:`close` once
-(idempotent), from the reader thread.
+Lifecycle: made by :meth:`SoundcardSource.open` on the reader thread (the
+capture thread); :meth:`read` there (it blocks); :meth:`drain` from any
+thread; :meth:`close` once (idempotent), from the reader thread.  On Windows
+the stream joins COM on that thread for its life (see
+:mod:`~loopcap.device.soundcard.com`).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 import time
 from typing import Any
@@ -16,10 +19,29 @@ from typing import Any
 import numpy as np
 
 from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo
+from loopcap.device.soundcard.com import ComThread
 from loopcap.device.soundcard.connection import pulse_extra, stream_closed, stream_opened
 from loopcap.errors import DeviceError, DeviceLostError
 
-__all__ = ["SoundcardStream"]
+__all__ = ["SoundcardStream", "capture_channels"]
+
+#: soundcard's WASAPI backend is in use (a module constant, so tests can play Windows).
+WINDOWS = sys.platform == "win32"
+#: soundcard's Core Audio backend: device ids are integers (AudioObjectID).
+MACOS = sys.platform == "darwin"
+
+
+def capture_channels(device_channels: int, windows: bool | None = None) -> int:
+    """The channels to record from a loopback of ``device_channels``.
+
+    All of them: loopcap downmixes afterwards, when it encodes (the
+    Converter of :mod:`loopcap.output.encode`), never in the capture.  On
+    Windows at least two, since WASAPI loopback recorded as one channel is
+    garbage (SoundCard README, "Known Issues"); soundcard asks WASAPI to
+    convert the mix format (AUTOCONVERTPCM), so a mono device is upmixed.
+    """
+    windows = WINDOWS if windows is None else windows
+    return max(2, device_channels) if windows else device_channels
 
 
 class _Moved(Exception):
@@ -76,7 +98,7 @@ class SoundcardStream:
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
         self.samplerate = samplerate
-        self.channels = info.channels
+        self.channels = capture_channels(info.channels)
         self._info = info
         self._sc = sc
         self._lock = threading.Lock()
@@ -88,18 +110,29 @@ class SoundcardStream:
         self._drain_requested = threading.Event()
         self._drain_at = 0.0
         self._flowing = False
+        # This runs on the capture thread, which on Windows must join COM
+        # before soundcard's WASAPI calls (see loopcap.device.soundcard.com).
+        self._com = ComThread(sc) if WINDOWS else None
+        # Core Audio ids are integers, and soundcard matches a str id only
+        # against the names (coreaudio.py's _match_device).
+        key: Any = int(info.id) if MACOS and info.id.isdigit() else info.id
         try:
-            mic = sc.get_microphone(info.id, include_loopback=True)
+            # (Core Audio has no loopback flag: it only warns that it has none.)
+            mic = sc.get_microphone(key, include_loopback=not MACOS)
             self._ctx = mic.recorder(
                 samplerate=samplerate,
-                channels=info.channels,
+                channels=self.channels,
                 blocksize=max(1, int(samplerate * self.BLOCK_S)),
             )
             self._rec = self._ctx.__enter__()
         except Exception as exc:
+            if self._com is not None:
+                self._com.close()
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
         stream_opened()
-        self.channels = int(self._rec.channels)
+        # PulseAudio's recorder says how many channels it got; WASAPI's and
+        # Core Audio's have no such attribute and deliver what was asked.
+        self.channels = int(getattr(self._rec, "channels", self.channels))
         self._pa_api = getattr(sc, "pulseaudio", None)
         self._device_index: int | None = None
         self._index_now: Any = None
@@ -157,7 +190,7 @@ class SoundcardStream:
     def _device_present(self) -> bool:
         if not self._server_alive():
             raise self._server_gone()
-        ids = {str(m.id) for m in self._sc.all_microphones(include_loopback=True)}
+        ids = {str(m.id) for m in self._sc.all_microphones(include_loopback=not MACOS)}
         return self._info.id in ids
 
     # ------------------------------------------------------------ reading
@@ -168,6 +201,8 @@ class SoundcardStream:
         _Moved when it was moved to another device (the audio taken since
         the last hand-over is then dropped)."""
         api = self._pa_api
+        if api is None:  # read() takes this path only on PulseAudio
+            raise DeviceLostError("the loopback device cannot be read this way")
         pa, ffi = api._pa, api._ffi
         null = ffi.NULL
         stream = self._rec.stream
@@ -243,8 +278,36 @@ class SoundcardStream:
             self._drain_requested.wait(max(0.0, self._next_take - now))
 
     def _read_blocking(self) -> tuple[np.ndarray, float]:
-        """Another soundcard backend: its blocking ``record()``, with the
-        audio held back until the next device check passes."""
+        """Another soundcard backend (WASAPI, Core Audio): its blocking
+        ``record()``, with the audio held back until the next device check
+        passes.
+
+        The watchdog is the one of the PulseAudio path's other servers: the
+        device list is asked at every hand-over (``HANDOVER_S``), after the
+        audio was taken, and all audio held since the last check is dropped
+        when the device is gone.  A soundcard loopback is bound to one
+        device id, as a PulseAudio monitor is bound to its sink: when the
+        default output changes and the old device stays (Bluetooth headphones
+        connect), the capture goes on from the old one, as on Linux; when the
+        device is removed or unplugged, WASAPI's calls fail
+        (AUDCLNT_E_DEVICE_INVALIDATED, 0x88890004, raised by soundcard as a
+        bare RuntimeError) or the check above finds it missing: both end
+        the capture with a DeviceLostError, what was written is kept, and
+        the app reopens the default output's loopback and says so (the
+        controller's retry), as on Linux.
+
+        No data in silence: WASAPI loopback delivers no packets while nothing
+        plays (SoundCard #70, #137).  soundcard 0.4.6's ``_record_chunk``
+        then sleeps a quarter of the minimum device period at a time and,
+        after four default periods (~40 ms), returns zeros for the time
+        that passed, measured with ``perf_counter``.  So ``record()`` never
+        blocks long, and the zeros arrive stamped like audio.  They may be
+        off by up to four device periods; the writer's
+        :class:`~loopcap.writer.timeline.Timeline` places blocks by their
+        arrival and inserts silence only where the audio falls more than
+        ``resync_s`` (0.15 s) short of the wall clock, so the file keeps
+        wall time and no gap lands inside a sound.
+        """
         while True:
             now = time.monotonic()
             drain = self._drain_due(now)
@@ -260,7 +323,16 @@ class SoundcardStream:
                     out = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
                     self._held.clear()
                     return out.reshape(-1, self.channels), self._held_t
-            chunk = np.asarray(self._rec.record(numframes=None), np.float32).ravel()
+            try:
+                chunk = np.asarray(self._rec.record(numframes=None), np.float32).ravel()
+            except Exception as exc:  # soundcard's bare RuntimeError (see above)
+                self._held.clear()
+                if not self._device_present():
+                    raise self._device_gone() from None
+                raise DeviceLostError(
+                    f"the loopback device {self._info.name!r} stopped delivering audio ({exc}); "
+                    "what was captured so far is saved"
+                ) from None
             if len(chunk):
                 self._held.append(chunk)
                 self._held_t = time.monotonic()
@@ -291,4 +363,7 @@ class SoundcardStream:
             self._ctx.__exit__(None, None, None)
         except Exception:  # the server may be gone; nothing left to release
             pass
+        finally:
+            if self._com is not None:
+                self._com.close()
         stream_closed()
