@@ -2,11 +2,13 @@
 
 Each line: a verdict (ok, warn, FAIL), what was checked, and for anything
 not ok what to do.  The exit status is 0 only if loopcap can record and save
-(warnings, such as no tray, leave it usable).
+(warnings, such as no tray, leave it usable).  On macOS it also checks the
+BlackHole route and the permission global hotkeys need.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,9 +22,99 @@ from loopcap.errors import EXIT_ERROR, EXIT_OK, LoopcapError
 from loopcap.formats import CAPTURE_FORMATS, capture_target
 from loopcap.fs import ensure_private_dir
 
-__all__ = ["run_doctor", "checks"]
+__all__ = ["run_doctor", "checks", "blackhole_lines", "mac_hotkey_line"]
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
+
+_MULTI_OUTPUT = (
+    "open Audio MIDI Setup, create a Multi-Output Device with your speakers and {dev}, "
+    "and choose it as the output (System Settings > Sound)"
+)
+
+
+def blackhole_lines(route) -> list[tuple[str, str]]:
+    """macOS: is there a virtual loopback device (BlackHole), and does the
+    current output reach it?  ``route``: a
+    :class:`~loopcap.device.soundcard.macos.OutputRoute`.  Pure."""
+    from loopcap.device.soundcard.macos import reaches
+
+    found = route.loopbacks
+    if not found:
+        return [
+            (
+                FAIL,
+                "BlackHole: no virtual loopback device; macOS has none of its own: install "
+                "BlackHole (brew install blackhole-2ch), then " + _MULTI_OUTPUT.format(dev="it"),
+            )
+        ]
+    out = [(OK, f"BlackHole: {', '.join(found)}")]
+    verdicts = {dev: reaches(route, dev) for dev in found}
+    hit = [dev for dev, v in verdicts.items() if v]
+    if route.output in found:
+        out.append(
+            (
+                WARN,
+                f"output: {route.output} itself, so loopcap hears everything and you hear "
+                "nothing; " + _MULTI_OUTPUT.format(dev=route.output),
+            )
+        )
+    elif hit:
+        out.append((OK, f"output: {route.output} includes {hit[0]}"))
+    elif None in verdicts.values():
+        out.append(
+            (
+                WARN,
+                f"output: cannot tell whether {route.output} includes {found[0]}; check it "
+                "in Audio MIDI Setup",
+            )
+        )
+    else:
+        out.append(
+            (
+                FAIL,
+                f"output: {route.output or 'none'} does not reach {found[0]}, so loopcap "
+                "records silence; " + _MULTI_OUTPUT.format(dev=found[0]),
+            )
+        )
+    return out
+
+
+def mac_hotkey_line(trusted: bool | None) -> tuple[str, str]:
+    """macOS: pynput hears keys only with Accessibility and Input Monitoring
+    permission, and without them misses them silently (pynput #27, #389).
+    ``trusted``: AXIsProcessTrusted(), None when it cannot be asked."""
+    step = (
+        "allow your terminal (or Python) in System Settings > Privacy & Security > "
+        "Accessibility and > Input Monitoring, then restart loopcap"
+    )
+    if trusted:
+        return OK, "hotkeys: Accessibility allowed (Input Monitoring is asked on first use)"
+    if trusted is None:
+        return WARN, f"hotkeys: cannot tell whether keys may be heard; {step}"
+    return WARN, f"hotkeys: macOS does not let loopcap hear keys; {step}"
+
+
+def _mac_trusted() -> bool | None:
+    try:
+        import HIServices  # pyobjc-framework-ApplicationServices, pynput's on macOS
+
+        return bool(HIServices.AXIsProcessTrusted())
+    except Exception:
+        return None
+
+
+def _mac_route() -> list[tuple[str, str]]:
+    from loopcap.device import backend_name
+
+    if backend_name() != "soundcard":
+        return []
+    from loopcap.device.soundcard.connection import soundcard_module
+    from loopcap.device.soundcard.macos import read_route
+
+    try:
+        return blackhole_lines(read_route(soundcard_module()))
+    except Exception as exc:  # soundcard's Core Audio helpers assert
+        return [(WARN, f"BlackHole: the output route cannot be read ({exc})")]
 
 
 def _sound(config: Config) -> list[tuple[str, str]]:
@@ -33,6 +125,8 @@ def _sound(config: Config) -> list[tuple[str, str]]:
     except LoopcapError as exc:
         return [(FAIL, f"sound server: {exc}")]
     out = [(OK, "sound server reachable")]
+    if sys.platform == "darwin":
+        out += _mac_route()
     if not devices:
         return out + [(FAIL, "loopback devices: none found; check that an output device exists")]
     default = [d for d in devices if d.default]
@@ -85,7 +179,10 @@ def _display() -> list[tuple[str, str]]:
     else:
         out.append((WARN, f"tray: {reason}"))
     ok, reason = hotkey_support()
-    out.append((OK, "hotkeys: X11 global hotkeys") if ok else (WARN, f"hotkeys: {reason}"))
+    where = {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, "X11")
+    out.append((OK, f"hotkeys: {where} global hotkeys") if ok else (WARN, f"hotkeys: {reason}"))
+    if ok and sys.platform == "darwin":
+        out.append(mac_hotkey_line(_mac_trusted()))
     return out
 
 

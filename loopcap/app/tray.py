@@ -11,6 +11,7 @@ request is repeated until the tray has taken it.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
+from PIL import Image  # already loaded: loopcap.app.icons draws with it
 
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
@@ -47,6 +49,33 @@ def tray_support() -> tuple[bool, str]:
     except Exception as exc:
         return False, f"the tray icon is not available ({exc}); running with hotkeys only"
     return True, ""
+
+
+def _on_ui_thread(fn: Callable[[], None], platform: str = sys.platform) -> None:
+    """Run ``fn`` (a change of the icon) where the tray backend allows it.
+
+    macOS: AppKit may be used from the main thread only, and pystray's darwin
+    setters call it on the calling thread (pystray #60, open; recent macOS
+    kills the process with SIGTRAP for an NSStatusItem changed off the main
+    thread).  So ``fn`` is queued on the main run loop, which pystray's
+    ``run()`` drives there, with PyObjC's ``AppHelper.callAfter``.
+    Elsewhere ``fn`` runs at once on the updater thread: win32's
+    Shell_NotifyIcon may be called from any thread, and the AppIndicator
+    backend hands its changes to GLib itself (pystray #59).  Never raises.
+    """
+
+    def guarded() -> None:
+        try:
+            fn()
+        except Exception as exc:
+            logger.debug(f"tray update failed: {exc}")
+
+    if platform == "darwin":
+        from PyObjCTools import AppHelper  # pyobjc, pystray's dependency on macOS
+
+        AppHelper.callAfter(guarded)
+    else:
+        guarded()
 
 
 def open_path(path: Path) -> None:
@@ -87,7 +116,7 @@ class Tray:
         self._wake = threading.Event()
         self._pending: tuple[Snapshot, Snapshot] | None = None
         self._xorg = getattr(self.icon, "_window", None) is not None
-        self._images: dict[str, object] = {}  # icon images by state
+        self._images: dict[str, Image.Image] = {}  # icon images by state
         self._scaled: tuple[str, tuple[int, int]] | None = None  # what _icon_data shows
         self._x_updates = XConnection()  # the updater thread's
         self._x_dock = XConnection()  # the docking thread's
@@ -110,7 +139,6 @@ class Tray:
         icon._icon = image
         icon._title = title  # this backend shows no tooltip; kept for the record
         try:
-            from PIL import Image
             from Xlib import X
             from Xlib.protocol import event
 
@@ -126,8 +154,10 @@ class Tray:
                 # loop died on None in a storm of state changes, and the icon
                 # was gone.)  Made again only when the state or size changed.
                 data = Image.new("RGB", size)
-                data.paste(image.resize(size, Image.LANCZOS))
-                data.tostring = data.tobytes
+                data.paste(image.resize(size, Image.Resampling.LANCZOS))
+                # python-xlib's put_pil_image calls tostring(), gone from Pillow;
+                # pystray's own _assert_icon_data patches it the same way.
+                setattr(data, "tostring", data.tobytes)  # noqa: B010 - not a Pillow attribute
                 icon._icon_data = data
                 self._scaled = (state, size)
             window.send_event(
@@ -233,21 +263,28 @@ class Tray:
                     if self._xorg:
                         self._show_xorg(snap.state, self._title(snap))
                         continue
-                    self.icon.icon = icon_image(snap.state)
-                    self.icon.title = self._title(snap)
-                    if self.has_menu:
-                        self.icon.update_menu()
-                    if previous.state == SAVING and snap.message and self.has_notify:
-                        self.icon.notify(snap.message, "loopcap")
+                    _on_ui_thread(functools.partial(self._show, previous, snap))
                 elif not woke and self._xorg:
                     # Redraw now and then: an Expose can be lost, or come
                     # before the tray has mapped the icon after docking.
                     self._show_xorg(self._snap.state, self._title(self._snap))
                 elif not woke and self._snap.state == RECORDING:
                     # Keep the elapsed time in the tooltip current.
-                    self.icon.title = self._title(self._snap)
+                    _on_ui_thread(functools.partial(self._set_title, self._snap))
             except Exception as exc:
                 logger.debug(f"tray update failed: {exc}")
+
+    def _show(self, previous: Snapshot, snap: Snapshot) -> None:
+        """Icon, title, menu, notification of a new state (see _on_ui_thread)."""
+        self.icon.icon = icon_image(snap.state)
+        self.icon.title = self._title(snap)
+        if self.has_menu:
+            self.icon.update_menu()
+        if previous.state == SAVING and snap.message and self.has_notify:
+            self.icon.notify(snap.message, "loopcap")
+
+    def _set_title(self, snap: Snapshot) -> None:
+        self.icon.title = self._title(snap)
 
     @staticmethod
     def _title(snap: Snapshot) -> str:
