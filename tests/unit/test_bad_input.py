@@ -262,6 +262,7 @@ def test_absurd_wav_header_values(tmp_path, run, good):
     check_family("absurd WAV header values", run, cases, good)
 
 
+@pytest.mark.posix  # a FIFO and symlinks: POSIX
 def test_not_a_file(tmp_path, run, good):
     (tmp_path / "folder").mkdir()
     (tmp_path / "folder.wav").mkdir()
@@ -310,6 +311,7 @@ def run_subprocess(args: list[str]) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+@pytest.mark.posix  # chmod and geteuid: POSIX
 def test_files_it_may_not_read(tmp_path, good):
     if os.geteuid() == 0:
         try:

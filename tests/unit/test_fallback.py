@@ -24,6 +24,8 @@ from loopcap.device.fake import FakeSource
 from loopcap.errors import OutputError
 from loopcap.session import Recording
 
+pytestmark = pytest.mark.posix  # small disks are tmpfs mounts (and /proc): Linux
+
 SR = 48000
 
 

@@ -19,6 +19,8 @@ import pytest
 from faultrig import counter_run, private_env, rescue_dir, tmpfs, unplayable
 from rig import START_LINE, Loopcap, ask, wait_state, write_config
 
+pytestmark = pytest.mark.posix  # small disks are tmpfs mounts: Linux
+
 SR = 48000
 FAMILY = "output folder full, deleted or unwritable"
 

@@ -35,6 +35,8 @@ from faultrig import audio_files, counter_run, private_env, unplayable
 from rig import START_LINE, Loopcap, ask, run_loopcap, write_config
 from rig import wait_state as app_wait_state
 
+pytestmark = pytest.mark.posix  # SIGKILL at random moments and its exit status: POSIX only
+
 SEED = 20261122
 
 

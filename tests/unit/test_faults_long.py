@@ -31,6 +31,8 @@ from rig import Loopcap
 
 from loopcap.session import ALIGN_S
 
+pytestmark = pytest.mark.posix  # SIGINT to a child and /proc: Linux
+
 SR = 48000
 SPEED = 200
 BLOCK_FRAMES = 12000  # 0.25 s: the blocks the real stream hands over at each device check

@@ -93,6 +93,7 @@ def test_every_name_a_stem_yields():
     assert not naming.is_temporary_of(".ab.raw.flac.1.tmp", "a")
 
 
+@pytest.mark.posix  # symlinks need privileges on Windows
 def test_the_one_dash_n_rule(tmp_path):
     assert [naming.numbered("a", n) for n in (1, 2, 3)] == ["a", "a-2", "a-3"]
     assert naming.unique_path(tmp_path, "a", ".wav") == tmp_path / "a.wav"

@@ -21,10 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 import rig
 import soundfile as sf
 from filerig import note
 from rig import report, user_dirs
+
+pytestmark = pytest.mark.posix  # file modes under umask 000, fork and AF_UNIX: POSIX only
 
 NOBODY = 65534
 

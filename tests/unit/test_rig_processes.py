@@ -13,6 +13,8 @@ import rig
 
 from loopcap.config import load_config
 
+pytestmark = pytest.mark.posix  # exit statuses of SIGABRT/SIGKILL: POSIX only
+
 
 @pytest.fixture
 def fake_env(tmp_path) -> dict[str, str]:

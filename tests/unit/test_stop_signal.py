@@ -11,8 +11,12 @@ import signal
 import threading
 import time
 
+import pytest
+
 from loopcap.app.record import StopFlag
 from loopcap.app.signals import forward_signals
+
+pytestmark = pytest.mark.posix  # signal.pthread_kill aims a signal at one thread: POSIX only
 
 
 def _signal_from_another_thread(sig: int, delay_s: float) -> threading.Thread:
