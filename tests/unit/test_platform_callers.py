@@ -27,24 +27,11 @@ import pytest
 
 import loopcap.platforms as platforms
 from loopcap.fs import create_exclusive, create_locked, ensure_private_dir
-from loopcap.platforms import Platform
 from loopcap.platforms.posix import PosixPlatform
 from loopcap.platforms.windows import WindowsPlatform
 from loopcap.writer.rescue import _private_folder, describe, rescue_dirs
 
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="modes and signals are POSIX")
-
-
-@pytest.fixture
-def use(monkeypatch):
-    """``use(platform)``: make it this process's :func:`loopcap.platforms.current`
-    for the test (the chosen one is restored afterwards)."""
-
-    def install(platform: Platform) -> Platform:
-        monkeypatch.setattr(platforms, "_current", platform)
-        return platform
-
-    return install
 
 
 # ------------------------------------------------------------------ callers

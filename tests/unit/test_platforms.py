@@ -93,18 +93,6 @@ def fake_msvcrt(monkeypatch) -> FakeMsvcrt:
     return fake
 
 
-@pytest.fixture
-def use(monkeypatch):
-    """``use(platform)``: make it this process's :func:`loopcap.platforms.current`
-    for the test (the chosen one is restored afterwards)."""
-
-    def install(platform: Platform) -> Platform:
-        monkeypatch.setattr(platforms, "_current", platform)
-        return platform
-
-    return install
-
-
 def two_fds(path: Path, flags: int = os.O_RDWR) -> tuple[int, int]:
     """Two open file descriptions of ``path`` (created if missing)."""
     path.touch()
