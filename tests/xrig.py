@@ -18,9 +18,8 @@ Parts:
   (``xdotool mousemove`` + ``click``).
 * :func:`wait_icon` -- until the tray icon shows a state, else fail the test
   with the app's log.
-* :func:`tray_picture` -- the picture of the tray icon's states for the README
-  (``docs/tray.png``); ``python tests/xrig.py tray-png docs/tray.png`` makes it
-  from a real run of the app.
+* :data:`PANELS` -- trayer's options for a light and a dark panel (the README's
+  pictures: ``shotrig.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +44,14 @@ TRAY_W, TRAY_H = 200, 32
 #: The tray area: top-right corner, (left, top, right, bottom).
 TRAY_BOX = (WIDTH - TRAY_W, 0, WIDTH, TRAY_H)
 TRAY_SELECTION = "_NET_SYSTEM_TRAY_S0"
+#: trayer's background options by panel: ``None`` its default (opaque, GTK's
+#: window colour, (220, 218, 213) here); a tint over the (black) root window
+#: with no transparency left: a light or a dark panel.
+PANELS: dict[str | None, list[str]] = {
+    None: ["--transparent", "false", "--tint", "0xffffff"],
+    "light": ["--transparent", "true", "--alpha", "0", "--tint", "0xf0f0f0"],
+    "dark": ["--transparent", "true", "--alpha", "0", "--tint", "0x303030"],
+}
 #: The app's toggle hotkey as the tests configure it, and the keys that press it.
 TOGGLE_HOTKEY = "<ctrl>+<alt>+r"
 TOGGLE_KEY = "ctrl+alt+r"
@@ -89,8 +96,9 @@ class XDisplay:
 
     READY_TIMEOUT_S = 10.0
 
-    def __init__(self, tray: bool = True) -> None:
+    def __init__(self, tray: bool = True, panel: str | None = None) -> None:
         self.want_tray = tray
+        self.panel_args = PANELS[panel]
         self.number: int | None = None
         self.xvfb: subprocess.Popen | None = None
         self.trayer: subprocess.Popen | None = None
@@ -202,8 +210,8 @@ class XDisplay:
             [
                 "trayer",
                 *f"--edge top --align right --widthtype pixel --width {TRAY_W}".split(),
-                *f"--heighttype pixel --height {TRAY_H} --transparent false".split(),
-                *"--tint 0xffffff".split(),
+                *f"--heighttype pixel --height {TRAY_H}".split(),
+                *self.panel_args,
             ],
             env=self.env(),
             stdin=subprocess.DEVNULL,
@@ -411,84 +419,3 @@ def nearest_state(colour, tol: int = 30) -> str | None:
         if _close(colour, ref, tol):
             return state
     return None
-
-
-# --------------------------------------------------------------------------------------
-# The README picture
-# --------------------------------------------------------------------------------------
-
-
-def tray_picture(shots: list[tuple[str, Path]], out, scale: int = 3, width: int = 72) -> Path:
-    """The right-hand ``width`` pixels of the tray area (where the icon docks) from
-    ``shots`` ([(label, png)]), side by side, scaled up ``scale`` times with
-    ImageMagick and labelled; written to ``out``."""
-    rig.require("convert")
-    out = Path(out)
-    tmp = Path(tempfile.mkdtemp(prefix="loopcap-traypng-"))
-    try:
-        tiles = []
-        for i, (label, png) in enumerate(shots):
-            tile = tmp / f"tile-{i}.png"
-            box = f"{width}x{TRAY_H}+{TRAY_BOX[2] - width}+{TRAY_BOX[1]}"
-            subprocess.run(
-                [
-                    "convert",
-                    str(png),
-                    *f"-crop {box} +repage -filter point -resize {scale * 100}%".split(),
-                    *"-background white -fill black -pointsize 22".split(),
-                    "label:" + label,
-                    *"-gravity center -append -bordercolor white -border 8".split(),
-                    str(tile),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=30,
-            )
-            tiles.append(str(tile))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["convert", *tiles, "+append", "-strip", str(out)],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def make_tray_png(out) -> Path:
-    """Run the app under a private Xvfb + trayer + PulseAudio; picture it idle and
-    recording (``loopcap toggle``); write the README picture to ``out``."""
-    work = Path(tempfile.mkdtemp(prefix="loopcap-traypng-run-"))
-    runtime = work / "run"
-    runtime.mkdir(mode=0o700)
-    config, _ = rig.write_config(work)
-    with rig.PulseServer() as pulse, XDisplay(tray=True) as x:
-        env = rig.child_env(x.env(pulse.env()), work)
-        env["XDG_RUNTIME_DIR"] = str(runtime)
-        app = rig.Loopcap(["run", "--config", str(config)], env)
-        try:
-            ok, idle, _ = x.wait_icon("idle", work, timeout=15, tag="idle")
-            if not ok:
-                raise XError("the idle icon did not appear")
-            time.sleep(0.5)
-            idle = x.screenshot(work / "idle.png")
-            rig.run_loopcap(["toggle"], env, check=True)
-            ok, recording, _ = x.wait_icon("recording", work, timeout=8, tag="rec")
-            if not ok:
-                raise XError("the recording icon did not appear")
-            rig.run_loopcap(["toggle"], env, check=True)
-        finally:
-            app.send(signal.SIGTERM)
-            app.finish(10)
-        picture = tray_picture([("idle", idle), ("recording", recording)], out)
-    shutil.rmtree(work, ignore_errors=True)
-    return picture
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "tray-png":
-        print(make_tray_png(sys.argv[2]))
-        sys.exit(0)
-    sys.exit(f"usage: {sys.argv[0]} tray-png OUT.png")

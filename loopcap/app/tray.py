@@ -7,6 +7,12 @@ the app's entry point before a :class:`Tray` is made).  A freshly started system
 sometimes fails to embed an icon (measured: about 1 launch in 10 with a plain
 pystray icon), so on X11 the icon's window is checked after start and the dock
 request is repeated until the tray has taken it.
+
+That backend draws an opaque image on its window (transparent pixels come out
+black), so there the icon is rendered at the window's own size onto the
+colour the panel shows around it, read from the screen
+(:func:`loopcap.app.x11.panel_colour_around`).  The other backends take the
+transparent RGBA image at :data:`ICON_SIZE` and scale it themselves.
 """
 
 from __future__ import annotations
@@ -24,13 +30,53 @@ from PIL import Image  # already loaded: loopcap.app.icons draws with it
 
 from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
-from loopcap.app.x11 import XConnection, x11_tray_owner
+from loopcap.app.x11 import XConnection, panel_colour_around, x11_tray_owner
 from loopcap.fs import ensure_private_dir
 
-__all__ = ["Tray", "tray_support", "open_path"]
+__all__ = ["Tray", "tray_support", "open_path", "xorg_frame", "cut_picture_of"]
 
 DOCK_CHECK_S = 1.0
 DOCK_ATTEMPTS = 8
+#: The icon image given to the backends that scale it themselves (AppIndicator,
+#: win32, darwin): large enough for a 24-32 px tray at 2x (HiDPI).
+ICON_SIZE = 64
+#: How often the Xorg icon is redrawn (and the panel colour read again) while
+#: idle; faster until the panel's colour has first been read from the docked icon.
+REDRAW_S = 1.0
+FIRST_REDRAW_S = 0.1
+#: The Xorg icon's background until the panel's own colour is known (GTK's
+#: default window colour: the first frame is right on most panels).
+PANEL_GUESS = (220, 218, 213)
+#: Pixels of panel left around the Xorg icon: the tray gives the window its
+#: whole cell, and a glyph touching its edges looks cut off (and crowds the next).
+XORG_PAD = 1
+
+RGB = tuple[int, int, int]
+
+
+def xorg_frame(state: str, size: tuple[int, int], panel: RGB) -> Image.Image:
+    """The Xorg icon window's whole picture: an RGB image of ``size`` filled
+    with ``panel``, the icon of ``state`` rendered square at the window's
+    shorter side less :data:`XORG_PAD` on each side (not a larger image
+    resized: that spreads each colour over many values) onto ``panel`` and
+    pasted in the middle."""
+    side = min(size) - 2 * XORG_PAD
+    frame = Image.new("RGB", size, panel)
+    if side >= 8:  # else: a window not docked yet (1x1): nothing to see
+        frame.paste(
+            icon_image(state, side, background=panel),
+            ((size[0] - side) // 2, (size[1] - side) // 2),
+        )
+    # python-xlib's put_pil_image calls tostring(), gone from Pillow;
+    # pystray's own _assert_icon_data patches it the same way.
+    setattr(frame, "tostring", frame.tobytes)  # noqa: B010 - not a Pillow attribute
+    return frame
+
+
+def cut_picture_of(note: Path) -> Path | None:
+    """The cut picture saved beside ``note`` (``<stem>.png``), if there is one."""
+    picture = note.with_suffix(".png")
+    return picture if picture != note and picture.is_file() else None
 
 
 def tray_support() -> tuple[bool, str]:
@@ -108,7 +154,14 @@ class Tray:
         self.config_path = config_path
         self.on_quit = on_quit
         self._snap = controller.snapshot
-        self.icon = pystray.Icon("loopcap", icon_image("idle"), "loopcap: idle", menu=self._menu())
+        # Read by pystray's loop thread (_xorg_icon_data), set by the updater:
+        # whole values, replaced by one assignment each.
+        self._panel: RGB = PANEL_GUESS
+        self._panel_read = False
+        self._shown = "idle"
+        xorg = pystray.Icon.__module__.endswith("_xorg")
+        first = xorg_frame("idle", (24, 24), PANEL_GUESS) if xorg else icon_image("idle", ICON_SIZE)
+        self.icon = pystray.Icon("loopcap", first, "loopcap: idle", menu=self._menu())
         self.has_menu = bool(getattr(self.icon, "HAS_MENU", False))
         self.has_notify = bool(getattr(self.icon, "HAS_NOTIFICATION", False))
         self._stop = threading.Event()
@@ -116,11 +169,23 @@ class Tray:
         self._wake = threading.Event()
         self._pending: tuple[Snapshot, Snapshot] | None = None
         self._xorg = getattr(self.icon, "_window", None) is not None
-        self._images: dict[str, Image.Image] = {}  # icon images by state
-        self._scaled: tuple[str, tuple[int, int]] | None = None  # what _icon_data shows
+        self._drawn: tuple[str, tuple[int, int], RGB] | None = None  # what _icon_data shows
         self._x_updates = XConnection()  # the updater thread's
         self._x_dock = XConnection()  # the docking thread's
+        if self._xorg:
+            # pystray makes the window's picture itself when the window's size
+            # changes (at docking, before any redraw of ours) by stretching the
+            # image onto black; ours draws at that size on the panel's colour.
+            # It runs on pystray's loop thread and makes no X request.
+            self.icon._assert_icon_data = self._xorg_icon_data
         self._listen_for_clicks()
+
+    def _xorg_icon_data(self, width: int, height: int) -> None:
+        """pystray's ``_assert_icon_data`` for this icon (its loop thread only)."""
+        data = getattr(self.icon, "_icon_data", None)
+        if data is not None and data.size == (width, height):
+            return
+        self.icon._icon_data = xorg_frame(self._shown, (width, height), self._panel)
 
     def _show_xorg(self, state: str, title: str) -> None:
         """Change the Xorg icon without pystray's cross-thread setters.
@@ -130,13 +195,13 @@ class Tray:
         the loop waits for a reply (measured: the icon froze, 1 change in ~20).
         Instead the new image is put in place and an Expose event is sent over
         a connection of our own: the loop redraws on its own thread, nobody waits.
-        Updater thread only.
+        The panel's colour is read here too, on this thread's own connection
+        (pystray's belongs to its loop; a third thread on it is what the
+        lost wake-up needs).  Updater thread only.
         """
         icon = self.icon
-        image = self._images.get(state)
-        if image is None:
-            image = self._images[state] = icon_image(state)
-        icon._icon = image
+        self._shown = state
+        icon._icon = icon_image(state, ICON_SIZE)  # kept for the record; not drawn
         icon._title = title  # this backend shows no tooltip; kept for the record
         try:
             from Xlib import X
@@ -146,20 +211,21 @@ class Tray:
             window = d.create_resource_object("window", icon._window.id)
             geometry = window.get_geometry()
             size = (max(1, geometry.width), max(1, geometry.height))
-            if self._scaled != (state, size):
-                # The scaled copy pystray draws from, made whole here and put in
+            panel = panel_colour_around(d, icon._window.id)
+            if panel is not None:
+                self._panel, self._panel_read = panel, True
+            key = (state, size, self._panel)
+            data = getattr(icon, "_icon_data", None)
+            if self._drawn != key or data is None or data.size != size:
+                # The picture pystray draws from, made whole here and put in
                 # place with one assignment: pystray's loop, drawing on its own
-                # thread, sees the old copy or the new one.  (Clearing it for
+                # thread, sees the old picture or the new one.  (Clearing it for
                 # pystray to remake raced with a draw under way: measured, the
                 # loop died on None in a storm of state changes, and the icon
-                # was gone.)  Made again only when the state or size changed.
-                data = Image.new("RGB", size)
-                data.paste(image.resize(size, Image.Resampling.LANCZOS))
-                # python-xlib's put_pil_image calls tostring(), gone from Pillow;
-                # pystray's own _assert_icon_data patches it the same way.
-                setattr(data, "tostring", data.tobytes)  # noqa: B010 - not a Pillow attribute
-                icon._icon_data = data
-                self._scaled = (state, size)
+                # was gone.)  Made again only when the state, the size or the
+                # panel's colour changed.
+                icon._icon_data = xorg_frame(state, size, self._panel)
+                self._drawn = key
             window.send_event(
                 event.Expose(
                     window=window,
@@ -211,7 +277,18 @@ class Tray:
             if not paths:
                 yield item("(none yet)", None, enabled=False)
             for p in paths:
-                yield item(p.name, lambda _i, _it, p=p: open_path(p))
+                picture = cut_picture_of(p)
+                if picture is None:
+                    yield item(p.name, lambda _i, _it, p=p: open_path(p))
+                    continue
+                # The cut picture ([output] save_plot) beside the note: a submenu.
+                yield item(
+                    p.name,
+                    pystray.Menu(
+                        item("Open note", lambda _i, _it, p=p: open_path(p), default=True),
+                        item("Open cut picture", lambda _i, _it, q=picture: open_path(q)),
+                    ),
+                )
 
         return pystray.Menu(
             item(toggle_text, lambda: self.controller.post("toggle"), default=True),
@@ -253,7 +330,7 @@ class Tray:
     def _update(self) -> None:
         """The one thread that changes the icon, title, menu and notifies."""
         while not self._stop.is_set():
-            woke = self._wake.wait(1.0)
+            woke = self._wake.wait(REDRAW_S if self._panel_read else FIRST_REDRAW_S)
             self._wake.clear()
             with self._lock:
                 pending, self._pending = self._pending, None
@@ -266,7 +343,8 @@ class Tray:
                     _on_ui_thread(functools.partial(self._show, previous, snap))
                 elif not woke and self._xorg:
                     # Redraw now and then: an Expose can be lost, or come
-                    # before the tray has mapped the icon after docking.
+                    # before the tray has mapped the icon after docking; and
+                    # the panel's colour can change (a theme, a panel restart).
                     self._show_xorg(self._snap.state, self._title(self._snap))
                 elif not woke and self._snap.state == RECORDING:
                     # Keep the elapsed time in the tooltip current.
@@ -276,12 +354,20 @@ class Tray:
 
     def _show(self, previous: Snapshot, snap: Snapshot) -> None:
         """Icon, title, menu, notification of a new state (see _on_ui_thread)."""
-        self.icon.icon = icon_image(snap.state)
+        self.icon.icon = icon_image(snap.state, ICON_SIZE)
         self.icon.title = self._title(snap)
         if self.has_menu:
             self.icon.update_menu()
         if previous.state == SAVING and snap.message and self.has_notify:
             self.icon.notify(snap.message, "loopcap")
+
+    def notify(self, text: str, title: str = "loopcap") -> None:
+        """Show a desktop notification where the backend has them, on the
+        thread the backend allows (see :func:`_on_ui_thread`).  Any thread;
+        nothing happens without notifications (pystray's Xorg backend)."""
+        if not self.has_notify:
+            return
+        _on_ui_thread(lambda: self.icon.notify(text, title))
 
     def _set_title(self, snap: Snapshot) -> None:
         self.icon.title = self._title(snap)

@@ -33,7 +33,16 @@ import os
 
 from loguru import logger
 
-__all__ = ["thread_safe_xlib", "fix_send_and_recv", "XConnection", "x11_tray_owner"]
+__all__ = [
+    "thread_safe_xlib",
+    "fix_send_and_recv",
+    "XConnection",
+    "x11_tray_owner",
+    "panel_colour_around",
+]
+
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]
 
 
 def thread_safe_xlib() -> None:
@@ -136,6 +145,90 @@ class XConnection:
                 d.close()
             except Exception:
                 pass
+
+
+def _intersect(a: Box, b: Box) -> Box | None:
+    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+    return box if box[0] < box[2] and box[1] < box[3] else None
+
+
+def _root_box(window, root) -> Box:
+    """``window``'s (left, top, right, bottom) in root coordinates."""
+    geometry = window.get_geometry()
+    pos = window.translate_coords(root, 0, 0)  # root's origin in window coordinates
+    return -pos.x, -pos.y, -pos.x + geometry.width, -pos.y + geometry.height
+
+
+def _pixels(d, root, box: Box) -> list[RGB] | None:
+    """The screen's pixels in ``box`` (root coordinates), row by row, read with
+    GetImage on the root window (what the screen shows, the windows on it
+    included); None where the root visual is not 24-bit TrueColor in 32-bit
+    pixels (the only layout decoded here)."""
+    from Xlib import X
+
+    info = d.display.info
+    screen = d.screen()
+    bpp = {f.depth: f.bits_per_pixel for f in info.pixmap_formats}.get(screen.root_depth)
+    visual = next(
+        (
+            v
+            for dd in screen.allowed_depths
+            for v in dd.visuals
+            if v.visual_id == screen.root_visual
+        ),
+        None,
+    )
+    if bpp != 32 or visual is None or (visual.red_mask, visual.blue_mask) != (0xFF0000, 0xFF):
+        return None
+    width, height = box[2] - box[0], box[3] - box[1]
+    data = root.get_image(box[0], box[1], width, height, X.ZPixmap, 0xFFFFFFFF).data
+    r, g, b = (2, 1, 0) if info.image_byte_order == X.LSBFirst else (1, 2, 3)
+    return [(data[i + r], data[i + g], data[i + b]) for i in range(0, width * height * 4, 4)]
+
+
+def panel_colour_around(d, window_id: int, margin: int = 3) -> RGB | None:
+    """The colour a panel shows around the docked window ``window_id``: the
+    most frequent colour in a ``margin``-pixel frame around it, inside the
+    panel's top-level window (the whole panel if the frame is empty: an icon as
+    tall as its panel).  None while the window is not docked (its parent is the
+    root) or where the screen's pixels are not decoded (see :func:`_pixels`).
+
+    ``d`` is a python-xlib display of the calling thread's own (one request
+    per ancestor and one GetImage of a few hundred pixels: about a millisecond).
+    """
+    window = d.create_resource_object("window", window_id)
+    tree = window.query_tree()
+    root, top = tree.root, window
+    if tree.parent == root:
+        return None  # not docked: no panel around it yet
+    while True:
+        parent = top.query_tree().parent
+        if parent == root:
+            break
+        top = parent
+    icon = _root_box(window, root)
+    screen = d.screen()
+    panel = _intersect(
+        _root_box(top, root), (0, 0, screen.width_in_pixels, screen.height_in_pixels)
+    )
+    if panel is None:
+        return None
+    wide = (icon[0] - margin, icon[1] - margin, icon[2] + margin, icon[3] + margin)
+    for area in (_intersect(wide, panel), panel):
+        if area is None:
+            continue
+        pixels = _pixels(d, root, area)
+        if pixels is None:
+            return None
+        width = area[2] - area[0]
+        counts: dict[RGB, int] = {}
+        for i, c in enumerate(pixels):
+            x, y = area[0] + i % width, area[1] + i // width
+            if not (icon[0] <= x < icon[2] and icon[1] <= y < icon[3]):
+                counts[c] = counts.get(c, 0) + 1
+        if sum(counts.values()) >= 4:
+            return max(counts, key=counts.__getitem__)
+    return None
 
 
 def x11_tray_owner() -> bool | None:
