@@ -113,6 +113,9 @@ class OutputConfig:
     #: Bring every saved note to this integrated loudness (LUFS, e.g. -16);
     #: 0 leaves the level as captured.
     normalize_lufs: float = 0.0
+    #: Write a picture of the cut beside the saved note, ``<stem>.png``: the
+    #: level over time, the notes kept, the floor, what was left out.
+    save_plot: bool = False
 
     def validate(self) -> None:
         _check(isinstance(self.dir, str), "output.dir", self.dir, "it must be a string")
@@ -137,6 +140,12 @@ class OutputConfig:
             "it must be a non-empty string",
         )
         check_normalize_lufs(self.normalize_lufs)
+        _check(
+            isinstance(self.save_plot, bool),
+            "output.save_plot",
+            self.save_plot,
+            "it must be true or false",
+        )
         try:
             render_stem(self.stem)
         except ValueError as exc:

@@ -7,6 +7,8 @@ template (:func:`render_stem`).  From it come:
 - ``<stem>.<ext>``: the trimmed note, or with several notes ``<stem>-1.<ext>``,
   ``<stem>-2.<ext>``... (:func:`note_name`);
 - ``<stem>.raw.<ext>``: the untrimmed capture (:func:`raw_stem`);
+- ``<stem>.png``: the picture of the cut, one for all the notes of a split
+  (:func:`plot_name`);
 - ``.<name>.<pid>.tmp``: the hidden temporary a file is written to before it
   gets its name (:func:`temporary_name`);
 
@@ -39,6 +41,8 @@ __all__ = [
     "raw_stem",
     "note_name",
     "trimmed_name",
+    "PLOT_SUFFIX",
+    "plot_name",
     "temporary_name",
     "is_temporary_of",
     "numbered",
@@ -133,6 +137,22 @@ def note_name(first: str, ext: str, k: int, count: int) -> str:
 def trimmed_name(input_stem: str, ext: str) -> str:
     """``loopcap trim``'s default output name: ``<input stem>.trimmed.<ext>``."""
     return f"{input_stem}.trimmed.{ext}"
+
+
+#: The picture of a cut (:mod:`loopcap.output.plot`) is a PNG.
+PLOT_SUFFIX = ".png"
+
+
+def plot_name(first: str, ext: str) -> str:
+    """The picture of the cut of a note saved as ``first`` (a file name):
+    ``x.flac`` -> ``x.png``; a name not ending in ``.ext`` gets ``.png`` added.
+
+    ``first`` is the name the first note would have alone (before
+    :func:`note_name` numbers a split), so the one picture of a split,
+    showing every note, is ``<stem>.png`` beside ``<stem>-1.<ext>``...
+    """
+    base = first[: -len(ext) - 1] if first.endswith("." + ext) else first
+    return base + PLOT_SUFFIX
 
 
 def temporary_name(name: str, pid: int | None = None) -> str:

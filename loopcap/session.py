@@ -35,7 +35,7 @@ from loopcap.formats import capture_target
 from loopcap.fs import create_locked, ensure_private_dir
 from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name, render_stem, stem_of_partial
 from loopcap.output.reading import analyse_file, notes_in_capture
-from loopcap.output.save import save_capture
+from loopcap.output.save import save_capture, save_plot
 from loopcap.trim import Bounds, LevelMeter, TrimParams
 from loopcap.writer.partial import PartialWriter, WriteResult
 from loopcap.writer.rescue import Rescue, describe, rescued_error, reserve_rescue_partial
@@ -103,6 +103,9 @@ class Saved:
     #: Set when the device failed mid-capture, or the capture had to be saved
     #: in a rescue folder (the message says where).
     error: LoopcapError | None = None
+    #: The picture of the cut (``[output] save_plot``); None when not asked
+    #: for or when it could not be written.
+    plot: Path | None = None
 
     @property
     def path(self) -> Path | None:
@@ -126,6 +129,7 @@ class Saved:
             "peak_dbfs": round(self.peak_dbfs, 2) if self.peak_dbfs > -1e9 else None,
             "samplerate": self.samplerate,
             "channels": self.channels,
+            "plot": str(self.plot) if self.plot else None,
             "notes": [
                 {
                     "path": str(p),
@@ -370,7 +374,7 @@ class Recording:
                 self.stem = stem_of_partial(result.path.name)
                 lost_s = self.writer.lost_frames / self.samplerate
                 error = error or rescued_error(rescues, self.directory, lost_s)
-            paths, raw_path, notes = self._finalise(result)
+            paths, raw_path, notes, plot = self._finalise(result)
         finally:
             self.writer.release()  # the partial file is locked until saved
         self.saved = Saved(
@@ -382,15 +386,21 @@ class Recording:
             paths=paths,
             notes=notes,
             error=error,
+            plot=plot,
         )
         return self.saved
 
-    def _finalise(self, result: WriteResult) -> tuple[tuple[Path, ...], Path | None, tuple]:
+    def _finalise(
+        self, result: WriteResult
+    ) -> tuple[tuple[Path, ...], Path | None, tuple, Path | None]:
         """Find the notes in the closed partial WAV and save them
         (:func:`~loopcap.output.save.save_capture`): ``<stem>.<ext>`` (with
         ``split``, one ``<stem>-N.<ext>`` per note) and the capture as
         ``<stem>.raw.<ext>``; never overwriting, and the partial file stays
-        until all are safely written."""
+        until all are safely written.  With ``[output] save_plot``, then the
+        picture of the cut (:func:`~loopcap.output.save.save_plot`): beside
+        a single note ``<note stem>.png``, else (a split, or no sound found)
+        one ``<stem>.png`` showing every note."""
         notes: tuple[Bounds, ...] = ()
         writer = self.writer
         meter = writer.meter if writer is not None and not writer.lost_frames else None
@@ -401,7 +411,10 @@ class Recording:
             # What is in the file is not what was measured (audio that could
             # not be read back when the capture moved to a rescue folder is
             # silence there): measure the file itself.
-            notes = analyse_file(result.path, self.trim, split=self.split).notes
+            analysis = analyse_file(result.path, self.trim, split=self.split)
+            notes, meter = analysis.notes, analysis.meter
+        else:
+            meter = None
         paths, raw_path = save_capture(
             result.path,
             notes,
@@ -413,4 +426,10 @@ class Recording:
             normalize_lufs=self.output.normalize_lufs,
             keep=self.output.keep_raw,
         )
-        return paths, raw_path, notes
+        plot = None
+        if self.output.save_plot and meter is not None:
+            ext = capture_target(self.format).ext
+            first = paths[0].name if len(paths) == 1 else f"{self.stem}.{ext}"
+            title = first if paths else raw_path.name if raw_path else self.stem
+            plot = save_plot(meter, notes, self.directory, first, ext, title=title)
+        return paths, raw_path, notes, plot

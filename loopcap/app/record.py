@@ -145,6 +145,8 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
             )
         if saved.raw_path is not None:
             print(f"raw capture kept as {saved.raw_path} ({saved.duration_s:.2f} s)")
+        if saved.plot is not None:
+            print(f"picture of the cut: {saved.plot}")
     if warning_counts:
         logger.info(f"{sum(warning_counts.values())} warnings during the capture were logged")
     if saved.error is not None:

@@ -64,6 +64,9 @@ class Analysis:
     #: Read only this many bytes of the file (an Ogg stream cut in a page: its
     #: complete pages); None: all of it.  ``write_span`` takes it too.
     usable_bytes: int | None = None
+    #: The meter the file's audio fed (finished): its chunk powers draw the
+    #: picture of the cut (:mod:`loopcap.output.plot`) without decoding again.
+    meter: LevelMeter | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def bounds(self) -> Bounds | None:
@@ -265,7 +268,9 @@ def analyse_file(path: Path, params: TrimParams | None = None, split: bool = Fal
                 raise InputError(f"{path}: {CUT_BEFORE_AUDIO}")
             raise InputError(f"{path}: holds no audio (0 samples)")
         notes = notes_of(meter, _reader(f, meter.frames, ch), split)
-    return Analysis(path, notes, meter.frames, sr, ch, fmt, subtype, truncated, layout.usable_bytes)
+    return Analysis(
+        path, notes, meter.frames, sr, ch, fmt, subtype, truncated, layout.usable_bytes, meter
+    )
 
 
 def notes_of(meter: LevelMeter, read: Reader, split: bool = False) -> tuple[Bounds, ...]:

@@ -6,7 +6,8 @@ file given to ``loopcap trim`` (:mod:`loopcap.app.trim`).  Given the notes
 (:class:`~loopcap.trim.Bounds`) already found, however they were found, it
 writes each note with naming's ``-N`` rule (:func:`note_paths`), the gain
 that brings it to ``normalize_lufs`` and its tags; :func:`keep_raw` gives a
-capture its ``<stem>.raw.<ext>`` copy.
+capture its ``<stem>.raw.<ext>`` copy; :func:`save_plot` draws the picture of
+the cut beside the notes (``[output] save_plot``, ``loopcap trim --plot``).
 
 Every file is written atomically (a hidden temporary, then its name) and
 never over an existing one unless ``force``; the source is never modified,
@@ -28,12 +29,12 @@ from loguru import logger
 from loopcap.errors import OutputError
 from loopcap.formats import Target, capture_target, raw_target
 from loopcap.fs import link_exclusive
-from loopcap.naming import note_name, raw_stem, unique_path
+from loopcap.naming import PLOT_SUFFIX, claim, note_name, plot_name, raw_stem, unique_path
 from loopcap.output.encode import Tags
 from loopcap.output.export import normalize_gain_db, write_span
-from loopcap.trim import Bounds
+from loopcap.trim import Bounds, LevelMeter
 
-__all__ = ["SaveFailed", "note_paths", "write_notes", "keep_raw", "save_capture"]
+__all__ = ["SaveFailed", "note_paths", "write_notes", "keep_raw", "save_capture", "save_plot"]
 
 
 class SaveFailed(Exception):
@@ -180,3 +181,45 @@ def save_capture(
     else:
         os.unlink(partial)
     return tuple(paths), raw_path
+
+
+def save_plot(
+    meter: LevelMeter,
+    notes: Sequence[Bounds],
+    folder: Path,
+    first: str,
+    ext: str,
+    title: str = "",
+) -> Path | None:
+    """Draw the picture of a cut (:func:`loopcap.output.plot.cut_picture`)
+    from the ``meter`` that measured the capture (finished, as the trimmer
+    leaves it), showing ``notes`` (every note of a split), as
+    ``<stem>.png`` in ``folder``: :func:`loopcap.naming.plot_name` of
+    ``first``, the name of the first note before a split numbers it.
+
+    Never over an existing file: a taken name gets ``-2``, ``-3``...
+    (:func:`loopcap.naming.claim`).  A picture is an extra: any failure is
+    logged as a warning and gives None, never an error of the save.
+    Returns the picture's path.
+    """
+    # Imported when used: Pillow is loaded only when a picture is asked for.
+    from loopcap.output.plot import cut_picture
+
+    stem = plot_name(first, ext)[: -len(PLOT_SUFFIX)]
+
+    def make(name: str) -> Path:
+        plot = cut_picture(meter, None, notes, folder / f"{name}{PLOT_SUFFIX}", title=title)
+        return folder / f"{name}{PLOT_SUFFIX}" if plot.path is None else plot.path
+
+    def taken(name: str) -> bool:
+        path = folder / f"{name}{PLOT_SUFFIX}"
+        return path.exists() or path.is_symlink()
+
+    try:
+        path = claim(stem, make, taken)
+    except Exception as exc:  # a picture never fails the save
+        logger.opt(exception=exc).debug("the picture of the cut failed")
+        logger.warning(f"the picture of the cut was not written ({exc}); the notes are saved")
+        return None
+    logger.debug(f"picture of the cut: {path}")
+    return path
