@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     t = sub.add_parser("trim", help="trim audio files to the voice note in them")
-    t.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
+    # "*", not "+": a file right after --plot is taken by it and handed back
+    # (loopcap.app.trim.cmd_trim), which says when none is left.
+    t.add_argument("files", nargs="*", metavar="FILE", help="audio files (WAV, FLAC, OGG, MP3)")
     where = t.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
     where.add_argument("--out-dir", metavar="DIR", help="folder for the outputs")
@@ -92,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         action="store_true",
         help="one output per note (<stem>.trimmed-N.<ext>) for files of consecutive notes",
+    )
+    t.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE.png",
+        help="also draw a picture of the cut: FILE.png (one input), or <output stem>.png "
+        "beside each output (a split: one picture showing every note); never over a file",
     )
     t.add_argument(
         "--normalize-lufs",
@@ -224,10 +235,14 @@ def cmd_recover(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.app.firstrun import first_start
     from loopcap.app.main import run_app
 
     path = Path(args.config) if args.config else default_config_path()
-    return run_app(config, path, no_tray=args.no_tray, device=args.device)
+    # The first start is one without a config file (a --config given is
+    # someone who has set loopcap up): the app then explains itself, once.
+    first_run = None if args.config else lambda: first_start(path)
+    return run_app(config, path, no_tray=args.no_tray, device=args.device, first_run=first_run)
 
 
 def cmd_doctor(args: argparse.Namespace, config: Config) -> int:

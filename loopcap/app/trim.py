@@ -2,7 +2,9 @@
 
 A bad file never stops the batch: its result carries the reason and the next
 file goes on.  Inputs are never modified; outputs are never overwritten
-without ``force``.
+without ``force``.  With ``--plot`` each input also gets a picture of its
+cut (:func:`loopcap.output.save.save_plot`), never written over a file
+(a taken name gets ``-2``...), and one that fails is only a warning.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from loopcap.fs import ensure_private_dir
 from loopcap.naming import trimmed_name
 from loopcap.output.export import output_target
 from loopcap.output.reading import analyse_file
-from loopcap.output.save import SaveFailed, note_paths, write_notes
+from loopcap.output.save import SaveFailed, note_paths, save_plot, write_notes
 from loopcap.trim import Bounds, TrimParams
 
 __all__ = ["TrimResult", "trim_files", "default_output", "cmd_trim"]
@@ -40,6 +42,9 @@ class TrimResult:
     no_sound: bool = False
     truncated: bool = False
     split: bool = False  # one output per note: :attr:`notes` lists them
+    #: The picture of the cut (``--plot``); None when not asked for or failed.
+    plot: Path | None = None
+    want_plot: bool = False  # ``--plot`` was given: the JSON has "plot"
 
     @property
     def output(self) -> Path | None:
@@ -81,6 +86,8 @@ class TrimResult:
             d["error"] = self.error
         if self.truncated:
             d["truncated"] = True
+        if self.want_plot:
+            d["plot"] = str(self.plot) if self.plot else None
         if self.notes:
             d["notes"] = [
                 {
@@ -108,7 +115,11 @@ def trim_one(
     params: TrimParams,
     split: bool = False,
     normalize_lufs: float = 0.0,
+    plot: bool = False,
+    plot_path: Path | None = None,
 ) -> TrimResult:
+    """Trim ``src`` (see :func:`trim_files`); with ``plot``, draw the cut as
+    ``plot_path`` or, when None, ``<first output's stem>.png`` beside it."""
     try:
         analysis = analyse_file(src, params, split=split)
     except LoopcapError as exc:
@@ -148,11 +159,17 @@ def trim_one(
         if isinstance(exc.cause, (OSError, RuntimeError, ValueError)):
             return TrimResult(src, error=f"{src}: cannot write {exc.dst} ({exc.cause})")
         raise exc.cause from None
+    picture = None
+    if plot and analysis.meter is not None:
+        where, ext = (plot_path, "png") if plot_path is not None else (first, target.ext)
+        picture = save_plot(analysis.meter, notes, where.parent, where.name, ext, title=src.name)
     return TrimResult(
         src,
         tuple(zip(outputs, notes, strict=True)),
         truncated=analysis.truncated,
         split=split,
+        plot=picture,
+        want_plot=plot,
     )
 
 
@@ -165,16 +182,22 @@ def trim_files(
     params: TrimParams | None = None,
     split: bool = False,
     normalize_lufs: float = 0.0,
+    plot: bool = False,
+    plot_path: Path | None = None,
 ) -> Iterator[TrimResult]:
     """Trim each input in turn; yields one result per input, in order.
 
     ``split``: one output per note (``<stem>.trimmed-N.<ext>`` when more
     than one).  ``normalize_lufs`` (non-zero): each note brought to that
-    loudness.
+    loudness.  ``plot``: a picture of each input's cut, ``plot_path`` (one
+    input) or ``<output stem>.png`` beside the output (a split: one picture
+    ``<stem>.trimmed.png`` showing every note).
     """
     params = params or TrimParams()
     for src in inputs:
-        yield trim_one(Path(src), out, out_dir, fmt, force, params, split, normalize_lufs)
+        yield trim_one(
+            Path(src), out, out_dir, fmt, force, params, split, normalize_lufs, plot, plot_path
+        )
 
 
 # ------------------------------------------------------------ the trim command
@@ -186,8 +209,22 @@ def trim_files(
 def cmd_trim(args: argparse.Namespace, config: Config) -> int:
     """``loopcap trim FILE...``: check the options, trim each file, print one
     line (or JSON object) per output.  Main thread; returns the exit status."""
+    plot = getattr(args, "plot", None)
+    if plot and not plot.lower().endswith(".png"):
+        # ``--plot`` takes an optional value: one that is not a PNG's name
+        # is an input that followed it (``loopcap trim --plot note.ogg``).
+        args.files.insert(0, plot)
+        plot = ""
+    if not args.files:
+        raise ConfigError("give at least one audio FILE to trim")
     if args.output and len(args.files) > 1:
         raise ConfigError("-o names one output file; with several inputs use --out-dir")
+    if plot and len(args.files) > 1:
+        raise ConfigError(
+            "--plot FILE.png names one picture; with several inputs give --plot alone "
+            "(each picture goes beside its output)"
+        )
+    plot_path = Path(plot).expanduser() if plot else None
     out_dir = Path(args.out_dir).expanduser() if args.out_dir else None
     lufs = config.output.normalize_lufs if args.normalize_lufs is None else args.normalize_lufs
     check_normalize_lufs(lufs, "--normalize-lufs")
@@ -204,6 +241,8 @@ def cmd_trim(args: argparse.Namespace, config: Config) -> int:
         params=config.trim,
         split=args.split,
         normalize_lufs=lufs,
+        plot=plot is not None,
+        plot_path=plot_path,
     )
     bar = None
     if len(args.files) > 1 and sys.stderr.isatty():
@@ -230,6 +269,8 @@ def cmd_trim(args: argparse.Namespace, config: Config) -> int:
                 f"{res.output}\t{res.start_s:.3f}-{res.end_s:.3f} s ({res.kept_s:.2f} s kept)",
                 flush=True,
             )
+        if res.plot is not None and not args.json:
+            print(f"{res.plot}\tpicture of the cut", flush=True)
     if bar is not None:
         bar.close()
     if failed:
