@@ -3,7 +3,9 @@
 Each line: a verdict (ok, warn, FAIL), what was checked, and for anything
 not ok what to do.  The exit status is 0 only if loopcap can record and save
 (warnings, such as no tray, leave it usable).  On macOS it also checks the
-BlackHole route and the permission global hotkeys need.
+BlackHole route and the permission global hotkeys need.  When nothing
+failed it ends, after a blank line, with the first run's short summary
+(:func:`loopcap.app.firstrun.welcome_lines`): the key, the folder, the menu.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from loopcap.app.firstrun import welcome_lines
 from loopcap.config import Config
 from loopcap.errors import EXIT_ERROR, EXIT_OK, LoopcapError
 from loopcap.formats import CAPTURE_FORMATS, capture_target
 from loopcap.fs import ensure_private_dir
 
-__all__ = ["run_doctor", "checks", "blackhole_lines", "mac_hotkey_line"]
+__all__ = ["run_doctor", "checks", "closing_lines", "blackhole_lines", "mac_hotkey_line"]
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -229,14 +232,46 @@ def checks(config: Config) -> list[tuple[str, str]]:
     return [line for part in parts for line in part()]
 
 
+def closing_lines(
+    config: Config,
+    lines: list[tuple[str, str]],
+    *,
+    hotkeys_heard: bool = True,
+    has_menu: bool | None = True,
+) -> list[str]:
+    """What doctor prints after its check ``lines``: the verdict, and when
+    nothing failed a blank line and the first run's summary, indented
+    (``hotkeys_heard``, ``has_menu``: see
+    :func:`~loopcap.app.firstrun.welcome_lines`).  Pure."""
+    if any(v == FAIL for v, _ in lines):
+        return ["loopcap cannot record here yet: fix the FAIL lines above."]
+    summary = welcome_lines(config, hotkeys_heard=hotkeys_heard, has_menu=has_menu)
+    return ["loopcap can record here.", "", "How to use it:", *(f"  {s}" for s in summary)]
+
+
+def _desktop() -> tuple[bool, bool | None]:
+    """(global hotkeys heard, the tray's menu: True, False for a plain X11
+    tray icon, None for no tray), as the app would find them."""
+    from loopcap.app.hotkeys import hotkey_support
+    from loopcap.app.tray import tray_support
+
+    has_menu: bool | None = None
+    if tray_support()[0]:
+        try:
+            import pystray
+
+            has_menu = bool(getattr(pystray.Icon, "HAS_MENU", True))
+        except Exception:
+            has_menu = None
+    return hotkey_support()[0], has_menu
+
+
 def run_doctor(config: Config) -> int:
     lines = checks(config)
     for verdict, text in lines:
         print(f"{verdict:<4} {text}")
     failed = any(v == FAIL for v, _ in lines)
-    print(
-        "loopcap can record here."
-        if not failed
-        else "loopcap cannot record here yet: fix the FAIL lines above."
-    )
+    heard, has_menu = (True, None) if failed else _desktop()
+    for line in closing_lines(config, lines, hotkeys_heard=heard, has_menu=has_menu):
+        print(line)
     return EXIT_ERROR if failed else EXIT_OK

@@ -5,6 +5,11 @@ Main thread: the tray icon (pystray requires it), or a plain wait with
 capture and writer, the hotkey listener, the control channel.  SIGINT,
 SIGTERM, Quit and ``loopcap quit`` all end the same way: a running capture is
 finished and saved, then the process exits with status 0.
+
+On the first start (``first_run``, decided by the command line:
+:func:`loopcap.app.firstrun.first_start`) the app says once, on the terminal
+and in a notification where the tray has them, which key starts a capture,
+where the notes go and how to reach the menu (:func:`welcome`).
 """
 
 from __future__ import annotations
@@ -20,24 +25,35 @@ from loguru import logger
 
 from loopcap.app.control import ControlServer, InstanceLock
 from loopcap.app.controller import Controller
-from loopcap.app.hotkeys import start_hotkeys
+from loopcap.app.firstrun import welcome_lines
+from loopcap.app.hotkeys import hotkey_support, start_hotkeys
 from loopcap.app.signals import forward_signals
 from loopcap.app.x11 import thread_safe_xlib
 from loopcap.config import Config
 from loopcap.errors import EXIT_OK
 
-__all__ = ["run_app"]
+__all__ = ["run_app", "welcome"]
 
 #: Longest wait for a running capture to be saved on quit, in seconds.
 QUIT_TIMEOUT_S = 4.0
 #: How long the tray gets to close once everything is saved, in seconds.
 TRAY_CLOSE_S = 1.5
+#: How long the first run's notification waits for the icon to be shown, in seconds.
+WELCOME_WAIT_S = 5.0
 
 
 def run_app(
-    config: Config, config_path: Path, no_tray: bool = False, device: str | None = None
+    config: Config,
+    config_path: Path,
+    no_tray: bool = False,
+    device: str | None = None,
+    first_run: Callable[[], bool] | None = None,
 ) -> int:
-    """Run the app until quit; ends the process (see :func:`_exit`).  Main thread."""
+    """Run the app until quit; ends the process (see :func:`_exit`).  Main thread.
+
+    ``first_run``: asked once the app holds its instance lock; True: this is
+    the first start, and the app explains itself (:func:`welcome`).
+    """
     with InstanceLock() as lock:
         # Once, before the tray or pynput open an X display (loopcap.app.x11).
         thread_safe_xlib()
@@ -54,7 +70,7 @@ def run_app(
         # the normal end is _exit, which closes them itself.
         with ControlServer(_control_handler(controller, request_quit)) as server:
             controller.start()
-            start_hotkeys(config.hotkeys, controller.post)
+            listener = start_hotkeys(config.hotkeys, controller.post)
             # At once, even while the tray's loop sleeps on X (loopcap.app.signals).
             forward_signals(request_quit)
             if not no_tray:
@@ -75,6 +91,10 @@ def run_app(
                 "loopcap is running: "
                 + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
             )
+            if first_run is not None and first_run():
+                keys = (config.hotkeys.toggle, config.hotkeys.cancel, config.hotkeys.arm)
+                heard = hotkey_support()[0] and (listener is not None or not any(keys))
+                welcome(config, tray, heard)
             if tray is not None:
                 threading.Thread(
                     target=_close_tray, args=(controller, tray, server, lock), daemon=True
@@ -89,6 +109,32 @@ def run_app(
             controller.finished.wait(QUIT_TIMEOUT_S)
             _exit(server, lock, EXIT_OK)
     return EXIT_OK  # not reached: _exit ends the process
+
+
+def welcome(config: Config, tray, hotkeys_heard: bool) -> list[str]:
+    """Say the first run's summary (:func:`loopcap.app.firstrun.welcome_lines`)
+    on the terminal, and in a notification where ``tray`` (a
+    :class:`~loopcap.app.tray.Tray`, or None) has them, once its icon is
+    shown.  Returns the lines said.  Main thread; never raises."""
+    has_menu = None if tray is None else tray.has_menu
+    lines = welcome_lines(config, hotkeys_heard=hotkeys_heard, has_menu=has_menu)
+    logger.info("loopcap's first run: how it works")
+    for line in lines:
+        logger.info(f"  {line}")
+    if tray is not None and tray.has_notify:
+        threading.Thread(
+            target=_notify_when_shown, args=(tray, "\n".join(lines)), daemon=True
+        ).start()
+    return lines
+
+
+def _notify_when_shown(tray, text: str) -> None:
+    """Notify once the icon is shown (a notification of an icon not yet
+    shown is lost on some backends)."""
+    deadline = time.monotonic() + WELCOME_WAIT_S
+    while not getattr(tray.icon, "visible", False) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    tray.notify(text, "Welcome to loopcap")
 
 
 def _control_handler(

@@ -215,7 +215,9 @@ def test_doctor_answers_in_plain_lines(windows_like, tmp_path):
     code, out, err = run(["doctor"], windows_like, tmp_path)
     # No display, no hotkeys here: doctor may say FAIL (exit 1) or only warn.
     assert code in (0, 1), out + err
-    verdicts = [line.split()[0] for line in out.splitlines() if line.strip()][:-1]
+    # One line per check, then the verdict (and, after a blank line, how to use it).
+    checked = out.split("\n\n")[0]
+    verdicts = [line.split()[0] for line in checked.splitlines() if line.strip()][:-1]
     assert verdicts and set(verdicts) <= {"ok", "warn", "FAIL"}, out
     assert "output folder writable" in out
 
