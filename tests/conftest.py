@@ -48,6 +48,9 @@ def pytest_configure(config):
     for name, value in rig.user_dirs(_private_home).items():
         _saved_environ[name] = os.environ.get(name)
         os.environ[name] = value
+    # Never the user's session bus (their portal, tray, notifications): a test
+    # that needs one starts a private dbus-daemon (dbusrig.PrivateBus).
+    _saved_environ["DBUS_SESSION_BUS_ADDRESS"] = os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
 
 
 def pytest_unconfigure(config):
