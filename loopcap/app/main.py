@@ -25,8 +25,9 @@ from loguru import logger
 
 from loopcap.app.control import ControlServer, InstanceLock
 from loopcap.app.controller import Controller
+from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
 from loopcap.app.firstrun import welcome_lines
-from loopcap.app.hotkeys import hotkey_support, start_hotkeys
+from loopcap.app.hotkeys import start_hotkeys
 from loopcap.app.signals import forward_signals
 from loopcap.app.x11 import thread_safe_xlib
 from loopcap.config import Config
@@ -57,7 +58,9 @@ def run_app(
     with InstanceLock() as lock:
         # Once, before the tray or pynput open an X display (loopcap.app.x11).
         thread_safe_xlib()
-        controller = Controller(config, device=device)
+        from loopcap.app.desktop.notify import Notifier  # a notification after every save
+
+        controller = Controller(config, device=device, notifier=Notifier(config.app.notify))
         quit_requested = threading.Event()
         tray = None
 
@@ -70,34 +73,25 @@ def run_app(
         # the normal end is _exit, which closes them itself.
         with ControlServer(_control_handler(controller, request_quit)) as server:
             controller.start()
-            listener = start_hotkeys(config.hotkeys, controller.post)
+            # One connection for the desktop's services (portal shortcuts, the
+            # StatusNotifierItem tray); None where there is no session bus.
+            session_bus = _session_bus()
+            listener = start_hotkeys(config.hotkeys, controller.post, session_bus=session_bus)
             # At once, even while the tray's loop sleeps on X (loopcap.app.signals).
             forward_signals(request_quit)
             if not no_tray:
-                from loopcap.app.tray import Tray, tray_support
-
-                ok, reason = tray_support()
-                if ok:
-                    try:
-                        tray = Tray(controller, config_path, request_quit)
-                    except Exception as exc:  # a backend that fails to start
-                        logger.warning(
-                            f"the tray icon failed to start ({exc}); running with hotkeys only"
-                        )
-                        tray = None
-                else:
-                    logger.warning(reason)
+                tray = _start_tray(controller, config_path, request_quit, session_bus)
             logger.info(
                 "loopcap is running: "
                 + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
             )
             if first_run is not None and first_run():
-                keys = (config.hotkeys.toggle, config.hotkeys.cancel, config.hotkeys.arm)
-                heard = hotkey_support()[0] and (listener is not None or not any(keys))
-                welcome(config, tray, heard)
+                welcome(config, tray, listener.heard)
             if tray is not None:
                 threading.Thread(
-                    target=_close_tray, args=(controller, tray, server, lock), daemon=True
+                    target=_close_tray,
+                    args=(controller, tray, server, lock, session_bus),
+                    daemon=True,
                 ).start()
                 tray.run()  # returns after tray.stop()
                 if not quit_requested.is_set():
@@ -107,8 +101,64 @@ def run_app(
                 pass
             request_quit()
             controller.finished.wait(QUIT_TIMEOUT_S)
-            _exit(server, lock, EXIT_OK)
+            _exit(server, lock, EXIT_OK, session_bus)
     return EXIT_OK  # not reached: _exit ends the process
+
+
+def _session_bus() -> SessionBus | None:
+    """The app's one session-bus connection, or None (no bus: the fallbacks)."""
+    if not sys.platform.startswith("linux"):
+        return None  # dbus-fast is a Linux dependency (pyproject.toml)
+    try:
+        return SessionBus().connect()
+    except DesktopUnavailable as exc:
+        logger.info(f"no desktop services over D-Bus: {exc}")
+        return None
+
+
+def _start_tray(
+    controller: Controller,
+    config_path: Path,
+    request_quit: Callable[[], None],
+    session_bus: SessionBus | None,
+):
+    """The tray, in order of preference: a StatusNotifierItem where a watcher
+    with a host is on the session bus (KDE, GNOME with the AppIndicator
+    extension, XFCE: an icon with a menu), else pystray (XEmbed on X11,
+    win32, darwin), else none.  One line in the log says which and why."""
+    why_not_sni = "no session bus"
+    if session_bus is not None:
+        from loopcap.app.desktop.sni import SniTray
+
+        try:
+            sni = SniTray(session_bus, controller, config_path, request_quit)
+        except DesktopUnavailable as exc:
+            why_not_sni = str(exc)
+        except Exception as exc:  # a bug or a broken host must not stop the app
+            why_not_sni = f"the StatusNotifierItem failed to start ({exc})"
+        else:
+            logger.info(
+                "tray: a StatusNotifierItem with a menu "
+                "(a StatusNotifierWatcher with a host is on the session bus)"
+            )
+            return sni
+    from loopcap.app.tray import Tray, tray_support
+
+    ok, reason = tray_support()
+    if not ok:
+        logger.warning(f"{reason} (tray: none; not a StatusNotifierItem: {why_not_sni})")
+        return None
+    try:
+        tray = Tray(controller, config_path, request_quit)
+    except Exception as exc:  # a backend that fails to start
+        logger.warning(
+            f"the tray icon failed to start ({exc}); running with hotkeys only "
+            f"(tray: none; not a StatusNotifierItem: {why_not_sni})"
+        )
+        return None
+    backend = type(tray.icon).__module__.rsplit("._", 1)[-1]
+    logger.info(f"tray: pystray's {backend} backend (not a StatusNotifierItem: {why_not_sni})")
+    return tray
 
 
 def welcome(config: Config, tray, hotkeys_heard: bool) -> list[str]:
@@ -164,7 +214,13 @@ def _control_handler(
     return handle
 
 
-def _close_tray(controller: Controller, tray, server: ControlServer, lock: InstanceLock) -> None:
+def _close_tray(
+    controller: Controller,
+    tray,
+    server: ControlServer,
+    lock: InstanceLock,
+    session_bus: SessionBus | None = None,
+) -> None:
     """Once the controller has saved and stopped, close the tray; if pystray's
     loop does not return (its Xorg backend can miss the request: measured, 1
     stop in 12), end the process anyway: everything is saved by then."""
@@ -172,10 +228,15 @@ def _close_tray(controller: Controller, tray, server: ControlServer, lock: Insta
     threading.Thread(target=tray.stop, daemon=True).start()
     time.sleep(TRAY_CLOSE_S)
     logger.debug("the tray did not close in time")
-    _exit(server, lock, EXIT_OK)
+    _exit(server, lock, EXIT_OK, session_bus)
 
 
-def _exit(server: ControlServer, lock: InstanceLock, status: int) -> None:
+def _exit(
+    server: ControlServer,
+    lock: InstanceLock,
+    status: int,
+    session_bus: SessionBus | None = None,
+) -> None:
     """Release what others can see (control channel, lock; both closes are idempotent),
     flush the logs, and end the process at once.  Not through interpreter
     shutdown: pystray's and pynput's X threads are still alive then, and
@@ -183,6 +244,8 @@ def _exit(server: ControlServer, lock: InstanceLock, status: int) -> None:
     glibc after "loopcap stopped")."""
     server.close()
     lock.release()
+    if session_bus is not None:
+        session_bus.close()  # idempotent; the tray and the portal have let go by now
     logger.info("loopcap stopped")
     logger.complete()
     for stream in (sys.stdout, sys.stderr):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -28,11 +27,13 @@ from pathlib import Path
 from loguru import logger
 from PIL import Image  # already loaded: loopcap.app.icons draws with it
 
-from loopcap.app.controller import ARMED, IDLE, RECORDING, SAVING, Controller, Snapshot
+from loopcap.app.controller import RECORDING, SAVING, Controller, Snapshot
 from loopcap.app.icons import icon_image
+from loopcap.app.menu import MenuEntry, cut_picture_of, menu_entries, open_path, status_title
 from loopcap.app.x11 import XConnection, panel_colour_around, x11_tray_owner
 from loopcap.fs import ensure_private_dir
 
+# open_path and cut_picture_of live in loopcap.app.menu now; kept here for callers.
 __all__ = ["Tray", "tray_support", "open_path", "xorg_frame", "cut_picture_of"]
 
 DOCK_CHECK_S = 1.0
@@ -71,12 +72,6 @@ def xorg_frame(state: str, size: tuple[int, int], panel: RGB) -> Image.Image:
     # pystray's own _assert_icon_data patches it the same way.
     setattr(frame, "tostring", frame.tobytes)  # noqa: B010 - not a Pillow attribute
     return frame
-
-
-def cut_picture_of(note: Path) -> Path | None:
-    """The cut picture saved beside ``note`` (``<stem>.png``), if there is one."""
-    picture = note.with_suffix(".png")
-    return picture if picture != note and picture.is_file() else None
 
 
 def tray_support() -> tuple[bool, str]:
@@ -122,23 +117,6 @@ def _on_ui_thread(fn: Callable[[], None], platform: str = sys.platform) -> None:
         AppHelper.callAfter(guarded)
     else:
         guarded()
-
-
-def open_path(path: Path) -> None:
-    """Open a file or folder with the desktop's default application."""
-    if sys.platform == "win32":
-        os.startfile(path)  # noqa: S606
-        return
-    opener = "open" if sys.platform == "darwin" else "xdg-open"
-    try:
-        subprocess.Popen(
-            [opener, str(path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        logger.warning(f"cannot open {path} ({exc})")
 
 
 class Tray:
@@ -261,48 +239,36 @@ class Tray:
     # ------------------------------------------------------------ menu
 
     def _menu(self):
+        """pystray's menu, made again from :func:`menu_entries` each time the
+        backend reads it (a dynamic menu: the labels follow the state)."""
         pystray = self.pystray
-        item = pystray.MenuItem
 
-        def toggle_text(_item) -> str:
-            return "Stop capture" if self._snap.state == RECORDING else "Start capture"
-
-        def arm_text(_item) -> str:
-            if self._snap.state == ARMED:
-                return "Disarm"
-            return "Capture the next sound (arm)"
-
-        def recent_items():
-            paths = self._snap.recent
-            if not paths:
-                yield item("(none yet)", None, enabled=False)
-            for p in paths:
-                picture = cut_picture_of(p)
-                if picture is None:
-                    yield item(p.name, lambda _i, _it, p=p: open_path(p))
-                    continue
-                # The cut picture ([output] save_plot) beside the note: a submenu.
-                yield item(
-                    p.name,
-                    pystray.Menu(
-                        item("Open note", lambda _i, _it, p=p: open_path(p), default=True),
-                        item("Open cut picture", lambda _i, _it, q=picture: open_path(q)),
-                    ),
+        def item(entry: MenuEntry):
+            if entry.separator:
+                return pystray.Menu.SEPARATOR
+            if entry.children:
+                return pystray.MenuItem(
+                    entry.label, pystray.Menu(*(item(c) for c in entry.children))
                 )
+            action = entry.action
+            return pystray.MenuItem(
+                entry.label,
+                None if action is None else (lambda: action()),
+                enabled=entry.enabled,
+                default=entry.default,
+            )
 
-        return pystray.Menu(
-            item(toggle_text, lambda: self.controller.post("toggle"), default=True),
-            item(
-                arm_text,
-                lambda: self.controller.post("arm"),
-                enabled=lambda _i: self._snap.state in (IDLE, ARMED),
-            ),
-            item("Open captures folder", lambda: open_path(self._captures_dir())),
-            item("Recent captures", pystray.Menu(recent_items)),
-            item("Open config file", lambda: open_path(self.config_path)),
-            pystray.Menu.SEPARATOR,
-            item("Quit", lambda: self.on_quit()),
-        )
+        def items():
+            entries = menu_entries(
+                self._snap,
+                self.controller.post,
+                self._captures_dir,
+                self.config_path,
+                self.on_quit,
+            )
+            return (item(e) for e in entries)
+
+        return pystray.Menu(items)
 
     def _captures_dir(self) -> Path:
         # 0700 whatever the umask (mkdir's mode is masked by it).
@@ -374,15 +340,7 @@ class Tray:
 
     @staticmethod
     def _title(snap: Snapshot) -> str:
-        if snap.state == RECORDING:
-            s = int(snap.elapsed_s)
-            until = " until silence" if snap.armed else ""
-            return f"loopcap: recording {s // 60:02d}:{s % 60:02d}{until}"
-        if snap.state == ARMED:
-            return "loopcap: armed: waiting for sound"
-        if snap.state == "error":
-            return f"loopcap: error: {snap.message}"[:120]
-        return f"loopcap: {snap.state}"
+        return status_title(snap)
 
     # ------------------------------------------------------------ docking
 
