@@ -30,6 +30,7 @@ __all__ = [
     "CaptureConfig",
     "OutputConfig",
     "ArmConfig",
+    "AppConfig",
     "Config",
     "TrimParams",
     "NORMALIZE_LUFS_MIN",
@@ -238,6 +239,22 @@ class HotkeysConfig:
             seen[key] = name
 
 
+@dataclass(frozen=True)
+class AppConfig:
+    """``[app]``: how the desktop app meets the desktop."""
+
+    #: A notification after every save (the file and its length, or what went wrong).
+    notify: bool = True
+    #: Start the app at login; the app makes the system's entry agree with this
+    #: at every start (``loopcap autostart`` changes the entry until then).
+    start_at_login: bool = False
+
+    def validate(self) -> None:
+        for name in ("notify", "start_at_login"):
+            value = getattr(self, name)
+            _check(isinstance(value, bool), f"app.{name}", value, "it must be true or false")
+
+
 _MODIFIERS = frozenset(
     "alt alt_l alt_r alt_gr ctrl ctrl_l ctrl_r shift shift_l shift_r cmd cmd_l cmd_r super".split()
 )
@@ -292,6 +309,7 @@ class Config:
     trim: TrimParams = field(default_factory=TrimParams)
     arm: ArmConfig = field(default_factory=ArmConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
+    app: AppConfig = field(default_factory=AppConfig)
     #: Where this configuration was read from (None: defaults only).
     source: Path | None = None
 
@@ -301,6 +319,7 @@ class Config:
         validate_trim(self.trim)
         self.arm.validate()
         self.hotkeys.validate()
+        self.app.validate()
         return self
 
 
@@ -341,6 +360,7 @@ TABLES: dict[str, type] = {
     "trim": TrimParams,
     "arm": ArmConfig,
     "hotkeys": HotkeysConfig,
+    "app": AppConfig,
 }
 
 

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doc = sub.add_parser("doctor", help="check that loopcap can do its job here")
 
+    a = sub.add_parser("autostart", help="start loopcap at login: on, off, or status")
+    a.add_argument("switch", choices=("on", "off", "status"), help="what to do")
+    inst = sub.add_parser(
+        "install-desktop",
+        help="install loopcap's desktop entry and icon for your user (Linux)",
+    )
+
     d = sub.add_parser("devices", help="list the loopback devices")
     d.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -121,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", action="store_true", help="write the documented example there")
 
     # --config is accepted after the command too, as the docs show it.
-    for sp in (run, *ctl.values(), doc, d, r, t, rc, c):
+    for sp in (run, *ctl.values(), doc, a, inst, d, r, t, rc, c):
         sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
         sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return p
@@ -152,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
         return cmd_config(args)
+    if args.command == "install-desktop":
+        return cmd_install_desktop(args)
     if args.command in COMMANDS:
         if getattr(args, "arm", False):
             args.command = "arm"
@@ -238,11 +247,75 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from loopcap.app.firstrun import first_start
     from loopcap.app.main import run_app
 
+    _meet_the_desktop(config)
     path = Path(args.config) if args.config else default_config_path()
     # The first start is one without a config file (a --config given is
     # someone who has set loopcap up): the app then explains itself, once.
     first_run = None if args.config else lambda: first_start(path)
     return run_app(config, path, no_tray=args.no_tray, device=args.device, first_run=first_run)
+
+
+def _meet_the_desktop(config: Config) -> None:
+    """Before the app starts: its desktop entry and icon installed (Linux; the
+    portal names the app by that entry, so it must exist before the app
+    registers; the first start installs it, a move to another environment
+    refreshes it), and the start-at-login entry made to agree with
+    ``[app] start_at_login``.  A failure is logged, never fatal."""
+    from loopcap.app.desktop import autostart, desktop_file
+
+    if sys.platform not in ("win32", "darwin"):
+        try:
+            done = desktop_file.ensure()
+            if done is not None:
+                logger.info(f"installed the desktop entry {done.entry}")
+        except OSError as exc:
+            logger.warning(f"the desktop entry cannot be installed ({exc})")
+    try:
+        before = autostart.status()
+        after = autostart.apply(config.app.start_at_login)
+        if before != after:
+            logger.info(f"start at login ([app] start_at_login): {after.line()}")
+    except OSError as exc:
+        logger.warning(f"start at login cannot be set up ({exc})")
+
+
+def cmd_autostart(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.app.desktop import autostart
+
+    try:
+        if args.switch == "on":
+            st = autostart.enable()
+        elif args.switch == "off":
+            st = autostart.disable()
+        else:
+            st = autostart.status()
+    except OSError as exc:
+        raise LoopcapError(f"start at login cannot be changed ({exc})") from None
+    print(st.line())
+    want = config.app.start_at_login
+    if args.switch != "status" and st.enabled != want:
+        where = config.source or default_config_path()
+        print(
+            f"note: [app] start_at_login = {str(want).lower()} in {where}: loopcap's next "
+            f"start makes the entry agree with it again; set start_at_login = "
+            f"{str(st.enabled).lower()} there to keep this",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from loopcap.app.desktop import desktop_file
+
+    if sys.platform in ("win32", "darwin"):
+        raise LoopcapError("install-desktop is for Linux desktops (XDG desktop entries)")
+    try:
+        done = desktop_file.install()
+    except OSError as exc:
+        raise LoopcapError(f"the desktop entry cannot be installed ({exc})") from None
+    print(done.entry)
+    print(f"{len(done.icons)} icons in {done.icons[0].parents[2]}")
+    return EXIT_OK
 
 
 def cmd_doctor(args: argparse.Namespace, config: Config) -> int:
@@ -285,4 +358,5 @@ _WITH_CONFIG: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "trim": cmd_trim,
     "run": cmd_run,
     "doctor": cmd_doctor,
+    "autostart": cmd_autostart,
 }

@@ -9,7 +9,10 @@ never two half ones, and no input thread ever waits on the device or the disk
 
 Listeners (the tray, the terminal) are told of every change through
 :meth:`Controller.subscribe`; they are called on the worker thread and must
-return quickly.
+return quickly.  A ``notifier`` (:class:`SaveNotifier`, in the app
+:class:`loopcap.app.desktop.notify.Notifier`) is told of every saved capture
+and every failed save, once each, on the worker thread; it must not block
+(the Notifier hands the work to a thread of its own).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from loguru import logger
 
@@ -32,7 +36,16 @@ from loopcap.fs import ensure_private_dir, link_exclusive
 from loopcap.naming import claim
 from loopcap.session import Recording, Saved
 
-__all__ = ["Controller", "Snapshot", "IDLE", "ARMED", "RECORDING", "SAVING", "ERROR"]
+__all__ = [
+    "Controller",
+    "SaveNotifier",
+    "Snapshot",
+    "IDLE",
+    "ARMED",
+    "RECORDING",
+    "SAVING",
+    "ERROR",
+]
 
 IDLE, ARMED, RECORDING, SAVING, ERROR = "idle", "armed", "recording", "saving", "error"
 #: Seconds between attempts to reopen a device that failed.
@@ -59,6 +72,14 @@ class Snapshot:
         return time.monotonic() - self.started if self.started else 0.0
 
 
+class SaveNotifier(Protocol):
+    """Told of each save's end on the worker thread; returns at once, never raises."""
+
+    def saved(self, saved: Saved) -> object: ...
+
+    def failed(self, message: str) -> object: ...
+
+
 @dataclass
 class _Event:
     name: str
@@ -74,8 +95,11 @@ class Controller:
     :attr:`finished` is set when all is done.
     """
 
-    def __init__(self, config: Config, device: str | None = None) -> None:
+    def __init__(
+        self, config: Config, device: str | None = None, notifier: SaveNotifier | None = None
+    ) -> None:
         self.config = config
+        self.notifier = notifier
         self.device = config.capture.device if device is None else device
         self.directory = config.output.directory
         self.finished = threading.Event()
@@ -299,12 +323,13 @@ class Controller:
         except LoopcapError as exc:
             logger.error(f"loopcap: {exc}")
             self._set(ERROR, message=str(exc))
+            self._notify(failed=str(exc))
             return
         except Exception as exc:  # a bug: the audio stays in the .partial file
             logger.exception("saving the capture failed")
-            self._set(
-                ERROR, message=f"saving failed ({exc}); `loopcap recover` repairs the capture"
-            )
+            msg = f"saving failed ({exc}); `loopcap recover` repairs the capture"
+            self._set(ERROR, message=msg)
+            self._notify(failed=msg)
             return
         if cancel:
             self._to_trash(saved)
@@ -325,6 +350,19 @@ class Controller:
             self._set(ERROR, message=str(saved.error), saved=saved)
         else:
             self._set(IDLE, message=msg, saved=saved)
+        self._notify(saved=saved)
+
+    def _notify(self, saved: Saved | None = None, failed: str | None = None) -> None:
+        """One notification per save's end (never for a cancelled capture)."""
+        if self.notifier is None:
+            return
+        try:
+            if saved is not None:
+                self.notifier.saved(saved)
+            elif failed is not None:
+                self.notifier.failed(failed)
+        except Exception:  # a notifier must never stop the worker
+            logger.exception("the save notification failed")
 
     def _to_trash(self, saved: Saved) -> None:
         """Move a cancelled capture's files into the ``trash`` folder of the

@@ -165,12 +165,15 @@ def _sound(config: Config) -> list[tuple[str, str]]:
     return out
 
 
-def _display() -> list[tuple[str, str]]:
-    from loopcap.app.hotkeys import hotkey_support
+def _display(config: Config) -> list[tuple[str, str]]:
+    from loopcap.app.hotkeys import hotkey_doctor_lines, hotkey_support
     from loopcap.app.tray import tray_support
 
     out = []
+    sni_ok, sni_reason = _sni()
     ok, reason = tray_support()
+    if sni_ok:
+        out.append((OK, f"tray: a StatusNotifierItem with a menu ({sni_reason})"))
     if ok:
         try:
             import pystray
@@ -178,14 +181,48 @@ def _display() -> list[tuple[str, str]]:
             backend = pystray.Icon.__module__.rsplit(".", 1)[-1].lstrip("_")
         except Exception:
             backend = "?"
-        out.append((OK, f"display and tray: tray backend {backend}"))
-    else:
-        out.append((WARN, f"tray: {reason}"))
-    ok, reason = hotkey_support()
-    where = {"win32": "Windows", "darwin": "macOS"}.get(sys.platform, "X11")
-    out.append((OK, f"hotkeys: {where} global hotkeys") if ok else (WARN, f"hotkeys: {reason}"))
-    if ok and sys.platform == "darwin":
+        if sni_ok:
+            out.append((OK, f"tray: pystray's {backend} backend not used: SNI comes first"))
+        else:
+            out.append((OK, f"display and tray: tray backend {backend} (no SNI: {sni_reason})"))
+    elif not sni_ok:
+        out.append((WARN, f"tray: {reason}; no StatusNotifierItem host either ({sni_reason})"))
+    # The backend this session uses, then why the others were not chosen.
+    out += hotkey_doctor_lines(config.hotkeys)
+    if sys.platform == "darwin" and hotkey_support()[0]:
         out.append(mac_hotkey_line(_mac_trusted()))
+    return out
+
+
+def _desktop_services(config: Config) -> list[tuple[str, str]]:
+    """Notifications, start at login and (Linux) the desktop entry: one line each."""
+    from loopcap.app.desktop import autostart, desktop_file
+    from loopcap.app.desktop.notify import doctor_line
+
+    out = [doctor_line(config.app.notify)]
+    try:
+        st = autostart.status()
+        want = config.app.start_at_login
+        line = f"start at login: {st.line()}"
+        if st.enabled != want:
+            line += (
+                f"; loopcap's next start sets it {'on' if want else 'off'} ([app] start_at_login)"
+            )
+        out.append((OK, line))
+    except OSError as exc:
+        out.append((WARN, f"start at login: cannot be read ({exc})"))
+    if sys.platform not in ("win32", "darwin"):
+        entry = desktop_file.entry_path()
+        if entry.exists():
+            out.append((OK, f"desktop entry: {entry}"))
+        else:
+            out.append(
+                (
+                    WARN,
+                    f"desktop entry: {entry} is missing (the desktop's portal names loopcap "
+                    "by it); `loopcap run` installs it, or `loopcap install-desktop`",
+                )
+            )
     return out
 
 
@@ -226,7 +263,8 @@ def _output(config: Config) -> list[tuple[str, str]]:
 def checks(config: Config) -> list[tuple[str, str]]:
     parts: list[Callable[[], list[tuple[str, str]]]] = [
         lambda: _sound(config),
-        _display,
+        lambda: _display(config),
+        lambda: _desktop_services(config),
         lambda: _output(config),
     ]
     return [line for part in parts for line in part()]
@@ -247,6 +285,25 @@ def closing_lines(
         return ["loopcap cannot record here yet: fix the FAIL lines above."]
     summary = welcome_lines(config, hotkeys_heard=hotkeys_heard, has_menu=has_menu)
     return ["loopcap can record here.", "", "How to use it:", *(f"  {s}" for s in summary)]
+
+
+def _sni() -> tuple[bool, str]:
+    """Whether the app would show a StatusNotifierItem here, and why (not)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False, "not on this system"
+    from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
+    from loopcap.app.desktop.sni import sni_support
+
+    try:
+        bus = SessionBus().connect()
+    except DesktopUnavailable as exc:
+        return False, str(exc)
+    try:
+        return sni_support(bus)
+    finally:
+        bus.close()
 
 
 def _desktop() -> tuple[bool, bool | None]:
