@@ -86,7 +86,7 @@ def run_app(
                 + ("see the tray icon" if tray else "`loopcap toggle` starts and stops a capture")
             )
             if first_run is not None and first_run():
-                welcome(config, tray, listener.heard)
+                welcome(config, tray, listener.heard, controller.notifier)
             if tray is not None:
                 threading.Thread(
                     target=_close_tray,
@@ -161,11 +161,13 @@ def _start_tray(
     return tray
 
 
-def welcome(config: Config, tray, hotkeys_heard: bool) -> list[str]:
+def welcome(config: Config, tray, hotkeys_heard: bool, notifier=None) -> list[str]:
     """Say the first run's summary (:func:`loopcap.app.firstrun.welcome_lines`)
-    on the terminal, and in a notification where ``tray`` (a
-    :class:`~loopcap.app.tray.Tray`, or None) has them, once its icon is
-    shown.  Returns the lines said.  Main thread; never raises."""
+    on the terminal, and in a notification: the tray's where it has them (a
+    :class:`~loopcap.app.tray.Tray`, once its icon is shown), else the
+    desktop's (``notifier``, a :class:`~loopcap.app.desktop.notify.Notifier`:
+    the SNI tray and pystray's Xorg icon have none).  Returns the lines said.
+    Main thread; never raises."""
     has_menu = None if tray is None else tray.has_menu
     lines = welcome_lines(config, hotkeys_heard=hotkeys_heard, has_menu=has_menu)
     logger.info("loopcap's first run: how it works")
@@ -175,6 +177,10 @@ def welcome(config: Config, tray, hotkeys_heard: bool) -> list[str]:
         threading.Thread(
             target=_notify_when_shown, args=(tray, "\n".join(lines)), daemon=True
         ).start()
+    elif notifier is not None:
+        from loopcap.app.desktop.notify import Message
+
+        notifier.send(Message("Welcome to loopcap", "\n".join(lines), config.output.directory))
     return lines
 
 

@@ -134,3 +134,27 @@ def test_portal_shortcut_sni_menu_and_notifications_on_wayland(
     assert app.finish(timeout=5) == 0, app.log
     assert app.t_exit is not None and app.t_exit - t_term < 5.0
     assert "Traceback" not in app.log, app.log
+
+
+def test_the_first_run_is_said_once_in_a_desktop_notification(tmp_path, desktop):
+    """With no config file yet, the app's first start says how it works once,
+    in a notification from the desktop's server as well as on the terminal;
+    the next start says nothing."""
+    bus, _portal, _watcher, notes, _bare = desktop
+    env = rig.child_env(dict(bus.env()), tmp_path / "user")
+    env.pop("DISPLAY", None)
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env.update(LOOPCAP_BACKEND="fake", XDG_RUNTIME_DIR=str(runtime))
+    for start in range(2):
+        app = rig.Loopcap(["run", "--no-tray"], env, tmp_path)
+        app.wait_running()
+        if start == 0:
+            (welcome,) = notes.wait_for(1, timeout=10)
+            assert welcome.summary == "Welcome to loopcap", welcome
+            music = Path(env["XDG_MUSIC_DIR"]) / "loopcap"
+            assert f"Notes are saved in {music}." in welcome.body, welcome.body
+        assert rig.ask(env, "quit").get("state") == "quitting"
+        assert app.finish(20) == 0, app.log
+    time.sleep(0.5)  # a second welcome would have come by now
+    assert len(notes.calls) == 1, notes.calls
