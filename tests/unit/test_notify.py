@@ -122,7 +122,7 @@ def test_disabled_sends_nothing(server, tmp_path):
     n.close()
 
 
-def test_no_server_no_exception(bus, tmp_path, caplog):
+def test_no_server_no_exception(bus, tmp_path):
     n = Notifier(True, timeout_s=2.0)
     try:
         future = n.saved(a_save(tmp_path))
