@@ -185,6 +185,7 @@ class Recording:
         self.tap: Tap | None = None  # set by start()
         self.writer: PartialWriter | None = None
         self.saved: Saved | None = None  # set by stop()
+        self._stopped = False  # stop() ran (even if its save failed)
 
     # ------------------------------------------------------------ start
 
@@ -232,6 +233,7 @@ class Recording:
         own = not isinstance(self.source, Tap)
         tap = None
         began = False
+        handed = False  # the writer owns the file (and closes it) from then on
         try:
             tap = self._running_tap()
             if t_start is None:
@@ -240,23 +242,28 @@ class Recording:
             began = True
             self.t0, first, skip = align_start(ring, t_start - tap.preroll_s, self.samplerate)
             meter = LevelMeter(self.samplerate, self.trim)
+            handed = True
             self.writer = PartialWriter(
                 partial, fd, self.samplerate, tap.channels, self.t0, blocks, meter
             )
+            self.writer.skip(skip)
+            for block in first:
+                self.writer.accept_first(block)  # the pre-roll: it may fail to write
+            self.writer.start()
         except BaseException:
-            if self.writer is None:  # the writer owns the file once made
+            if not handed:
                 os.close(fd)
                 partial.unlink(missing_ok=True)
+            elif self.writer is not None:
+                # What the pre-roll put on disk stays, unlocked: recover repairs it.
+                self.writer.release()
+                self.writer = None
             if tap is not None and began:
                 tap.end()
             if tap is not None and own:
                 tap.close()
             raise
         self.tap = tap
-        self.writer.skip(skip)
-        for block in first:
-            self.writer.accept_first(block)
-        self.writer.start()
         logger.debug(f"capture started: {partial}")
 
     def _running_tap(self) -> Tap:
@@ -328,7 +335,7 @@ class Recording:
     def close(self) -> None:
         """Stop and save a recording still running (nothing is lost on the
         way out); idempotent, and nothing to do before :meth:`start`."""
-        if self.writer is not None and self.saved is None:
+        if self.writer is not None and not self._stopped:
             self.stop()
 
     def __enter__(self) -> Recording:
@@ -345,6 +352,9 @@ class Recording:
         """
         if self.tap is None or self.writer is None:
             raise LoopcapError("the recording was stopped before it started")
+        if self._stopped:  # the tap may be serving another recording by now
+            raise LoopcapError("the recording was already stopped")
+        self._stopped = True
         tap = self.tap
         t_stop = time.monotonic() if t_stop is None else t_stop
         if tap.error is not None:

@@ -148,10 +148,16 @@ class PartialWriter:
                 self._switch(exc)
             self._sync()  # a valid header on disk from the first moment
         except OutputError:  # no folder at all takes it: nothing was recorded yet
-            if self._fd is not None:
-                os.close(self._fd)
-            if self.path.exists() and self.path.stat().st_size == 0:
-                self.path.unlink()
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except _WRITE_ERRORS:
+                    pass
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
+            # Made exclusively a moment ago, it holds at most a header: no audio.
+            self.path.unlink(missing_ok=True)
             raise
         self._thread = threading.Thread(target=self._run, name="loopcap-writer", daemon=True)
 
@@ -208,7 +214,13 @@ class PartialWriter:
         file stays locked until :meth:`release`.
         """
         self.stop_at(t_stop)
-        self._done.wait(timeout)
+        if not self._done.wait(timeout):
+            # Still writing (a disk that hangs, a long copy to a rescue folder):
+            # the file is not finished, and its descriptor stays the writer's.
+            raise OutputError(
+                f"writing {self.path} has not finished after {timeout:g} s; the capture "
+                "stays there and `loopcap recover` repairs it"
+            )
         if self.error is not None:
             raise OutputError(f"writing {self.path} failed ({self.error})")
         return WriteResult(
@@ -219,6 +231,12 @@ class PartialWriter:
         """Close the file's descriptor, which drops its lock: recovery may
         then take a partial file that is still there.  Call once the capture
         is saved (or given up).  Idempotent; call only after :meth:`finish`."""
+        if self._thread.is_alive():
+            # The writer still uses the descriptor (finish timed out): closing
+            # it under the thread could close a descriptor reused meanwhile.
+            # The lock then lasts as long as the process; nothing is lost.
+            logger.warning(f"{self.path} is still being written; it is left locked")
+            return
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)

@@ -256,3 +256,18 @@ def test_the_stop_decodes_the_capture_only_to_write_the_note(tmp_path, monkeypat
     assert saved.raw_path is not None and saved.path is not None
     assert decoded["frames"] == note.end - note.start
     assert note.end - note.start < 0.4 * saved.duration_s * SR
+
+
+def test_a_second_stop_is_refused_and_close_after_stop_does_nothing(tmp_path):
+    """A stopped recording never touches its tap again: on the app's shared tap
+    that would end the next recording."""
+    from loopcap.errors import LoopcapError
+
+    rec, saved = record(tmp_path, FakeSource(signal="burst"), 1.0)
+    assert saved.raw_path is not None
+    with pytest.raises(LoopcapError, match="already stopped"):
+        rec.stop()
+    rec.close()  # nothing to do: no error, no second save
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (*saved.paths, saved.raw_path)
+    )
