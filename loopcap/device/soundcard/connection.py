@@ -168,16 +168,57 @@ class _Extra:
         import cffi  # noqa: PLC0415 - soundcard's own dependency
 
         self.ffi = cffi.FFI()
-        self.ffi.cdef("uint32_t pa_stream_get_device_index(void *s);")
+        self.ffi.cdef(
+            """
+            uint32_t pa_stream_get_device_index(void *s);
+            void *pa_proplist_new(void);
+            int pa_proplist_sets(void *p, const char *key, const char *value);
+            void pa_proplist_free(void *p);
+            void *pa_stream_new_with_proplist(
+                void *c, const char *name, const void *ss, const void *map, void *p);
+            """
+        )
         self.device_index: Any = None  # (pa_stream address) -> its device index
+        self.lib: Any = None
         for name in ("pulse", "libpulse.so.0", "libpulse.so"):
             try:
-                self.device_index = self.ffi.dlopen(name).pa_stream_get_device_index
+                self.lib = self.ffi.dlopen(name)
+                self.device_index = self.lib.pa_stream_get_device_index
                 break
             except (OSError, AttributeError):
                 continue
         if self.device_index is None:
             logger.debug("pa_stream_get_device_index is not available")
+
+    def new_stream(
+        self, context: int, name: bytes, spec: int, chmap: int, props: dict[str, str]
+    ) -> int | None:
+        """``pa_stream_new_with_proplist``: a new, unconnected stream that
+        carries ``props``; its address, or None when libpulse lacks the
+        call.  ``context``, ``spec`` and ``chmap`` are addresses; the caller
+        holds the main loop's lock.  (soundcard creates its streams with
+        ``pa_stream_new``, without properties, and libpulse sends a stream's
+        properties only when it is created.)"""
+        lib, ffi = self.lib, self.ffi
+        if lib is None:
+            return None
+        try:
+            proplist = lib.pa_proplist_new()
+        except AttributeError:
+            return None
+        try:
+            for key, value in props.items():
+                lib.pa_proplist_sets(proplist, key.encode(), value.encode())
+            new = lib.pa_stream_new_with_proplist(
+                ffi.cast("void *", context),
+                name,
+                ffi.cast("void *", spec),
+                ffi.cast("void *", chmap),
+                proplist,
+            )
+        finally:
+            lib.pa_proplist_free(proplist)
+        return None if new == ffi.NULL else self.address(new)
 
     def address(self, pointer: Any) -> int:
         return int(self.ffi.cast("uintptr_t", pointer))

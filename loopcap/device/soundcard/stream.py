@@ -21,6 +21,7 @@ import numpy as np
 from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo
 from loopcap.device.soundcard.com import ComThread
 from loopcap.device.soundcard.connection import pulse_extra, stream_closed, stream_opened
+from loopcap.device.soundcard.passive import PassiveRecorder
 from loopcap.errors import DeviceError, DeviceLostError
 
 __all__ = ["SoundcardStream", "capture_channels"]
@@ -67,8 +68,9 @@ class SoundcardStream:
     each 0.25 s check costs 0.2%.  The samples are still stamped well:
     while audio flows, fragments arrive every 5-10 ms, so the last one taken
     arrived at most that long before its stamp, however long the period.
-    Until the first audio arrives the stream is read every ``FIRST_POLL_S``,
-    so the capture starts as soon as audio flows.
+    The period is the same while the device delivers nothing (a sink that
+    sleeps): a few wake-ups a second, not 50 (it used to be read every 20 ms
+    until the first audio, which with a sleeping sink meant all day).
 
     Watchdog: soundcard's monitor recorder is silently moved to another source
     when its device disappears (SoundCard #123; measured here: unloading a
@@ -93,7 +95,6 @@ class SoundcardStream:
 
     BLOCK_S = 0.01  # fragment size asked from the server
     HANDOVER_S = HANDOVER_S  # how often audio is read, checked and handed over
-    FIRST_POLL_S = 0.02  # how often the stream is read until audio first arrives
     DRAIN_LAG_S = DRAIN_LAG_S  # see loopcap.device.base
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
@@ -116,30 +117,34 @@ class SoundcardStream:
         # Core Audio ids are integers, and soundcard matches a str id only
         # against the names (coreaudio.py's _match_device).
         key: Any = int(info.id) if MACOS and info.id.isdigit() else info.id
+        self._pa_api = getattr(sc, "pulseaudio", None)
+        blocksize = max(1, int(samplerate * self.BLOCK_S))
+        self._ctx: Any = None
         try:
             # (Core Audio has no loopback flag: it only warns that it has none.)
             mic = sc.get_microphone(key, include_loopback=not MACOS)
-            self._ctx = mic.recorder(
-                samplerate=samplerate,
-                channels=self.channels,
-                blocksize=max(1, int(samplerate * self.BLOCK_S)),
-            )
-            self._rec = self._ctx.__enter__()
+            if self._pa_api is not None:
+                # Our own stream, so the sink may sleep (see passive.py).
+                self._rec: Any = PassiveRecorder(
+                    self._pa_api, str(mic.id), samplerate, self.channels, blocksize
+                ).open()
+            else:
+                self._ctx = mic.recorder(
+                    samplerate=samplerate, channels=self.channels, blocksize=blocksize
+                )
+                self._rec = self._ctx.__enter__()
         except Exception as exc:
             if self._com is not None:
                 self._com.close()
+            if isinstance(exc, DeviceError):
+                raise
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
         stream_opened()
-        # PulseAudio's recorder says how many channels it got; WASAPI's and
-        # Core Audio's have no such attribute and deliver what was asked.
-        self.channels = int(getattr(self._rec, "channels", self.channels))
-        self._pa_api = getattr(sc, "pulseaudio", None)
-        self._device_index: int | None = None
+        self._device_index: int | None = None  # read once the stream is READY
         self._index_now: Any = None
         #: True when the stream's device index alone tells a move (see above).
         self._moves_in_order = False
         if self._pa_api is not None:
-            pa, ffi = self._pa_api._pa, self._pa_api._ffi
             # The connection this stream lives on (a reconnection later
             # replaces soundcard's global one, not this stream's).
             self._pulse = self._pa_api._pulse
@@ -154,13 +159,6 @@ class SoundcardStream:
                 except Exception:  # unknown: check the device list as well
                     name = ""
                 self._moves_in_order = name == "pulseaudio"
-            pa.pa_threaded_mainloop_lock(self._mainloop)
-            try:
-                pa.pa_stream_set_read_callback(self._rec.stream, ffi.NULL, ffi.NULL)
-                if self._index_now is not None:
-                    self._device_index = int(self._index_now())
-            finally:
-                pa.pa_threaded_mainloop_unlock(self._mainloop)
             self._data_ptr = extra.ffi.new("void **")
             self._nbytes_ptr = extra.ffi.new("size_t *")
 
@@ -210,8 +208,15 @@ class SoundcardStream:
         out = bytearray()
         pa.pa_threaded_mainloop_lock(self._mainloop)
         try:
-            if pa.pa_stream_get_state(stream) != pa.PA_STREAM_READY:
+            state = pa.pa_stream_get_state(stream)
+            if state == pa.PA_STREAM_CREATING:
+                # Pending: a PipeWire sink that sleeps accepts a passive
+                # stream only once it wakes (see passive.py).  Nothing to read.
+                return out
+            if state != pa.PA_STREAM_READY:
                 raise DeviceLostError("the loopback device stopped delivering audio")
+            if self._index_now is not None and self._device_index is None:
+                self._device_index = int(self._index_now())
             # One fragment per peek; copying them into one buffer costs ~2 us
             # a fragment, a numpy array per fragment ~7 us (measured).
             peek, drop, buffer = pa.pa_stream_peek, pa.pa_stream_drop, ffi.buffer
@@ -262,12 +267,7 @@ class SoundcardStream:
                 if drain:  # only a drain that is due ends the request: one asked
                     self._drain_requested.clear()  # meanwhile must not be lost
                 frames, t = self._take()
-                if len(frames):
-                    # The first audio is handed over at once: its arrival
-                    # marks the start of a capture.
-                    self._flowing = True
-                period = self.HANDOVER_S if self._flowing else self.FIRST_POLL_S
-                self._next_take = now + period
+                self._next_take = now + self.HANDOVER_S
                 if not self._moves_in_order and (len(frames) or drain or now >= self._next_check):
                     # Checked after the audio was taken, so it vouches for it.
                     self._next_check = now + self.HANDOVER_S
@@ -360,7 +360,10 @@ class SoundcardStream:
                 return
             self._closed = True
         try:
-            self._ctx.__exit__(None, None, None)
+            if self._ctx is not None:
+                self._ctx.__exit__(None, None, None)
+            else:
+                self._rec.close()
         except Exception:  # the server may be gone; nothing left to release
             pass
         finally:

@@ -1,0 +1,143 @@
+"""A PulseAudio record stream that lets its sink sleep, opened without waiting.
+
+soundcard's recorder (``soundcard.pulseaudio._Recorder``) connects with
+``PA_STREAM_ADJUST_LATENCY`` alone and no stream properties, so an open
+monitor stream counts as a user of its sink: PulseAudio's
+``pa_sink_check_suspend()`` never lets the sink suspend, and PipeWire keeps
+the node running (measured: a null sink stayed IDLE for as long as the app
+waited with its pre-roll, SUSPENDED with no client).  A laptop's sound card
+then never sleeps, and a desktop may show a recording indicator that never
+goes out.  And soundcard's ``__enter__`` waits until the stream is READY,
+which on PipeWire (0.3.65) a passive stream on a sleeping sink is not until
+something plays: ``loopcap record`` hung there.
+
+:class:`PassiveRecorder` makes the same stream as soundcard (same buffer
+attributes, float32) through soundcard's own libpulse binding, with:
+
+- ``PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND`` (PulseAudio: the source output
+  does not keep its sink awake);
+- the property ``node.passive = true`` (pipewire-pulse 0.3.65 ignores the
+  flag but copies stream properties onto its node; a passive node does not
+  keep its driver running);
+- no wait for READY beyond :data:`OPEN_WAIT_S`: a stream still CREATING
+  then is *pending*, and delivers once the sink wakes.
+
+The monitor delivers nothing while the sink sleeps, as WASAPI loopback does
+in silence; the writer keeps the wall-clock timeline through that (see
+:class:`~loopcap.writer.timeline.Timeline`).
+
+Threads: every call takes soundcard's main-loop lock itself; one owner
+thread (the capture thread) opens, reads and closes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from loopcap.device.soundcard.connection import pulse_extra
+from loopcap.errors import DeviceError
+
+__all__ = ["PassiveRecorder", "DONT_INHIBIT_AUTO_SUSPEND", "PASSIVE_PROPS", "OPEN_WAIT_S"]
+
+#: ``PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND`` (pulse/def.h; not among soundcard's
+#: declarations).
+DONT_INHIBIT_AUTO_SUSPEND = 0x8000
+#: The stream properties that make pipewire-pulse's node passive.
+PASSIVE_PROPS = {"node.passive": "true", "media.name": "loopcap capture"}
+#: How long :meth:`PassiveRecorder.open` waits for the server to accept the
+#: stream (s).  PulseAudio answers within milliseconds, asleep or not; a
+#: PipeWire sink that sleeps answers when it wakes, so the stream is left
+#: pending rather than holding up the start of a recording.
+OPEN_WAIT_S = 0.15
+
+
+class PassiveRecorder:
+    """One record stream on ``source_id`` (a PulseAudio source name).
+
+    ``api`` is ``soundcard.pulseaudio``.  Lifecycle: :meth:`open` once, then
+    :meth:`state` / the stream pointer :attr:`stream` for reading, then
+    :meth:`close` once (idempotent).
+    """
+
+    def __init__(
+        self, api: Any, source_id: str, samplerate: int, channels: int, blocksize: int
+    ) -> None:
+        self._api = api
+        self._pulse = api._pulse  # this stream's connection, even after a reconnection
+        self.source_id = source_id
+        self.samplerate = samplerate
+        self.channels = channels
+        self.blocksize = blocksize
+        self.stream: Any = None
+
+    def _locked(self) -> Any:
+        return self._pulse._lock_mainloop()
+
+    def open(self) -> PassiveRecorder:
+        """Create and connect the stream; wait up to :data:`OPEN_WAIT_S` for
+        the server to accept it.  Raises DeviceError when it refuses."""
+        pa, ffi = self._api._pa, self._api._ffi
+        extra = pulse_extra()
+        spec = ffi.new("pa_sample_spec*")
+        spec.format = pa.PA_SAMPLE_FLOAT32LE
+        spec.rate = self.samplerate
+        spec.channels = self.channels
+        chmap = ffi.new("pa_channel_map*")
+        pa.pa_channel_map_init_extend(chmap, self.channels, pa.PA_CHANNEL_MAP_DEFAULT)
+        attr = ffi.new("pa_buffer_attr*")
+        # As soundcard asks: small fragments keep the monitor delivering
+        # steadily; the rest is left to the server.
+        attr.maxlength = 2**32 - 1
+        attr.fragsize = self.blocksize * self.channels * 4
+        attr.minreq = attr.prebuf = 2**32 - 1
+        attr.tlength = attr.fragsize
+        flags = pa.PA_STREAM_ADJUST_LATENCY | DONT_INHIBIT_AUTO_SUSPEND
+        with self._locked():
+            address = extra.new_stream(
+                extra.address(self._pulse.context),
+                b"loopcap capture",
+                extra.address(spec),
+                extra.address(chmap),
+                PASSIVE_PROPS,
+            )
+            if address is None:  # no proplist support: a stream like soundcard's
+                stream = pa.pa_stream_new(self._pulse.context, b"loopcap capture", spec, chmap)
+            else:
+                stream = ffi.cast("pa_stream *", address)
+            if stream == ffi.NULL:
+                raise DeviceError(
+                    f"the sound server refused a capture stream on {self.source_id!r}"
+                )
+            self.stream = stream
+            failed = pa.pa_stream_connect_record(stream, self.source_id.encode(), attr, flags)
+        if failed < 0:
+            self.close()
+            raise DeviceError(f"cannot connect a capture stream to {self.source_id!r}")
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while (state := self.state()) == pa.PA_STREAM_CREATING and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if state not in (pa.PA_STREAM_READY, pa.PA_STREAM_CREATING):
+            self.close()
+            raise DeviceError(f"the sound server did not open a capture of {self.source_id!r}")
+        return self
+
+    def state(self) -> int:
+        """The stream's libpulse state (``PA_STREAM_*``)."""
+        with self._locked():
+            return int(self._api._pa.pa_stream_get_state(self.stream))
+
+    def close(self) -> None:
+        """Disconnect and free the stream.  Idempotent; never raises (the
+        server may be gone)."""
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return
+        pa = self._api._pa
+        try:
+            with self._locked():
+                if pa.pa_stream_get_state(stream) in (pa.PA_STREAM_READY, pa.PA_STREAM_CREATING):
+                    pa.pa_stream_disconnect(stream)
+                pa.pa_stream_unref(stream)
+        except Exception:  # nothing left to release
+            pass
