@@ -40,11 +40,7 @@ from loopcap.trim import Bounds, LevelMeter, TrimParams
 from loopcap.writer.partial import PartialWriter, WriteResult
 from loopcap.writer.rescue import Rescue, describe, rescued_error, reserve_rescue_partial
 
-__all__ = ["Recording", "Saved", "align_start", "ALIGN_S"]
-
-#: After the first audio, how long to gather blocks to align position 0 (s);
-#: longer than a hand-over, so more than one delivery is seen.
-ALIGN_S = HANDOVER_S + 0.05
+__all__ = ["Recording", "Saved", "align_start"]
 
 
 def align_start(
@@ -218,11 +214,10 @@ class Recording:
         """Begin at monotonic ``t_start`` (default now) minus the tap's pre-roll;
         returns once the timeline has started (:attr:`t0`).
 
-        From a device, the tap is opened here and the start waits for its
-        first audio (up to :data:`~loopcap.capture.tap.WARMUP_S`), then
-        :data:`ALIGN_S` more to time the stream, and position 0 is the moment
-        after that.  Raises DeviceError when the device cannot be opened or
-        has failed.
+        From a device, the tap is opened here, and position 0 is the moment
+        it is open: the start never waits for audio (a sink that sleeps
+        delivers none), and the writer places what comes by its arrival.
+        Raises DeviceError when the device cannot be opened or has failed.
         """
         try:
             partial, fd = self._reserve_partial()
@@ -275,12 +270,6 @@ class Recording:
         tap = Tap(self.source, self.samplerate, preroll_s=0.0)
         try:
             tap.start()
-            if tap.flowing:
-                # Gather a little more to learn the device's timing (see
-                # align_start): more than one hand-over.
-                tap.ended.wait(ALIGN_S)
-            if tap.error is not None:
-                raise tap.error
         except BaseException:
             tap.close()
             raise

@@ -35,12 +35,8 @@ from loopcap.capture.reader import END, Block, Capture
 from loopcap.device import HANDOVER_S, Source
 from loopcap.errors import LoopcapError
 
-__all__ = ["Tap", "MIN_RING_S", "WARMUP_S", "ARM_LEAD_S"]
+__all__ = ["Tap", "MIN_RING_S", "ARM_LEAD_S"]
 
-#: How long :meth:`Tap.start` waits for the device's first audio (s).  An idle
-#: PulseAudio null sink sleeps up to 2 s before its monitor delivers (measured
-#: here); WASAPI loopback delivers nothing until sound plays.
-WARMUP_S = 3.0
 #: An armed capture begins this long (s) before the sound that started it
 #: (plus the pre-roll): the trimmer then finds the note's true first sample.
 ARM_LEAD_S = 0.5
@@ -83,23 +79,20 @@ class Tap:
         return self._flowing.is_set()
 
     def start(self) -> None:
-        """Open the device and wait (up to :data:`WARMUP_S`) for its first audio.
+        """Open the device; returns once it is open (never waits for audio).
 
-        Raises DeviceError if it cannot be opened, and the capture's error if
-        it ended while warming up.  An idle PulseAudio sink can take ~2 s to
-        deliver anything; a recording begun before that would place the late
-        first batch by its arrival time (measured: the end of a sound played
-        in the first seconds was lost), so the tap is ready only once audio
-        flows, or once the wait is over on a device that delivers nothing.
+        Raises DeviceError if it cannot be opened.  A device may deliver
+        nothing for a long time: a sink that sleeps (loopcap's streams let
+        it), WASAPI loopback in silence, an idle PulseAudio null sink that
+        renders 2 s at a time.  The recordings placed on it keep the wall
+        clock regardless (see :class:`~loopcap.writer.partial.PartialWriter`),
+        so nothing here waits for the first audio: a start is immediate.
         """
         self.capture.start()
         self.capture.opened.wait()
         if self.capture.error is not None:
             raise self.capture.error
         self._router.start()
-        self._flowing.wait(WARMUP_S)
-        if self.capture.error is not None:
-            raise self.capture.error
 
     def close(self) -> None:
         """Stop the capture (it ends by itself; never blocks).  Idempotent."""

@@ -43,7 +43,7 @@ from loopcap.errors import OutputError
 from loopcap.naming import stem_of_partial
 from loopcap.trim import LevelMeter
 from loopcap.writer.rescue import Rescue, copy_written, describe, reserve_rescue_partial
-from loopcap.writer.timeline import Timeline
+from loopcap.writer.timeline import Timeline, run_start
 
 __all__ = ["PartialWriter", "WriteResult"]
 
@@ -68,9 +68,17 @@ IDLE_TICK_S = HANDOVER_S
 #: device's last hand-over comes DRAIN_LAG_S after the request, and its read
 #: and the trip through the queues take well under 0.09 s more.
 STOP_GRACE_S = DRAIN_LAG_S + 0.09
-#: How long audio that arrived short of the wall clock is held, waiting for
-#: the rest to come late, before the shortfall is written as silence.
+#: How long the first audio of a run (the capture's first, or the first
+#: after the device delivered nothing) is held with what follows it before
+#: it is placed: late audio then has time to come, and more arrivals time
+#: the run better.
 HOLD_S = 0.4
+#: A block that arrives at most this long (s) after the previous one follows
+#: it: the device delivered at every read in between (reads come every
+#: HANDOVER_S while audio flows).  A sink suspends only after a second or
+#: more of silence (PulseAudio's module-suspend-on-idle, WirePlumber), so
+#: it cannot stop and start again within this.
+CONTIGUOUS_S = 2 * HANDOVER_S
 #: Put on the queue by finish() to wake the writer at once.
 _WAKE = object()
 _SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sf_command: rewrite the header now
@@ -134,7 +142,8 @@ class PartialWriter:
         self.error: Exception | None = None
         self._t_stop: float | None = None
         self._skip = 0
-        self._pending: list[tuple[float, np.ndarray]] = []
+        self._pending: list[tuple[float, np.ndarray]] = []  # a run held by _accept
+        self._last_t: float | None = None  # arrival of the last block accepted
         self._pending_since = 0.0
         self._done = threading.Event()
         self.rescues: list[Rescue] = []
@@ -386,34 +395,56 @@ class PartialWriter:
             k = min(self._skip, len(frames))
             frames = frames[k:]
             self._skip -= k
-        n = len(frames)
-        if n == 0:
+        if len(frames) == 0:
             return
-        if self._pending or self.timeline.silence_before(block.t, n) > 0:
-            # Less audio than wall time has passed: it is either late (it may
-            # still come: measured here, a monitor can pause ~0.1 s when a new
-            # stream starts on its sink, then deliver all it owes) or lost (an
-            # idle device delivered nothing).  Hold it and decide in _settle().
-            if not self._pending:
-                self._pending_since = time.monotonic()
-            self._pending.append((block.t, frames))
-            self._settle(time.monotonic())
+        last, self._last_t = self._last_t, block.t
+        if last is not None and block.t - last <= CONTIGUOUS_S:
+            # The device delivered at the previous read too: this audio
+            # follows that block's, however little of it there is.  (A short
+            # block is the device stopping mid-period: a sink that suspends
+            # once a sound ends.  Placed by its arrival it would land up to a
+            # hand-over late, with silence before it: measured, a click
+            # 170-190 ms late on PipeWire.)
+            if self._pending:
+                self._pending.append((block.t, frames))
+                self._settle(time.monotonic())
+            else:
+                self._put(frames)
             return
-        self._put(frames)
+        # The first audio, or the first after the device delivered nothing
+        # (asleep, or late: a monitor can pause ~0.1 s when a new stream
+        # starts on its sink, then deliver all it owes).  Hold it with what
+        # follows for HOLD_S, then place the run where its arrivals say.
+        self._settle(time.monotonic(), force=True)  # an earlier run stands as it is
+        self._pending_since = time.monotonic()
+        self._pending.append((block.t, frames))
 
     def _settle(self, now: float, force: bool = False) -> None:
-        """Write held audio: as it is if what came since caught up with the
-        wall clock, else after the silence still missing, once ``HOLD_S`` has
-        passed (or at once with ``force``)."""
-        if not self._pending:
+        """Write the held run of audio (see :meth:`_accept`) once ``HOLD_S``
+        has passed since it began (at once with ``force``).
+
+        The run is contiguous audio; a block is stamped when it arrives,
+        never early but up to a read late, so the run cannot have begun
+        later than any block's arrival minus the audio up to that block's
+        end: the earliest such bound places it (the one rule of
+        :func:`~loopcap.writer.timeline.run_start`).  Silence fills the time
+        before it; at the very start of the file, audio of the first block
+        played before position 0 is cut instead.
+        """
+        if not self._pending or (not force and now - self._pending_since < HOLD_S):
             return
-        total = sum(len(f) for _, f in self._pending)
-        short = self.timeline.frames_at(self._pending[-1][0]) - (self.timeline.position + total)
-        if short > self.timeline.resync_frames:
-            if not force and now - self._pending_since < HOLD_S:
-                return
-            self._write_silence(short)
         pending, self._pending = self._pending, []
+        sr = self.samplerate
+        start = run_start([(t, len(f)) for t, f in pending], sr)
+        lead = round((start - self.timeline.t0) * sr) - self.timeline.position
+        if lead > 0:
+            self._write_silence(lead)
+        elif lead < 0 and self.timeline.position == 0:
+            # Played before position 0: a stream's first read hands over all
+            # the server had (an idle PulseAudio null sink renders 2 s at a
+            # time), so only the first block can hold such audio.
+            t, first = pending[0]
+            pending[0] = (t, first[min(-lead, len(first)) :])
         for _, frames in pending:
             self._put(frames)
 

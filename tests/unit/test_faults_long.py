@@ -2,9 +2,9 @@
 
 The fake source delivers the counter signal in real time for its first second
 (so the capture starts as on a real device), then 200 times faster, in 0.25 s
-blocks, and ends after exactly ``length + 0.55 s`` of audio: loopcap's position
-0 is ALIGN_S (0.3 s) after the device's first block arrived, 0.25 s into its
-stream, so the file should last ``length``.
+blocks, and ends after exactly ``length`` of audio: loopcap's position 0 is
+the moment its stream opened, where the device's stream begins, so the file
+should last ``length``.
 While it records, the process's peak RSS (``VmHWM``) is read when 10 minutes of
 audio are on disk and again at the end; after the stop the file is read back
 frame by frame.
@@ -28,8 +28,6 @@ from pathlib import Path
 import pytest
 from faultrig import counter_run, private_env
 from rig import Loopcap
-
-from loopcap.session import ALIGN_S
 
 pytestmark = pytest.mark.posix  # SIGINT to a child and /proc: Linux
 
@@ -77,7 +75,7 @@ def long_capture(tmp_path, fault_trials, length_s: float):
     survived = False
     out = tmp_path / "out"
     env = private_env(tmp_path / "env")
-    end_s = length_s + BLOCK_FRAMES / SR + ALIGN_S  # where position 0 falls: see above
+    end_s = length_s  # position 0 is where the device's stream begins: see above
     env["LOOPCAP_BACKEND"] = "fake"
     env["LOOPCAP_FAKE"] = (
         f"signal=counter,speed={SPEED},fast_after_s=1,end_after_s={end_s},"

@@ -78,7 +78,7 @@ def test_a_split_gets_one_picture_of_every_note(tmp_path, monkeypatch):
         return (first, later)
 
     monkeypatch.setattr(loopcap.session, "notes_in_capture", two_notes)
-    rec, saved = record(tmp_path, 3.3, split=True, save_plot=True)
+    rec, saved = record(tmp_path, 3.6, split=True, save_plot=True)
     assert [p.name for p in saved.paths] == ["note-1.wav", "note-2.wav"]
     assert saved.plot == tmp_path / "note.png"
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["note.png"]
