@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import rig
 import soundfile as sf
+from procrig import let_idle_sink_settle
 from rig import Loopcap, ask, wait_state, write_config
 
 SR = rig.SAMPLERATE
@@ -89,12 +90,12 @@ def record_sweep(pulse: rig.PulseServer, env, out: Path, sink: str, count: int) 
     return newest
 
 
-def test_sound_server_killed_then_restarted(app_env, xdisplay, tmp_path, fault_trials):
+def test_sound_server_killed_then_restarted(app_env, xdisplay, tmp_path, fault_trials, new_server):
     family = "sound server killed mid-capture, then restarted (tray app)"
     survived = False
     shots = tmp_path / "shots"
     shots.mkdir()
-    with rig.PulseServer() as own:
+    with new_server() as own:
         env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
         app, out = start_app(env, tmp_path)
         try:
@@ -162,6 +163,7 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
     app = None
     try:
         app, out = start_app(app_env, tmp_path, "--device", "phone.monitor")
+        let_idle_sink_settle(pulse)  # the new sink's first block (see IDLE_BLOCK_S)
         played, offset = with_lead_in(stereo(rig.chirp(4.0, f1=2000.0)))
         assert ask(app_env, "toggle")["state"] == "recording"
         player = pulse.play_array(played, sink="phone", wait=False)
@@ -211,7 +213,9 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
             pulse.unload_module(module)
 
 
-def test_default_output_removed_the_switch_is_said(app_env, xdisplay, tmp_path, fault_trials):
+def test_default_output_removed_the_switch_is_said(
+    app_env, xdisplay, tmp_path, fault_trials, new_server
+):
     """With the default device ("" = the default output's loopback), the default
     sink is unloaded mid-capture while a tone plays into the other sink, which
     becomes the default.  The capture is saved without that tone; the app then
@@ -219,12 +223,13 @@ def test_default_output_removed_the_switch_is_said(app_env, xdisplay, tmp_path, 
     switching silently."""
     family = "default output removed mid-capture (tray app follows the new default, says so)"
     survived = False
-    with rig.PulseServer() as own:
+    with new_server() as own:
         env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
         own.load_sink("other")
         modules = own.pactl("list", "short", "modules").splitlines()
         (speakers,) = [int(m.split("\t")[0]) for m in modules if "sink_name=speakers" in m]
         app, out = start_app(env, tmp_path)
+        let_idle_sink_settle(own)  # the sink's first block (see IDLE_BLOCK_S)
         try:
             played, offset = with_lead_in(stereo(rig.chirp(3.0, f1=2000.0)))
             assert ask(env, "toggle")["state"] == "recording"
