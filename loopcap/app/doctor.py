@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,13 +122,14 @@ def _mac_route() -> list[tuple[str, str]]:
 
 
 def _sound(config: Config) -> list[tuple[str, str]]:
-    from loopcap.device import list_loopbacks, open_source
+    from loopcap.device import list_loopbacks, open_source, server_name
 
     try:
         devices = list_loopbacks()
+        server = server_name()
     except LoopcapError as exc:
         return [(FAIL, f"sound server: {exc}")]
-    out = [(OK, "sound server reachable")]
+    out = [(OK, f"sound server: {server or 'reachable'}")]
     if sys.platform == "darwin":
         out += _mac_route()
     if not devices:
@@ -143,10 +145,16 @@ def _sound(config: Config) -> list[tuple[str, str]]:
         source = open_source(config.capture.device)
         stream = source.open(config.capture.samplerate)
         got, t_end = 0, time.monotonic() + 3.0
+        # A sink that sleeps delivers nothing, and read() waits for audio:
+        # a drain at the deadline makes it return what it has.
+        deadline = threading.Timer(3.0, stream.drain)
+        deadline.daemon = True
+        deadline.start()
         try:
             while got < config.capture.samplerate // 2 and time.monotonic() < t_end:
                 got += len(stream.read()[0])
         finally:
+            deadline.cancel()
             stream.close()
         if got:
             out.append(
@@ -156,8 +164,8 @@ def _sound(config: Config) -> list[tuple[str, str]]:
             out.append(
                 (
                     WARN,
-                    "test capture: the device delivered no audio in 3 s (normal on "
-                    "Windows while nothing plays)",
+                    "test capture: the device delivered no audio in 3 s (normal while "
+                    "nothing plays on Windows, or on a sound card that sleeps)",
                 )
             )
     except LoopcapError as exc:

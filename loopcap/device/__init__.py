@@ -25,6 +25,7 @@ __all__ = [
     "list_loopbacks",
     "open_source",
     "backend_name",
+    "server_name",
     "HANDOVER_S",
     "DRAIN_LAG_S",
 ]
@@ -59,3 +60,14 @@ def open_source(name: str = "") -> Source:
     from loopcap.device.soundcard import SoundcardBackend
 
     return SoundcardBackend().find(name)
+
+
+def server_name() -> str:
+    """The sound server as a user knows it ("PulseAudio 16.1", "PipeWire
+    0.3.65 (its PulseAudio server)", "Windows audio (WASAPI)"...), or ""
+    when it cannot be told.  Raises DeviceError when no server is reachable."""
+    if backend_name() == "fake":
+        return "loopcap's fake device"
+    from loopcap.device.soundcard import SoundcardBackend
+
+    return SoundcardBackend().server_name()

@@ -1,5 +1,7 @@
 """`loopcap doctor` on the private sound server, and without one."""
 
+import re
+
 import rig
 
 
@@ -7,12 +9,20 @@ def doctor(env, cwd):
     return rig.run_loopcap(["doctor"], env, cwd, timeout=60)
 
 
-def test_doctor_passes_on_a_working_sound_server(loopcap_env, tmp_path):
+def test_doctor_passes_on_a_working_sound_server(pulse, loopcap_env, tmp_path):
     env = {k: v for k, v in loopcap_env.items() if k != "DISPLAY"}
     done = doctor(env, tmp_path)
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "FAIL" not in out
+    # It names the server and its version, as the server tells them.
+    (server,) = [line for line in out.splitlines() if line.startswith("ok   sound server: ")]
+    if pulse.kind == "pipewire":
+        assert re.fullmatch(
+            r"ok   sound server: PipeWire \d+\.\d+\.\d+ \(its PulseAudio server\)", server
+        )
+    else:
+        assert re.fullmatch(r"ok   sound server: PulseAudio \d+\.\d+(\.\d+)?", server), server
     # Every saved format can be written, WhatsApp's own included.
     formats = [line for line in out.splitlines() if line.startswith("ok   formats: ")]
     assert len(formats) == 1, out

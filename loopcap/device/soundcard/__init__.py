@@ -20,13 +20,28 @@ from loopcap.device.soundcard.connection import NO_SERVER, soundcard_module
 from loopcap.device.soundcard.stream import SoundcardStream
 from loopcap.errors import DeviceError
 
-__all__ = ["SoundcardBackend", "NO_SERVER", "MACOS_HINT"]
+__all__ = ["SoundcardBackend", "NO_SERVER", "MACOS_HINT", "describe_server"]
 
 MACOS_HINT = (
     "macOS has no loopback device of its own: install BlackHole (brew install blackhole-2ch), "
     "make a Multi-Output Device of your speakers and BlackHole in Audio MIDI Setup, choose it "
     "as the output, and try again (loopcap doctor checks the route)"
 )
+
+
+def describe_server(name: str, version: str) -> str:
+    """What ``pa_context_get_server_info`` says, as a user knows it.
+
+    PulseAudio calls itself "pulseaudio"; pipewire-pulse says "PulseAudio
+    (on PipeWire 0.3.65)" with the protocol version it emulates ("15.0.0"),
+    which is no version of PipeWire.
+    """
+    if "pipewire" in name.lower():
+        inner = name[name.lower().index("pipewire") :].rstrip(")").strip()
+        return f"{inner} (its PulseAudio server)"
+    if name.lower() == "pulseaudio":
+        return f"PulseAudio {version}".strip()
+    return f"{name} {version}".strip()
 
 
 class SoundcardBackend:
@@ -40,6 +55,19 @@ class SoundcardBackend:
             return self.sc.default_speaker().id
         except Exception:  # no default output is not fatal for listing
             return None
+
+    def server_name(self) -> str:
+        """See :func:`loopcap.device.server_name`."""
+        if sys.platform == "win32":
+            return "Windows audio (WASAPI)"
+        if sys.platform == "darwin":
+            return "Core Audio"
+        pulse = getattr(getattr(self.sc, "pulseaudio", None), "_pulse", None)
+        try:
+            info = pulse.server_info if pulse is not None else {}
+        except Exception:  # the query failed: nothing to tell
+            return ""
+        return describe_server(info.get("server name", ""), info.get("server version", ""))
 
     def list(self) -> list[DeviceInfo]:
         if sys.platform == "darwin":

@@ -49,7 +49,7 @@ PASSIVE_PROPS = {"node.passive": "true", "media.name": "loopcap capture"}
 #: stream (s).  PulseAudio answers within milliseconds, asleep or not; a
 #: PipeWire sink that sleeps answers when it wakes, so the stream is left
 #: pending rather than holding up the start of a recording.
-OPEN_WAIT_S = 0.15
+OPEN_WAIT_S = 0.05
 
 
 class PassiveRecorder:
