@@ -63,8 +63,10 @@ def align_start(
     (measured: without this, the file's position 0 was 0-25 ms off from the
     moment loopcap said "Recording from").  A gap in delivery (a device that
     delivered nothing for a while) is kept as such: a later block never
-    pulls an earlier one across it.  Position 0 is ``t_from``, or the first
-    audio if the ring begins later (a tap that has just started).
+    pulls an earlier one across it.  Position 0 is ``t_from``, even where the
+    ring begins later: the device delivered nothing before (a sink that
+    slept), so the file holds silence there.  (The caller never asks for
+    time before its tap opened.)
     """
     if not ring:
         return t_from, [], 0
@@ -72,7 +74,7 @@ def align_start(
     starts = [b.t - n for b, n in zip(ring, lengths, strict=True)]
     for i in range(len(ring) - 2, -1, -1):
         starts[i] = min(starts[i], starts[i + 1] - lengths[i])
-    t0 = max(t_from, starts[0])
+    t0 = t_from
     kept = []
     for block, start in zip(ring, starts, strict=True):
         cut = max(0, round((t0 - start) * samplerate))
@@ -235,7 +237,10 @@ class Recording:
                 t_start = time.monotonic()
             blocks, ring = tap.begin()
             began = True
-            self.t0, first, skip = align_start(ring, t_start - tap.preroll_s, self.samplerate)
+            # The pre-roll, but never time before the tap opened (an app
+            # started a moment ago has none of it to give).
+            t_from = max(t_start - tap.preroll_s, tap.opened_at)
+            self.t0, first, skip = align_start(ring, t_from, self.samplerate)
             meter = LevelMeter(self.samplerate, self.trim)
             handed = True
             self.writer = PartialWriter(

@@ -64,6 +64,9 @@ class Tap:
         self.ended = threading.Event()  # set when the capture has ended (error or close)
         self._on_end: list[Callable[[], None]] = []
         self._flowing = threading.Event()  # set at the first block
+        #: When the device was open (monotonic s): no recording reaches back
+        #: before it.  Set by start().
+        self.opened_at = float("inf")
 
     @property
     def channels(self) -> int:
@@ -92,6 +95,7 @@ class Tap:
         self.capture.opened.wait()
         if self.capture.error is not None:
             raise self.capture.error
+        self.opened_at = time.monotonic()
         self._router.start()
 
     def close(self) -> None:

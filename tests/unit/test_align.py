@@ -45,11 +45,12 @@ def test_a_gap_in_delivery_is_not_pulled_across():
     assert skip == 0
 
 
-def test_a_ring_that_begins_after_the_asked_start_starts_with_its_audio():
-    # A tap opened 0.3 s ago with a 2 s pre-roll asked for: no leading silence.
+def test_a_ring_that_begins_after_the_asked_start_keeps_the_silence_before_it():
+    # The device delivered nothing until 10.0 s (a sink that slept until a
+    # note woke it): position 0 stays where asked, the audio keeps its time.
     ring = [block(10.0, 300)]
     t0, kept, _ = align_start(ring, 8.3, SR)
-    assert t0 == pytest.approx(10.0)
+    assert t0 == pytest.approx(8.3)
     assert first_ms(kept) == [10000]
 
 
