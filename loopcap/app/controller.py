@@ -30,7 +30,7 @@ from loguru import logger
 from loopcap.capture.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
 from loopcap.capture.tap import Tap
 from loopcap.config import Config
-from loopcap.device import open_source
+from loopcap.device import list_loopbacks, open_source
 from loopcap.errors import LoopcapError
 from loopcap.fs import ensure_private_dir, link_exclusive
 from loopcap.naming import claim
@@ -152,7 +152,10 @@ class Controller:
             except Exception:
                 logger.exception("a state listener failed")
 
-    def _open_tap(self) -> None:
+    def _open_tap(self, change: str = "") -> None:
+        """Open the tap on the configured device (or the default output's
+        loopback); ``change`` says why the device differs from the last one
+        (default: the last one is gone)."""
         try:
             source = open_source(self.device)
             tap = Tap(source, self.config.capture.samplerate, self.config.capture.preroll_s)
@@ -170,7 +173,16 @@ class Controller:
         if previous is not None and previous != source.info.id:
             # The default output changed (its device went away): say so, never
             # carry on from another device silently.
-            msg = f"now recording from {source.info.name} ({source.info.id}): {previous} is gone"
+            if not change:
+                # PulseAudio moves a stream on the old default's monitor when
+                # the default changes, and the watchdog ends the tap: the old
+                # device may well still be there.
+                try:
+                    stays = previous in {d.id for d in list_loopbacks()}
+                except LoopcapError:
+                    stays = False
+                change = "the default output changed" if stays else f"{previous} is gone"
+            msg = f"now recording from {source.info.name} ({source.info.id}): {change}"
             logger.warning(f"loopcap: {msg}")
             self._set(IDLE, message=msg)
             return
@@ -237,6 +249,26 @@ class Controller:
             self._next_retry = time.monotonic() + RETRY_S
         elif tap is None and time.monotonic() >= self._next_retry:
             self._open_tap()
+        elif tap is not None and self._rec is None and self._armed is None and not self.device:
+            self._follow_default()
+
+    def _follow_default(self) -> None:
+        """While idle on the default output's loopback: move to the new
+        default output when it changes while the old one stays (headphones
+        plugged in, a Bluetooth headset connected), and say so.  A recording
+        never moves: it goes on from its device, which still exists.
+
+        soundcard has no event for this, so the device list is read at every
+        watch (every WATCH_S, a few ms of the server's time)."""
+        try:
+            default = next((d for d in list_loopbacks() if d.default), None)
+        except LoopcapError:
+            return  # the server is gone: the tap's own end tells
+        if default is None or default.id == self._device_id or self._tap is None:
+            return
+        self._tap.close()
+        self._tap = None
+        self._open_tap(change="the default output changed")
 
     def _handle(self, ev: _Event) -> None:
         name = ev.name
