@@ -1,7 +1,9 @@
 """The basics every rig module shares (re-exported by ``rig``).
 
 * Paths and constants: :data:`REPO_DIR`, :data:`SAMPLERATE` and :data:`SINK`
-  (the private server's 48 kHz null sink, ``speakers``).
+  (the private server's 48 kHz null sink, ``speakers``); :data:`SERVER_KINDS`,
+  the sound servers the system tests run on, and :class:`SoundServerError`,
+  what the rig raises when one of them or a helper on it fails.
 * :func:`require` -- skip a test when a system program is missing, or fail it
   when running in CI (``CI=true``), where everything must be installed
   (``scripts/test`` installs it); :func:`unavailable` for anything else missing.
@@ -21,6 +23,15 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parents[1]
 SAMPLERATE = 48000
 SINK = "speakers"
+#: The kinds of private sound server (``SoundServer.kind``), in the order the
+#: parametrized fixtures run them: PulseAudio itself, and PipeWire with
+#: WirePlumber and pipewire-pulse.
+SERVER_KINDS = ("pulseaudio", "pipewire")
+
+
+class SoundServerError(RuntimeError):
+    """A private sound server, or a helper process on it, failed (the message
+    carries the server's log where there is one)."""
 
 
 # --------------------------------------------------------------------------------------

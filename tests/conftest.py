@@ -4,9 +4,18 @@
   a temporary folder (set up in :func:`pytest_configure`, before collection, and
   restored in :func:`pytest_unconfigure`), so that calling loopcap in-process never
   reads or writes the real user's configuration, logs or music folder.
-* ``pulse``: one private PulseAudio server for the whole run (see ``rig.py``).
-* ``loopcap_env``: the environment for running loopcap in a subprocess against that
-  server, with every user folder inside the test's ``tmp_path``.
+* ``pulse``: the private sound server a test runs on, parametrized over both
+  kinds (ids ``pulseaudio`` and ``pipewire``), so every test that uses it, or
+  ``loopcap_env``, ``app_env``, ``start_app``, runs on each.  One server of each
+  kind serves the whole run: started when a test first asks for it, stopped at
+  the end.  ``@rig.on_servers("pulseaudio")`` runs a test on one kind only
+  (what differs gets its own test on the other); ``pulseaudio_only`` and
+  ``pipewire_only`` hand a test the shared server of that kind.
+* ``new_server``: makes fresh servers of the test's kind, for tests that kill
+  or reshape one.  ``sleepy_server``: a server of each kind of its own whose
+  null sink suspends after 1 s idle; ``sleepy_env`` is ``loopcap_env`` on it.
+* ``loopcap_env``: the environment for running loopcap in a subprocess against
+  ``pulse``, with every user folder inside the test's ``tmp_path``.
 * ``xdisplay``, ``app_env``: a private X display with a tray, and the app's
   environment on it; ``start_app`` starts ``loopcap run`` there, ``shots`` is a
   folder for screenshots.
@@ -89,11 +98,89 @@ def private_home() -> Path:
     return _private_home
 
 
+class _Servers:
+    """Private sound servers, one per kind, started on first use (a kind no
+    test asks for costs nothing) and stopped when the run ends."""
+
+    def __init__(self, **options) -> None:
+        self.options = options
+        self.servers: dict[str, rig.SoundServer] = {}
+
+    def get(self, kind: str) -> rig.SoundServer:
+        server = self.servers.get(kind)
+        if server is None:
+            server = self.servers[kind] = rig.server_class(kind)(**self.options)
+        # A no-op while it runs; brings it back if a test brought it down.
+        return server.start()
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
 @pytest.fixture(scope="session")
-def pulse():
-    """One private PulseAudio server (null sink ``speakers``) shared by the run."""
-    with rig.PulseServer() as server:
-        yield server
+def _shared_servers():
+    servers = _Servers()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def _sleepy_servers():
+    servers = _Servers(suspend_after_s=1)
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session", params=rig.SERVER_KINDS)
+def pulse(request, _shared_servers) -> rig.SoundServer:
+    """The shared private sound server of the kind this test runs on, PulseAudio
+    or PipeWire (null sink ``speakers``, the default; it never sleeps on
+    PulseAudio, and on PipeWire after WirePlumber's 5 s idle with no client)."""
+    return _shared_servers.get(request.param)
+
+
+@pytest.fixture
+def pulseaudio_only(_shared_servers) -> rig.SoundServer:
+    """The shared PulseAudio server, for a test of a PulseAudio behaviour."""
+    return _shared_servers.get("pulseaudio")
+
+
+@pytest.fixture
+def pipewire_only(_shared_servers) -> rig.SoundServer:
+    """The shared PipeWire server, for a test of a PipeWire behaviour."""
+    return _shared_servers.get("pipewire")
+
+
+@pytest.fixture(params=rig.SERVER_KINDS)
+def sleepy_server(request, _sleepy_servers) -> rig.SoundServer:
+    """A server of each kind, not the shared ones, whose null sinks suspend after
+    1 s idle (PulseAudio: ``module-suspend-on-idle timeout=1``; PipeWire: the
+    sinks' ``session.suspend-timeout-seconds=1``, which WirePlumber honours).
+    It is asleep, or falls asleep 1 s after the test's last client leaves."""
+    return _sleepy_servers.get(request.param)
+
+
+@pytest.fixture
+def new_server(pulse):
+    """``new_server(**options) -> rig.SoundServer``: a fresh private server of the
+    kind this test runs on (``pulse.kind``), not started (``with new_server() as
+    own:``), for a test that kills or reshapes its server; every one is stopped
+    at the test's end."""
+    made: list[rig.SoundServer] = []
+
+    def make(**options) -> rig.SoundServer:
+        made.append(rig.server_class(pulse.kind)(**options))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+def _loopcap_env(server: rig.SoundServer, root: Path) -> dict[str, str]:
+    env = {k: v for k, v in server.env().items() if not k.startswith("LOOPCAP_")}
+    return rig.child_env(env, root)
 
 
 @pytest.fixture
@@ -101,8 +188,13 @@ def loopcap_env(tmp_path, pulse) -> dict[str, str]:
     """Environment for a loopcap subprocess: the private sound server, user folders in
     ``tmp_path``, no LOOPCAP_* settings inherited from the caller, unbuffered output."""
     pulse.start()  # no-op while it runs; brings it back if a test brought it down
-    env = {k: v for k, v in pulse.env().items() if not k.startswith("LOOPCAP_")}
-    return rig.child_env(env, tmp_path / "user")
+    return _loopcap_env(pulse, tmp_path / "user")
+
+
+@pytest.fixture
+def sleepy_env(tmp_path, sleepy_server) -> dict[str, str]:
+    """``loopcap_env`` on ``sleepy_server``."""
+    return _loopcap_env(sleepy_server, tmp_path / "user")
 
 
 @pytest.fixture(scope="session")

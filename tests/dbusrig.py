@@ -23,6 +23,26 @@ from baserig import require
 __all__ = ["PrivateBus"]
 
 
+#: A session bus with no service directories: nothing is started on demand.
+#: The standard session config activates every service the machine has
+#: installed (dunst for org.freedesktop.Notifications, xfconfd...), so a test
+#: that expects no notification server would get one, drawing on its display.
+_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
 class PrivateBus:
     """``dbus-daemon --session`` on a private socket.  ``with PrivateBus() as bus``."""
 
@@ -36,10 +56,12 @@ class PrivateBus:
     def start(self) -> PrivateBus:
         require("dbus-daemon")
         self.folder.mkdir(parents=True, exist_ok=True)
+        config = self.folder / "session.conf"
+        config.write_text(_CONFIG, encoding="utf-8")
         self.proc = subprocess.Popen(
             [
                 "dbus-daemon",
-                "--session",
+                f"--config-file={config}",
                 "--nofork",
                 "--nopidfile",
                 f"--address={self.address}",
