@@ -125,7 +125,11 @@ def test_armed_app_captures_a_note_played_later_and_stops_after_silence(
         time.sleep(2.0)
         assert app.status()["state"] == "armed"
         # paplay buffers generously (no underruns on a busy machine) and returns
-        # once the server has played the last sample: the note's end.
+        # once the server says it has played the last sample: the note's end,
+        # give or take.  On PipeWire, with no recorder keeping the sink running
+        # (loopcap's stream is passive, so the card may sleep), that word comes
+        # up to 0.3 s after the last sample (measured: the stop 1.24 s after
+        # paplay returned, 1.5 s of silence asked); hence the lower bound.
         player = pulse.play_array(note, wait=False)
         app.wait_state("recording", timeout=5)
         assert player.wait(timeout=30) == 0
@@ -135,7 +139,7 @@ def test_armed_app_captures_a_note_played_later_and_stops_after_silence(
         assert t_stop - t_end <= stop_after + 0.5, (
             f"the capture stopped {t_stop - t_end:.2f} s after the note (silence {stop_after} s)"
         )
-        assert t_stop - t_end >= stop_after - 0.1, "it stopped before the silence was long enough"
+        assert t_stop - t_end >= stop_after - 0.35, "it stopped before the silence was long enough"
         notes, raw_path = saved_files(app, out)
         assert len(notes) == 1, notes
         raw, _ = rig.read_audio(raw_path)

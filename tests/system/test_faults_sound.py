@@ -260,3 +260,43 @@ def test_default_output_removed_the_switch_is_said(
             fault_trials.add(family, survived)
             if app.alive():
                 app.kill()
+
+
+def test_the_app_follows_a_new_default_output_while_idle(
+    app_env, xdisplay, tmp_path, fault_trials, new_server
+):
+    """Headphones plugged in: a new sink becomes the default while the old one
+    stays.  The waiting app (default device, pre-roll on) moves to the new
+    default's loopback within a few seconds and says so; the next capture
+    holds what plays there and nothing of what plays on the old sink."""
+    family = "default output changes while idle (tray app follows it, says so)"
+    survived = False
+    with new_server() as own:
+        env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
+        app, out = start_app(env, tmp_path)
+        try:
+            own.load_sink("headphones")
+            own.pactl("set-default-sink", "headphones")
+            deadline = time.monotonic() + 10
+            status = cli_status(env, tmp_path)
+            while "headphones.monitor" not in status.get("message", ""):
+                assert time.monotonic() < deadline, f"the app did not follow: {status}"
+                time.sleep(0.2)
+                status = cli_status(env, tmp_path)
+            assert status["state"] == "idle", status
+            assert "now recording from" in status["message"]
+            assert "default output changed" in status["message"], status
+            assert any("default output changed" in ln for _, ln in app.lines), app.stderr
+            let_idle_sink_settle(own)  # the new sink's first block (see IDLE_BLOCK_S)
+            intruder = own.play_array(stereo(rig.tone(5000, 2.5, amplitude=0.3)), wait=False)
+            raw_path = record_sweep(own, env, out, "headphones", 1)
+            intruder.communicate(timeout=10)
+            raw, _ = rig.read_audio(raw_path)
+            level = rig.tone_amplitude(raw, 5000)
+            assert level < 0.005, f"the capture holds the old sink's tone ({level:.3f})"
+            quit_app(app, env)
+            survived = True
+        finally:
+            fault_trials.add(family, survived)
+            if app.alive():
+                app.kill()
