@@ -1,5 +1,6 @@
-"""The tray icon as the XEmbed tray (trayer under Xvfb) shows it: no black
-corners, the panel's own colour around the glyph.
+"""The tray icon as the XEmbed tray (trayer under Xvfb) shows it, in every
+state (idle, armed, recording, saving, error): no black corners, the panel's
+own colour around the glyph, and states that differ in greyscale.
 
 pystray's Xorg backend draws the icon's image onto its window without alpha, so
 a transparent pixel shows black unless the app composites the icon onto the
@@ -11,11 +12,13 @@ pixels in a screenshot must be the colour the panel shows just outside it.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 import rig
+import shotrig
 import xrig
-from xrig import wait_icon
 
 #: Per channel: how far a pixel of the icon window's border may be from the panel.
 TOLERANCE = 6
@@ -66,7 +69,11 @@ def border_pixels(image, box, inset: int = 0):
     return out
 
 
-def check_no_black_corners(xdisplay, png, state: str, app: rig.Loopcap) -> None:
+def check_no_black_corners(
+    xdisplay, png, state: str, app: rig.Loopcap
+) -> tuple[int, int, int, int]:
+    """Fail unless the icon window's border in ``png`` is the panel's colour
+    and nothing in it is black; returns the window's screen box."""
     from PIL import Image
 
     box = None
@@ -124,52 +131,78 @@ def check_no_black_corners(xdisplay, png, state: str, app: rig.Loopcap) -> None:
     inside = [image.getpixel((x, y)) for x in range(box[0], box[2]) for y in range(box[1], box[3])]
     black = [c for c in inside if max(c) < 24]
     assert not black, f"{state}: {len(black)} black pixels in the icon window {box} ({png})"
+    return box
 
 
-ARM_HOTKEY, ARM_KEY = "<ctrl>+<alt>+a", "ctrl+alt+a"
+def icon_greys(png, box) -> list[int]:
+    """The icon window's pixels in greyscale (Pillow's "L": ITU-R 601 luma)."""
+    from PIL import Image
+
+    with Image.open(png) as shot:
+        return [int(v) for v in np.asarray(shot.convert("L").crop(box)).ravel()]
 
 
-def walk_the_states(x: xrig.XDisplay, env, tmp_path, shots, tag: str) -> None:
-    """Start the app on ``x`` and check the icon's look idle, armed (the arm
-    key), idle again (the arm key once more), recording and idle after saving."""
-    config, _ = rig.write_config(
-        tmp_path / tag,
-        hotkeys={"toggle": xrig.TOGGLE_HOTKEY, "arm": ARM_HOTKEY},
-        arm={"stop_after_silence_s": 30.0},
-    )
+def check_distinct_in_grey(looks: dict[str, tuple[Path, tuple[int, int, int, int]]]) -> None:
+    """Every two states' icons differ in greyscale, in more than a few
+    anti-aliased pixels: by shape (the badge), not only by hue."""
+    greys = {state: icon_greys(png, box) for state, (png, box) in looks.items()}
+    sizes = {len(g) for g in greys.values()}
+    assert len(sizes) == 1, f"the icon window changed size between states: {looks}"
+    states = list(greys)
+    for i, a in enumerate(states):
+        for b in states[i + 1 :]:
+            differ = sum(abs(p - q) > GREY_STEP for p, q in zip(greys[a], greys[b], strict=True))
+            print(f"{a} vs {b}: {differ} pixels differ by more than {GREY_STEP} in grey")
+            assert differ >= GREY_PIXELS, (
+                f"{a} and {b} look alike in greyscale: only {differ} pixels differ "
+                f"({looks[a][0]}, {looks[b][0]})"
+            )
+
+
+#: Two states' icons differ in greyscale where at least GREY_PIXELS pixels
+#: differ by more than GREY_STEP levels of 255 (a 24 px icon has 576).
+GREY_STEP, GREY_PIXELS = 40, 12
+
+
+def walk_the_states(x: xrig.XDisplay, env, pulse, tmp_path, shots, tag: str) -> None:
+    """Start the app on ``x`` and check the icon's look in every state of
+    :data:`shotrig.PICTURE_STATES`, reached through the real parts
+    (:func:`shotrig.bring_to`: the arm key, ``toggle``, the stop of a long
+    capture while it saves, the sound server killed under it), and idle
+    again at the end; then that the states differ in greyscale."""
+    config, _ = shotrig.app_config(tmp_path / tag)
     app = rig.Loopcap(["run", "--config", str(config)], env, tmp_path)
+    looks: dict[str, tuple[Path, tuple[int, int, int, int]]] = {}
     try:
         app.wait_running()
 
-        def look(state: str) -> None:
-            wait_icon(x, state, shots, app)
-            time.sleep(0.3)  # a redraw under way finishes
-            png = x.screenshot(shots / f"{tag}-{state}-look.png")
-            check_no_black_corners(x, png, f"{tag} {state}", app)
+        def look(state: str) -> bool:
+            png = shotrig.catch_icon(x, app, state, shots)
+            if png is None:  # the save ended between two screenshots
+                return False
+            box = check_no_black_corners(x, png, f"{tag} {state}", app)
+            looks.setdefault(state, (png, box))
+            return True
 
-        look("idle")
-        x.key(ARM_KEY)
-        app.wait_state("armed", timeout=5)
-        look("armed")
-        x.key(ARM_KEY)
-        app.wait_state("idle", timeout=5)
-        look("idle")
-        assert rig.ask(env, "toggle")["state"] == "recording"
-        look("recording")
-        assert rig.ask(env, "toggle")["state"] in {"saving", "idle"}
-        app.wait_state("idle", timeout=8)
+        for state in shotrig.PICTURE_STATES:
+            shotrig.bring_to(state, x, app, pulse, shots, look)
         look("idle")
     finally:
         app.kill()
+        pulse.start()  # no-op while it runs
+    assert set(looks) == set(shotrig.PICTURE_STATES), looks
+    check_distinct_in_grey(looks)
 
 
-def test_the_icon_has_no_black_corners_on_the_xembed_tray(xdisplay, app_env, tmp_path, shots):
-    walk_the_states(xdisplay, app_env, tmp_path, shots, "default")
+def test_the_icon_has_no_black_corners_on_the_xembed_tray(
+    xdisplay, app_env, pulse, tmp_path, shots
+):
+    walk_the_states(xdisplay, app_env, pulse, tmp_path, shots, "default")
 
 
 @pytest.mark.parametrize("panel", ["light", "dark"])
-def test_the_icon_takes_the_panels_colour(panel, app_env, tmp_path, shots):
+def test_the_icon_takes_the_panels_colour(panel, app_env, pulse, tmp_path, shots):
     """On panels of other colours than the first guess (GTK's grey): the app
     reads the colour around its icon from the screen."""
     with xrig.XDisplay(tray=True, panel=panel) as x:
-        walk_the_states(x, x.env(app_env), tmp_path, shots, panel)
+        walk_the_states(x, x.env(app_env), pulse, tmp_path, shots, panel)
