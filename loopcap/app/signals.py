@@ -48,15 +48,21 @@ def forward_signals(
     """Call ``callback(signum)`` when one of ``signals`` (by default the
     platform's stop signals) arrives.
 
-    The callback runs on a thread of its own (daemon, "loopcap-signals"), and
-    may run a second time on the main thread through the Python handler, so
-    it must be thread-safe and idempotent.  Call from the main thread.
+    The callback runs on a thread of its own (daemon, "loopcap-signals"),
+    never in the Python handler, so it must be thread-safe; it runs twice
+    for one signal only if the signal repeats.  Call from the main thread.
     Returns a function that restores the previous handlers and wake-up fd.
     """
     wanted = set(current().stop_signals if signals is None else signals)
     r, w = socket.socketpair()
     w.setblocking(False)
-    previous = {s: signal.signal(s, lambda signum, _frame: callback(signum)) for s in wanted}
+    # The Python handler does nothing: the wake-up fd carries the signal to
+    # the watch thread, which calls back.  It must not call back itself: it
+    # runs on the main thread between two bytecodes, possibly inside
+    # Event.wait() with the event's lock held, and a callback that sets that
+    # event then waits for the lock for ever (measured: `loopcap record` hung
+    # on SIGTERM, its main thread in Condition.wait, the handler in Event.set).
+    previous = {s: signal.signal(s, lambda _signum, _frame: None) for s in wanted}
     old_fd = signal.set_wakeup_fd(w.fileno(), warn_on_full_buffer=False)
     closed = threading.Event()
 
