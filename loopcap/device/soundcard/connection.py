@@ -171,6 +171,7 @@ class _Extra:
         self.ffi.cdef(
             """
             uint32_t pa_stream_get_device_index(void *s);
+            const char *pa_stream_get_device_name(void *s);
             void *pa_proplist_new(void);
             int pa_proplist_sets(void *p, const char *key, const char *value);
             void pa_proplist_free(void *p);

@@ -153,6 +153,8 @@ class SoundcardStream:
             if extra.device_index is not None:
                 stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
                 self._index_now = functools.partial(extra.device_index, stream)
+                self._name_now = functools.partial(extra.lib.pa_stream_get_device_name, stream)
+                self._string = extra.ffi.string
             if self._index_now is not None:
                 try:
                     name = self._pulse.server_info.get("server name", "")
@@ -216,6 +218,12 @@ class SoundcardStream:
             if state != pa.PA_STREAM_READY:
                 raise DeviceLostError("the loopback device stopped delivering audio")
             if self._index_now is not None and self._device_index is None:
+                # The server may have connected the stream elsewhere than
+                # asked: PipeWire's restore-stream puts a new stream of an
+                # application where an earlier one was moved to.
+                name = self._name_now()
+                if name and self._string(name).decode() != self._info.id:
+                    raise _Moved()
                 self._device_index = int(self._index_now())
             # One fragment per peek; copying them into one buffer costs ~2 us
             # a fragment, a numpy array per fragment ~7 us (measured).
