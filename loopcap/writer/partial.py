@@ -79,6 +79,9 @@ HOLD_S = 0.4
 #: more of silence (PulseAudio's module-suspend-on-idle, WirePlumber), so
 #: it cannot stop and start again within this.
 CONTIGUOUS_S = 2 * HANDOVER_S
+#: A run that would begin at most this long (s) after the audio before it
+#: follows it (see PartialWriter._settle).
+STALL_S = 0.1
 #: Put on the queue by finish() to wake the writer at once.
 _WAKE = object()
 _SFC_UPDATE_HEADER_NOW = 0x1060  # libsndfile sf_command: rewrite the header now
@@ -437,7 +440,14 @@ class PartialWriter:
         sr = self.samplerate
         start = run_start([(t, len(f)) for t, f in pending], sr)
         lead = round((start - self.timeline.t0) * sr) - self.timeline.position
-        if lead > 0:
+        # Stamps are late by a little, never early, so a run that merely came
+        # late (a stall: nothing lost) looks as if it began that little after
+        # where the audio before it ended.  A run after real silence begins
+        # at least a hand-over after it (see CONTIGUOUS_S), so up to
+        # STALL_S is taken as no gap; at the start of the file only a
+        # rounding's worth is.
+        tolerance = round((STALL_S if self.timeline.position else 0.001) * sr)
+        if lead > tolerance:
             self._write_silence(lead)
         elif lead < 0 and self.timeline.position == 0:
             # Played before position 0: a stream's first read hands over all

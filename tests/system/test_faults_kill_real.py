@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import rig
 from faultrig import audio_files, unplayable
+from procrig import IDLE_BLOCK_S, let_idle_sink_settle
 
 SR = rig.SAMPLERATE
 SEED = 20261123
@@ -29,7 +30,11 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
     sweep = np.repeat(rig.chirp(8.0, f0=100.0, f1=4000.0)[:, None], 2, axis=1)
     played = np.concatenate([np.repeat(LEAD_IN[:, None], 2, axis=1), sweep])
     args = ["record", "--out-dir", str(folder), "--format", "wav", "--json"]
-    duration = 2.5 if phase == "save" else None
+    # The sweep plays once an idle PulseAudio null sink has left the 2 s block
+    # it rendered before the recorder came (see procrig.IDLE_BLOCK_S): before
+    # that the sink itself delivers nothing.
+    settle = IDLE_BLOCK_S if getattr(pulse, "kind", "pulseaudio") == "pulseaudio" else 0.0
+    duration = settle + 2.5 if phase == "save" else None
     if duration:
         args += ["--duration", str(duration)]
     proc = rig.Loopcap(args, env)
@@ -41,9 +46,10 @@ def trial(pulse, env, folder: Path, rng: random.Random, phase: str) -> tuple[boo
             t_line = proc.wait_line(START_LINE, timeout=30)
             if t_line is None:
                 return False, f"{phase}: never started: {proc.stderr[-300:]}"
+            let_idle_sink_settle(pulse)
             player = pulse.play_array(played, wait=False)
             if duration is None:
-                delay = rng.uniform(0.5, 3.5)
+                delay = settle + rng.uniform(0.5, 3.5)
             else:
                 delay = duration + rng.uniform(-0.03, 0.05)  # saving takes ~50 ms
             time.sleep(max(0.0, t_line + delay - time.monotonic()))

@@ -174,7 +174,11 @@ def test_loopback_device_removed_then_back(pulse, app_env, xdisplay, tmp_path, f
 
         reply = wait_state(app_env, "error", timeout=5, proc=app)
         assert "disappeared" in reply["message"] and "phone" in reply["message"], reply
-        assert any("disappeared" in ln for _, ln in app.lines), app.stderr
+        # The log line may reach the pipe a moment after the state is set.
+        deadline = time.monotonic() + 3
+        while not any("disappeared" in ln for _, ln in app.lines):
+            assert time.monotonic() < deadline, app.stderr
+            time.sleep(0.05)
         player.communicate(timeout=10)
         (first,) = saved_files(out)
         data, _ = rig.read_audio(first)
