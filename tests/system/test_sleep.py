@@ -201,3 +201,24 @@ def test_the_app_lets_the_sink_sleep_and_its_preroll_keeps_the_first_syllable(
         assert rig.best_lag(note, played[later:])[1] >= 0.98
     finally:
         app.kill()
+
+
+@rig.on_servers("pipewire")
+def test_a_silent_recording_outlasts_the_wait_for_a_sleeping_pipewire_sink(
+    pulse, loopcap_env, tmp_path
+):
+    """A PipeWire sink that sleeps accepts loopcap's passive stream only when it
+    wakes, and libpulse gives a stream the server has not accepted 30 s: a
+    recording of 35 s of nothing goes on through that (it used to end after
+    30 s with "the loopback device stopped delivering audio", no file)."""
+    pulse.wait_sink_state("SUSPENDED", timeout=10)
+    run = rig.Loopcap(
+        ["record", "--out-dir", str(tmp_path / "out"), "--format", "wav", "--json"]
+        + ["--duration", "35"],
+        loopcap_env,
+        tmp_path,
+    )
+    status = run.finish(timeout=60)
+    assert status == 4, f"exit status {status} (4: no sound found); stderr:\n{run.stderr}"
+    data, sr = rig.read_audio(run.json()["raw_path"])
+    assert len(data) / sr == pytest.approx(35.0, abs=0.1)

@@ -45,6 +45,10 @@ def capture_channels(device_channels: int, windows: bool | None = None) -> int:
     return max(2, device_channels) if windows else device_channels
 
 
+class _NeverReady(Exception):
+    """The stream failed while still pending (internal to the reader)."""
+
+
 class _Moved(Exception):
     """The stream was moved to another device (internal to the reader)."""
 
@@ -125,9 +129,14 @@ class SoundcardStream:
             mic = sc.get_microphone(key, include_loopback=not MACOS)
             if self._pa_api is not None:
                 # Our own stream, so the sink may sleep (see passive.py).
-                self._rec: Any = PassiveRecorder(
-                    self._pa_api, str(mic.id), samplerate, self.channels, blocksize
-                ).open()
+                self._passive_args = (
+                    self._pa_api,
+                    str(mic.id),
+                    samplerate,
+                    self.channels,
+                    blocksize,
+                )
+                self._rec: Any = PassiveRecorder(*self._passive_args).open()
             else:
                 self._ctx = mic.recorder(
                     samplerate=samplerate, channels=self.channels, blocksize=blocksize
@@ -140,6 +149,7 @@ class SoundcardStream:
                 raise
             raise DeviceError(f"cannot open the loopback device {info.name!r} ({exc})") from None
         stream_opened()
+        self._ready_seen = False  # the stream has been READY (not only pending)
         self._device_index: int | None = None  # read once the stream is READY
         self._index_now: Any = None
         #: True when the stream's device index alone tells a move (see above).
@@ -149,20 +159,38 @@ class SoundcardStream:
             # replaces soundcard's global one, not this stream's).
             self._pulse = self._pa_api._pulse
             self._mainloop = self._pulse.mainloop
-            extra = pulse_extra()
-            if extra.device_index is not None:
-                stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
-                self._index_now = functools.partial(extra.device_index, stream)
-                self._name_now = functools.partial(extra.lib.pa_stream_get_device_name, stream)
-                self._string = extra.ffi.string
+            self._bind_queries()
             if self._index_now is not None:
                 try:
                     name = self._pulse.server_info.get("server name", "")
                 except Exception:  # unknown: check the device list as well
                     name = ""
                 self._moves_in_order = name == "pulseaudio"
+            extra = pulse_extra()
             self._data_ptr = extra.ffi.new("void **")
             self._nbytes_ptr = extra.ffi.new("size_t *")
+
+    def _bind_queries(self) -> None:
+        """Point the device index and name queries at the current stream."""
+        extra = pulse_extra()
+        if extra.device_index is not None:
+            stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
+            self._index_now = functools.partial(extra.device_index, stream)
+            self._name_now = functools.partial(extra.lib.pa_stream_get_device_name, stream)
+            self._string = extra.ffi.string
+
+    def _reconnect_pending(self) -> None:
+        """Replace a stream that failed while pending by a new pending one.
+
+        libpulse fails a stream the server has not accepted within its 30 s
+        timeout; a PipeWire sink that sleeps accepts a passive stream only
+        once it wakes, so while nothing plays the stream must be made again
+        every 30 s (measured: a silent ``loopcap record`` on PipeWire ended
+        after 30.4 s with "stopped delivering audio")."""
+        old = self._rec
+        self._rec = PassiveRecorder(*self._passive_args).open()
+        old.close()
+        self._bind_queries()
 
     # ------------------------------------------------------------ checks
 
@@ -216,7 +244,10 @@ class SoundcardStream:
                 # stream only once it wakes (see passive.py).  Nothing to read.
                 return out
             if state != pa.PA_STREAM_READY:
+                if not self._ready_seen:
+                    raise _NeverReady()
                 raise DeviceLostError("the loopback device stopped delivering audio")
+            self._ready_seen = True
             if self._index_now is not None and self._device_index is None:
                 # The server may have connected the stream elsewhere than
                 # asked: PipeWire's restore-stream puts a new stream of an
@@ -247,6 +278,11 @@ class SoundcardStream:
         """What the stream holds (float32, interleaved) and when it was taken."""
         try:
             frames = np.frombuffer(self._take_available(), np.float32)
+        except _NeverReady:
+            if not self._device_present():  # raises when the server is gone
+                raise self._device_gone() from None
+            self._reconnect_pending()
+            frames = np.zeros(0, np.float32)
         except _Moved:
             # Moved because the device went away (PulseAudio moves the streams
             # of a removed device), or moved by the user or a policy.
