@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import soundfile as sf
 from loguru import logger
@@ -91,17 +92,25 @@ def _saved_copy(path: Path, stem: str, frames: int, rate: int) -> Path | None:
     return None
 
 
-def _fix_rf64_sizes(path: Path) -> None:
-    """Make an RF64 partial file's sizes cover every whole frame on disk.
+def _fix_sizes(path: Path) -> None:
+    """Make a partial file's sizes cover every whole frame on disk.
 
     A partial file turns RF64 past 4 GiB (see :mod:`loopcap.writer.partial`).  Its
     sizes then live in the ``ds64`` chunk, which libsndfile trusts as they
     are (unlike a WAV's, which it checks against the file's length), so a
     capture killed between two header rewrites would be repaired short of
-    what is on disk.  A RIFF file is left alone.
+    what is on disk.  A RIFF file's sizes are set likewise: libsndfile takes
+    a WAV's data size as it is when it is smaller than the file (only a size
+    of 0 makes it count the frames on disk), so a capture killed between two
+    header rewrites lost up to one interval (measured: 3.50 s of 4.00 s
+    recovered, in 7 runs of 12).
     """
     with open(path, "r+b") as f:
-        if wave_kind(f.read(HEAD_BYTES)) != b"RF64":
+        kind = wave_kind(f.read(HEAD_BYTES))
+        if kind == b"RIFF":
+            _fix_riff_sizes(f)
+            return
+        if kind != b"RF64":
             return
         ds64 = block_align = data = None
         for chunk in chunks(f):
@@ -125,6 +134,31 @@ def _fix_rf64_sizes(path: Path) -> None:
         os.fsync(f.fileno())
 
 
+def _fix_riff_sizes(f: BinaryIO) -> None:
+    """The RIFF and data sizes of a WAV partial file whose data chunk is its
+    last (as the writer leaves it), from the whole frames on disk."""
+    block_align = data = None
+    for chunk in chunks(f):
+        if chunk.id == b"fmt ":
+            fmt = read_fmt(f, chunk)
+            block_align = fmt.block_align if fmt is not None else None
+        elif chunk.id == b"data":
+            data = chunk.offset
+            break
+    if data is None or not block_align:
+        return
+    length = os.fstat(f.fileno()).st_size
+    size = (length - data) // block_align * block_align
+    if data + size - 8 > 0xFFFFFFFF:  # cannot be said in a RIFF header
+        return
+    f.seek(4)
+    f.write((data + size - 8).to_bytes(4, "little"))  # RIFF size
+    f.seek(data - 4)
+    f.write(size.to_bytes(4, "little"))  # data size
+    f.flush()
+    os.fsync(f.fileno())
+
+
 def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | None:
     """Repair one partial file and give it its final ``<stem>.wav`` name.
 
@@ -140,7 +174,7 @@ def recover_one(path: Path, live: frozenset[str] = frozenset()) -> Recovered | N
         path.unlink()
         return None
     try:
-        _fix_rf64_sizes(path)
+        _fix_sizes(path)
         with sf.SoundFile(path, "r+") as f:  # closing rewrites the header
             frames, rate = f.frames, f.samplerate
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -161,3 +161,24 @@ def test_an_rf64_capture_is_inspected_as_a_wav(tmp_path):
     assert path.read_bytes()[:4] == b"RF64"
     layout = inspect(path)
     assert layout.kind == "wav" and not layout.truncated and layout.problem is None
+
+
+def test_a_header_rewritten_before_the_last_frames_does_not_cut_them(tmp_path):
+    """Killed between two header rewrites: the header says 1.0 s, 1.5 s are on
+    disk.  libsndfile would take the header's word; recover counts the frames."""
+    from loopcap.writer.recover import recover_one
+
+    path = tmp_path / "note.partial.wav"
+    data = (np.arange(72000, dtype=np.float32) % 100 / 1000)[:, None].repeat(2, axis=1)
+    with sf.SoundFile(path, "w", 48000, 2, format="WAV", subtype="FLOAT") as f:
+        f.write(data[:48000])
+        f.flush()
+        f.seek(0, sf.SEEK_END)
+    header = path.read_bytes()
+    with open(path, "ab") as f:  # what the writer wrote after its last header rewrite
+        f.write(data[48000:].tobytes())
+    assert sf.info(str(path)).frames == 48000 and len(header) < path.stat().st_size
+    rec = recover_one(path)
+    assert rec is not None
+    back, _ = sf.read(str(rec.path), dtype="float32")
+    assert len(back) == 72000 and np.array_equal(back, data)
