@@ -93,7 +93,8 @@ def test_a_recording_on_a_sleeping_sink_keeps_every_sound_in_place(
     )
     try:
         t_play = time.monotonic()
-        server.play_array(burst_then_click())
+        server.play_array(burst_then_click())  # returns once it has been played
+        t_played = time.monotonic()
         time.sleep(0.3)
     finally:
         parec.send_signal(signal.SIGINT)
@@ -122,9 +123,11 @@ def test_a_recording_on_a_sleeping_sink_keeps_every_sound_in_place(
     spacing, p_spacing = (click[0] - burst[0]) / SR, (p_click[0] - p_burst[0]) / SR
     assert spacing == pytest.approx(p_spacing, abs=SPACING_TOLERANCE_S)
     # The burst is where the wall clock says: after paplay was started (it
-    # takes some 30-100 ms to play, and the sink a moment to wake).
+    # takes some 30-100 ms to play, and the sink a moment to wake), and not
+    # after paplay said it had been played.
     late = burst[0] / SR - (t_play - t_line)
     assert 0.0 <= late < 0.3, f"the burst is {late:.3f} s after it was asked to play"
+    assert t_line + burst[0] / SR < t_played
 
 
 def test_a_recording_of_a_sleeping_sink_alone_is_a_file_of_silence(
