@@ -66,7 +66,16 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import trim_dataset  # noqa: E402
-from bench_trim_accuracy import Unavailable, fmt_ms, score  # noqa: E402
+from bench_trim_accuracy import (  # noqa: E402
+    WEBRTC_FRAME_MS,
+    WEBRTC_MODE,
+    Unavailable,
+    fmt_ms,
+    mono16k,
+    score,
+    silero_onnx,
+    silero_probs,
+)
 
 Span = tuple[int, int]
 
@@ -103,6 +112,45 @@ def tool_auditok_06(path: Path, x: np.ndarray, sr: int) -> list[Span]:
     return _auditok(path, x, sr, max_dur=None, max_silence=0.6)
 
 
+#: The voice detectors' speech segments are joined across silences shorter
+#: than this (s, just under the shortest gap between notes) to make notes.
+VAD_JOIN_S = 0.6
+
+
+def tool_silero(path: Path, x: np.ndarray, sr: int) -> list[Span]:
+    _, timestamps = silero_onnx()
+    mono = mono16k(x, sr)
+    ts = timestamps(
+        silero_probs(mono),
+        sampling_rate=16000,
+        audio_length_samples=len(mono),
+        min_silence_duration_ms=round(VAD_JOIN_S * 1000),
+    )
+    k = sr // 16000
+    return [(t["start"] * k, min(len(x), t["end"] * k)) for t in ts]
+
+
+def tool_webrtcvad(path: Path, x: np.ndarray, sr: int) -> list[Span]:
+    try:
+        import webrtcvad
+    except ImportError as e:
+        raise Unavailable(f"webrtcvad: {e}") from e
+    vad = webrtcvad.Vad(WEBRTC_MODE)
+    pcm = (np.clip(mono16k(x, sr), -1, 1) * 32767).astype("<i2")
+    n = 16000 * WEBRTC_FRAME_MS // 1000
+    spans: list[list[int]] = []
+    join = round(VAD_JOIN_S * 16000 / n)
+    for f in range(len(pcm) // n):
+        if not vad.is_speech(pcm[f * n : (f + 1) * n].tobytes(), 16000):
+            continue
+        if spans and f - spans[-1][1] < join:
+            spans[-1][1] = f + 1
+        else:
+            spans.append([f, f + 1])
+    k = sr // 16000
+    return [(a * n * k, min(len(x), b * n * k)) for a, b in spans if (b - a) * n >= 0.2 * 16000]
+
+
 TOOLS: dict[str, tuple[Callable[[Path, np.ndarray, int], list[Span]], str]] = {
     "loopcap": (
         tool_loopcap,
@@ -119,9 +167,26 @@ TOOLS: dict[str, tuple[Callable[[Path, np.ndarray, int], list[Span]], str]] = {
         "energy_threshold=50)`: no length limit, and silences up to 0.6 s (just "
         "under the shortest gap) kept inside a note; every event a note",
     ),
+    "webrtcvad": (
+        tool_webrtcvad,
+        f"`webrtcvad.Vad({WEBRTC_MODE})` on {WEBRTC_FRAME_MS} ms frames of a 16 kHz mono "
+        f"downmix, voiced frames less than {VAD_JOIN_S} s apart joined, runs of 0.2 s "
+        "or more a note",
+    ),
+    "silero-vad": (
+        tool_silero,
+        "its ONNX model in onnxruntime (as in `bench_trim_accuracy.py`), "
+        f"`get_speech_timestamps_from_probs` with min_silence_duration_ms={VAD_JOIN_S * 1000:.0f} "
+        "(silences under the shortest gap kept inside a segment), every segment a note",
+    ),
 }
 
-PACKAGES = {"auditok": "auditok", "auditok, max_silence 0.6": "auditok"}
+PACKAGES = {
+    "auditok": "auditok",
+    "auditok, max_silence 0.6": "auditok",
+    "webrtcvad": "webrtcvad-wheels",
+    "silero-vad": "silero-vad",
+}
 
 
 # --------------------------------------------------------------------------

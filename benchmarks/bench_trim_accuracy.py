@@ -20,23 +20,27 @@ nothing (a failure).  Scored against the ground truth:
   within 40 dB of its peak, even when that moment is buried in the device's
   hiss.
 - *distractors left out*: the share of the other sounds (notification
-  sounds, clicks) whose span does not overlap the kept span.
+  sounds, clicks) of which nothing outside the note is kept (for a sound
+  apart from the note: whose span does not overlap the kept span).
 - *failures*: no span at all (these cases are left out of the other columns).
 
-Prints Markdown to stdout (progress to stderr): the table, loopcap by floor
-type, and loopcap's ten worst cases.
+Prints Markdown to stdout (progress to stderr): one table of every tool over
+all captures and per category (the single-note cases by their floor, the
+``mix`` cases by what else plays), loopcap by category (with the captures
+it kept whole, saying why), and loopcap's ten worst cases.
 
 Usage::
 
-    python benchmarks/bench_trim_accuracy.py [--cases DIR] [--n 120] [--seed 1]
-        [--json results.json] [--only loopcap,sox]
+    python benchmarks/bench_trim_accuracy.py [--cases DIR] [--n 120] [--new 60]
+        [--seed 1] [--json results.json] [--only loopcap,sox]
 
 ``--cases DIR`` reuses the captures in DIR (made by trim_dataset.py) or, when
 DIR has no manifest.json, generates them there.  Without it, the captures are
 generated in a temporary directory and deleted afterwards.
 
-Needs sox and ffmpeg on PATH; pydub, auditok, silero-vad (with torch) and
-scipy are optional: a tool whose package is missing is reported as such.
+Needs sox and ffmpeg on PATH; pydub, auditok, webrtcvad (webrtcvad-wheels),
+silero-vad with onnxruntime (its ONNX model, no torch) and scipy are
+optional: a tool whose package is missing is reported as such.
 """
 
 from __future__ import annotations
@@ -115,12 +119,18 @@ def span_from_output(inp: np.ndarray, out_path: Path) -> Span:
 # the tools: each takes (path, audio, samplerate, tmpdir) and returns a span
 
 
+#: Why loopcap kept more than the note, per capture (``Bounds.reason``).
+LOOPCAP_REASONS: dict[str, str] = {}
+
+
 def tool_loopcap(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
     from loopcap.trim import LevelMeter
 
     m = LevelMeter(sr)
     m.feed(x)
     b = m.find_bounds(lambda a, e: x[a:e])
+    if b is not None and getattr(b, "reason", None):
+        LOOPCAP_REASONS[path.name] = b.reason
     return None if b is None else (b.start, b.end)
 
 
@@ -214,21 +224,98 @@ def tool_auditok(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
     return round(regions[0].start * sr), min(len(x), round(regions[-1].end * sr))
 
 
+def mono16k(x: np.ndarray, sr: int) -> np.ndarray:
+    """A 16 kHz mono downmix (scipy's polyphase resampler), float32."""
+    try:
+        from scipy.signal import resample_poly
+    except ImportError as e:
+        raise Unavailable(f"scipy: {e}") from e
+    return resample_poly(x.mean(axis=1).astype(np.float64), 1, sr // 16000).astype(np.float32)
+
+
+def tool_webrtcvad(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
+    try:
+        import webrtcvad
+    except ImportError as e:
+        raise Unavailable(f"webrtcvad: {e}") from e
+    vad = webrtcvad.Vad(WEBRTC_MODE)
+    pcm = (np.clip(mono16k(x, sr), -1, 1) * 32767).astype("<i2")
+    n = 16000 * WEBRTC_FRAME_MS // 1000
+    voiced = [
+        k for k in range(len(pcm) // n) if vad.is_speech(pcm[k * n : (k + 1) * n].tobytes(), 16000)
+    ]
+    if not voiced:
+        return None
+    k = sr // 16000
+    return voiced[0] * n * k, min(len(x), (voiced[-1] + 1) * n * k)
+
+
+WEBRTC_MODE = 2
+WEBRTC_FRAME_MS = 30
+
 _SILERO: dict = {}
 
 
-def tool_silero(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
+def silero_onnx() -> tuple[object, Callable]:
+    """silero-vad's own ONNX model (shipped in the package) in onnxruntime,
+    and the package's ``get_speech_timestamps_from_probs``, without torch:
+    the package imports torch at import time, so its files are read from
+    where it is installed (the function is plain Python)."""
+    if "session" in _SILERO:
+        return _SILERO["session"], _SILERO["timestamps"]
+    import ast
+    import importlib.util
+
     try:
-        import torch
-        from scipy.signal import resample_poly
-        from silero_vad import get_speech_timestamps, load_silero_vad
+        import onnxruntime
     except ImportError as e:
-        raise Unavailable(f"silero-vad: {e}") from e
-    if "model" not in _SILERO:
-        torch.set_num_threads(1)
-        _SILERO["model"] = load_silero_vad()
-    mono = resample_poly(x.mean(axis=1).astype(np.float64), 1, sr // 16000).astype(np.float32)
-    ts = get_speech_timestamps(torch.from_numpy(mono), _SILERO["model"], sampling_rate=16000)
+        raise Unavailable(f"onnxruntime: {e}") from e
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise Unavailable("silero-vad not installed")
+    pkg = Path(list(spec.submodule_search_locations)[0])
+    tree = ast.parse((pkg / "utils_vad.py").read_text())
+    fn = next(
+        f
+        for f in tree.body
+        if isinstance(f, ast.FunctionDef) and f.name == "get_speech_timestamps_from_probs"
+    )
+    ns: dict = {"List": list, "Callable": Callable}
+    exec(compile(ast.Module([fn], []), str(pkg / "utils_vad.py"), "exec"), ns)
+    opts = onnxruntime.SessionOptions()
+    opts.inter_op_num_threads = 1
+    opts.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        str(pkg / "data" / "silero_vad.onnx"), sess_options=opts, providers=["CPUExecutionProvider"]
+    )
+    _SILERO["session"], _SILERO["timestamps"] = session, ns["get_speech_timestamps_from_probs"]
+    return session, ns["get_speech_timestamps_from_probs"]
+
+
+def silero_probs(mono16k: np.ndarray) -> list[float]:
+    """silero-vad's speech probability per 512-sample window of 16 kHz audio,
+    as its ``OnnxWrapper`` computes it (64 samples of context, the state
+    carried from window to window)."""
+    session, _ = silero_onnx()
+    state = np.zeros((2, 1, 128), np.float32)
+    context = np.zeros((1, 64), np.float32)
+    sr16 = np.array(16000, dtype=np.int64)
+    probs = []
+    for s in range(0, len(mono16k), 512):
+        chunk = mono16k[s : s + 512]
+        if len(chunk) < 512:
+            chunk = np.pad(chunk, (0, 512 - len(chunk)))
+        inp = np.concatenate([context, chunk[None, :].astype(np.float32)], axis=1)
+        out, state = session.run(None, {"input": inp, "state": state, "sr": sr16})  # type: ignore[attr-defined]
+        context = inp[:, -64:]
+        probs.append(float(out[0][0]))
+    return probs
+
+
+def tool_silero(path: Path, x: np.ndarray, sr: int, tmp: Path) -> Span:
+    _, timestamps = silero_onnx()
+    mono = mono16k(x, sr)
+    ts = timestamps(silero_probs(mono), sampling_rate=16000, audio_length_samples=len(mono))
     if not ts:
         return None
     k = sr // 16000
@@ -255,12 +342,18 @@ TOOLS: dict[str, tuple[Callable, str]] = {
         "energy_threshold=50)` (the defaults), first event's start to last "
         "event's end",
     ),
+    "webrtcvad": (
+        tool_webrtcvad,
+        f"`webrtcvad.Vad({WEBRTC_MODE})` on {WEBRTC_FRAME_MS} ms frames of a 16 kHz "
+        "16-bit mono downmix, first voiced frame's start to last voiced frame's end",
+    ),
     "silero-vad": (
         tool_silero,
-        "`get_speech_timestamps(wav16k, load_silero_vad(), "
-        "sampling_rate=16000)` with its defaults (threshold 0.5, "
-        "speech_pad_ms 30) on a 16 kHz mono downmix, first speech start to "
-        "last speech end",
+        "its ONNX model (`silero_vad.onnx`, shipped in the package) in onnxruntime, "
+        "probabilities per 512-sample window as its `OnnxWrapper` computes them, then "
+        "its `get_speech_timestamps_from_probs` with the defaults (threshold 0.5, "
+        "speech_pad_ms 30) on a 16 kHz mono downmix, first speech start to last "
+        "speech end",
     ),
 }
 
@@ -268,12 +361,26 @@ PACKAGES = {
     "pydub detect_nonsilent": "pydub",
     "pydub detect_leading_silence": "pydub",
     "auditok": "auditok",
+    "webrtcvad": "webrtcvad-wheels",
     "silero-vad": "silero-vad",
 }
 
 
 # --------------------------------------------------------------------------
 # scoring
+
+
+def distractor_kept(d: dict, cs: float, ce: float, ts: float, te: float) -> bool:
+    """Whether the kept span [cs, ce) takes in any of the other sound ``d``
+    that lies outside the note [ts, te): a sound over the note's own floor
+    (``overlap_sounds``) is unavoidably kept where it overlaps the note, and
+    counts as left out when nothing of it outside the note is kept."""
+    parts = []
+    if d["start_s"] < ts:
+        parts.append((d["start_s"], min(d["end_s"], ts)))
+    if d["end_s"] > te:
+        parts.append((max(d["start_s"], te), d["end_s"]))
+    return any(not (b <= cs or a >= ce) for a, b in parts)
 
 
 def score(case: dict, span: Span, sr: int) -> dict:
@@ -298,7 +405,7 @@ def score(case: dict, span: Span, sr: int) -> dict:
     sps, spe = case["speech_start_s"], case["speech_end_s"]
     cut_audible = (cs > max(sps, as_) + SPEECH_TOL_S) or (ce < min(spe, ae) - SPEECH_TOL_S)
     cut_strict = (cs > sps + SPEECH_TOL_S) or (ce < spe - SPEECH_TOL_S)
-    kept = [not (d["end_s"] <= cs or d["start_s"] >= ce) for d in case["distractors"]]
+    kept = [distractor_kept(d, cs, ce, ts, te) for d in case["distractors"]]
     return {
         "failed": False,
         "start_s": cs,
@@ -328,6 +435,24 @@ def summarize(results: list[dict]) -> dict:
     }
 
 
+def category(case: dict) -> str:
+    """A case's category: the new cases' own, the single-note cases' floor."""
+    return case.get("category") or case["floor"]
+
+
+def categories(cases: list[dict]) -> list[str]:
+    """The categories present, the floors first, in their usual order."""
+    order = trim_dataset.FLOORS + trim_dataset.MIX_CATEGORIES
+    present = {category(c) for c in cases}
+    return [c for c in order if c in present] + sorted(present - set(order))
+
+
+def fmt_pct(s: dict) -> str:
+    if not s["distractors"]:
+        return "–"
+    return f"{s['distractors_left_out']:.0f}% of {s['distractors']}"
+
+
 def fmt_ms(v: float) -> str:
     if v != v:
         return "–"
@@ -338,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", help="directory of captures (generated there if missing)")
     ap.add_argument("--n", type=int, default=120)
+    ap.add_argument(
+        "--new",
+        type=int,
+        default=trim_dataset.N_MIX,
+        help="cases where something else plays, when generating (default %(default)s)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write per-case results here")
     ap.add_argument("--only", help="comma-separated tool names (e.g. loopcap,sox)")
@@ -350,12 +481,12 @@ def main(argv: list[str] | None = None) -> int:
         cdir = Path(a.cases)
         if not (cdir / "manifest.json").exists():
             print(f"generating {a.n} captures in {cdir} ...", file=sys.stderr)
-            trim_dataset.generate(cdir, a.n, a.seed)
+            trim_dataset.generate(cdir, a.n, a.seed, new=a.new)
     else:
         tmp_cases = tempfile.TemporaryDirectory(prefix="trimcases-")
         cdir = Path(tmp_cases.name)
-        print(f"generating {a.n} captures in {cdir} ...", file=sys.stderr)
-        trim_dataset.generate(cdir, a.n, a.seed)
+        print(f"generating {a.n} + {a.new} captures in {cdir} ...", file=sys.stderr)
+        trim_dataset.generate(cdir, a.n, a.seed, new=a.new)
     meta = json.loads((cdir / "manifest.json").read_text())
     cases = meta["cases"]
 
@@ -390,32 +521,41 @@ def main(argv: list[str] | None = None) -> int:
                 seconds[n] += time.perf_counter() - t0
                 r = score(case, span, sr)
                 r["id"] = case["id"]
+                if n == "loopcap":
+                    r["reason"] = LOOPCAP_REASONS.get(path.name)
                 per_tool[n].append(r)
             if (i + 1) % 20 == 0:
                 print(f"  {i + 1}/{len(cases)} cases", file=sys.stderr)
 
-    # ---- the table
+    # ---- the table: every tool, over all cases and per category
     print(
         f"{len(cases)} captures (seed {meta['seed']}), "
         f"{sum(c['duration_s'] for c in cases) / 60:.1f} min of audio in all.\n"
     )
     print(
-        "| tool | cases | speech cut (audible) | speech cut (strict) | median error (ms) "
-        "| p95 error (ms) | distractors left out | failures |"
+        "| category | tool | cases | speech cut (audible) | speech cut (strict) "
+        "| median error (ms) | p95 error (ms) | distractors left out | failures |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    summaries = {}
-    for n in names:
-        if n in unavailable:
-            print(f"| {n} | – | – | – | – | – | – | not run: {unavailable[n]} |")
-            continue
-        s = summarize(per_tool[n])
-        summaries[n] = s
-        print(
-            f"| {n} | {s['cases']} | {s['speech_cut']} | {s['speech_cut_strict']} | "
-            f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | "
-            f"{s['distractors_left_out']:.0f}% of {s['distractors']} | {s['failures']} |"
-        )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    summaries: dict = {}
+    groups = [("all", [c["id"] for c in cases])] + [
+        (cat, [c["id"] for c in cases if category(c) == cat]) for cat in categories(cases)
+    ]
+    for cat, ids in groups:
+        wanted = set(ids)
+        for n in names:
+            if n in unavailable:
+                if cat == "all":
+                    print(f"| all | {n} | – | – | – | – | – | – | not run: {unavailable[n]} |")
+                continue
+            s = summarize([r for r in per_tool[n] if r["id"] in wanted])
+            summaries.setdefault(cat, {})[n] = s
+            name = f"**{n}**" if n == "loopcap" else n
+            print(
+                f"| {cat} | {name} | {s['cases']} | {s['speech_cut']} | "
+                f"{s['speech_cut_strict']} | {fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | "
+                f"{fmt_pct(s)} | {s['failures']} |"
+            )
     print("\nSettings:\n")
     for n in names:
         ver = ""
@@ -427,24 +567,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"- **{n}**{ver}: {TOOLS[n][1]}; {seconds[n]:.1f} s for all captures.")
 
     # ---- loopcap in detail
-    if "loopcap" in summaries:
+    if "loopcap" in summaries.get("all", {}):
         res = {r["id"]: r for r in per_tool["loopcap"]}
-        print("\nloopcap by capture floor:\n")
+        print("\nloopcap by category:\n")
         print(
-            "| floor | cases | speech cut (audible / strict) | median (ms) | p95 (ms) "
-            "| max (ms) | distractors left out | failures |"
+            "| category | cases | speech cut (audible / strict) | median (ms) | p95 (ms) "
+            "| max (ms) | distractors left out | kept whole, with a reason | failures |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for fl in trim_dataset.FLOORS:
-            rs = [res[c["id"]] for c in cases if c["floor"] == fl]
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for cat, ids in groups:
+            rs = [res[i] for i in ids if i in res]
             if not rs:
                 continue
             s = summarize(rs)
+            whole = sum(1 for r in rs if r.get("reason"))
             print(
-                f"| {fl} | {s['cases']} | {s['speech_cut']} / {s['speech_cut_strict']} | "
+                f"| {cat} | {s['cases']} | {s['speech_cut']} / {s['speech_cut_strict']} | "
                 f"{fmt_ms(s['median_ms'])} | {fmt_ms(s['p95_ms'])} | {fmt_ms(s['max_ms'])} | "
-                f"{s['distractors_left_out']:.0f}% of {s['distractors']} | "
-                f"{s['failures']} |"
+                f"{fmt_pct(s)} | {whole} | {s['failures']} |"
             )
         print(
             f"\nloopcap's {a.worst} worst cases (start error: − began before the note, "
@@ -452,10 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             "+ ended after the note):\n"
         )
         print(
-            "| case | floor | distractor | voice | note floor / capture floor (dBFS) "
+            "| case | category | floor | distractor | voice | note floor / capture floor (dBFS) "
             "| pauses (s) | start error (ms) | end error (ms) |"
         )
-        print("|---|---|---|---|---|---|---:|---:|")
+        print("|---|---|---|---|---|---|---|---:|---:|")
         by_id = {c["id"]: c for c in cases}
 
         def badness(r: dict) -> float:
@@ -479,8 +619,8 @@ def main(argv: list[str] | None = None) -> int:
                 dist += " (" + ", ".join(d["name"] for d in c["distractors"]) + ")"
             pauses = ", ".join(f"{b - a:.2f}" for a, b in c.get("pauses", [])) or "–"
             print(
-                f"| {c['id']} | {c['floor']} | {dist} | {c['voice']} | {fl} | {pauses} "
-                f"| {se} | {ee} |"
+                f"| {c['id']} | {category(c)} | {c['floor']} | {dist} | {c['voice']} | {fl} "
+                f"| {pauses} | {se} | {ee} |"
             )
 
     if a.json:

@@ -42,6 +42,23 @@ exclusive):
   there), which a trimmer must keep.
 - ``distractors``: each other sound's span, kind and name.
 
+*Captures where something else plays* (``mix000`` ..., :func:`make_mix_case`;
+60 by default, ``--new``), each a single note made as above over one of the
+five floors, in six categories of ten: ``music`` (synthesised melody, chords
+or pad, with or without drums, from the first sample to the last at
+-50..-30 dBFS RMS), ``tone`` (a steady hum, whine or fan at -55..-35 dBFS,
+at least 10 dB over the device's floor), ``near_sounds`` (2-4 notification
+sounds and clicks 0.3-3 s from the note), ``overlap_sounds`` (a sound over
+the note's own floor before its voice or after it, reaching out of the
+note, and another 0.3-3 s away), ``video_voice`` (a video's voice at -35
+dBFS spanning the capture) and ``speed`` (the note played at 1.5x or 2x,
+pitch kept, pauses halved at 2x).  A background stays at least
+``BACKGROUND_UNDER_PEAK_DB`` under the note's loudest 10 ms.  Their own seed
+sequence leaves the single-note cases above bit-identical.  Ground truth as
+above, plus ``category``, ``background`` (kind, style, level), ``speed`` and
+``overlap`` (which edge a sound overlaps).  A sound over the note counts as
+left out when nothing of it outside the note is kept.
+
 *Multi-note captures* (``--multi``, :func:`generate_multi`), for splitting a
 capture into its notes: 2-5 notes made as above (each its own voice source,
 1-3 pieces, pauses of 0.4-1.5 s, its own floor and gain, its own pass through
@@ -62,10 +79,10 @@ audible end to the next one's audible start, and whether it holds a
 
 Usage::
 
-    python benchmarks/trim_dataset.py --out /tmp/trimcases --n 120 --seed 1
+    python benchmarks/trim_dataset.py --out /tmp/trimcases --n 120 --new 60 --seed 1
     python benchmarks/trim_dataset.py --multi --out /tmp/splitcases --seed 1
 
-write ``case000.wav`` ... (``multi000.wav`` ...) and ``manifest.json`` (a
+write ``case000.wav`` ..., ``mix000.wav`` ... (``multi000.wav`` ...) and ``manifest.json`` (a
 list of the dicts that :func:`generate` / :func:`generate_multi` return).
 Needs ffmpeg (with libopus), sox and espeak-ng on PATH, and numpy +
 soundfile.  Deterministic for a given seed (given the same ffmpeg, sox and
@@ -316,6 +333,23 @@ def opus_roundtrip(note: np.ndarray, tmp: Path, tag: str) -> tuple[np.ndarray, i
     return out, lag
 
 
+def stretch(clip: np.ndarray, speed: float) -> np.ndarray:
+    """``clip`` played ``speed`` times as fast with its pitch kept (sox
+    ``tempo -s``: WSOLA tuned for speech), with short fades at its ends."""
+    raw = run(
+        ["sox", "-V1", "-t", "f32", "-r", str(SR), "-c", "1", "-", "-t", "f32", "-"]
+        + ["tempo", "-s", f"{speed:g}"],
+        clip.astype(np.float32).tobytes(),
+    )
+    y = np.frombuffer(raw, dtype=np.float32).copy()
+    n = min(int(0.003 * SR), len(y) // 4)
+    if n > 0:
+        ramp = np.linspace(0, 1, n, dtype=np.float32)
+        y[:n] *= ramp
+        y[-n:] *= ramp[::-1]
+    return y
+
+
 def make_click(rng: np.random.Generator) -> np.ndarray:
     """A mouse click or a pop: a few ms of decaying noise, sometimes doubled."""
     n = int(rng.uniform(0.004, 0.012) * SR)
@@ -382,6 +416,7 @@ class Note:
     voice_peak_db: float  # before the playback gain
     gain_db: float
     lag: int  # the codec's delay, compensated (samples)
+    trail: int = 0  # samples of the note's own floor after the voice
 
 
 def make_note(
@@ -394,6 +429,7 @@ def make_note(
     tag: str,
     pause_s: tuple[float, float] = (0.4, 1.2),
     fast: bool = False,
+    speed: float = 1.0,
 ) -> tuple[Note, float | None]:
     """A note of 1-3 voice pieces joined by pauses of ``pause_s`` seconds,
     over the phone's floor, through Opus, at its playback gain.
@@ -401,7 +437,12 @@ def make_note(
     Over ``hiss_buried`` the gain puts the note's floor 8-20 dB under the
     capture's hiss, whose level ``capture_floor_db`` is drawn here when None.
     Returns the note and the capture floor's level (None when not yet drawn).
-    ``fast``: see :func:`shaped_noise`.
+    ``fast``: see :func:`shaped_noise`.  ``speed`` (1.5, 2): the note as
+    WhatsApp plays it faster, pitch kept: each voice piece time-stretched
+    (sox ``tempo``, WSOLA as browsers do), its pauses and its floor before and
+    after the voice shortened by the same factor.  The stretch is applied
+    before the phone's floor and the codec, so the ground truth stays exact;
+    1.0 draws and builds exactly what it always did.
     """
     # ---- the voice: 1-3 pieces with pauses
     n_pieces = int(rng.choice([1, 2, 2, 3]))
@@ -411,15 +452,17 @@ def make_note(
         if voice_src == "mixed":  # espeak, then a human voice, then either
             pool = ["espeak", "alsa", ["freedesktop", "espeak"][int(rng.integers(2))]][k]
         name, clip = src[pool][int(rng.integers(len(src[pool])))]
+        if speed != 1.0:
+            clip = stretch(clip, speed)
         pieces.append((name, clip * np.float32(10 ** (rng.uniform(-4, 0) / 20))))
-    lead = int(rng.uniform(0.1, 0.5) * SR)
-    trail = int(rng.uniform(0.1, 0.5) * SR)
+    lead = int(rng.uniform(0.1, 0.5) * SR / speed)
+    trail = int(rng.uniform(0.1, 0.5) * SR / speed)
     parts = [np.zeros(lead, np.float32)]
     pauses = []  # [start, end) in samples from the note's start
     pos = lead
     for k, (_, clip) in enumerate(pieces):
         if k:
-            gap = int(rng.uniform(*pause_s) * SR)
+            gap = int(rng.uniform(*pause_s) * SR / speed)
             parts.append(np.zeros(gap, np.float32))
             pauses.append((pos, pos + gap))
             pos += gap
@@ -465,6 +508,7 @@ def make_note(
         voice_peak_db=voice_peak_db,
         gain_db=float(gain_db),
         lag=lag,
+        trail=trail,
     )
     return note, capture_floor_db
 
@@ -687,6 +731,330 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 
 
 # --------------------------------------------------------------------------
+# captures where something else plays: the ``--new`` categories
+
+#: What else plays in the new cases (see :func:`make_mix_case`).
+MIX_CATEGORIES = ["music", "tone", "near_sounds", "overlap_sounds", "video_voice", "speed"]
+MUSIC_STYLES = ["melody", "chords", "pad"]
+TONE_KINDS = ["hum50", "hum60", "whine", "fan"]
+#: A background that spans the capture lies at least this far (dB) under the
+#: note's loudest 10 ms (its speech then about 10 dB over the background's
+#: RMS): a note the user can follow over the music.  The note's playback
+#: gain is raised (up to 0 dB) to make room, then the background lowered.
+BACKGROUND_UNDER_PEAK_DB = 25.0
+
+
+def _harmonic_tone(
+    f0: float, n: int, harmonics: int, tilt: float, cutoff_hz: float = 20000.0
+) -> np.ndarray:
+    """``n`` samples of a tone at ``f0`` Hz: harmonics 1..``harmonics`` with
+    amplitudes ``k ** -tilt``, low-passed at ``cutoff_hz`` (2nd order)."""
+    t = np.arange(n) / SR
+    y = np.zeros(n)
+    for k in range(1, harmonics + 1):
+        f = f0 * k
+        if f > min(cutoff_hz * 3, SR / 2 - 500):
+            break
+        y += k**-tilt / np.sqrt(1 + (f / cutoff_hz) ** 4) * np.sin(2 * np.pi * f * t + 0.3 * k)
+    return y
+
+
+def _envelope(
+    n: int, attack_s: float, decay_s: float, sustain: float, release_s: float
+) -> np.ndarray:
+    """ADSR over ``n`` samples (the release within them)."""
+    t = np.arange(n) / SR
+    dur = n / SR
+    env = np.where(t < attack_s, t / max(attack_s, 1e-4), 1.0)
+    dec = sustain + (1 - sustain) * np.exp(-np.maximum(t - attack_s, 0) / max(decay_s, 1e-4))
+    env = np.minimum(env, dec)
+    rel = np.clip((dur - t) / max(release_s, 1e-4), 0, 1)
+    return env * rel
+
+
+def synth_music(rng: np.random.Generator, n: int, style: str, drums: bool) -> np.ndarray:
+    """``n`` samples (mono, unit RMS) of synthesised music already playing:
+    a ``melody`` (plucked notes over a bass), ``chords`` (a strummed
+    progression) or a ``pad`` (slow swelling chords), with or without drums
+    (kick, snare, hi-hat) at 80-130 bpm."""
+    beat = 60.0 / float(rng.uniform(80, 130))
+    key = int(rng.integers(45, 57))  # MIDI root of the key
+    progression = [0, 7, 9, 5] if rng.random() < 0.5 else [0, 5, 7, 0]
+    offset = float(rng.uniform(0, 8 * beat))  # the song began before the capture
+    total = n + int(offset * SR) + int(4 * beat * SR)
+    y = np.zeros(total)
+
+    def hz(m: float) -> float:
+        return 440.0 * 2 ** ((m - 69) / 12)
+
+    def add(at_s: float, sig: np.ndarray) -> None:
+        a = int(at_s * SR)
+        if a >= total:
+            return
+        b = min(total, a + len(sig))
+        y[a:b] += sig[: b - a]
+
+    bar = 4 * beat
+    n_bars = int(total / SR / bar) + 1
+    for k in range(n_bars):
+        root = key + progression[k % len(progression)]
+        chord = [root, root + (3 if progression[k % 4] == 9 else 4), root + 7]
+        t0 = k * bar
+        if style == "melody":
+            scale = [0, 3, 5, 7, 10, 12, 15]
+            t = t0
+            while t < t0 + bar:
+                d = beat * float(rng.choice([0.5, 0.5, 1.0]))
+                m = key + 12 + scale[int(rng.integers(len(scale)))]
+                ln = int(d * SR * 1.5)
+                add(
+                    t,
+                    0.5 * _harmonic_tone(hz(m), ln, 8, 1.5) * _envelope(ln, 0.005, 0.25, 0.0, 0.05),
+                )
+                t += d
+            ln = int(bar * SR)
+            add(
+                t0,
+                0.35
+                * _harmonic_tone(hz(root - 12), ln, 6, 1.2, 800)
+                * _envelope(ln, 0.01, 0.6, 0.3, 0.1),
+            )
+        elif style == "chords":
+            for b in range(4):
+                ln = int(beat * SR)
+                for j, m in enumerate(chord):
+                    sig = _harmonic_tone(hz(m), ln, 9, 1.0, 2500) * _envelope(
+                        ln, 0.01, 0.3, 0.35, 0.05
+                    )
+                    add(t0 + b * beat + 0.012 * j, 0.3 * sig)
+        else:  # pad
+            ln = int(bar * SR * 1.3)
+            for m in chord + [root + 12]:
+                sig = _harmonic_tone(hz(m) * (1 + 0.002 * rng.standard_normal()), ln, 12, 1.0, 1200)
+                env = _envelope(ln, float(rng.uniform(0.3, 0.8)), 1.0, 0.8, 0.6)
+                add(t0, 0.25 * sig * env)
+        if drums:
+            for b in range(4):
+                tb = t0 + b * beat
+                if b in (0, 2):  # kick: a falling sine
+                    ln = int(0.25 * SR)
+                    tt = np.arange(ln) / SR
+                    f = 45 + 80 * np.exp(-tt / 0.03)
+                    add(tb, 1.2 * np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-tt / 0.09))
+                else:  # snare: a noise burst over a tone
+                    ln = int(0.18 * SR)
+                    tt = np.arange(ln) / SR
+                    noise = np.diff(rng.standard_normal(ln + 1))
+                    add(
+                        tb, (0.35 * noise + 0.5 * np.sin(2 * np.pi * 185 * tt)) * np.exp(-tt / 0.05)
+                    )
+                for h in (0.0, 0.5):  # hi-hat on the eighths
+                    ln = int(0.05 * SR)
+                    tt = np.arange(ln) / SR
+                    noise = np.diff(np.diff(rng.standard_normal(ln + 2)))
+                    add(tb + h * beat, 0.12 * noise * np.exp(-tt / 0.012))
+    start = int(offset * SR)
+    out = y[start : start + n]
+    return (out / max(np.sqrt(np.mean(out**2)), 1e-12)).astype(np.float32)
+
+
+def synth_tone(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
+    """``n`` samples (mono, unit RMS) of a steady sound: mains hum (50 or
+    60 Hz and harmonics, as a ground loop makes it), a whine (a tone of
+    200-2000 Hz, a coil or a fan's bearing) or a fan (low rumbling noise)."""
+    if kind in ("hum50", "hum60"):
+        f0 = 50.0 if kind == "hum50" else 60.0
+        t = np.arange(n) / SR
+        y = sum(
+            k**-1.0 * rng.uniform(0.3, 1.5) * np.sin(2 * np.pi * f0 * k * t + rng.uniform(0, 6.3))
+            for k in range(1, 13)
+        )
+    elif kind == "whine":
+        f = float(rng.uniform(200, 2000))
+        y = _harmonic_tone(f, n, 3, 2.0) * (1 + 0.05 * np.sin(2 * np.pi * 0.3 * np.arange(n) / SR))
+    else:
+        y = shaped_noise(
+            rng,
+            n,
+            alpha=float(rng.uniform(1.0, 1.8)),
+            lowpass_hz=float(rng.uniform(300, 1200)),
+            highpass_hz=30.0,
+            fast=True,
+        )
+    y = np.asarray(y, dtype=np.float64)
+    return (y / max(np.sqrt(np.mean(y**2)), 1e-12)).astype(np.float32)
+
+
+def synth_video_voice(rng: np.random.Generator, src: dict, n: int) -> np.ndarray:
+    """``n`` samples (mono) of a voice in a video playing in the background:
+    sentences (espeak-ng and the recorded voices) one after another with
+    0.15-0.7 s between them, band-limited to 100-7000 Hz as a video's sound
+    is; scaled so that its speech (the stretches within 20 dB of its loudest
+    10 ms) has unit RMS."""
+    parts: list[np.ndarray] = []
+    length = 0
+    while length < n + SR:
+        pool = ["espeak", "alsa", "freedesktop"][int(rng.integers(3))]
+        _, clip = src[pool][int(rng.integers(len(src[pool])))]
+        parts.append(clip * np.float32(10 ** (rng.uniform(-4, 0) / 20)))
+        parts.append(np.zeros(int(rng.uniform(0.15, 0.7) * SR), np.float32))
+        length += len(parts[-1]) + len(parts[-2])
+    y = np.concatenate(parts).astype(np.float64)
+    start = int(rng.uniform(0, max(1, len(y) - n)))
+    y = y[start : start + n]
+    spec = np.fft.rfft(y)
+    f = np.fft.rfftfreq(len(y), 1 / SR)
+    f[0] = 1.0
+    spec /= np.sqrt(1 + (f / 7000.0) ** 4) * np.sqrt(1 + (100.0 / f) ** 4)
+    y = np.fft.irfft(spec, len(y))
+    p = windowed_power(y, int(WIN_S * SR))
+    speech = p > p.max() * 10 ** (-20 / 10)
+    return (y / max(np.sqrt(np.mean(y[speech] ** 2)), 1e-12)).astype(np.float32)
+
+
+def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+    """One capture of the new categories (``mix000`` ...), where something
+    else plays besides the note; category ``MIX_CATEGORIES[k % 6]``, voice
+    and device floor cycled over ``k // 6``:
+
+    - ``music``: synthesised music (melody, chords or pad, with or without
+      drums) from the capture's first sample to its last, at -50..-30 dBFS
+      (RMS), at least ``BACKGROUND_UNDER_PEAK_DB`` under the note's peak;
+    - ``tone``: a steady hum, whine or fan at -55..-35 dBFS (RMS), at least
+      10 dB over the device's floor, spanning the capture;
+    - ``near_sounds``: 2-4 notification sounds and clicks, each 0.3-3 s from
+      the note or from the one before it;
+    - ``overlap_sounds``: a notification sound or a click over the note's own
+      floor before its voice (lead-in) or after it (tail), reaching out of the
+      note, and another 0.3-3 s away on the other side;
+    - ``video_voice``: a video's voice at -35 dBFS (RMS of its speech; at
+      least ``BACKGROUND_UNDER_PEAK_DB`` under the note's peak, so lower under
+      a note whose peak is under -10 dBFS) spanning the capture;
+    - ``speed``: the note played at 1.5x or 2x, pitch kept (pauses halved at
+      2x), over a quiet capture.
+
+    Its own seed sequence (``[seed, k, 3]``): the single-note cases are
+    unchanged by it.
+    """
+    src = _SOURCES
+    assert src is not None
+    rng = np.random.default_rng([seed, k, 3])
+    category = MIX_CATEGORIES[k % len(MIX_CATEGORIES)]
+    j = k // len(MIX_CATEGORIES)
+    voice_src = VOICES[j % len(VOICES)]
+    floor_kind = FLOORS[j % len(FLOORS)]
+    case_id = f"mix{k:03d}"
+    speed = (1.5, 2.0)[j % 2] if category == "speed" else 1.0
+
+    note, capture_floor_db = make_note(
+        rng, src, voice_src, floor_kind, None, tmp_dir, f"x{k}", fast=True, speed=speed
+    )
+
+    before: list[tuple[str, str, np.ndarray]] = []
+    after: list[tuple[str, str, np.ndarray]] = []
+
+    def other() -> tuple[str, str, np.ndarray]:
+        return make_sound(rng, src) if rng.random() < 0.6 else make_click_distractor(rng)
+
+    overlap_side = None
+    if category == "near_sounds":
+        for _ in range(int(rng.integers(2, 5))):
+            (before if rng.random() < 0.5 else after).append(other())
+    elif category == "overlap_sounds":
+        overlap_side = "lead" if rng.random() < 0.5 else "tail"
+        (before if overlap_side == "lead" else after).append(other())
+        (after if overlap_side == "lead" else before).append(other())
+
+    placements = []  # (kind, name, start, signal)
+    pos = int(rng.uniform(0.3, 1.5 if before else 3.0) * SR)
+    for m, (kind, name, s) in enumerate(before):
+        if overlap_side == "lead" and m == len(before) - 1:
+            # Over the note's lead-in: it straddles the note's first sample,
+            # ending inside the note's own floor before the voice.
+            inside = min(int(rng.uniform(0.1, 0.8) * note.lead), len(s) // 2)
+            placements.append((kind, name, pos, s))
+            pos += len(s) - inside
+            break
+        placements.append((kind, name, pos, s))
+        pos += len(s) + int(rng.uniform(0.3, 3.0) * SR)
+    note_start = pos
+    pos += len(note.signal)
+    for m, (kind, name, s) in enumerate(after):
+        if overlap_side == "tail" and m == 0:
+            # Over the note's tail: it straddles the note's last sample,
+            # beginning inside the note's own floor after the voice.
+            inside = min(int(rng.uniform(0.1, 0.8) * note.trail), len(s) // 2)
+            placements.append((kind, name, pos - inside, s))
+            pos += len(s) - inside + int(rng.uniform(0.3, 3.0) * SR)
+            continue
+        if m == 0:
+            pos += int(rng.uniform(0.3, 3.0) * SR)
+        placements.append((kind, name, pos, s))
+        pos += len(s) + int(rng.uniform(0.3, 3.0) * SR)
+    pos += int(rng.uniform(0.3, 1.5 if after else 3.0) * SR)
+    total = pos
+
+    floor, capture_floor_db = make_floor(rng, floor_kind, total, capture_floor_db, fast=True)
+    background: dict = {}
+    if category == "music":
+        style = MUSIC_STYLES[j % len(MUSIC_STYLES)]
+        drums = bool(j % 2)
+        level = float(rng.uniform(-50, -30))
+        sig = synth_music(rng, total, style, drums)
+        background = {"kind": "music", "style": style, "drums": drums}
+    elif category == "tone":
+        tone = TONE_KINDS[j % len(TONE_KINDS)]
+        level = float(rng.uniform(-55, -35))
+        if capture_floor_db is not None:
+            level = max(level, capture_floor_db + 10)
+        sig = synth_tone(rng, total, tone)
+        background = {"kind": "tone", "style": tone}
+    elif category == "video_voice":
+        level = -35.0
+        sig = synth_video_voice(rng, src, total)
+        background = {"kind": "video_voice"}
+    if background:
+        # Room for the note over the background: its gain up (to 0 dB at
+        # most), then the background down.
+        peak = note.voice_peak_db + note.gain_db
+        raise_db = min(-note.gain_db, max(0.0, level + BACKGROUND_UNDER_PEAK_DB - peak))
+        if raise_db > 0:
+            g_up = np.float32(10 ** (raise_db / 20))
+            note.signal, note.clean = note.signal * g_up, note.clean * g_up
+            note.gain_db += raise_db
+        level = min(level, note.voice_peak_db + note.gain_db - BACKGROUND_UNDER_PEAK_DB)
+        background["level_dbfs"] = level
+    if background:
+        g = 10 ** (background["level_dbfs"] / 20)
+        floor = floor + (sig * np.float32(g))[:, None] * np.array([[1.0, 0.9]], np.float32)
+
+    capture, distractors, floor_power = finish_capture(
+        rng, floor_kind, floor, [(note_start, note)], placements, case_id
+    )
+    truth = note_truth(note, note_start, floor_power, case_id)
+    path = write_capture(out_dir, case_id, capture)
+    return {
+        "id": case_id,
+        "file": path.name,
+        "samplerate": SR,
+        "frames": total,
+        "duration_s": total / SR,
+        "category": category,
+        "floor": floor_kind,
+        "distractor": ("none" if not placements else f"{category} ({len(placements)})"),
+        "voice": voice_src,
+        "pieces": note.pieces,
+        "speed": speed,
+        "background": background or None,
+        "overlap": overlap_side,
+        **{key: v for key, v in truth.items() if key != "levels"},
+        "distractors": distractors,
+        "levels": truth["levels"],
+        "opus_lag_samples": note.lag,
+    }
+
+
+# --------------------------------------------------------------------------
 # one multi-note case
 
 #: Where other sounds go in a multi-note capture: nowhere, before the first
@@ -805,38 +1173,60 @@ def make_multi_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 # --------------------------------------------------------------------------
 
 
+def _call(task: tuple[Callable[[int, int, str, str], dict], int, int, str, str]) -> dict:
+    make, i, seed, out, tmp = task
+    return make(i, seed, out, tmp)
+
+
 def _generate(
-    make: Callable[[int, int, str, str], dict],
+    makers: list[tuple[Callable[[int, int, str, str], dict], int]],
     kind: str,
     out_dir: str | os.PathLike,
-    n: int,
     seed: int,
     jobs: int | None,
+    extra: dict | None = None,
 ) -> list[dict]:
+    """Run ``make(i, seed, out, tmp)`` for each ``(make, count)`` and every
+    ``i < count``, in worker processes; write the manifest."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="trimgen-") as tmp:
         sources = build_sources(Path(tmp))
+        tasks = [(make, i, seed, str(out), tmp) for make, count in makers for i in range(count)]
         if jobs == 1:
             _init_worker(sources)
-            cases = [make(i, seed, str(out), tmp) for i in range(n)]
+            cases = [_call(t) for t in tasks]
         else:
             with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(sources,)) as ex:
-                cases = list(ex.map(make, range(n), [seed] * n, [str(out)] * n, [tmp] * n))
-    meta = {"seed": seed, "n": n, "samplerate": SR, "cases": cases}
+                cases = list(ex.map(_call, tasks))
+    meta = {"seed": seed, "n": makers[0][1], "samplerate": SR, **(extra or {}), "cases": cases}
     if kind != "single":
         meta["kind"] = kind
     (out / "manifest.json").write_text(json.dumps(meta, indent=1))
     return cases
 
 
+#: New cases (``mix000`` ...) beside the 120 single-note cases by default:
+#: 10 of each of ``MIX_CATEGORIES``.
+N_MIX = 60
+
+
 def generate(
-    out_dir: str | os.PathLike, n: int = 120, seed: int = 1, jobs: int | None = None
+    out_dir: str | os.PathLike,
+    n: int = 120,
+    seed: int = 1,
+    jobs: int | None = None,
+    new: int = N_MIX,
 ) -> list[dict]:
-    """Write ``n`` single-note cases and ``manifest.json`` into ``out_dir``;
-    return the manifest (one dict per case, see the module's docstring)."""
-    return _generate(make_case, "single", out_dir, n, seed, jobs)
+    """Write ``n`` single-note cases (``case000`` ...), ``new`` cases where
+    something else plays (``mix000`` ..., see :func:`make_mix_case`) and
+    ``manifest.json`` into ``out_dir``; return the manifest (one dict per
+    case, see the module's docstring).  The single-note cases are the same
+    whatever ``new`` is."""
+    return _generate(
+        [(make_case, n), (make_mix_case, new)], "single", out_dir, seed, jobs, {"new": new}
+    )
 
 
 def generate_multi(
@@ -845,7 +1235,7 @@ def generate_multi(
     """Write ``n`` multi-note cases (``multi000.wav`` ...) and
     ``manifest.json`` (with ``"kind": "multi"``) into ``out_dir``; return
     the manifest's cases (see the module's docstring)."""
-    return _generate(make_multi_case, "multi", out_dir, n, seed, jobs)
+    return _generate([(make_multi_case, n)], "multi", out_dir, seed, jobs)
 
 
 def load_manifest(out_dir: str | os.PathLike) -> list[dict]:
@@ -861,6 +1251,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--n", type=int, default=None, help="number of cases (default 120, or 80 with --multi)"
     )
+    ap.add_argument(
+        "--new",
+        type=int,
+        default=N_MIX,
+        help=f"cases where something else plays (default {N_MIX}; not with --multi)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     a = ap.parse_args(argv)
@@ -868,7 +1264,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.multi:
         cases = generate_multi(a.out, 80 if a.n is None else a.n, a.seed, a.jobs)
     else:
-        cases = generate(a.out, 120 if a.n is None else a.n, a.seed, a.jobs)
+        cases = generate(a.out, 120 if a.n is None else a.n, a.seed, a.jobs, a.new)
     dt = time.perf_counter() - t0
     secs = sum(c["duration_s"] for c in cases)
     notes = sum(len(c.get("notes", [None])) for c in cases)

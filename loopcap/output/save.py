@@ -78,10 +78,15 @@ def write_notes(
     ``captured`` and the note's length.
 
     ``whole``, ``force`` and ``usable_bytes`` are :func:`write_span`'s.
-    Stops at the first failure with :class:`SaveFailed` (the notes written
+    A note that carries a ``reason`` (kept whole) gets a warning line saying
+    why.  Stops at the first failure with :class:`SaveFailed` (the notes written
     before it stay).
     """
     for dst, note in placed:
+        if note.reason:
+            # The trimmer kept more than the note (the whole capture, under
+            # music or another voice): one line that says why.
+            logger.warning(f"{dst.name}: {note.reason}")
         try:
             gain = 0.0
             if normalize_lufs:

@@ -9,12 +9,16 @@ Its modules, in the order of the flow: :mod:`~loopcap.trim.params` (the
 parameters and the span found), :mod:`~loopcap.trim.levels` (chunk powers,
 levels, the floor), :mod:`~loopcap.trim.regions` (sounds and their edges),
 :mod:`~loopcap.trim.looks` and :mod:`~loopcap.trim.voice` (the closer looks at
-a few sounds), :mod:`~loopcap.trim.notes` (the segmenter: one note or every
-note) and :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block
-by block); beside them :mod:`~loopcap.trim.gate` (live sound/silence for armed
+a few sounds), :mod:`~loopcap.trim.edges` (a chime or a click over the
+note's own floor at its edge), :mod:`~loopcap.trim.background` (a sound
+playing throughout the capture: music, a hum, another voice),
+:mod:`~loopcap.trim.notes` (the segmenter: one note or every note) and
+:mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by
+block); beside them :mod:`~loopcap.trim.gate` (live sound/silence for armed
 capture) and :mod:`~loopcap.trim.loudness` (LUFS).
 """
 
+from loopcap.trim.background import BACKGROUND_REASON
 from loopcap.trim.levels import chunk_powers, estimate_floor_db, levels_db, levels_in_blocks
 from loopcap.trim.meter import LevelMeter, bounds_of_array, notes_of_array
 from loopcap.trim.notes import find_bounds, find_notes
@@ -27,6 +31,7 @@ __all__ = [
     "LevelMeter",
     "Reader",
     "MIN_DB",
+    "BACKGROUND_REASON",
     "chunk_powers",
     "levels_db",
     "estimate_floor_db",

@@ -38,6 +38,8 @@ __all__ = [
     "levels_in_blocks",
     "quietest",
     "estimate_floor_db",
+    "floor_top_db",
+    "clear_chunks",
 ]
 
 #: Chunks handled at once where a whole capture is scanned: an hour at 2.5 ms
@@ -166,3 +168,58 @@ def estimate_floor_db(
         return MIN_DB
     a, b = quiet or quietest(powers, params)
     return float(to_db(np.array([max(float(powers[a:b].mean()), 0.0)]))[0])
+
+
+#: The floor's spread is measured this far (s) from every sound: a note's
+#: own floor before and after its voice is not the capture's.
+FLOOR_CLEAR_S = 1.0
+#: ...on at most this many chunks (spread evenly): the percentile of an
+#: hour's 1.44 million levels would cost more than the rest of the analysis.
+FLOOR_SAMPLE = 1 << 14
+
+
+def clear_chunks(
+    n: int, regions: list[tuple[int, int]], params: TrimParams, count: int = FLOOR_SAMPLE
+) -> np.ndarray:
+    """About ``count`` chunk indices, spread evenly over the capture's ``n``
+    chunks, that lie ``FLOOR_CLEAR_S`` or more before its first sound or
+    after its last (``regions``): where the floor is alone.  Not between
+    sounds: a quiet note over a hum may be heard as a few fragments seconds
+    apart, and its quiet syllables between them are no floor.  Empty when
+    too few chunks (under ``floor_window_s``) are."""
+    clear = window_chunks(FLOOR_CLEAR_S, params)
+    keep = np.ones(n, bool)
+    if regions:
+        keep[max(0, regions[0][0] - clear) : regions[-1][1] + clear] = False
+    free = int(np.count_nonzero(keep))
+    if free < window_chunks(params.floor_window_s, params):
+        return np.zeros(0, np.int64)
+    # Every stride-th chunk, never an index array as long as the capture
+    # (an hour's would be 11 MB of int64).
+    idx = np.arange(0, n, max(1, free // max(1, count)))
+    return idx[keep[idx]]
+
+
+def floor_top_db(
+    powers: np.ndarray,
+    regions: list[tuple[int, int]],
+    params: TrimParams,
+    frame_s: float,
+    percentile: float = 95.0,
+) -> float | None:
+    """How high the capture's floor reaches over ``frame_s`` windows (dBFS,
+    its ``percentile``), where it is alone (:func:`clear_chunks`); None
+    where no such stretch exists.
+
+    Hiss and hum are steady (within a dB of their quietest 0.1 s over 50 ms);
+    a fan's rumble or low-passed noise is not, and rises several dB above
+    it again and again: a note's quiet edge must stand above that."""
+    n = len(powers)
+    idx = clear_chunks(n, regions, params)
+    if len(idx) == 0:
+        return None
+    w = min(window_chunks(frame_s, params), n)
+    starts = np.clip(idx - w // 2, 0, n - w)
+    windows = np.lib.stride_tricks.sliding_window_view(powers, w)[starts]
+    values = windows.mean(axis=1, dtype=np.float64)
+    return float(to_db(np.array([np.percentile(values, percentile)], np.float32))[0])

@@ -19,9 +19,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .params import Reader, TrimParams
-from .voice import voice_floor, voice_measure
+from .voice import VoiceFloor, voice_floor, voice_measure
 
-__all__ = ["brightness", "voicelike"]
+__all__ = ["brightness", "voicelike", "low_share"]
 
 
 #: At most this much of a sound (s) is read to judge its brightness.
@@ -90,3 +90,25 @@ def voicelike(
         return seen[start, end]
 
     return voice
+
+
+def low_share(
+    read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int
+) -> Callable[[int, int], float]:
+    """The share of a sound's power (above the floor's) under 400 Hz, over
+    its first ``_VOICE_READ_S`` (see :mod:`loopcap.trim.voice`): at least
+    10% for speech, at most 5.4% for chimes and bells.  Without a reader,
+    1.0 (every sound could be a voice)."""
+    if read is None:
+        return lambda a, b: 1.0
+    limit = round(_VOICE_READ_S * samplerate)
+    floors: list[VoiceFloor] = []  # measured at the first question: most notes ask none
+
+    def share(a: int, b: int) -> float:
+        if not floors:
+            floors.append(voice_floor(read(quiet[0] * hop, quiet[1] * hop), samplerate))
+        start = a * hop
+        x = read(start, min(b * hop, start + limit))
+        return voice_measure(x, floors[0], samplerate).low_share
+
+    return share

@@ -26,12 +26,42 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .levels import estimate_floor_db, levels_in_blocks, quietest, to_db
-from .looks import brightness, voicelike
+from .background import BACKGROUND_REASON, note_over_background, spans_capture
+from .edges import (
+    SPECTRAL_FLOOR_FRAMES,
+    SPECTRAL_FLOOR_REACH_S,
+    SPECTRAL_FRAME_CHUNKS,
+    extend_by_spectrum,
+    leave_out_edge_sounds,
+)
+from .levels import (
+    clear_chunks,
+    estimate_floor_db,
+    floor_top_db,
+    levels_in_blocks,
+    quietest,
+    to_db,
+)
+from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 
-__all__ = ["find_bounds", "find_notes"]
+__all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
+
+#: Where the floor by itself reaches past ``edge_db`` over its quietest
+#: (its 95th percentile over ``edge_window_s``: an unsteady floor, a fan's
+#: rumble), a note's quiet edges must stand this far (dB) above that.
+FLOOR_TOP_MARGIN_DB = 1.0
+
+#: A sound this long (s) is the note without a voice test: notification
+#: sounds last at most 1.5 s.
+SURELY_NOTE_S = 2.0
+
+#: In a single note (:func:`find_bounds`), a sound that could be a voice
+#: joins the note across a silent pause up to this long (s), longer than
+#: ``max_pause_s``: where the note's quiet syllables are buried under a hum
+#: or hiss, its pauses are heard longer than they are.
+VOICE_PAUSE_S = 3.0
 
 
 def _grow(
@@ -42,19 +72,21 @@ def _grow(
     pauses_are_silent: bool,
     bright: Callable[[int, int], float],
     voice: Callable[[int, int], bool],
+    voice_gap: int = 0,
 ) -> tuple[int, int]:
     """Join to the note (``regions[core]``) its neighbours that belong to it:
     those across any gap the note's own floor bridges; and, where the note's
-    pauses are silent, those across a pause up to ``max_pause_s`` that last at
-    least ``min_sound_s``, are not brighter than speech (``bright_hz``: a
-    click, a shutter or a chime's noise is) and could be a voice (``voice``).
+    pauses are silent, those across a pause up to ``max_pause_s`` that are
+    not brighter than speech (``bright_hz``: a click, a shutter or a chime's
+    noise is) and could be a voice (``voice``).
 
-    A sound that is none of these ends the note there; one that fails only
-    the voice test (a chime, a thump, or a fragment of speech too short to
-    judge) is stepped over: it joins only if a voice beyond it, still within
-    ``max_pause_s`` of the note, does."""
+    A bright sound (a click) ends the note there; one that fails only the
+    voice test (a chime, a thump, or a fragment of speech too short to
+    judge, however short) is stepped over: it joins only if a voice beyond
+    it, still within ``max_pause_s`` of the note, does.
+    Across a longer silent pause, up to ``voice_gap`` chunks, only a sound
+    that could be a voice joins."""
     max_gap = round(params.max_pause_s / params.hop_s)
-    min_len = round(params.min_sound_s / params.hop_s)
 
     def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool | None:
         """True: joins; False: ends the note; None: step over it."""
@@ -62,12 +94,14 @@ def _grow(
             return True
         if not pauses_are_silent:
             return False  # the note's pauses would show its own floor; this gap has none
-        if not (
-            gap_b - gap_a <= max_gap
-            and other[1] - other[0] >= min_len
-            and bright(*other) <= params.bright_hz
-        ):
+        if gap_b - gap_a > max(max_gap, voice_gap) or bright(*other) > params.bright_hz:
             return False
+        if gap_b - gap_a > max_gap:
+            return voice(*other)  # a longer pause: only a voice bridges it
+        # A sound too short to judge well (a syllable of the note heard only
+        # in part over a hum, or a dull thump) never ends the note (issue 15:
+        # a 55 ms fragment cut 7.8 s of a quiet note over a whine); a bright
+        # click does, above.
         return True if voice(*other) else None
 
     a, b = regions[core]
@@ -99,18 +133,43 @@ class _Segmenter:
     ) -> None:
         self.powers, self.samplerate, self.frames, self.params = powers, samplerate, frames, params
         quiet = quietest(powers, params)  # one scan of the whole capture
+        self.read = read
         self.floor = estimate_floor_db(powers, params, quiet)
         self.regions = find_regions(None, self.floor, params, powers)
         self.hop = hop_frames(samplerate, params)
         self.bridged = bridged_by_floor(powers, self.floor, params)
         self.bright = brightness(read, quiet, self.hop, samplerate)
         self.voice = voicelike(read, quiet, self.hop, samplerate, params)
+        self.low_share = low_share(read, quiet, self.hop, samplerate)
+        # Quiet edges are taken in while they stand edge_db over the floor,
+        # and over what an unsteady floor (a fan's rumble) reaches by itself.
+        self.edge_threshold = self.floor + params.edge_db
+        top = floor_top_db(powers, self.regions, params, params.edge_window_s)
+        if top is not None and top > self.edge_threshold:
+            self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
 
-    def grow(self, core: int, lo: int = 0, hi: int | None = None) -> tuple[int, int, int, int]:
-        """The note around ``regions[core]``, joining only regions ``lo..hi-1``.
+    def voiced(self, among: list[int], tries: int = 4) -> int:
+        """The longest of ``among`` that could be a voice (of its ``tries``
+        longest; else the longest): the note, rather than a notification
+        sound longer than the note's separate sentences.  A sound longer
+        than ``SURELY_NOTE_S`` (no notification sound is) needs no test."""
+        order = sorted(among, key=lambda i: (self.regions[i][0] - self.regions[i][1], i))
+        a, b = self.regions[order[0]]
+        if len(order) == 1 or (b - a) * self.params.hop_s >= SURELY_NOTE_S:
+            return order[0]
+        for i in order[:tries]:
+            if self.voice(*self.regions[i]):
+                return i
+        return order[0]
+
+    def grow(
+        self, core: int, lo: int = 0, hi: int | None = None, voice_gap: int = 0
+    ) -> tuple[int, int, int, int]:
+        """The note around ``regions[core]``, joining only regions ``lo..hi-1``
+        (and voices up to ``voice_gap`` chunks away, see :func:`_grow`).
 
         Returns its span in chunks and the first and last region it holds.
         """
@@ -138,22 +197,43 @@ class _Segmenter:
                 silent_pauses = False
         part = self.regions[lo:hi]
         a, b = _grow(
-            part, core - lo, self.bridged, self.params, silent_pauses, self.bright, self.voice
+            part,
+            core - lo,
+            self.bridged,
+            self.params,
+            silent_pauses,
+            self.bright,
+            self.voice,
+            voice_gap,
         )
         first = lo + next(i for i, r in enumerate(part) if r[0] == a)
         last = lo + next(i for i, r in enumerate(part) if r[1] == b)
         return a, b, first, last
 
-    def bounds(self, a: int, b: int, lo: int = 0, hi: int | None = None) -> Bounds:
+    def bounds(
+        self, a: int, b: int, lo: int = 0, hi: int | None = None, edge_sounds: bool = False
+    ) -> Bounds:
         """Chunk span [a, b) -> the note's Bounds: quiet edges taken in (never
         past chunks ``lo``/``hi``, a neighbouring note's edge), edges refined,
-        padded."""
+        (``edge_sounds``) a chime or click over the note's own floor at
+        either edge left out, padded."""
         p = self.params
         hi = len(self.powers) if hi is None else hi
-        ea, eb = extend_edges(self.powers, a, b, self.floor + p.edge_db, p)
+        ea, eb = extend_edges(self.powers, a, b, self.edge_threshold, p)
         a, b = max(ea, lo), min(eb, hi)
         ra, rb = refine_edges(self.powers, a, b, self.floor + p.close_db, p)
         a, b = max(ra, lo), min(rb, hi)
+        if edge_sounds:
+            # The floor's spectrum where it is alone (whole frames only).
+            n = len(self.powers)
+            floor_at = clear_chunks(n, self.regions, p, SPECTRAL_FLOOR_FRAMES)
+            floor_at = floor_at[floor_at < n - 2 * SPECTRAL_FRAME_CHUNKS]
+            a, b = extend_by_spectrum(
+                self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
+            )
+            a, b = leave_out_edge_sounds(
+                self.powers, a, b, self.floor, p, self.low_share, self.bright
+            )
         pad = round(p.pad_s * self.samplerate)
         start = max(0, a * self.hop - pad, lo * self.hop)
         end = min(self.frames, b * self.hop + pad, hi * self.hop)
@@ -173,11 +253,37 @@ def find_bounds(
     audio so that the few sounds near the note can be judged (clicks and
     bright bursts are left out); without it only timing and levels decide.
     """
-    seg = _Segmenter(powers, samplerate, frames, params or TrimParams(), read)
+    params = params or TrimParams()
+    seg = _Segmenter(powers, samplerate, frames, params, read)
     if not seg.regions:
         return None
-    a, b, _, _ = seg.grow(seg.longest(list(range(len(seg.regions)))))
-    return seg.bounds(a, b)
+    # The note grows from the longest sound that could be a voice, and
+    # bridges longer silent pauses to voices (a quiet note over a hum: its
+    # quiet syllables are under the hum, its pauses heard longer than they
+    # are; issue 15).  The splitter keeps max_pause_s: there a longer pause
+    # may be the gap to the next note.
+    voice_gap = round(VOICE_PAUSE_S / params.hop_s)
+    a, b, _, _ = seg.grow(seg.voiced(list(range(len(seg.regions)))), voice_gap=voice_gap)
+    found = seg.bounds(a, b, edge_sounds=True)
+    hop = seg.hop
+    span = (found.start // hop, -(-found.end // hop))
+    if spans_capture(powers, seg.floor, span, seg.regions, params):
+        # Sound at both ends: a background under the note (music, a hum, a
+        # video's voice; issue 15), or a note that fills the capture.
+        over, probe = note_over_background(powers, params)
+        if over is not None:
+            # Its quiet edges over the background's spectrum, measured on the
+            # probes (a fading syllable above what the music has there).
+            n = len(powers)
+            spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
+            floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
+            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, 0, n)
+            return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
+        # Nothing stands clear of it: keep the whole capture (the note found
+        # may be a piece of the background, or a piece of the note), and
+        # say why.
+        return Bounds(0, frames, seg.floor, samplerate, BACKGROUND_REASON)
+    return found
 
 
 def find_notes(

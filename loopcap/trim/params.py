@@ -39,8 +39,14 @@ class TrimParams:
     #: Sounds separated by less silence than this are one sound (seconds).
     merge_gap_s: float = 0.6
     #: A sound this close to the note (s) is part of it (a pause between
-    #: sentences), unless it is shorter than ``min_sound_s`` (a click).
+    #: sentences) if it could be a voice.
     max_pause_s: float = 1.7
+    #: Sounds shorter than this (s) are fragments.  They used to end the note
+    #: by their length alone; since issue 15 (a 55 ms fragment of a quiet
+    #: note over a whine cut 7.8 s of it) a fragment is judged like any sound
+    #: (a bright one ends the note, a voice-like one joins it, any other is
+    #: stepped over), so the single-note trimmer and the splitter no longer
+    #: read this key; kept so that configs naming it stay valid.
     min_sound_s: float = 0.08
     #: Over ``presence_window_s`` seconds, a level this far (dB) above the
     #: floor is the note's own noise floor: it joins whatever it spans.
@@ -77,12 +83,18 @@ class TrimParams:
 
 @dataclass(frozen=True)
 class Bounds:
-    """The note's span in samples, ``start`` inclusive, ``end`` exclusive."""
+    """The note's span in samples, ``start`` inclusive, ``end`` exclusive.
+
+    ``reason``: None for a note found; else one line saying why more than
+    the note was kept (the whole capture, when the note could not be told
+    from a sound playing throughout it), for the caller to show.
+    """
 
     start: int
     end: int
     floor_db: float
     samplerate: int
+    reason: str | None = None
 
     @property
     def start_s(self) -> float:

@@ -1,0 +1,277 @@
+"""A sound that plays throughout the capture, under the note: music in
+another tab, a hum louder than the device's floor, a video's voice.
+
+Pure numpy, no I/O.  The segmenter (:mod:`loopcap.trim.notes`) measures the
+capture's floor as its quietest stretch and treats everything well above it
+as sound.  Under music or another voice that floor is a quiet moment of the
+background, the background itself is "sound" from the first sample to the
+last, and the note grows over the whole capture (issue 15: 4 of 6 captures
+with music or a tone at about -45 dBFS kept whole, one cut in the wrong
+place).
+
+Here the background is modelled from where the note is not: its median
+level and the highest it reaches over ``EDGE`` windows, measured at first on the
+capture's first and last ``PROBE_S`` (the lead-in and the tail a capture
+has around its note), then, once a note is found, on everything outside it
+(``GUARD_S`` away).  The note is what stands ``OPEN_DB`` above the most the
+background reaches, with the stretches within ``max_pause_s`` that rise
+above it at all; its edges reach as far as the level stays ``CLOSE_DB``
+over the background's median, then ``PAD_S`` further: what lies there is the
+note's own floor, buried under the background, and keeping it costs nothing
+while cutting a syllable would.
+
+Only captures whose lead-in and tail both sound (:func:`spans_capture`) are
+looked at this way, so a note between silences is trimmed as it always was.
+Where nothing stands clear of the background, the caller keeps the whole
+capture and says why (:data:`BACKGROUND_REASON`).
+
+Positions are chunk indices ``[start, end)``; levels in dBFS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .levels import levels_db
+from .params import TrimParams, window_chunks
+
+__all__ = ["BACKGROUND_REASON", "spans_capture", "note_over_background"]
+
+#: Why a capture is kept whole when its note cannot be told from what plays
+#: around it: one line for the user.
+BACKGROUND_REASON = (
+    "kept whole: something plays throughout the capture (music, a hum or another "
+    "voice) and the note could not be told apart from it"
+)
+
+#: The capture's first and last stretch (s) taken for the background at
+#: first: captures have a lead-in and a tail around the note (the pre-roll).
+PROBE_S = 0.3
+#: Probes are doubled up to this length (s) while they hold nothing of the note.
+MAX_PROBE_S = 2.4
+#: ...that is, while the note's loudest quarter second stands this far (dB)
+#: over the most they reach.
+PROBE_CLEAR_DB = 6.0
+#: Longer probes are refused when what they leave out of the note found with
+#: shorter ones comes this close (dB) to the note's loudest quarter second:
+#: a sentence of the note in a long lead-in, not the background.
+NOTE_NEAR_DB = 8.0
+#: Captures shorter than three times this (s) count as sounding at both
+#: ends only when both probes sound; longer ones also when the note found
+#: reaches into a probe, or when one probe sounds and the capture's first
+#: and last sounds lie this close to its ends.
+NEAR_END_S = 1.0
+#: A probe "sounds" when this share of its chunks is ``edge_db`` over the
+#: capture's floor (over ``EDGE_S``): a background, or the note itself
+#: reaching the edge.  Hiss, hum and dither stay within a dB of the floor.
+BUSY_SHARE = 0.5
+#: The background's measure keeps this far (s) from the note found so far.
+GUARD_S = 0.5
+#: Levels for the background model, over windows of this length (s): long
+#: enough that a drum hit counts as one event, short enough for a syllable.
+EDGE_S = 0.05
+#: Levels for the note's core, over windows of this length (s).
+CORE_S = 0.25
+#: The walk to the note's edges starts from its moments this close (dB) to
+#: its loudest.
+LOUD_DB = 20.0
+#: The note's core stands this far (dB) above the most the background reaches.
+OPEN_DB = 6.0
+#: ...and stretches within ``max_pause_s`` of it join when they stand this
+#: far above it (dB): quieter syllables after a pause.
+JOIN_DB = 1.0
+#: The note's edges reach as far as the level stays this far (dB) over the
+#: background's median level.
+CLOSE_DB = 3.0
+#: ...across dips under that of up to this long (s): a syllable fading out.
+DIP_S = 0.1
+#: ...then this much further (s): the note's own floor before its voice,
+#: buried under the background (a phone's note has 0.1 s or more of it).
+PAD_S = 0.08
+#: A note found over a background must peak this far (dB) over its median;
+#: else nothing stands clear of it and the capture is kept whole.
+MIN_SNR_DB = 15.0
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    edge = np.zeros(1, np.int8)
+    d = np.diff(np.concatenate([edge, mask.astype(np.int8), edge]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def spans_capture(
+    powers: np.ndarray,
+    floor_db: float,
+    span: tuple[int, int],
+    regions: list[tuple[int, int]],
+    params: TrimParams,
+) -> bool:
+    """Whether something sounds at both ends of the capture: its first and
+    last ``PROBE_S`` each sound (``BUSY_SHARE``) or the note found (``span``,
+    chunks, its quiet edges taken in) reaches that end (``TOUCH_S``); or one of them sounds and the
+    first and last sounds (``regions``) lie within ``NEAR_END_S`` of the
+    ends.  A note between silences, with or without a chime beside it, never
+    does."""
+    n = len(powers)
+    probe = window_chunks(PROBE_S, params)
+    if n < 3 * probe or not regions:
+        return False
+    a, b = span
+
+    def busy(lo: int, hi: int) -> bool:
+        lv = levels_db(powers[lo:hi], params, frame_s=EDGE_S)
+        return bool(np.mean(lv > floor_db + params.edge_db) >= BUSY_SHARE)
+
+    busy_head, busy_tail = busy(0, probe), busy(n - probe, n)
+    if busy_head and busy_tail:
+        return True
+    near = window_chunks(NEAR_END_S, params)
+    if n < 3 * near:
+        return False  # a short capture: a note and its lead-in, nothing more
+    if (busy_head or a < probe) and (busy_tail or n - b < probe):
+        return True
+    # One end sounds, and sounds begin and end near both: music whose
+    # plucked notes leave a quiet moment at one end.
+    return (busy_head or busy_tail) and regions[0][0] < near and n - regions[-1][1] < near
+
+
+def _merge(runs: list[tuple[int, int]], gap: int) -> list[list[int]]:
+    """``runs`` (sorted) joined across gaps up to ``gap`` chunks:
+    [start, end, chunks in the runs] each."""
+    groups: list[list[int]] = []
+    for a, b in runs:
+        if groups and a - groups[-1][1] <= gap:
+            groups[-1][1], groups[-1][2] = b, groups[-1][2] + b - a
+        else:
+            groups.append([a, b, b - a])
+    return groups
+
+
+def _reach(runs: list[tuple[int, int]], a: int, b: int, gap: int) -> tuple[int, int]:
+    """[a, b) widened over the ``runs`` (sorted) that lie within ``gap``
+    chunks of it, one after another, outwards."""
+    for s, e in reversed(runs):
+        if s >= a:
+            continue
+        if a - e > gap:
+            break
+        a = s
+    for s, e in runs:
+        if e <= b:
+            continue
+        if s - b > gap:
+            break
+        b = e
+    return a, b
+
+
+def _grow_core(
+    edge: np.ndarray, threshold: float, join: float, max_gap: int
+) -> tuple[int, int] | None:
+    """The note's core: runs above ``threshold`` joined across gaps up to
+    ``max_gap`` chunks, the group with the most such chunks; then runs above
+    ``join`` within ``max_gap`` of it, one after another."""
+    groups = _merge(_runs(edge > threshold), max_gap)
+    if not groups:
+        return None
+    ga, gb, _ = max(groups, key=lambda g: g[2])
+    return _reach(_runs(edge > join), ga, gb, max_gap)
+
+
+def note_over_background(
+    powers: np.ndarray, params: TrimParams
+) -> tuple[tuple[int, int] | None, int]:
+    """The note's span (chunks) as what stands above the background, and the
+    length of the probes (chunks, at either end) the background was measured
+    on; the span is None where nothing stands clear of it.
+
+    The background is measured on the capture's ends, ``PROBE_S`` first and
+    then twice, four and eight times as long: the longest probes that still
+    hold nothing of the note give the best picture of it (a short probe may
+    fall in a pause of a video's voice or between two drum hits).  A probe
+    holds something of the note when the note found reaches into it, or when
+    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest."""
+    edge = levels_db(powers, params, frame_s=EDGE_S)
+    # Core and joins on longer windows: over a quarter second a background
+    # (a drum hit, a syllable of another voice) varies far less than over
+    # 50 ms, while the note's speech stays well above it.
+    long = levels_db(powers, params, frame_s=CORE_S)
+    best: tuple[int, int] | None = None
+    best_probe = window_chunks(PROBE_S, params)
+    probe_s = PROBE_S
+    while probe_s <= MAX_PROBE_S + 1e-9:
+        probe = window_chunks(probe_s, params)
+        found = _over_probes(edge, long, probe, params)
+        probe_s *= 2
+        if found is None:
+            continue
+        (a, b), _ = found
+        if best is not None:
+            # What the longer probes drop must lie well under the note: else
+            # they hold a sentence of the note itself (its first words in a
+            # long lead-in), not the background.
+            peak = float(long[a:b].max())
+            dropped = [long[best[0] : a], long[b : best[1]]]
+            if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
+                break
+        best, best_probe = (a, b), probe
+    return best, best_probe
+
+
+def _over_probes(
+    edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
+) -> tuple[tuple[int, int], float] | None:
+    """The note's span and the background's median, the background measured
+    on the first and last ``probe`` chunks; None where that fails (see
+    :func:`note_over_background`)."""
+    n = len(edge)
+    if 3 * probe > n:
+        return None
+    max_gap = round(params.max_pause_s / params.hop_s)
+    outside = np.zeros(n, bool)
+    outside[:probe] = outside[n - probe :] = True
+    median = float(np.median(edge[outside]))
+    top = float(long[outside].max())
+    span = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
+    if span is None:
+        return None
+    a, b = span
+    peak = float(long[a:b].max())
+    if peak - top < PROBE_CLEAR_DB or float(edge[a:b].max()) - median < MIN_SNR_DB:
+        return None
+    # From the core's loudest moments outwards, on the short levels.
+    loud = np.flatnonzero(edge[a:b] > float(edge[a:b].max()) - LOUD_DB)
+    a, b = a + int(loud[0]), a + int(loud[-1]) + 1
+    dip = round(DIP_S / params.hop_s)
+    a, b = _walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
+    pad = round(PAD_S / params.hop_s)
+    a, b = max(0, a - pad), min(n, b + pad)
+    if a < probe or n - b < probe:
+        return None
+    return (a, b), median
+
+
+def _walk(
+    edge: np.ndarray,
+    a: int,
+    b: int,
+    close: float,
+    long: np.ndarray,
+    join: float,
+    max_gap: int,
+    dip: int,
+) -> tuple[int, int]:
+    """Widen [a, b) while the short levels stay over ``close``, across dips
+    under it of up to ``dip`` chunks (a fading syllable), and over stretches
+    within ``max_gap`` whose long level is over ``join`` (a quieter syllable
+    after a pause), until neither takes in more.  Runs are listed once, so an
+    hour of music costs a pass, not a pass per run."""
+    close_runs = [(g[0], g[1]) for g in _merge(_runs(edge > close), dip)]
+    join_runs = _runs(long > join)
+    while True:
+        na, nb = _reach(close_runs, a, b, 0)
+        na, nb = _reach(join_runs, na, nb, max_gap)
+        if (na, nb) == (a, b):
+            return a, b
+        a, b = na, nb

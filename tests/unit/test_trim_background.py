@@ -1,0 +1,186 @@
+"""The trimmer when something else plays: a background spanning the capture
+(music, a hum, a fan), a chime over the note's own floor, a quiet note whose
+pauses are heard longer than they are (issue 15).  Small synthetic signals
+at 8 kHz whose answers can be checked by eye."""
+
+import numpy as np
+from loguru import logger
+
+from loopcap.formats import Target
+from loopcap.output.save import write_notes
+from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
+from loopcap.trim.background import spans_capture
+from loopcap.trim.levels import floor_top_db
+from loopcap.trim.notes import _Segmenter
+
+SR = 8000  # hop of 2.5 ms = 20 samples
+
+
+def bounds_of(x, params=None):
+    m = LevelMeter(SR, params)
+    m.feed(x)
+    return m.find_bounds(lambda a, b: x[a:b])
+
+
+def voice(seconds, amp=0.1, f0=150.0):
+    """A steady voiced sound: a 150 Hz pitch with harmonics falling 6 dB/octave."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 20) if f0 * k < SR / 2)
+    return (amp * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def tone(seconds, amp=0.1, f=440.0):
+    t = np.arange(int(seconds * SR)) / SR
+    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def noise(seconds, db, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def music(seconds, rms, seed=0):
+    """Plucked notes (a tone and its octave, decaying), a quarter second each."""
+    rng = np.random.default_rng(seed)
+    n = int(0.25 * SR)
+    t = np.arange(n) / SR
+    parts = []
+    while len(parts) * n < seconds * SR:
+        f = rng.choice([220, 262, 330, 392, 440])
+        parts.append(
+            (np.sin(2 * np.pi * f * t) + 0.5 * np.sin(4 * np.pi * f * t)) * np.exp(-t / 0.15)
+        )
+    x = np.concatenate(parts)[: int(seconds * SR)]
+    return (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
+
+
+def place(x, at_s, sound):
+    a = int(at_s * SR)
+    x[a : a + len(sound)] += sound
+    return x
+
+
+NOTE = np.concatenate([voice(1.0), np.zeros(int(0.5 * SR), np.float32), voice(1.0, 0.07)])
+
+
+def test_a_note_over_music_is_found_whole_and_nothing_far_outside_it():
+    x = place(music(8.0, 0.005), 3.0, NOTE)  # music at -46 dBFS, the note 3.0-5.5 s
+    b = bounds_of(x)
+    assert b.reason is None
+    assert 2.7 <= b.start_s <= 3.0  # never after the note's first sample
+    assert 5.5 <= b.end_s <= 5.8
+
+
+def test_a_note_lost_in_loud_music_keeps_the_whole_capture_and_says_why():
+    x = place(music(8.0, 0.07, seed=1), 3.0, NOTE * 0.3)
+    b = bounds_of(x)
+    assert (b.start, b.end) == (0, len(x))
+    assert b.reason == BACKGROUND_REASON
+
+
+def test_a_note_under_a_rough_fan_is_not_swallowed_by_it():
+    rng = np.random.default_rng(5)
+    spec = np.fft.rfft(rng.standard_normal(int(8 * SR)))
+    f = np.fft.rfftfreq(int(8 * SR), 1 / SR)
+    f[0] = 1.0
+    spec *= (f / 100) ** -0.7 / np.sqrt(1 + (f / 400) ** 4)  # a low rumble
+    fan = np.fft.irfft(spec, int(8 * SR))
+    fan = (fan / np.sqrt(np.mean(fan**2)) * 10 ** (-45 / 20)).astype(np.float32)
+    b = bounds_of(place(fan, 3.0, voice(2.0, 0.05)))
+    assert 2.5 <= b.start_s <= 3.0 and 5.0 <= b.end_s <= 5.5
+    assert b.reason is None
+
+
+def test_a_quiet_note_over_a_hum_keeps_a_pause_heard_longer_than_max_pause():
+    t = np.arange(int(10 * SR)) / SR
+    hum = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 8))
+    x = (hum / np.sqrt(np.mean(hum**2)) * 10 ** (-45 / 20)).astype(np.float32)
+    x += noise(10.0, -70, seed=2)
+    place(x, 2.0, voice(1.0, 0.02))  # a quiet sentence...
+    place(x, 5.4, voice(1.0, 0.05))  # ...2.4 s before the next (max_pause_s is 1.7)
+    b = bounds_of(x)
+    assert b.start_s <= 2.0 + 0.005 and b.end_s >= 6.4 - 0.005
+
+
+def test_a_chime_over_the_notes_lead_in_is_left_out_before_its_voice():
+    x = np.zeros(int(5 * SR), np.float32)
+    place(x, 1.0, noise(3.0, -60, seed=3))  # the note: its own floor, 1.0-4.0 s
+    place(x, 1.3, voice(1.0))
+    place(x, 2.8, voice(0.9))
+    n = int(0.4 * SR)
+    ding = tone(0.4, amp=0.3, f=1500) * np.exp(-np.arange(n) / SR / 0.08).astype(np.float32)
+    place(x, 0.8, ding)  # 0.8-1.2 s: over the note's first samples
+    b = bounds_of(x)
+    assert 1.15 <= b.start_s <= 1.3  # the chime out, the voice whole
+    assert b.end == int(4.0 * SR)
+
+
+def test_a_chime_near_a_note_between_silences_takes_nothing_from_the_old_rules():
+    ding = tone(0.3, amp=0.5, f=1500)
+    silence = np.zeros(int(0.2 * SR), np.float32)
+    x = np.concatenate([silence, ding, np.zeros(SR, np.float32), voice(1.5)])
+    x = np.concatenate([x, np.zeros(SR, np.float32), ding, silence])
+    b = bounds_of(x)
+    assert (b.start, b.end) == (int(1.5 * SR), int(3.0 * SR)) and b.reason is None
+
+
+def test_sound_at_both_ends_is_what_switches_to_the_background_model():
+    params = TrimParams()
+
+    def spans(x):
+        m = LevelMeter(SR, params)
+        m.feed(x)
+        m.finish()
+        seg = _Segmenter(m.powers, SR, m.frames, params, lambda a, b: x[a:b])
+        return spans_capture(m.powers, seg.floor, (0, 1), seg.regions, params)
+
+    quiet = np.zeros(int(6 * SR), np.float32) + noise(6.0, -70)
+    assert not spans(place(quiet.copy(), 2.0, voice(2.0)))
+    assert spans(place(music(6.0, 0.005), 2.0, voice(2.0)))
+
+
+def test_the_floor_top_is_the_floor_for_steady_hiss_and_unknown_without_a_clear_stretch():
+    params = TrimParams()
+    x = noise(6.0, -60)
+    m = LevelMeter(SR, params)
+    m.feed(x)
+    m.finish()
+    top = floor_top_db(m.powers, [(int(2.5 / 0.0025), int(3.0 / 0.0025))], params, 0.05)
+    assert top is not None and abs(top - -60.0) < 1.0
+    assert floor_top_db(m.powers, [(0, len(m.powers))], params, 0.05) is None
+
+
+def test_a_note_kept_whole_says_why_when_saved(tmp_path):
+    import soundfile as sf
+
+    src = tmp_path / "capture.wav"
+    sf.write(src, np.zeros((SR, 1), np.float32), SR, subtype="FLOAT")
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        whole = Bounds(0, SR, -140.0, SR, BACKGROUND_REASON)
+        write_notes(src, [(tmp_path / "note.wav", whole)], Target("WAV", "PCM_16", "wav"))
+    finally:
+        logger.remove(sink)
+    assert len(lines) == 1 and "note.wav" in lines[0] and BACKGROUND_REASON in lines[0]
+    assert Bounds(0, 1, -140.0, SR).reason is None
+
+
+def test_a_fading_hiss_of_the_note_over_a_hum_is_kept_by_its_spectrum():
+    t = np.arange(int(6 * SR)) / SR
+    hum = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 7))
+    x = (hum / np.sqrt(np.mean(hum**2)) * 10 ** (-45 / 20)).astype(np.float32)
+    place(x, 2.0, voice(1.0))
+    # A last "s": noise at 1.6-3.2 kHz, 15 dB under the hum's level, so
+    # the broadband level hardly moves, but the hum has nothing there.
+    rng = np.random.default_rng(4)
+    spec = np.fft.rfft(rng.standard_normal(int(0.2 * SR)))
+    f = np.fft.rfftfreq(int(0.2 * SR), 1 / SR)
+    spec[(f < 1600) | (f > 3200)] = 0
+    s = np.fft.irfft(spec, int(0.2 * SR))
+    place(x, 3.0, (s / np.sqrt(np.mean(s**2)) * 10 ** (-60 / 20)).astype(np.float32))
+    b = bounds_of(x)
+    assert abs(b.start_s - 2.0) <= 0.005
+    # Kept to within two chunks of its end (broadband levels alone end the
+    # note at 3.0 s, where the voice does).
+    assert 3.2 - 0.0075 <= b.end_s <= 3.2
