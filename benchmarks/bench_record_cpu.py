@@ -1,33 +1,37 @@
 #!/usr/bin/env python3
-"""CPU cost of ``loopcap record`` against ``parec``, on a private PulseAudio server.
+"""CPU cost of ``loopcap record`` against ``parec``, on private PulseAudio and PipeWire servers.
 
-A private PulseAudio server with one null sink, ``speakers``, is started in a
-temporary directory (the user's own sound server is never touched).  A sound
-of ``--seconds`` (48 kHz stereo noise and tones) is played into the sink, and
-its monitor is recorded, one run after the other, by:
+For each server of ``--server`` (``pulseaudio``, ``pipewire`` or ``both``, the
+default), the test rig's private server (tests/rig.py, ``rig.server_class``)
+is started in a temporary directory with one null sink, ``speakers``, kept
+awake (the user's own sound server is never touched).  A sound of
+``--seconds`` (48 kHz stereo noise and tones) is played into the sink, and its
+monitor is recorded, one run after the other, by:
 
   (a) ``loopcap record --format wav`` while the sound plays,
-  (b) ``parec -d speakers.monitor --file-format=wav ... float32le`` while the
-      same sound plays,
-  (c) ``loopcap record --format wav`` while nothing plays (idle),
-
-and, with ``--parec-latency-msec MS``, (d) parec asking for the same small
-fragments loopcap asks for (``--latency-msec``), which costs more than parec's
-default large fragments.
+  (b) ``parec -d speakers.monitor --file-format=wav ... float32le`` at its
+      default (2 s) fragments while the same sound plays,
+  (d) parec asking for the small fragments loopcap asks for
+      (``--parec-latency-msec``, default 10: ``--latency-msec=10``), the
+      matched comparison,
+  (c) ``loopcap record --format wav`` while nothing plays (idle).
 
 Each recorder's CPU time (user + system, all threads) and peak RSS come from
 ``os.wait4`` on the child.  "steady" figures leave out start-up: they count
 only from the moment the recorder was ready (loopcap's "Recording from" line,
-parec's stream appearing on the server) to its exit.  The server's own CPU
-time during each run is reported too, since small fragments cost the server
+which it prints at once, parec's stream appearing on the server) to its exit.
+The server's own CPU time during each run is reported too (PipeWire: pipewire,
+wireplumber and pipewire-pulse together), since small fragments cost the server
 work as well.
 
-Prints Markdown to stdout (progress goes to stderr).  Takes ~3.5 minutes with
-the default 60 s.  Needs pulseaudio, pactl, paplay and parec on PATH.
+Prints Markdown to stdout: the servers side by side, then each server's
+detailed table (progress goes to stderr).  Takes ~4.5 minutes per server with
+the default 60 s.  Needs pactl, paplay and parec, and pulseaudio or pipewire,
+wireplumber and pipewire-pulse, on PATH.
 
 Usage::
 
-    python benchmarks/bench_record_cpu.py [--seconds 60] [--parec-latency-msec 10]
+    python benchmarks/bench_record_cpu.py [--server both] [--seconds 60] [--parec-latency-msec 10]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import importlib.metadata as md
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -69,91 +74,56 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------------------- server
 
+sys.path.insert(0, str(REPO / "tests"))
+import rig  # noqa: E402  (tests/ on the path first: the test rig's private servers)
 
-class _OwnPulseServer:
-    """Fallback private server, used only when tests/rig.py cannot be imported."""
+sys.path.pop(0)
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="loopcap-bench-pulse-"))
-        self.runtime_dir = self.dir / "pulse"
-        self.proc: subprocess.Popen | None = None
-        (self.dir / "client.conf").write_text("autospawn = no\n")
-
-    def env(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("PULSE_") and not k.startswith("PIPEWIRE_")
-        }
-        env.update(
-            XDG_RUNTIME_DIR=str(self.dir),
-            HOME=str(self.dir),
-            PULSE_RUNTIME_PATH=str(self.runtime_dir),
-            PULSE_SERVER=f"unix:{self.runtime_dir / 'native'}",
-            PULSE_CLIENTCONFIG=str(self.dir / "client.conf"),
-        )
-        return env
-
-    def start(self) -> _OwnPulseServer:
-        self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        cmd = [
-            "pulseaudio",
-            "-n",
-            "--daemonize=no",
-            "--exit-idle-time=-1",
-            "--load=module-native-protocol-unix",
-            f"--load=module-null-sink sink_name={SINK} rate={SAMPLERATE}",
-        ]
-        with open(self.dir / "pulseaudio.log", "ab") as logf:
-            self.proc = subprocess.Popen(
-                cmd,
-                env=self.env(),
-                cwd=self.dir,
-                stdin=subprocess.DEVNULL,
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pulseaudio exited with status {self.proc.returncode}")
-            probe = subprocess.run(["pactl", "info"], env=self.env(), capture_output=True)
-            if probe.returncode == 0:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("pulseaudio did not become ready in 10 s")
-            time.sleep(0.05)
-        subprocess.run(["pactl", "set-default-sink", SINK], env=self.env(), check=True)
-        return self
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+#: What ``--server`` takes, and the order of the tables' columns.
+SERVER_CHOICES = {
+    "pulseaudio": ("pulseaudio",),
+    "pipewire": ("pipewire",),
+    "both": rig.SERVER_KINDS,
+}
+SERVER_NAMES = {"pulseaudio": "PulseAudio", "pipewire": "PipeWire"}
 
 
-def start_server():
-    """A started private server: tests/rig.py's PulseServer if usable, else our own."""
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from rig import PulseServer  # type: ignore[import-not-found]
+def server_name(kind: str, version: str) -> str:
+    """ "PulseAudio 16.1" or "PipeWire 0.3.65" from what ``pactl info`` says
+    (pipewire-pulse calls itself "PulseAudio (on PipeWire 0.3.65) 15.0.0")."""
+    found = re.search(r"on PipeWire ([\d.]+)", version) if kind == "pipewire" else None
+    number = found.group(1) if found else version.rsplit(" ", 1)[-1]
+    return f"{SERVER_NAMES[kind]} {number}"
 
-        server = PulseServer(sink=SINK, samplerate=SAMPLERATE)
-        source = "tests/rig.py PulseServer"
-    except Exception as exc:  # missing or unfinished: start it the same way ourselves
-        log(f"tests/rig.py not usable ({exc!r}); starting the server directly")
-        server = _OwnPulseServer()
-        source = "own pulseaudio -n (tests/rig.py not usable)"
-    finally:
-        sys.path.pop(0)
-    server.start()
-    return server, source
+
+def start_server(kind: str):
+    """A started private server of ``kind`` from the test rig, its null sink
+    awake for the whole run: PulseAudio's rig loads no suspend-on-idle by
+    default, and ``suspend_after_s=0`` tells WirePlumber never to suspend it
+    (its own rule would put it to sleep after 5 s of silence, in the idle run)."""
+    suspend = 0 if kind == "pipewire" else None
+    server = rig.server_class(kind)(sink=SINK, samplerate=SAMPLERATE, suspend_after_s=suspend)
+    return server.start()
+
+
+def server_pids(server) -> list[int]:
+    """The pids of the server's processes: PulseAudio's one, or PipeWire's three
+    (pipewire, wireplumber, pipewire-pulse)."""
+    procs = getattr(server, "procs", None)
+    if procs:
+        return [p.pid for p in procs.values()]
+    return [server.proc.pid]
+
+
+def server_cpu_s(server) -> float:
+    """CPU seconds (user + system) the server's processes have used so far."""
+    total = 0.0
+    for pid in server_pids(server):
+        cpu = proc_cpu_s(pid)
+        if cpu is None:
+            return float("nan")
+        total += cpu
+    return total
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -333,9 +303,7 @@ def rss_floor_mb() -> float:
     return child.wait(10).maxrss_kib / 1024
 
 
-def finish_run(
-    run: Run, child: Child, timeout: float, server_pid: int, srv0: float, ok=(0,)
-) -> int:
+def finish_run(run: Run, child: Child, timeout: float, server, srv0: float, ok=(0,)) -> int:
     usage = child.wait(timeout)
     code, t_end = usage.exit_code, usage.t_end
     run.user_s, run.sys_s = usage.user_s, usage.sys_s
@@ -345,8 +313,7 @@ def finish_run(
     if child.t_ready is not None and child.cpu_at_ready is not None:
         run.steady_cpu_s = run.cpu_s - child.cpu_at_ready
         run.steady_wall_s = t_end - child.t_ready
-    srv1 = proc_cpu_s(server_pid)
-    run.server_cpu_s = (srv1 - srv0) if srv1 is not None else float("nan")
+    run.server_cpu_s = server_cpu_s(server) - srv0
     if code not in ok:
         run.notes.append(f"exit status {code}")
         log("\n".join(child.stderr_lines[-15:]))
@@ -398,7 +365,7 @@ def run_loopcap(
         f"{seconds:g}",
         "--json",
     ]
-    srv0 = proc_cpu_s(server.proc.pid)
+    srv0 = server_cpu_s(server)
     child = Child(cmd, env, ready_pattern="Recording from")
     player = None
     try:
@@ -408,7 +375,7 @@ def run_loopcap(
             player = subprocess.Popen(
                 ["paplay", "-d", SINK, str(sound)], env=server.env(), stderr=subprocess.PIPE
             )
-        code = finish_run(run, child, seconds + 60, server.proc.pid, srv0, ok=(0, 4))
+        code = finish_run(run, child, seconds + 60, server, srv0, ok=(0, 4))
     finally:
         child.kill()
         if player is not None:
@@ -461,7 +428,7 @@ def run_parec(
     if latency_msec:
         cmd.append(f"--latency-msec={latency_msec}")
     cmd.append(str(out))
-    srv0 = proc_cpu_s(server.proc.pid)
+    srv0 = server_cpu_s(server)
     child = Child(cmd, server.env(), ready_pattern=None)
     player = None
     try:
@@ -480,7 +447,7 @@ def run_parec(
         while time.monotonic() < deadline and (out.stat().st_size if out.exists() else 0) < want:
             time.sleep(0.05)
         child.signal(signal.SIGINT)  # parec closes the WAV properly on SIGINT
-        code = finish_run(run, child, 30, server.proc.pid, srv0, ok=(0, -signal.SIGINT))
+        code = finish_run(run, child, 30, server, srv0, ok=(0, -signal.SIGINT))
     finally:
         child.kill()
         if player is not None and player.poll() is None:
@@ -570,12 +537,16 @@ def fmt(x: float | None, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
-def report(runs: list[Run], args, machine: list[str], floor_mb: float) -> tuple[str, bool]:
-    parec = next((r for r in runs if r.name.startswith("parec") and "latency" not in r.name), None)
+def _ratio(a: float, b: float | None) -> float:
+    return a / b if b else float("nan")
+
+
+def report(runs: list[Run], heading: str, floor_mb: float) -> tuple[str, bool]:
+    """The detailed table of one server's runs and its goals; (Markdown, goals met)."""
+    parec = next((r for r in runs if r.name == "parec, sound playing"), None)
+    matched = next((r for r in runs if r.name.startswith("parec --latency")), None)
     lines = [
-        f"## loopcap record vs parec: CPU ({args.seconds:g} s of 48 kHz stereo)",
-        "",
-        *machine,
+        heading,
         "",
         "| run | audio s | wall s | CPU s (user+sys) | % of one core | ratio to parec "
         "| steady CPU s | steady % of one core | steady ratio to parec | peak RSS MB "
@@ -583,12 +554,8 @@ def report(runs: list[Run], args, machine: list[str], floor_mb: float) -> tuple[
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
-        ratio = r.cpu_s / parec.cpu_s if parec and parec.cpu_s > 0 else float("nan")
-        sratio = (
-            r.steady_cpu_s / parec.steady_cpu_s
-            if parec and parec.steady_cpu_s > 0
-            else float("nan")
-        )
+        ratio = _ratio(r.cpu_s, parec.cpu_s if parec else None)
+        sratio = _ratio(r.steady_cpu_s, parec.steady_cpu_s if parec else None)
         note = f" ({'; '.join(r.notes)})" if r.notes else ""
         lines.append(
             f"| {r.name}{note} | {fmt(r.audio_s, 1)} | {fmt(r.wall_s, 1)} "
@@ -601,28 +568,32 @@ def report(runs: list[Run], args, machine: list[str], floor_mb: float) -> tuple[
         "",
         "CPU s: user + system time of the recorder process (all threads), from `os.wait4`. "
         "% of one core: CPU s / wall s. steady: from the moment the recorder was ready "
-        "to its exit (start-up left out). server CPU s: what the PulseAudio server "
+        "to its exit (start-up left out). server CPU s: what the server's processes "
         "spent during the run (its playback work included). peak RSS: `ru_maxrss` "
         f"from `os.wait4`; the method reads {floor_mb:.1f} MB for `true`, so smaller "
         "values cannot be told apart.",
         "",
     ]
     ok = True
-    lc = next((r for r in runs if r.name.startswith("loopcap") and "idle" not in r.name), None)
-    if lc and parec:
-        checks = [
+    lc = next((r for r in runs if r.name == "loopcap, sound playing"), None)
+    checks = []
+    if lc and matched:
+        checks += [
             (
-                f"loopcap CPU at most {GOAL_RATIO_TO_PAREC:g}x parec's (whole process)",
-                lc.cpu_s <= GOAL_RATIO_TO_PAREC * parec.cpu_s,
-                f"{lc.cpu_s / parec.cpu_s:.1f}x" if parec.cpu_s else "parec used no CPU",
+                f"loopcap CPU at most {GOAL_RATIO_TO_PAREC:g}x parec's at the same latency "
+                "(whole process)",
+                lc.cpu_s <= GOAL_RATIO_TO_PAREC * matched.cpu_s,
+                f"{_ratio(lc.cpu_s, matched.cpu_s):.1f}x",
             ),
             (
-                f"loopcap CPU at most {GOAL_RATIO_TO_PAREC:g}x parec's (steady)",
-                lc.steady_cpu_s <= GOAL_RATIO_TO_PAREC * parec.steady_cpu_s,
-                f"{lc.steady_cpu_s / parec.steady_cpu_s:.1f}x"
-                if parec.steady_cpu_s
-                else "parec used no CPU",
+                f"loopcap CPU at most {GOAL_RATIO_TO_PAREC:g}x parec's at the same latency "
+                "(steady)",
+                lc.steady_cpu_s <= GOAL_RATIO_TO_PAREC * matched.steady_cpu_s,
+                f"{_ratio(lc.steady_cpu_s, matched.steady_cpu_s):.1f}x",
             ),
+        ]
+    if lc:
+        checks += [
             (
                 f"loopcap under {GOAL_PERCENT_OF_CORE:g}% of one core (whole process)",
                 lc.percent < GOAL_PERCENT_OF_CORE,
@@ -634,6 +605,7 @@ def report(runs: list[Run], args, machine: list[str], floor_mb: float) -> tuple[
                 f"{lc.steady_percent:.2f}%",
             ),
         ]
+    if checks:
         lines += ["| goal | measured | met |", "|---|---:|:---:|"]
         for text, passed, measured in checks:
             ok &= passed
@@ -642,14 +614,109 @@ def report(runs: list[Run], args, machine: list[str], floor_mb: float) -> tuple[
     return "\n".join(lines), ok
 
 
+def side_by_side(results: dict[str, tuple[str, list[Run]]], seconds: float) -> str:
+    """One table, the servers' columns side by side: per run, the recorder's
+    CPU (whole run and steady, % of one core), its ratio to parec at the same
+    latency, and the server's CPU seconds."""
+    kinds = list(results)
+    head = "| run |"
+    rule = "|---|"
+    for kind in kinds:
+        name = results[kind][0]
+        head += f" {name}: CPU s | % of a core | steady % | x parec same latency | server CPU s |"
+        rule += "---:|---:|---:|---:|---:|"
+    names: list[str] = []
+    for _, runs in results.values():
+        names += [r.name for r in runs if r.name not in names]
+    lines = [
+        f"## Both servers side by side ({seconds:g} s each)",
+        "",
+        head,
+        rule,
+    ]
+    for name in names:
+        row = f"| {name} |"
+        for kind in kinds:
+            runs = results[kind][1]
+            r = next((x for x in runs if x.name == name), None)
+            matched = next((x for x in runs if x.name.startswith("parec --latency")), None)
+            if r is None:
+                row += " – | – | – | – | – |"
+                continue
+            note = " (" + "; ".join(r.notes) + ")" if r.notes else ""
+            row += (
+                f" {fmt(r.cpu_s)}{note} | {fmt(r.percent)} | {fmt(r.steady_percent)} "
+                f"| {fmt(_ratio(r.cpu_s, matched.cpu_s if matched else None), 1)} "
+                f"| {fmt(r.server_cpu_s)} |"
+            )
+        lines.append(row)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as /proc/loadavg gives them."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def run_server(kind: str, args, loopcap: list[str], work: Path, sound: Path):
+    """Every run of one server: (the server's name and version, the runs)."""
+    server = start_server(kind)
+    runs: list[Run] = []
+    try:
+        name = server_name(kind, server.version)
+        env = loopcap_env(server.env(), work / "home")
+        log(f"[{kind}] (a) loopcap while the sound plays ({args.seconds:g} s)")
+        runs.append(
+            run_loopcap(
+                "loopcap, sound playing", loopcap, env, work / "a", args.seconds, sound, server
+            )
+        )
+        if not args.skip_parec_default:
+            log(f"[{kind}] (b) parec while the sound plays ({args.seconds:g} s)")
+            runs.append(
+                run_parec("parec, sound playing", work / "b.wav", args.seconds, sound, server, None)
+            )
+        if args.parec_latency_msec:
+            ms = args.parec_latency_msec
+            log(f"[{kind}] (d) parec --latency-msec={ms} while the sound plays")
+            runs.append(
+                run_parec(
+                    f"parec --latency-msec={ms}, sound playing",
+                    work / "d.wav",
+                    args.seconds,
+                    sound,
+                    server,
+                    ms,
+                )
+            )
+        if not args.skip_idle:
+            log(f"[{kind}] (c) loopcap while nothing plays ({args.seconds:g} s)")
+            runs.append(
+                run_loopcap("loopcap, idle", loopcap, env, work / "c", args.seconds, None, server)
+            )
+    finally:
+        server.stop()
+    return name, runs
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        description="Measure the CPU time of `loopcap record` against parec on a private "
-        "PulseAudio server (null sink), while a sound plays and while idle. "
+        description="Measure the CPU time of `loopcap record` against parec on private "
+        "PulseAudio and PipeWire servers (null sink), while a sound plays and while idle. "
         "Prints Markdown tables to stdout.",
     )
     p.add_argument(
         "--seconds", type=float, default=60.0, help="length of each recording (default: 60)"
+    )
+    p.add_argument(
+        "--server",
+        choices=sorted(SERVER_CHOICES),
+        default="both",
+        help="the private sound server(s) to run on (default: both)",
     )
     p.add_argument(
         "--loopcap",
@@ -659,8 +726,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--parec-latency-msec",
         type=int,
+        default=10,
         metavar="MS",
-        help="also run parec with --latency-msec=MS (loopcap asks for 10 ms fragments)",
+        help="also run parec with --latency-msec=MS, loopcap's fragments "
+        "(default: 10; 0 leaves it out)",
+    )
+    p.add_argument(
+        "--skip-parec-default",
+        action="store_true",
+        help="leave out parec at its default (2 s) fragments",
     )
     p.add_argument("--skip-idle", action="store_true", help="leave out the idle loopcap run")
     p.add_argument("--keep", action="store_true", help="keep the recordings (path on stderr)")
@@ -668,64 +742,50 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.seconds > 0:
         p.error("--seconds must be positive")
-    for tool in ("pulseaudio", "pactl", "paplay", "parec"):
+    kinds = SERVER_CHOICES[args.server]
+    tools = ["pactl", "paplay", "parec"]
+    tools += ["pulseaudio"] if "pulseaudio" in kinds else []
+    tools += ["pipewire", "wireplumber", "pipewire-pulse"] if "pipewire" in kinds else []
+    for tool in tools:
         if shutil.which(tool) is None:
-            p.error(f"{tool} is not installed (Debian: pulseaudio, pulseaudio-utils)")
+            p.error(
+                f"{tool} is not installed (Debian: pulseaudio, pulseaudio-utils, pipewire, "
+                "pipewire-pulse, wireplumber)"
+            )
     loopcap = args.loopcap.split()
 
     work = Path(tempfile.mkdtemp(prefix="loopcap-bench-cpu-"))
-    server = None
-    runs: list[Run] = []
+    results: dict[str, tuple[str, list[Run]]] = {}
+    load_start = load_average()
     try:
         log(f"working in {work}")
         sound = work / "sound.wav"
         make_sound(sound, args.seconds)
-        server, server_source = start_server()
-        env = loopcap_env(server.env(), work / "home")
         machine = [
             *machine_lines(loopcap),
-            f"- {tool_version(['pulseaudio', '--version'])}; "
-            f"parec: {tool_version(['parec', '--version'])}",
-            f"- Sound server: private, null sink `{SINK}` at 48 kHz ({server_source})",
+            f"- parec: {tool_version(['parec', '--version'])}",
+            f"- Sound servers: private (the test rig's), null sink `{SINK}` at 48 kHz, "
+            "never suspended",
         ]
         floor_mb = rss_floor_mb()
-
-        log(f"(a) loopcap while the sound plays ({args.seconds:g} s)")
-        runs.append(
-            run_loopcap(
-                "loopcap, sound playing", loopcap, env, work / "a", args.seconds, sound, server
-            )
-        )
-        log(f"(b) parec while the sound plays ({args.seconds:g} s)")
-        runs.append(
-            run_parec("parec, sound playing", work / "b.wav", args.seconds, sound, server, None)
-        )
-        if args.parec_latency_msec:
-            log(f"(d) parec --latency-msec={args.parec_latency_msec} while the sound plays")
-            runs.append(
-                run_parec(
-                    f"parec --latency-msec={args.parec_latency_msec}, sound playing",
-                    work / "d.wav",
-                    args.seconds,
-                    sound,
-                    server,
-                    args.parec_latency_msec,
-                )
-            )
-        if not args.skip_idle:
-            log(f"(c) loopcap while nothing plays ({args.seconds:g} s)")
-            runs.append(
-                run_loopcap("loopcap, idle", loopcap, env, work / "c", args.seconds, None, server)
-            )
+        for kind in kinds:
+            results[kind] = run_server(kind, args, loopcap, work / kind, sound)
     finally:
-        if server is not None:
-            server.stop()
         if args.keep:
             log(f"recordings kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    text, ok = report(runs, args, machine, floor_mb)
-    print(text)
+    ok = True
+    print(f"# loopcap record vs parec: CPU ({args.seconds:g} s of 48 kHz stereo)\n")
+    print("\n".join(machine))
+    print(f"- Load average (1, 5, 15 min): {load_start} at the start, {load_average()} at the end")
+    print()
+    if len(results) > 1:
+        print(side_by_side(results, args.seconds))
+    for name, runs in results.values():
+        text, passed = report(runs, f"## {name}", floor_mb)
+        ok &= passed
+        print(text)
     return 1 if args.strict and not ok else 0
 
 
