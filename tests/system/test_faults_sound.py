@@ -98,6 +98,7 @@ def test_sound_server_killed_then_restarted(app_env, xdisplay, tmp_path, fault_t
     with new_server() as own:
         env = {**app_env, **{k: v for k, v in own.env().items() if k.startswith("PULSE_")}}
         app, out = start_app(env, tmp_path)
+        let_idle_sink_settle(own)  # the new sink's first block (see IDLE_BLOCK_S)
         try:
             played, offset = with_lead_in(stereo(rig.chirp(6.0)))
             assert ask(env, "toggle")["state"] == "recording"
