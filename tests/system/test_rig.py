@@ -11,7 +11,6 @@ import time
 import numpy as np
 import pytest
 import rig
-from procrig import let_idle_sink_settle
 
 SR = rig.SAMPLERATE
 
@@ -107,9 +106,6 @@ def test_paplay_into_the_sink_is_heard_on_its_monitor(pulse):
         stdout=subprocess.PIPE,
     ) as rec:
         time.sleep(0.3)
-        # An idle PulseAudio null sink first finishes the 2 s block it rendered
-        # before parec came (procrig.IDLE_BLOCK_S); its monitor lags until then.
-        let_idle_sink_settle(pulse)
         pulse.play_array(signal)
         time.sleep(0.5)
         rec.terminate()
