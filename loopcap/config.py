@@ -35,6 +35,8 @@ __all__ = [
     "TrimParams",
     "NORMALIZE_LUFS_MIN",
     "NORMALIZE_LUFS_MAX",
+    "APP_NAME_MAX",
+    "check_app_name",
     "check_normalize_lufs",
     "default_config_path",
     "load_config",
@@ -74,6 +76,11 @@ class CaptureConfig:
     samplerate: int = 48000
     #: The app keeps this many seconds heard before the start key (0: off).
     preroll_s: float = 2.0
+    #: Record one application only: a case-insensitive part of its name or of
+    #: its process binary, as ``loopcap apps`` lists them ("chromium",
+    #: "whatsapp"); "" = the whole output.  When set, ``device`` is not used:
+    #: the app is recorded on whichever output it plays.
+    app: str = ""
 
     def validate(self) -> None:
         _check(
@@ -83,6 +90,7 @@ class CaptureConfig:
             "it must be from 0 to 60 seconds",
         )
         _check(isinstance(self.device, str), "capture.device", self.device, "it must be a string")
+        check_app_name(self.app)
         _check(
             isinstance(self.samplerate, int)
             and not isinstance(self.samplerate, bool)
@@ -158,6 +166,36 @@ class OutputConfig:
         if self.dir:
             return Path(os.path.expanduser(self.dir))
         return captures_dir()
+
+
+#: The longest application name ``[capture] app`` and ``--app`` take (characters).
+APP_NAME_MAX = 200
+
+
+def check_app_name(value: object, option: str | None = None) -> None:
+    """The one check of an application to record (``[capture] app``, ``--app``):
+    "" (the whole output) or a part of an application's name: printable
+    characters, not only spaces, at most :data:`APP_NAME_MAX` of them.
+
+    Raises ConfigError naming where the value came from: the command-line
+    ``option`` (``--app``) or, when None, the config key.
+    """
+    if not isinstance(value, str):
+        raise _invalid("capture.app", value, "it must be a string")
+    if value == "":
+        return
+    problem = ""
+    if not value.strip():
+        problem = "give a part of the application's name, as `loopcap apps` lists it"
+    elif not value.isprintable():
+        problem = "it must not contain control characters"
+    elif len(value) > APP_NAME_MAX:
+        problem = f"it must be at most {APP_NAME_MAX} characters"
+    if not problem:
+        return
+    if option is not None:
+        raise ConfigError(f"{option} {_show(value)} is invalid: {problem}.")
+    raise _invalid("capture.app", value, problem)
 
 
 def check_normalize_lufs(value: float, option: str | None = None) -> None:

@@ -8,6 +8,7 @@ status.  Tests call ``main([...])`` directly.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -18,9 +19,16 @@ from loguru import logger
 from loopcap import __version__
 from loopcap.app.control import COMMANDS, cli_commands, send
 from loopcap.app.logsetup import setup_logging
-from loopcap.app.record import cmd_record
+from loopcap.app.record import cmd_record, recorded
 from loopcap.config import Config, default_config_path, load_config
-from loopcap.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, ConfigError, LoopcapError
+from loopcap.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConfigError,
+    DeviceError,
+    LoopcapError,
+)
 from loopcap.formats import CAPTURE_FORMATS, FORMATS
 
 __all__ = ["main", "build_parser"]
@@ -41,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="the desktop app: wait in the tray (the default)")
     run.add_argument("--no-tray", action="store_true", help="hotkeys and the terminal only")
-    run.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
+    _source_options(run)
     ctl = {}
     for name, text in cli_commands().items():
         ctl[name] = sub.add_parser(name, help=text)
@@ -62,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("devices", help="list the loopback devices")
     d.add_argument("--json", action="store_true", help="machine-readable output")
+    ap = sub.add_parser("apps", help="list the applications playing sound now (for --app)")
+    ap.add_argument("--json", action="store_true", help="machine-readable output")
 
     r = sub.add_parser("record", help="record the system's output audio")
     r.add_argument(
@@ -70,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop after this many seconds (default: Ctrl+C)",
     )
-    r.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
+    _source_options(r)
     r.add_argument("--out-dir", metavar="DIR", help="folder for the capture")
     r.add_argument("--format", choices=sorted(CAPTURE_FORMATS), help="file format")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -128,10 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--init", action="store_true", help="write the documented example there")
 
     # --config is accepted after the command too, as the docs show it.
-    for sp in (run, *ctl.values(), doc, a, inst, d, r, t, rc, c):
+    for sp in (run, *ctl.values(), doc, a, inst, d, ap, r, t, rc, c):
         sp.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
         sp.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS)
     return p
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` or ``--app``: what ``record`` and ``run`` record."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--device", metavar="NAME", help="loopback device: part of its name or id")
+    which.add_argument(
+        "--app",
+        metavar="NAME",
+        help="record this application only: part of its name or program, as `loopcap apps` "
+        'lists them (default: [capture] app; "" for the whole output)',
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +247,27 @@ def cmd_devices(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def cmd_apps(args: argparse.Namespace, config: Config) -> int:
+    """``loopcap apps``: the applications playing now, what ``--app`` matches."""
+    from loopcap.app.apps import app_line
+    from loopcap.device import app_capture_support, list_apps
+
+    supported, why = app_capture_support()
+    if not supported:
+        raise DeviceError(why)
+    apps = list_apps()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(a) for a in apps], indent=2))
+        return EXIT_OK
+    if not apps:
+        print("no application is playing sound now")
+        return EXIT_OK
+    for app in apps:
+        print(app_line(app))
+    print("(record one with --app NAME: a part of its name or program, any case)")
+    return EXIT_OK
+
+
 def cmd_recover(args: argparse.Namespace, config: Config) -> int:
     from loopcap.writer.recover import find_partials, recover_dir
 
@@ -252,7 +295,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     # The first start is one without a config file (a --config given is
     # someone who has set loopcap up): the app then explains itself, once.
     first_run = None if args.config else lambda: first_start(path)
-    return run_app(config, path, no_tray=args.no_tray, device=args.device, first_run=first_run)
+    app, device = recorded(args, config)
+    return run_app(config, path, no_tray=args.no_tray, device=device, app=app, first_run=first_run)
 
 
 def _meet_the_desktop(config: Config) -> None:
@@ -353,6 +397,7 @@ def cmd_control(args: argparse.Namespace) -> int:
 #: The commands that load the config first (and repair what a crash left).
 _WITH_CONFIG: dict[str, Callable[[argparse.Namespace, Config], int]] = {
     "devices": cmd_devices,
+    "apps": cmd_apps,
     "record": cmd_record,
     "recover": cmd_recover,
     "trim": cmd_trim,

@@ -7,6 +7,11 @@ pressed twenty times in a second gives ten whole captures one after another,
 never two half ones, and no input thread ever waits on the device or the disk
 (a hotkey callback that blocks leaves keys stuck: pynput #322).
 
+What is recorded: the loopback of an output (``device``), or one
+application's playback alone (``app``, :func:`loopcap.device.open_app_source`),
+followed on whichever output it plays; :meth:`Controller.choose_app` (the
+tray's "Record from" menu) switches between them while idle.
+
 Listeners (the tray, the terminal) are told of every change through
 :meth:`Controller.subscribe`; they are called on the worker thread and must
 return quickly.  A ``notifier`` (:class:`SaveNotifier`, in the app
@@ -27,10 +32,11 @@ from typing import Protocol
 
 from loguru import logger
 
+from loopcap.app.apps import open_capture_source
 from loopcap.capture.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
 from loopcap.capture.tap import Tap
 from loopcap.config import Config
-from loopcap.device import list_loopbacks, open_source
+from loopcap.device import list_loopbacks
 from loopcap.errors import LoopcapError
 from loopcap.fs import ensure_private_dir, link_exclusive
 from loopcap.naming import claim
@@ -66,6 +72,7 @@ class Snapshot:
     recent: tuple[Path, ...] = ()
     saved: Saved | None = None  # the capture just saved (on the change to idle)
     armed: bool = False  # waiting for sound, or recording until silence
+    app: str = ""  # the application recorded alone ("" = the whole output)
 
     @property
     def elapsed_s(self) -> float:
@@ -85,10 +92,15 @@ class _Event:
     name: str
     t: float = field(default_factory=time.monotonic)
     done: threading.Event | None = None
+    arg: str = ""  # choose_app: the application ("" = the whole output)
 
 
 class Controller:
     """Owns the tap (open device) and the current recording.
+
+    ``device``: the loopback to record (None: ``[capture] device``); ``app``:
+    the application to record alone (None: ``[capture] app``, unless a
+    ``device`` is given; "" the whole output).
 
     Lifecycle: :meth:`start` (opens the device, starts the worker), events via
     :meth:`post`, :meth:`quit` (saves a running capture, closes the device);
@@ -96,11 +108,20 @@ class Controller:
     """
 
     def __init__(
-        self, config: Config, device: str | None = None, notifier: SaveNotifier | None = None
+        self,
+        config: Config,
+        device: str | None = None,
+        notifier: SaveNotifier | None = None,
+        app: str | None = None,
     ) -> None:
         self.config = config
         self.notifier = notifier
         self.device = config.capture.device if device is None else device
+        if app is None:
+            app = config.capture.app if device is None else ""
+        #: The application recorded alone ("" = the whole output).  Worker thread.
+        self.app = app
+        self._noted: str | None = None  # the app whose "not playing" was said
         self.directory = config.output.directory
         self.finished = threading.Event()
         self._events: queue.Queue[_Event] = queue.Queue()
@@ -141,10 +162,21 @@ class Controller:
     def quit(self) -> None:
         self.post("quit")
 
+    def choose_app(self, app: str) -> threading.Event:
+        """Record the application ``app`` alone from now on ("" = everything
+        the output plays), as the tray's "Record from" menu asks; taken while
+        idle (or in error), refused while armed, recording or saving.  Lasts
+        until the app quits (the config is not changed).  Never blocks;
+        returns an Event set once handled."""
+        done = threading.Event()
+        self._events.put(_Event("choose_app", done=done, arg=app))
+        return done
+
     # ------------------------------------------------------------ worker
 
     def _set(self, state: str, **kw) -> None:
         kw.setdefault("recent", tuple(self._recent))
+        kw.setdefault("app", self.app)
         self._snapshot = Snapshot(state, **kw)
         for listener in list(self._listeners):
             try:
@@ -152,12 +184,14 @@ class Controller:
             except Exception:
                 logger.exception("a state listener failed")
 
-    def _open_tap(self, change: str = "") -> None:
-        """Open the tap on the configured device (or the default output's
-        loopback); ``change`` says why the device differs from the last one
-        (default: the last one is gone)."""
+    def _open_tap(self, change: str = "", chosen: bool = False) -> None:
+        """Open the tap on the application chosen, or else the configured
+        device (or the default output's loopback); ``change`` says why the
+        device differs from the last one (default: the last one is gone);
+        ``chosen``: the user has just chosen what to record (say what now is)."""
         try:
-            source = open_source(self.device)
+            choice = open_capture_source(self.app, self.device)
+            source = choice.source
             tap = Tap(source, self.config.capture.samplerate, self.config.capture.preroll_s)
             tap.start()
         except LoopcapError as exc:
@@ -170,6 +204,18 @@ class Controller:
         self._tap = tap
         tap.when_ended(lambda: self._events.put(_Event("watch")))
         previous, self._device_id = self._device_id, source.info.id
+        note = ""
+        if choice.note and self._noted != self.app:
+            # Once per choice, not at every reopen: the app is waited for.
+            note = choice.note
+            logger.warning(f"loopcap: {note}")
+        self._noted = self.app
+        if chosen:
+            what = f"{self.app!r} only" if self.app else "everything the output plays"
+            msg = f"now recording {what} ({source.info.name})"
+            logger.info(msg)
+            self._set(IDLE, message=f"{msg}; {note}" if note else msg)
+            return
         if previous is not None and previous != source.info.id:
             # The default output changed (its device went away): say so, never
             # carry on from another device silently.
@@ -184,11 +230,11 @@ class Controller:
                 change = "the default output changed" if stays else f"{previous} is gone"
             msg = f"now recording from {source.info.name} ({source.info.id}): {change}"
             logger.warning(f"loopcap: {msg}")
-            self._set(IDLE, message=msg)
+            self._set(IDLE, message=f"{msg}; {note}" if note else msg)
             return
         if self._snapshot.state == ERROR:
             logger.info(f"recording device is back: {source.info.name}")
-        self._set(IDLE)
+        self._set(IDLE, message=note)
 
     def _run(self) -> None:
         try:
@@ -249,7 +295,13 @@ class Controller:
             self._next_retry = time.monotonic() + RETRY_S
         elif tap is None and time.monotonic() >= self._next_retry:
             self._open_tap()
-        elif tap is not None and self._rec is None and self._armed is None and not self.device:
+        elif (
+            tap is not None
+            and self._rec is None
+            and self._armed is None
+            and not self.device
+            and not self.app  # an app's source follows the app on any output itself
+        ):
             self._follow_default()
 
     def _follow_default(self) -> None:
@@ -274,6 +326,9 @@ class Controller:
         name = ev.name
         if name == "watch":
             self._watch()
+            return
+        if name == "choose_app":
+            self._choose_app(ev.arg)
             return
         waiting = self._armed is not None and self._rec is None
         if name == "toggle":
@@ -301,6 +356,23 @@ class Controller:
             self._stop(ev.t)
         elif name == "cancel" and self._rec is not None:
             self._stop(ev.t, cancel=True)
+
+    def _choose_app(self, app: str) -> None:
+        """Record ``app`` alone ("" = the whole output) from now on: the tap
+        is opened on it at once, so the pre-roll holds its sound from here."""
+        if self._rec is not None or self._armed is not None:
+            logger.warning("loopcap: what to record changes only while idle: stop or disarm first")
+            return
+        if app == self.app and self._tap is not None:
+            return
+        if self._tap is not None:
+            self._tap.close()
+            self._tap = None
+        self.app = app
+        # A source chosen is no device gone: should it fail to open, the
+        # retry that succeeds says only that it is back.
+        self._device_id = None
+        self._open_tap(chosen=True)
 
     def _arm(self) -> None:
         """Wait for sound (see :mod:`loopcap.capture.arm`); it posts "sound" when it begins."""

@@ -3,7 +3,9 @@
 Each line: a verdict (ok, warn, FAIL), what was checked, and for anything
 not ok what to do.  The exit status is 0 only if loopcap can record and save
 (warnings, such as no tray, leave it usable).  On macOS it also checks the
-BlackHole route and the permission global hotkeys need.  When nothing
+BlackHole route and the permission global hotkeys need.  It lists the
+applications playing now (what ``[capture] app`` and ``--app`` match) and says
+where per-application capture is not available.  When nothing
 failed it ends, after a blank line, with the first run's short summary
 (:func:`loopcap.app.firstrun.welcome_lines`): the key, the folder, the menu.
 """
@@ -16,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -26,7 +29,17 @@ from loopcap.errors import EXIT_ERROR, EXIT_OK, LoopcapError
 from loopcap.formats import CAPTURE_FORMATS, capture_target
 from loopcap.fs import ensure_private_dir
 
-__all__ = ["run_doctor", "checks", "closing_lines", "blackhole_lines", "mac_hotkey_line"]
+if TYPE_CHECKING:
+    from loopcap.device import AppInfo
+
+__all__ = [
+    "run_doctor",
+    "checks",
+    "closing_lines",
+    "blackhole_lines",
+    "mac_hotkey_line",
+    "app_lines",
+]
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -170,7 +183,48 @@ def _sound(config: Config) -> list[tuple[str, str]]:
             )
     except LoopcapError as exc:
         out.append((FAIL, f"test capture: {exc}"))
+    return out + _apps(config)
+
+
+def app_lines(
+    app: str, support: tuple[bool, str], apps: list[AppInfo] | None, why: str = ""
+) -> list[tuple[str, str]]:
+    """Per-application capture: whether this system has it, the applications
+    playing now (``apps``; None when they cannot be listed, ``why``), and
+    whether ``[capture] app`` (``app``) is among them.  Pure."""
+    from loopcap.app.apps import app_line, playing_note
+    from loopcap.device import match_app
+
+    supported, reason = support
+    key = f"[capture] app = {app!r}"
+    if not supported:
+        if app:
+            return [(FAIL, f'{key}: {reason}; set app = "" to record the whole output')]
+        return [(OK, f"per-app capture: not here: {reason}")]
+    if apps is None:
+        return [(WARN, f"applications playing: cannot be listed ({why})")]
+    listed = "; ".join(app_line(a) for a in apps) or "none now (`loopcap apps` lists them)"
+    out = [(OK, f"applications playing: {listed}")]
+    if app:
+        note = playing_note(app, apps)
+        if note:
+            out.append((WARN, f"{key}: {note}"))
+        else:
+            names = ", ".join(dict.fromkeys(a.name for a in match_app(app, apps)))
+            out.append((OK, f"{key}: records {names} only"))
     return out
+
+
+def _apps(config: Config) -> list[tuple[str, str]]:
+    from loopcap.device import app_capture_support, list_apps
+
+    support = app_capture_support()
+    if not support[0]:
+        return app_lines(config.capture.app, support, None)
+    try:
+        return app_lines(config.capture.app, support, list_apps())
+    except LoopcapError as exc:
+        return app_lines(config.capture.app, support, None, str(exc))
 
 
 def _display(config: Config) -> list[tuple[str, str]]:

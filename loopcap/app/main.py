@@ -49,8 +49,11 @@ def run_app(
     no_tray: bool = False,
     device: str | None = None,
     first_run: Callable[[], bool] | None = None,
+    app: str | None = None,
 ) -> int:
     """Run the app until quit; ends the process (see :func:`_exit`).  Main thread.
+
+    ``device``, ``app``: what to record (see :class:`~loopcap.app.controller.Controller`).
 
     ``first_run``: asked once the app holds its instance lock; True: this is
     the first start, and the app explains itself (:func:`welcome`).
@@ -60,7 +63,9 @@ def run_app(
         thread_safe_xlib()
         from loopcap.app.desktop.notify import Notifier  # a notification after every save
 
-        controller = Controller(config, device=device, notifier=Notifier(config.app.notify))
+        controller = Controller(
+            config, device=device, app=app, notifier=Notifier(config.app.notify)
+        )
         quit_requested = threading.Event()
         tray = None
 

@@ -1,7 +1,10 @@
 """The tray's menu, the same for every backend: pystray's menus
 (:class:`loopcap.app.tray.Tray`) and the StatusNotifierItem's dbusmenu
 (:mod:`loopcap.app.desktop.sni`) are both made from :func:`menu_entries`.
-Pure but for the actions (which post to the controller or open a file).
+Pure but for the actions (which post to the controller or open a file) and
+the "Record from" submenu, which lists the applications playing when the
+menu is made (:func:`loopcap.app.apps.apps_playing`: one short request to
+the sound server).
 """
 
 from __future__ import annotations
@@ -13,12 +16,28 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from loopcap.app.apps import EVERYTHING, apps_playing
 from loopcap.app.controller import ARMED, ERROR, IDLE, RECORDING, Snapshot
 
-__all__ = ["MenuEntry", "menu_entries", "status_title", "open_path", "cut_picture_of"]
+if TYPE_CHECKING:
+    from loopcap.device import AppInfo
+
+__all__ = [
+    "MenuEntry",
+    "menu_entries",
+    "record_from",
+    "status_title",
+    "open_path",
+    "cut_picture_of",
+    "RECORD_FROM",
+]
+
+#: The submenu that chooses what to record.
+RECORD_FROM = "Record from"
 
 
 @dataclass(frozen=True)
@@ -28,7 +47,8 @@ class MenuEntry:
     :mod:`loopcap.app.desktop.sni`): a ``label`` with an ``action`` (called on
     the backend's thread: it only posts to the controller or opens a file,
     never blocks), or ``children`` (a submenu), or a separator.  ``default``:
-    what a click on the icon does where the tray has no menu."""
+    what a click on the icon does where the tray has no menu.  ``checked``:
+    None for a plain item, else one of a group of radio items (which is on)."""
 
     label: str = ""
     action: Callable[[], object] | None = None
@@ -36,6 +56,7 @@ class MenuEntry:
     default: bool = False
     children: tuple[MenuEntry, ...] = ()
     separator: bool = False
+    checked: bool | None = None
 
 
 def menu_entries(
@@ -44,11 +65,18 @@ def menu_entries(
     captures_dir: Callable[[], Path],
     config_path: Path,
     on_quit: Callable[[], None],
+    choose_app: Callable[[str], object] | None = None,
+    apps: Callable[[], tuple[list[AppInfo], str]] | None = None,
 ) -> list[MenuEntry]:
-    """The tray's menu for ``snap``: Start/Stop capture, arm, the captures
-    folder, the recent captures (a submenu; a note with its cut picture is a
-    submenu of its own), the config file, Quit.  ``post(action)`` is the
-    controller's :meth:`~loopcap.app.controller.Controller.post`.  Pure: any thread."""
+    """The tray's menu for ``snap``: Start/Stop capture, arm, "Record from"
+    (with ``choose_app``, the controller's
+    :meth:`~loopcap.app.controller.Controller.choose_app`; see
+    :func:`record_from`), the captures folder, the recent captures (a
+    submenu; a note with its cut picture is a submenu of its own), the config
+    file, Quit.  ``post(action)`` is the controller's
+    :meth:`~loopcap.app.controller.Controller.post`.  Any thread; ``apps()``
+    (default :func:`~loopcap.app.apps.apps_playing`) is called once when a
+    "Record from" is made."""
     recent: list[MenuEntry] = []
     for p in snap.recent:
         picture = cut_picture_of(p)
@@ -67,6 +95,10 @@ def menu_entries(
         )
     if not recent:
         recent.append(MenuEntry("(none yet)", enabled=False))
+    source = []
+    if choose_app is not None:
+        playing, why_none = (apps or apps_playing)()
+        source.append(record_from(snap, choose_app, playing, why_none))
     return [
         MenuEntry(
             "Stop capture" if snap.state == RECORDING else "Start capture",
@@ -78,6 +110,7 @@ def menu_entries(
             functools.partial(post, "arm"),
             enabled=snap.state in (IDLE, ARMED),
         ),
+        *source,
         MenuEntry("Open captures folder", lambda: open_path(captures_dir())),
         MenuEntry("Recent captures", children=tuple(recent)),
         MenuEntry("Open config file", functools.partial(open_path, config_path)),
@@ -86,17 +119,61 @@ def menu_entries(
     ]
 
 
+def record_from(
+    snap: Snapshot, choose_app: Callable[[str], object], apps: list[AppInfo], why_none: str = ""
+) -> MenuEntry:
+    """The "Record from" submenu: "Everything" (the whole output), then each
+    application in ``apps`` (those playing now) by name, the one recorded
+    checked; an app chosen that does not play now is listed too, checked.
+    Choosing is for an idle app (or one in error): the items are greyed out
+    while armed, recording or saving.  ``why_none``: shown, greyed out, when
+    there are no apps to offer (this system records the whole output only).
+    Pure."""
+    from loopcap.device import match_app
+
+    free = snap.state in (IDLE, ERROR)
+    current = snap.app
+    items = [
+        MenuEntry(
+            EVERYTHING,
+            functools.partial(choose_app, ""),
+            enabled=free,
+            checked=not current,
+        ),
+        MenuEntry(separator=True),
+    ]
+    names = list(dict.fromkeys(a.name for a in apps if a.name))
+    # The choice is a part of a name: the apps it takes are all checked.
+    taken = {a.name for a in match_app(current, apps)} if current else set()
+    for name in names:
+        items.append(
+            MenuEntry(
+                name,
+                functools.partial(choose_app, name),
+                enabled=free,
+                checked=name in taken,
+            )
+        )
+    if current and not taken:
+        items.append(MenuEntry(f"{current} (not playing now)", enabled=False, checked=True))
+    if not names and not current:
+        items.append(MenuEntry(f"({why_none or 'no application is playing now'})", enabled=False))
+    return MenuEntry(RECORD_FROM, children=tuple(items))
+
+
 def status_title(snap: Snapshot) -> str:
-    """The icon's title/tooltip for ``snap`` ("loopcap: recording 01:05")."""
+    """The icon's title/tooltip for ``snap`` ("loopcap: recording 01:05",
+    "loopcap: idle (chromium only)" while one application is recorded)."""
+    only = f" ({snap.app} only)" if snap.app else ""
     if snap.state == RECORDING:
         s = int(snap.elapsed_s)
         until = " until silence" if snap.armed else ""
-        return f"loopcap: recording {s // 60:02d}:{s % 60:02d}{until}"
+        return f"loopcap: recording {s // 60:02d}:{s % 60:02d}{until}{only}"
     if snap.state == ARMED:
-        return "loopcap: armed: waiting for sound"
+        return f"loopcap: armed: waiting for sound{only}"
     if snap.state == ERROR:
         return f"loopcap: error: {snap.message}"[:120]
-    return f"loopcap: {snap.state}"
+    return f"loopcap: {snap.state}{only}"[:120]
 
 
 def cut_picture_of(note: Path) -> Path | None:

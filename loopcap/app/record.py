@@ -19,10 +19,10 @@ from pathlib import Path
 from loguru import logger
 
 from loopcap.app.logsetup import warning_counts
-from loopcap.config import Config
+from loopcap.config import Config, check_app_name
 from loopcap.errors import EXIT_NO_SOUND, EXIT_OK, ConfigError
 
-__all__ = ["cmd_record", "StopFlag"]
+__all__ = ["cmd_record", "StopFlag", "recorded"]
 
 
 class StopFlag:
@@ -60,15 +60,20 @@ def _meter(level_dbfs: float, width: int = 30) -> str:
 
 
 def cmd_record(args: argparse.Namespace, config: Config) -> int:
+    from loopcap.app.apps import open_capture_source
     from loopcap.capture.arm import ARM_CHECK_S
-    from loopcap.device import open_source
     from loopcap.session import Recording
 
     if args.duration is not None and not (args.duration > 0 and math.isfinite(args.duration)):
         raise ConfigError(
             f"--duration {args.duration} is invalid: give a positive number of seconds"
         )
-    source = open_source(args.device if args.device is not None else config.capture.device)
+    app, device = recorded(args, config)
+    choice = open_capture_source(app, device)
+    source = choice.source
+    if choice.note:
+        # Said once: the capture runs all the same and is silence until the app plays.
+        logger.warning(f"loopcap: {choice.note}")
     tap = armed = None
     stop = StopFlag()
     stop.install()
@@ -155,6 +160,19 @@ def cmd_record(args: argparse.Namespace, config: Config) -> int:
         logger.warning("no sound found in the capture: only the raw capture was kept")
         return EXIT_NO_SOUND
     return EXIT_OK
+
+
+def recorded(args: argparse.Namespace, config: Config) -> tuple[str, str]:
+    """(app, device) that ``record`` and ``run`` record: ``--device`` (the
+    whole output of that device), ``--app`` (that application; "" the whole
+    output), else ``[capture] app`` and ``device``.  Checks ``--app``."""
+    if getattr(args, "device", None) is not None:
+        return "", args.device
+    app = getattr(args, "app", None)
+    if app is not None:
+        check_app_name(app, "--app")
+        return app, config.capture.device
+    return config.capture.app, config.capture.device
 
 
 def _wait_for_sound(source, config: Config, stop: StopFlag):

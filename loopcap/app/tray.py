@@ -240,7 +240,9 @@ class Tray:
 
     def _menu(self):
         """pystray's menu, made again from :func:`menu_entries` each time the
-        backend reads it (a dynamic menu: the labels follow the state)."""
+        backend reads it (a dynamic menu: the labels follow the state, and
+        "Record from" lists the applications playing when it is made: at
+        every change of state, where the backend has a menu)."""
         pystray = self.pystray
 
         def item(entry: MenuEntry):
@@ -251,9 +253,13 @@ class Tray:
                     entry.label, pystray.Menu(*(item(c) for c in entry.children))
                 )
             action = entry.action
+            checked = entry.checked
             return pystray.MenuItem(
                 entry.label,
                 None if action is None else (lambda: action()),
+                # pystray asks a callable; a radio item shows a dot, not a tick.
+                checked=None if checked is None else (lambda _item: checked),
+                radio=checked is not None,
                 enabled=entry.enabled,
                 default=entry.default,
             )
@@ -265,6 +271,7 @@ class Tray:
                 self._captures_dir,
                 self.config_path,
                 self.on_quit,
+                choose_app=self.controller.choose_app,
             )
             return (item(e) for e in entries)
 

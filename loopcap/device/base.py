@@ -14,7 +14,16 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["DeviceInfo", "Source", "Stream", "HANDOVER_S", "DRAIN_LAG_S"]
+__all__ = [
+    "AppInfo",
+    "DeviceInfo",
+    "Source",
+    "Stream",
+    "HANDOVER_S",
+    "DRAIN_LAG_S",
+    "match_app",
+    "run_start",
+]
 
 # The timing every stream keeps; the capture, the writer and the session
 # derive their own waits from these two numbers.
@@ -40,6 +49,31 @@ class DeviceInfo:
     name: str
     channels: int
     default: bool  # True for the loopback of the default output
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An application that plays now, as the sound server names it.
+
+    ``streams`` are its playback streams (PulseAudio sink-input indices) and
+    ``sinks`` the outputs they play to, both as they were when listed.
+    """
+
+    name: str  # application.name ("Chromium", "WhatsApp")
+    binary: str  # application.process.binary ("chromium"), "" if unknown
+    pid: int | None
+    streams: tuple[int, ...]
+    sinks: tuple[str, ...]
+
+
+def match_app(name: str, apps: list[AppInfo]) -> list[AppInfo]:
+    """The apps whose application name or process binary contains ``name``,
+    case-insensitively (none for an empty name): "chrom" finds Chromium and
+    Google Chrome, "whatsapp" the desktop app."""
+    low = name.strip().lower()
+    if not low:
+        return []
+    return [a for a in apps if low in a.name.lower() or low in a.binary.lower()]
 
 
 class Stream(Protocol):
@@ -74,3 +108,23 @@ class Source(Protocol):
 
     def open(self, samplerate: int) -> Stream:
         """Open a capture stream (48 kHz float32, the device's channels)."""
+
+
+def run_start(arrivals: list[tuple[float, int]], samplerate: int) -> float:
+    """When a run of contiguous blocks began (monotonic s).
+
+    ``arrivals`` holds each block's arrival time and length in frames,
+    oldest first.  A block is stamped when it arrives, which is never early
+    but can be late by a read or more; so the run cannot have begun later
+    than any block's arrival minus all the audio up to that block's end.
+    The earliest of these bounds is the best estimate (measured: placing by
+    the first block alone put position 0 up to 25 ms off).  The writer
+    places a run by it, and so does the per-application mixer
+    (:mod:`loopcap.device.mixer`) each of its streams.
+    """
+    start = float("inf")
+    total = 0
+    for t, n in arrivals:
+        total += n
+        start = min(start, t - total / samplerate)
+    return start

@@ -28,6 +28,11 @@ comma-separated ``key=value`` settings, e.g.
   starts on its sink).
 - ``lose_after_s``: raise DeviceLostError after this much audio.
 - ``block_frames``: frames per read (default 480, 10 ms at 48 kHz).
+
+``LOOPCAP_FAKE_APPS`` lists the applications the fake says are playing
+(:func:`fake_apps`), ``;``-separated ``name:binary:pid:streams``, e.g.
+``"Chromium:chromium:4242:3,7;Music:mpv::9"``; with the fake backend,
+``open_app_source(name)`` gives the fake device above under the app's name.
 """
 
 from __future__ import annotations
@@ -39,10 +44,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from loopcap.device.base import DeviceInfo
+from loopcap.device.base import AppInfo, DeviceInfo
 from loopcap.errors import DeviceLostError
 
-__all__ = ["FakeSource", "FakeStream", "counter_frames", "decode_counter"]
+__all__ = ["FakeSource", "FakeStream", "counter_frames", "decode_counter", "fake_apps"]
 
 # The counter signal: frame ``p`` holds ``W(p mod 2**20)`` in channel 0 and
 # ``W((p >> 20) XOR (p mod 2**20))`` in channel 1, where ``W(k) = (k * A mod
@@ -112,12 +117,13 @@ class FakeSource:
     fast_after_s: float = 0.0
     end_after_s: float | None = None
     name: str = "Fake loopback"
+    id: str = "fake.monitor"
 
     stream: FakeStream | None = None
 
     @property
     def info(self) -> DeviceInfo:
-        return DeviceInfo(id="fake.monitor", name=self.name, channels=self.channels, default=True)
+        return DeviceInfo(id=self.id, name=self.name, channels=self.channels, default=True)
 
     @classmethod
     def from_env(cls) -> FakeSource:
@@ -153,6 +159,24 @@ class FakeSource:
         self.samplerate = samplerate
         self.stream = FakeStream(self)  # the latest, for tests to read its clock
         return self.stream
+
+
+def fake_apps() -> list[AppInfo]:
+    """The applications ``LOOPCAP_FAKE_APPS`` says are playing (see above)."""
+    apps = []
+    spec = os.environ.get("LOOPCAP_FAKE_APPS", "")
+    for item in filter(None, (p.strip() for p in spec.split(";"))):
+        name, binary, pid, streams = (item.split(":") + ["", "", ""])[:4]
+        apps.append(
+            AppInfo(
+                name=name,
+                binary=binary,
+                pid=int(pid) if pid else None,
+                streams=tuple(int(i) for i in streams.split(",") if i),
+                sinks=("fake",),
+            )
+        )
+    return apps
 
 
 class FakeStream:

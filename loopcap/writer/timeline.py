@@ -14,6 +14,10 @@ placed where its arrivals say (:func:`run_start`), with silence before it.
 
 from __future__ import annotations
 
+# The rule lives with the devices, whose per-application mixer places its
+# streams by it too; it is re-exported here, where the writer uses it.
+from loopcap.device.base import run_start
+
 __all__ = ["Timeline", "run_start"]
 
 
@@ -38,21 +42,3 @@ class Timeline:
 
     def advance(self, n: int) -> None:
         self.position += n
-
-
-def run_start(arrivals: list[tuple[float, int]], samplerate: int) -> float:
-    """When a run of contiguous blocks began (monotonic s).
-
-    ``arrivals`` holds each block's arrival time and length in frames,
-    oldest first.  A block is stamped when it arrives, which is never early
-    but can be late by a read or more; so the run cannot have begun later
-    than any block's arrival minus all the audio up to that block's end.
-    The earliest of these bounds is the best estimate (measured: placing by
-    the first block alone put position 0 up to 25 ms off).
-    """
-    start = float("inf")
-    total = 0
-    for t, n in arrivals:
-        total += n
-        start = min(start, t - total / samplerate)
-    return start

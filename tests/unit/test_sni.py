@@ -40,6 +40,9 @@ class FakeController:
     def subscribe(self, listener) -> None:
         self.listeners.append(listener)
 
+    def choose_app(self, name: str) -> threading.Event:
+        return self.post(f"app:{name}")
+
     def wait_posted(self, n: int, timeout: float = 5.0) -> list[str]:
         deadline = time.monotonic() + timeout
         while len(self.posted) < n and time.monotonic() < deadline:
@@ -55,6 +58,16 @@ def wait_for(check, timeout: float = 5.0):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.02)
+
+
+@pytest.fixture(autouse=True)
+def playing(monkeypatch):
+    """The applications "Record from" lists: a stand-in, never a sound server's."""
+    from loopcap.device import AppInfo
+
+    apps = [AppInfo("music_box", "paplay", 7, (3,), ("speakers",))]
+    monkeypatch.setattr("loopcap.app.menu.apps_playing", lambda: (list(apps), ""))
+    return apps
 
 
 @pytest.fixture
@@ -262,6 +275,34 @@ def test_a_watcher_without_a_host_is_desktop_unavailable(bus, app_bus, tmp_path)
         assert w.items == []
     with SniWatcher(bus.address) as w:
         assert sni_support(app_bus)[0] is True
+
+
+def test_record_from_is_a_radio_group_read_again_when_shown(client, tray, playing):
+    from loopcap.device import AppInfo
+
+    items = dict(client.items())
+    everything, music = client.find("Everything"), client.find("music__box")
+    assert items[everything]["toggle-type"] == "radio" and items[everything]["toggle-state"] == 1
+    assert items[music]["toggle-type"] == "radio" and items[music]["toggle-state"] == 0
+    client.click(music)
+    assert tray.controller.wait_posted(1) == ["app:music_box"]
+    # A new app plays: the host asks before it shows the menu, and gets it.
+    playing.append(AppInfo("WhatsApp", "whatsapp", 8, (4,), ("speakers",)))
+    revision, _ = client.layout()
+    record_from = client.find("Record from")
+    (changed,) = client.call(
+        "/MenuBar", "com.canonical.dbusmenu", "AboutToShow", "i", [record_from]
+    )
+    assert changed is True and client.layout()[0] > revision
+    assert "WhatsApp" in client.labels()
+    (changed,) = client.call(
+        "/MenuBar", "com.canonical.dbusmenu", "AboutToShow", "i", [record_from]
+    )
+    assert changed is False  # nothing new
+    # The app recorded is the one checked.
+    tray.show(Snapshot(IDLE, app="whats"))
+    assert wait_for(lambda: dict(client.items())[client.find("WhatsApp")]["toggle-state"] == 1)
+    assert dict(client.items())[client.find("Everything")]["toggle-state"] == 0
 
 
 def test_escape_label():

@@ -17,6 +17,7 @@ ids.  So a click the host sends for a layout that has just changed never
 does the opposite of what the user saw: an id that is gone is ignored.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from dbus_fast.annotations import DBusSignature
@@ -79,6 +80,9 @@ def _props(entry: MenuEntry) -> dict[str, Variant]:
     }
     if entry.children:
         props["children-display"] = Variant("s", "submenu")
+    if entry.checked is not None:
+        props["toggle-type"] = Variant("s", "radio")
+        props["toggle-state"] = Variant("i", 1 if entry.checked else 0)
     return props
 
 
@@ -100,6 +104,9 @@ class DBusMenu(ServiceInterface):
         root = _Item(None, {"children-display": Variant("s", "submenu")})
         self._items: dict[int, _Item] = {0: root}
         self._ids: dict[tuple[str, ...], int] = {}
+        #: Called (loop thread) with the item a host is about to show; makes
+        #: the menu current (:meth:`set_entries`) and returns whether it changed.
+        self.about_to_show: Callable[[int], bool] | None = None
 
     # ------------------------------------------------------------ the model
 
@@ -194,14 +201,29 @@ class DBusMenu(ServiceInterface):
     def EventGroup(self, events: Events) -> Ints:
         return [e[0] for e in events if not self._click(e[0], e[1])]
 
+    def _refresh(self, item_id: int) -> bool:
+        """Make the menu current before it is shown ("Record from" lists the
+        applications playing now); whether it changed."""
+        if self.about_to_show is None or item_id not in self._items:
+            return False
+        try:
+            return self.about_to_show(item_id)
+        except Exception as exc:  # the menu must open whatever happens
+            logger.warning(f"the tray menu could not be brought up to date: {exc}")
+            return False
+
     @dbus_method()
     def AboutToShow(self, item_id: Int32) -> Bool:
-        return False  # the layout is always current: no update needed
+        # The state's changes are signalled as they come; what is read only
+        # now is the list of applications playing.
+        return self._refresh(item_id)
 
     @dbus_method()
     def AboutToShowGroup(self, ids: Ints) -> UpdatesAndErrors:
         # Cinnamon's host calls this one, not AboutToShow (linuxmint/xapp #153).
-        return [[], [i for i in ids if i not in self._items]]
+        known = [i for i in ids if i in self._items]
+        changed = self._refresh(known[0]) if known else False
+        return [known if changed else [], [i for i in ids if i not in self._items]]
 
     @dbus_signal()
     def ItemsPropertiesUpdated(self, updated: list[Any], removed: list[Any]) -> PropertiesUpdate:

@@ -40,7 +40,7 @@ from loguru import logger
 
 from loopcap.app.controller import RECORDING, Controller, Snapshot
 from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
-from loopcap.app.menu import menu_entries, status_title
+from loopcap.app.menu import MenuEntry, menu_entries, status_title
 from loopcap.fs import ensure_private_dir
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ class SniTray:
             f"loopcap-{os.getpid()}", lambda: controller.post("toggle")
         )
         self.menu: DBusMenu = DBusMenu()
+        self.menu.about_to_show = self._about_to_show
         self._match = ""
         try:
             session_bus.run(self._start(), START_TIMEOUT_S)
@@ -228,16 +229,28 @@ class SniTray:
         self.item.update(
             "NeedsAttention" if recording else "Active", snap.state, status_title(snap)
         )
-        self.menu.set_entries(
-            menu_entries(
-                snap, self.controller.post, self._captures_dir, self.config_path, self.on_quit
-            )
-        )
+        self.menu.set_entries(self._entries(snap))
         if self._tick is not None:
             self._tick.cancel()
             self._tick = None
         if recording:  # keep the elapsed time in the tooltip current
             self._tick = self.session_bus.loop.call_later(TOOLTIP_TICK_S, self._retitle)
+
+    def _entries(self, snap: Snapshot) -> list[MenuEntry]:
+        """The menu for ``snap``; "Record from" asks the sound server which
+        applications play (loop thread: one short request)."""
+        return menu_entries(
+            snap,
+            self.controller.post,
+            self._captures_dir,
+            self.config_path,
+            self.on_quit,
+            choose_app=self.controller.choose_app,
+        )
+
+    def _about_to_show(self, item_id: int) -> bool:
+        """A host opens (part of) the menu: list the applications playing now."""
+        return self.menu.set_entries(self._entries(self._snap))
 
     def _retitle(self) -> None:
         self._tick = None

@@ -177,6 +177,7 @@ class _Extra:
             void pa_proplist_free(void *p);
             void *pa_stream_new_with_proplist(
                 void *c, const char *name, const void *ss, const void *map, void *p);
+            int pa_stream_set_monitor_stream(void *s, uint32_t sink_input_idx);
             """
         )
         self.device_index: Any = None  # (pa_stream address) -> its device index
@@ -220,6 +221,20 @@ class _Extra:
         finally:
             lib.pa_proplist_free(proplist)
         return None if new == ffi.NULL else self.address(new)
+
+    def set_monitor_stream(self, stream: int, sink_input: int) -> bool:
+        """``pa_stream_set_monitor_stream``: before it connects, make the
+        record stream ``stream`` (an address) record only the playback
+        stream ``sink_input`` (what ``parec --monitor-stream`` does).  False
+        when libpulse lacks the call or refuses.  The caller holds the main
+        loop's lock."""
+        if self.lib is None:
+            return False
+        try:
+            call = self.lib.pa_stream_set_monitor_stream
+        except AttributeError:
+            return False
+        return int(call(self.ffi.cast("void *", stream), sink_input)) == 0
 
     def address(self, pointer: Any) -> int:
         return int(self.ffi.cast("uintptr_t", pointer))

@@ -22,6 +22,13 @@ attributes, float32) through soundcard's own libpulse binding, with:
 - no wait for READY beyond :data:`OPEN_WAIT_S`: a stream still CREATING
   then is *pending*, and delivers once the sink wakes.
 
+With ``monitor_stream`` set it records one playback stream (a sink-input)
+of the sink alone, as ``parec --monitor-stream=IDX`` does, for per-application
+capture: ``pa_stream_set_monitor_stream`` before it connects, and
+``PA_STREAM_DONT_MOVE``, so that when the playback stream ends or moves to
+another sink the record stream fails instead of being moved: PipeWire
+re-links an unpinned stream to a fallback source, possibly the microphone.
+
 The monitor delivers nothing while the sink sleeps, as WASAPI loopback does
 in silence; the writer keeps the wall-clock timeline through that (see
 :class:`~loopcap.writer.timeline.Timeline`).
@@ -38,11 +45,19 @@ from typing import Any
 from loopcap.device.soundcard.connection import pulse_extra
 from loopcap.errors import DeviceError
 
-__all__ = ["PassiveRecorder", "DONT_INHIBIT_AUTO_SUSPEND", "PASSIVE_PROPS", "OPEN_WAIT_S"]
+__all__ = [
+    "PassiveRecorder",
+    "DONT_INHIBIT_AUTO_SUSPEND",
+    "DONT_MOVE",
+    "PASSIVE_PROPS",
+    "OPEN_WAIT_S",
+]
 
 #: ``PA_STREAM_DONT_INHIBIT_AUTO_SUSPEND`` (pulse/def.h; not among soundcard's
 #: declarations).
 DONT_INHIBIT_AUTO_SUSPEND = 0x8000
+#: ``PA_STREAM_DONT_MOVE`` (pulse/def.h): never move the stream elsewhere.
+DONT_MOVE = 0x0200
 #: The stream properties that make pipewire-pulse's node passive.
 PASSIVE_PROPS = {"node.passive": "true", "media.name": "loopcap capture"}
 #: How long :meth:`PassiveRecorder.open` waits for the server to accept the
@@ -55,13 +70,21 @@ OPEN_WAIT_S = 0.05
 class PassiveRecorder:
     """One record stream on ``source_id`` (a PulseAudio source name).
 
-    ``api`` is ``soundcard.pulseaudio``.  Lifecycle: :meth:`open` once, then
+    ``api`` is ``soundcard.pulseaudio``.  ``monitor_stream``: the index of
+    a sink-input of the sink whose monitor ``source_id`` is, to record that
+    playback stream alone (see the module docstring).  Lifecycle: :meth:`open` once, then
     :meth:`state` / the stream pointer :attr:`stream` for reading, then
     :meth:`close` once (idempotent).
     """
 
     def __init__(
-        self, api: Any, source_id: str, samplerate: int, channels: int, blocksize: int
+        self,
+        api: Any,
+        source_id: str,
+        samplerate: int,
+        channels: int,
+        blocksize: int,
+        monitor_stream: int | None = None,
     ) -> None:
         self._api = api
         self._pulse = api._pulse  # this stream's connection, even after a reconnection
@@ -69,6 +92,7 @@ class PassiveRecorder:
         self.samplerate = samplerate
         self.channels = channels
         self.blocksize = blocksize
+        self.monitor_stream = monitor_stream
         self.stream: Any = None
 
     def _locked(self) -> Any:
@@ -93,6 +117,8 @@ class PassiveRecorder:
         attr.minreq = attr.prebuf = 2**32 - 1
         attr.tlength = attr.fragsize
         flags = pa.PA_STREAM_ADJUST_LATENCY | DONT_INHIBIT_AUTO_SUSPEND
+        if self.monitor_stream is not None:
+            flags |= DONT_MOVE
         with self._locked():
             address = extra.new_stream(
                 extra.address(self._pulse.context),
@@ -110,7 +136,12 @@ class PassiveRecorder:
                     f"the sound server refused a capture stream on {self.source_id!r}"
                 )
             self.stream = stream
-            failed = pa.pa_stream_connect_record(stream, self.source_id.encode(), attr, flags)
+            if self.monitor_stream is not None and not extra.set_monitor_stream(
+                extra.address(stream), self.monitor_stream
+            ):
+                failed = -1  # never the whole sink instead of the one stream
+            else:
+                failed = pa.pa_stream_connect_record(stream, self.source_id.encode(), attr, flags)
         if failed < 0:
             self.close()
             raise DeviceError(f"cannot connect a capture stream to {self.source_id!r}")

@@ -1,0 +1,143 @@
+"""Per-application capture on real servers (PulseAudio and PipeWire).
+
+Two "apps" play into the same sink at once (``paplay --client-name``): one
+music (chords of tones, all along), one notes (a human voice).  Recording
+``notes`` alone:
+
+- keeps the voice whole (correlation >= 0.99 with what was played) and none
+  of the music (below -70 dBFS where only the music played, before the first
+  note, between the notes once the note's stream ended, after the last);
+- a second note played 7 s later, in a new stream of the same app (as a
+  browser does: it closes an idle stream after 5 s), lands at its true place:
+  its distance from the first note is the one a recorder of the whole
+  output (``parec`` on the sink's monitor, music and all) heard, within 20 ms;
+- the app plays nothing when the capture starts: it is waited for;
+- the app's stream ending leaves silence, never another source.
+
+The app's streams ask for 40 ms of latency, as Chromium's do (paplay's
+default of 2 s would let the sink render a sound ahead of its time).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import rig
+
+SR = rig.SAMPLERATE
+#: How far (s) the second note may be from its true distance to the first.
+POSITION_TOLERANCE_S = 0.02
+SILENCE_DBFS = -70.0
+NOTES_APART_S = 7.0
+
+
+def music(seconds: float) -> np.ndarray:
+    """Chords of three tones that change every 0.5 s, at about -14 dBFS (stereo)."""
+    t = np.arange(int(seconds * SR)) / SR
+    roots = np.array([220.0, 247.0, 262.0, 196.0])[(t // 0.5).astype(int) % 4]
+    phase = 2 * np.pi * np.cumsum(roots) / SR
+    x = 0.1 * (np.sin(phase) + np.sin(1.25 * phase) + np.sin(1.5 * phase))
+    return np.repeat(x[:, None], 2, axis=1).astype(np.float32)
+
+
+def two_notes(x: np.ndarray, note: np.ndarray) -> tuple[int, float, int, float]:
+    """Where ``note`` lies in ``x`` twice: (first lag, its correlation, second
+    lag, its correlation)."""
+    n = len(note)
+    a, ca = rig.best_lag(x, note)
+    before, cb = rig.best_lag(x[: max(a, 1)], note)
+    after, cc = rig.best_lag(x[a + n :], note)
+    if cb >= cc:
+        return before, cb, a, ca
+    return a, ca, a + n + after, cc
+
+
+def play_as(server, client: str, path, wait: bool = True):
+    """paplay ``path`` as application ``client`` (a stream of its own)."""
+    rig.require("paplay")
+    cmd = ["paplay", f"--client-name={client}", "--latency-msec=40", "-d", server.sink, str(path)]
+    if wait:
+        subprocess.run(cmd, env=server.env(), check=True, timeout=60)
+        return None
+    return subprocess.Popen(cmd, env=server.env())
+
+
+def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopcap_env, tmp_path):
+    voice = rig.voice()
+    voice_path = rig.write_wav(tmp_path / "voice.wav", voice)
+    music_path = rig.write_wav(tmp_path / "music.wav", music(16.0))
+    player = play_as(pulse, "music", music_path, wait=False)
+    try:
+        time.sleep(0.5)
+        reference = pulse.record_timestamped(14.0)
+        run = rig.Loopcap(
+            [
+                "record",
+                "--app",
+                "notes",
+                "--out-dir",
+                str(tmp_path / "out"),
+                "--format",
+                "wav",
+                "--json",
+            ],
+            loopcap_env,
+            tmp_path,
+        )
+        t_line = run.wait_started()
+        time.sleep(1.5)  # the app is not playing yet: waited for
+        play_as(pulse, "notes", voice_path)  # its stream ends with the note
+        time.sleep(NOTES_APART_S - len(voice) / SR)
+        play_as(pulse, "notes", voice_path)  # a new stream of the same app
+        time.sleep(1.5)  # only the music plays
+        t_sig = run.send(signal.SIGINT)
+        status = run.finish()
+    finally:
+        player.kill()
+        player.wait()
+    assert run.t_exit - t_sig < 0.25 + 0.1, "the stop took too long"
+    assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
+    data, sr = rig.read_audio(run.json()["raw_path"])
+    assert sr == SR
+    ours = rig.mono(data)
+    n = len(voice)
+
+    # The two notes, whole.
+    lag1, corr1, lag2, corr2 = two_notes(ours, voice)
+    assert corr1 >= 0.99 and corr2 >= 0.99, (corr1, corr2)
+    assert 0 <= lag1 and lag2 + n <= len(ours), "a note is cut off"
+
+    # Nothing but the notes: the music is not there, nor any other source
+    # after the note's stream ended.
+    guard = int(0.05 * SR)
+    quiet = [ours[: lag1 - guard], ours[lag1 + n + guard : lag2 - guard], ours[lag2 + n + guard :]]
+    import sys as _s
+    env_db = 20*np.log10(np.maximum(1e-9, np.sqrt(np.convolve(ours**2, np.ones(480)/480, "same"))))
+    loud = np.flatnonzero(env_db > -75)
+    _s.stderr.write(f"DBG lag1={lag1/SR:.3f} lag2={lag2/SR:.3f} n={n/SR:.3f} len={len(ours)/SR:.3f}\n")
+    if len(loud):
+        br = np.flatnonzero(np.diff(loud) > 480)
+        st = np.concatenate([[loud[0]], loud[br+1]]); en = np.concatenate([loud[br], [loud[-1]]])
+        for a_, b_ in zip(st, en):
+            _s.stderr.write(f"DBG loud {a_/SR:.3f}-{b_/SR:.3f} peak {20*np.log10(np.abs(ours[a_:b_+1]).max()+1e-12):.1f}\n")
+    np.save("/tmp/apps_ours.npy", ours); np.save("/tmp/apps_voice.npy", rig.mono(voice))
+    for i, part in enumerate(quiet):
+        assert len(part) > SR // 2, f"stretch {i} is too short to tell: {len(part)} frames"
+        level = rig.dbfs(part)
+        assert level < SILENCE_DBFS, f"stretch {i} without the app is at {level:.1f} dBFS"
+
+    # The second note is as far from the first as the whole output heard it.
+    ref = reference.result()
+    whole = rig.mono(ref.data)
+    r1, _, r2, rcorr = two_notes(whole, voice)
+    assert rcorr > 0.5, "the reference recorder did not hear the second note"
+    ours_apart, true_apart = (lag2 - lag1) / SR, (r2 - r1) / SR
+    assert ours_apart == pytest.approx(true_apart, abs=POSITION_TOLERANCE_S)
+    # And the first is where the wall clock says (the file starts at the line).
+    t_first = ref.latest_time(r1)
+    assert lag1 / SR == pytest.approx(t_first - t_line, abs=0.1)
+    print(f"{pulse.kind}: second note {1000 * (ours_apart - true_apart):+.1f} ms from its place")
