@@ -115,16 +115,6 @@ def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopc
     # after the note's stream ended.
     guard = int(0.05 * SR)
     quiet = [ours[: lag1 - guard], ours[lag1 + n + guard : lag2 - guard], ours[lag2 + n + guard :]]
-    import sys as _s
-    env_db = 20*np.log10(np.maximum(1e-9, np.sqrt(np.convolve(ours**2, np.ones(480)/480, "same"))))
-    loud = np.flatnonzero(env_db > -75)
-    _s.stderr.write(f"DBG lag1={lag1/SR:.3f} lag2={lag2/SR:.3f} n={n/SR:.3f} len={len(ours)/SR:.3f}\n")
-    if len(loud):
-        br = np.flatnonzero(np.diff(loud) > 480)
-        st = np.concatenate([[loud[0]], loud[br+1]]); en = np.concatenate([loud[br], [loud[-1]]])
-        for a_, b_ in zip(st, en):
-            _s.stderr.write(f"DBG loud {a_/SR:.3f}-{b_/SR:.3f} peak {20*np.log10(np.abs(ours[a_:b_+1]).max()+1e-12):.1f}\n")
-    np.save("/tmp/apps_ours.npy", ours); np.save("/tmp/apps_voice.npy", rig.mono(voice))
     for i, part in enumerate(quiet):
         assert len(part) > SR // 2, f"stretch {i} is too short to tell: {len(part)} frames"
         level = rig.dbfs(part)
@@ -134,7 +124,9 @@ def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopc
     ref = reference.result()
     whole = rig.mono(ref.data)
     r1, _, r2, rcorr = two_notes(whole, voice)
-    assert rcorr > 0.5, "the reference recorder did not hear the second note"
+    # (Against the voice alone; the music lies under it there: ~0.47-0.6.)
+    assert rcorr > 0.3, "the reference recorder did not hear the second note"
+    assert (r2 - r1) / SR == pytest.approx(NOTES_APART_S, abs=0.5), "it found something else"
     ours_apart, true_apart = (lag2 - lag1) / SR, (r2 - r1) / SR
     assert ours_apart == pytest.approx(true_apart, abs=POSITION_TOLERANCE_S)
     # And the first is where the wall clock says (the file starts at the line).

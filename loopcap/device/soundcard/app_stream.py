@@ -253,6 +253,10 @@ class AppStream:
                     self._drain_requested.clear()
                     if not self._out:
                         return np.zeros((0, self.channels), np.float32), time.monotonic()
+                if self._out:
+                    # Handed over now, not after the next wait: with the
+                    # app's last stream gone, that wait lasts until it plays
+                    # again, and a note's tail was written seconds late.
                     continue
             self._wake.clear()
             if self._changed.is_set() or self._drain_requested.is_set():
