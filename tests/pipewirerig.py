@@ -226,6 +226,32 @@ class PipeWireServer(SoundServer):
             args.append(f"sink_properties=session.suspend-timeout-seconds={self.suspend_after_s:g}")
         return args
 
+    def move_sink_input(self, index: int, sink: str, timeout: float = 3.0) -> None:
+        """Move playback stream ``index`` to ``sink``, as a user's mixer does, and
+        wait until the server says it plays there: through the "default"
+        metadata, as :meth:`move_source_output` (``pactl move-sink-input``
+        reported success and left the stream where it was)."""
+        self._set_target(self._node_id_of("Sink Input", index), self.sink_index(sink))
+        target = self.sink_index(sink)
+        deadline = time.monotonic() + timeout
+        while (now := self.sink_of_input(index)) != target:
+            if time.monotonic() > deadline:
+                raise SoundServerError(f"sink input {index} still plays to sink {now}, not {sink}")
+            time.sleep(0.02)
+
+    def _set_target(self, node: int, target: int) -> None:
+        """Link stream node ``node`` to the node of serial ``target``."""
+        require("pw-metadata")
+        done = subprocess.run(
+            ["pw-metadata", "-n", "default", str(node), "target.object", str(target), "Spa:Id"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if done.returncode != 0:
+            raise SoundServerError(f"pw-metadata failed: {done.stderr.strip()}")
+
     def move_source_output(self, index: int, source: str, timeout: float = 3.0) -> None:
         """Move record stream ``index`` to ``source``, as a user's mixer does, and
         wait until the server says it records from there.
@@ -236,29 +262,22 @@ class PipeWireServer(SoundServer):
         after the first such move of a server's life it wrote nothing at all for
         later streams, so they stayed where they were (measured: 3 moves of 4
         lost, pactl reporting success)."""
-        require("pw-metadata")
-        node = self._node_id_of_output(index)
-        target = self.source_index(source)  # a node's serial, as target.object wants
-        done = subprocess.run(
-            ["pw-metadata", "-n", "default", str(node), "target.object", str(target), "Spa:Id"],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if done.returncode != 0:
-            raise SoundServerError(f"pw-metadata failed: {done.stderr.strip()}")
+        node = self._node_id_of("Source Output", index)
+        # (target.object wants a node's serial: what pactl calls its index)
+        self._set_target(node, self.source_index(source))
         self._wait_moved(index, source, timeout)
 
-    def _node_id_of_output(self, index: int) -> int:
-        """The PipeWire node id of source output ``index`` (its ``object.id``)."""
+    def _node_id_of(self, kind: str, index: int) -> int:
+        """The PipeWire node id (``object.id``) of stream ``index`` of ``kind``:
+        "Source Output" (a record stream) or "Sink Input" (a playback stream)."""
         block = None
-        for line in self.pactl("list", "source-outputs").splitlines():
-            if line.startswith("Source Output #"):
+        listing = "source-outputs" if kind == "Source Output" else "sink-inputs"
+        for line in self.pactl("list", listing).splitlines():
+            if line.startswith(f"{kind} #"):
                 block = int(line.split("#")[1])
             elif block == index and line.strip().startswith("object.id = "):
                 return int(line.split("=")[1].strip().strip('"'))
-        raise SoundServerError(f"no source output {index} on the pipewire server")
+        raise SoundServerError(f"no {kind.lower()} {index} on the pipewire server")
 
     @property
     def running(self) -> bool:

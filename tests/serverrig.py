@@ -236,6 +236,48 @@ class SoundServer:
                 )
             time.sleep(0.02)
 
+    def sink_inputs(self, client: str | None = None) -> list[int]:
+        """Indices of the playback streams (sink-inputs), those of the
+        application named ``client`` only where it is given."""
+        out, index, name = [], None, None
+        for line in self.pactl("list", "sink-inputs").splitlines() + ["Sink Input #-1"]:
+            if line.startswith("Sink Input #"):
+                if index is not None and (client is None or name == client):
+                    out.append(index)
+                index, name = int(line.split("#")[1]), None
+            elif line.strip().startswith("application.name = "):
+                name = line.split("=", 1)[1].strip().strip('"')
+        return out
+
+    def sink_of_input(self, index: int) -> int | None:
+        """The index of the sink playback stream ``index`` plays to; None
+        when there is no such stream."""
+        for line in self.pactl("list", "short", "sink-inputs").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2 and fields[0] == str(index):
+                return int(fields[1])
+        return None
+
+    def sink_index(self, name: str) -> int:
+        """The index of sink ``name``."""
+        for line in self.pactl("list", "short", "sinks").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 2 and fields[1] == name:
+                return int(fields[0])
+        raise SoundServerError(f"no sink {name!r} on the {self.kind} server")
+
+    def move_sink_input(self, index: int, sink: str, timeout: float = 3.0) -> None:
+        """Move playback stream ``index`` to ``sink`` (a name), as a user's
+        mixer does when headphones are chosen, and wait until the server says
+        it plays there."""
+        self.pactl("move-sink-input", str(index), sink)
+        target = self.sink_index(sink)
+        deadline = time.monotonic() + timeout
+        while (now := self.sink_of_input(index)) != target:
+            if time.monotonic() > deadline:
+                raise SoundServerError(f"sink input {index} still plays to sink {now}, not {sink}")
+            time.sleep(0.02)
+
     def source_index(self, name: str) -> int:
         """The index of source ``name`` (a monitor: ``<sink>.monitor``)."""
         for line in self.pactl("list", "short", "sources").splitlines():

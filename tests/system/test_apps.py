@@ -101,6 +101,12 @@ def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopc
         player.wait()
     assert run.t_exit - t_sig < 0.25 + 0.1, "the stop took too long"
     assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
+    # Not playing at the start: said once, with the apps that do play (a
+    # misspelt name is seen at once).
+    waiting = [ln for ln in run.stderr.splitlines() if "no application matching" in ln]
+    assert len(waiting) == 1, run.stderr
+    assert "'notes' is playing now: the capture is silence until it plays" in waiting[0]
+    assert "playing now: music" in waiting[0]
     data, sr = rig.read_audio(run.json()["raw_path"])
     assert sr == SR
     ours = rig.mono(data)
@@ -133,3 +139,66 @@ def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopc
     t_first = ref.latest_time(r1)
     assert lag1 / SR == pytest.approx(t_first - t_line, abs=0.1)
     print(f"{pulse.kind}: second note {1000 * (ours_apart - true_apart):+.1f} ms from its place")
+
+
+def test_record_app_follows_its_stream_to_another_output(pulse, loopcap_env, tmp_path):
+    """The user picks headphones while the note plays: the app's stream moves
+    to another sink.  Its pinned record stream fails there (DONT_MOVE: never
+    another source) and the app is recorded again on the new sink's monitor:
+    the note goes on in the capture, at its place, with the music that plays
+    on the first sink still left out."""
+    sweep = np.repeat(rig.chirp(6.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
+    sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
+    music_path = rig.write_wav(tmp_path / "music.wav", music(14.0))
+    module = pulse.load_sink("headphones")
+    music_player = play_as(pulse, "music", music_path, wait=False)
+    notes = None
+    try:
+        run = rig.Loopcap(
+            ["record", "--app", "notes", "--out-dir", str(tmp_path / "out"), "--json"],
+            loopcap_env,
+            tmp_path,
+        )
+        run.wait_started()
+        time.sleep(1.0)
+        notes = play_as(pulse, "notes", sweep_path, wait=False)
+        deadline = time.monotonic() + 3
+        while not (streams := pulse.sink_inputs("notes")):
+            assert time.monotonic() < deadline, "the notes player's stream never appeared"
+            time.sleep(0.02)
+        # The move comes about 2 s into the sweep (it starts some 0.1-0.5 s
+        # after its stream appears): between the two parts compared below.
+        time.sleep(2.2)
+        pulse.move_sink_input(streams[0], "headphones")
+        assert notes.wait(20) == 0
+        time.sleep(1.0)
+        run.send(signal.SIGINT)
+        status = run.finish()
+    finally:
+        for player in (music_player, notes):
+            if player is not None and player.poll() is None:
+                player.kill()
+                player.wait()
+        pulse.unload_module(module)
+    assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
+    ours = rig.mono(rig.read_audio(run.json()["raw_path"])[0])
+    played = rig.mono(sweep)
+
+    # The sweep's first 1.2 s (before the move) and its last 3 s (after it).
+    head, tail_from = played[: int(1.2 * SR)], int(3.0 * SR)
+    lag_head, corr_head = rig.best_lag(ours, head)
+    lag_tail, corr_tail = rig.best_lag(ours, played[tail_from:])
+    print(
+        f"{pulse.kind}: before the move corr {corr_head:.4f}, after it {corr_tail:.4f}, "
+        f"apart {(lag_tail - lag_head) / SR:.4f} s (played 3.0000 s apart)"
+    )
+    assert corr_head >= 0.99 and corr_tail >= 0.99, (corr_head, corr_tail)
+    assert (lag_tail - lag_head) / SR == pytest.approx(3.0, abs=POSITION_TOLERANCE_S)
+
+    # None of the music, which went on playing on the first sink.
+    guard = int(0.05 * SR)
+    quiet = [ours[: lag_head - guard], ours[lag_head + len(played) + guard :]]
+    for i, part in enumerate(quiet):
+        assert len(part) > SR // 2, f"stretch {i} is too short to tell: {len(part)} frames"
+        level = rig.dbfs(part)
+        assert level < SILENCE_DBFS, f"stretch {i} without the app is at {level:.1f} dBFS"

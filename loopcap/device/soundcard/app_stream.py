@@ -153,8 +153,8 @@ class AppStream:
         self._watcher = AppWatcher(name, self._on_change)
         self._watcher.start()
         stream_opened()
-        if not self._watcher.streams:
-            logger.info("{} plays nothing now: the capture is silence until it plays", name.strip())
+        # (An app that plays nothing now is no error: the app shell says so
+        # once, naming the apps that do play; see loopcap.app.apps.)
 
     def _on_change(self) -> None:
         self._changed.set()
