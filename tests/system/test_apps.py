@@ -20,6 +20,7 @@ default of 2 s would let the sink render a sound ahead of its time).
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -202,3 +203,45 @@ def test_record_app_follows_its_stream_to_another_output(pulse, loopcap_env, tmp
         assert len(part) > SR // 2, f"stretch {i} is too short to tell: {len(part)} frames"
         level = rig.dbfs(part)
         assert level < SILENCE_DBFS, f"stretch {i} without the app is at {level:.1f} dBFS"
+
+
+def test_record_app_killed_is_recovered(pulse, loopcap_env, tmp_path):
+    """Crash-safe as a whole-output capture: SIGKILL while the app plays, then
+    ``loopcap recover``: the file holds what was recorded up to the last
+    second, the app's sound intact."""
+    sweep = np.repeat(rig.chirp(8.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
+    sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
+    out = tmp_path / "out"
+    run = rig.Loopcap(
+        ["record", "--app", "notes", "--out-dir", str(out), "--format", "wav", "--json"],
+        loopcap_env,
+        tmp_path,
+    )
+    t0 = run.wait_started()
+    reference = pulse.record_timestamped(6.0)
+    notes = play_as(pulse, "notes", sweep_path, wait=False)
+    try:
+        time.sleep(4.0)
+        t_kill = run.send(signal.SIGKILL)
+        run.finish()
+    finally:
+        notes.kill()
+        notes.wait()
+    done = rig.run_loopcap(["recover", str(out), "--json"], loopcap_env, tmp_path, timeout=30)
+    assert done.returncode == 0, done.stderr
+    (recovered,) = json.loads(done.stdout)
+    data, sr = rig.read_audio(recovered["path"])
+    assert sr == SR
+    kept, ran = len(data) / SR, t_kill - t0
+    print(f"{pulse.kind}: {kept:.2f} s recovered of {ran:.2f} s")
+    assert ran - 1.0 <= kept <= ran + 0.5
+    # The sweep's first 2 s, whole, where the wall clock says.
+    head = rig.mono(sweep)[: 2 * SR]
+    lag, corr = rig.best_lag(rig.mono(data), head)
+    assert corr >= 0.99, corr
+    ref = reference.result()
+    r, rcorr = rig.best_lag(rig.mono(ref.data), head)
+    assert rcorr >= 0.99, "the reference recorder did not hear the sweep"
+    true_s = ref.latest_time(r) - t0
+    print(f"{pulse.kind}: the sweep at {lag / SR:.3f} s, the wall clock says {true_s:.3f} s")
+    assert lag / SR == pytest.approx(true_s, abs=0.1)
