@@ -24,12 +24,38 @@ from loopcap.device.soundcard.connection import pulse_extra, stream_closed, stre
 from loopcap.device.soundcard.passive import PassiveRecorder
 from loopcap.errors import DeviceError, DeviceLostError
 
-__all__ = ["SoundcardStream", "capture_channels"]
+__all__ = ["pipewire_fragment", "on_pipewire", "SoundcardStream", "capture_channels"]
 
 #: soundcard's WASAPI backend is in use (a module constant, so tests can play Windows).
 WINDOWS = sys.platform == "win32"
 #: soundcard's Core Audio backend: device ids are integers (AudioObjectID).
 MACOS = sys.platform == "darwin"
+
+
+def pipewire_fragment(samplerate: int, block_s: float) -> int:
+    """The fragment (frames) asked of pipewire-pulse: the largest power of two
+    not over ``block_s``.
+
+    pipewire-pulse hands a record stream its data in whole fragments only,
+    and PipeWire (0.3.65, ``clock.power-of-two-quantum``) runs its graph in
+    power-of-two quanta (256 frames for the 10 ms streams ask at 48 kHz).
+    With 10 ms fragments (480 frames) what was left of the last, unfinished
+    fragment when the last playing stream ended stayed in the server, since
+    the graph then stops: the last 32 frames of a chirp were missing in 4
+    runs of 8, while parec on the same monitor had them.  A fragment that
+    divides the quantum leaves nothing behind (measured: 0 in 22 runs).
+    """
+    frames = max(1, int(samplerate * block_s))
+    return 1 << (frames.bit_length() - 1)
+
+
+def on_pipewire(api: Any) -> bool:
+    """Whether soundcard's PulseAudio connection is to pipewire-pulse."""
+    try:
+        name = str(api._pulse.server_info.get("server name", ""))
+    except Exception:  # unknown: keep PulseAudio's fragment
+        return False
+    return "pipewire" in name.lower()
 
 
 def capture_channels(device_channels: int, windows: bool | None = None) -> int:
@@ -123,6 +149,8 @@ class SoundcardStream:
         key: Any = int(info.id) if MACOS and info.id.isdigit() else info.id
         self._pa_api = getattr(sc, "pulseaudio", None)
         blocksize = max(1, int(samplerate * self.BLOCK_S))
+        if self._pa_api is not None and on_pipewire(self._pa_api):
+            blocksize = pipewire_fragment(samplerate, self.BLOCK_S)
         self._ctx: Any = None
         try:
             # (Core Audio has no loopback flag: it only warns that it has none.)
