@@ -148,9 +148,9 @@ def test_record_app_follows_its_stream_to_another_output(pulse, loopcap_env, tmp
     another source) and the app is recorded again on the new sink's monitor:
     the note goes on in the capture, at its place, with the music that plays
     on the first sink still left out."""
-    sweep = np.repeat(rig.chirp(6.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
+    sweep = np.repeat(rig.chirp(8.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
     sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
-    music_path = rig.write_wav(tmp_path / "music.wav", music(14.0))
+    music_path = rig.write_wav(tmp_path / "music.wav", music(16.0))
     module = pulse.load_sink("headphones")
     music_player = play_as(pulse, "music", music_path, wait=False)
     notes = None
@@ -185,16 +185,20 @@ def test_record_app_follows_its_stream_to_another_output(pulse, loopcap_env, tmp
     ours = rig.mono(rig.read_audio(run.json()["raw_path"])[0])
     played = rig.mono(sweep)
 
-    # The sweep's first 1.2 s (before the move) and its last 3 s (after it).
-    head, tail_from = played[: int(1.2 * SR)], int(3.0 * SR)
-    lag_head, corr_head = rig.best_lag(ours, head)
-    lag_tail, corr_tail = rig.best_lag(ours, played[tail_from:])
-    print(
-        f"{pulse.kind}: before the move corr {corr_head:.4f}, after it {corr_tail:.4f}, "
-        f"apart {(lag_tail - lag_head) / SR:.4f} s (played 3.0000 s apart)"
-    )
-    assert corr_head >= 0.99 and corr_tail >= 0.99, (corr_head, corr_tail)
-    assert (lag_tail - lag_head) / SR == pytest.approx(3.0, abs=POSITION_TOLERANCE_S)
+    # The sweep in 1 s pieces from 0.05 s (PipeWire records a new stream from
+    # ~15 ms after it starts, see the README), each found on its own: one
+    # piece may hold the move (when it comes depends on the machine's load);
+    # every other is whole, and the first and the last lie as far apart as
+    # they were played.
+    starts = [int((0.05 + k) * SR) for k in range(8)]
+    found = [rig.best_lag(ours, played[a : a + SR]) for a in starts]
+    print(f"{pulse.kind}: pieces " + ", ".join(f"{c:.4f}" for _, c in found))
+    damaged = [k for k, (_, c) in enumerate(found) if c < 0.99]
+    assert len(damaged) <= 1 and 0 not in damaged and 7 not in damaged, found
+    apart = (found[7][0] - found[0][0]) / SR
+    print(f"{pulse.kind}: first and last piece {apart:.4f} s apart (played 7.0000 s apart)")
+    assert apart == pytest.approx(7.0, abs=POSITION_TOLERANCE_S)
+    lag_head = found[0][0] - starts[0]
 
     # None of the music, which went on playing on the first sink.
     guard = int(0.05 * SR)
