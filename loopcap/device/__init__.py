@@ -4,17 +4,26 @@ The backend comes from the ``LOOPCAP_BACKEND`` environment variable
 (``soundcard``, the default, or ``fake``), the way pystray picks its backend
 from ``PYSTRAY_BACKEND``; it is imported lazily, so a command that never
 touches a device never imports soundcard (which connects to the sound server
-at import time).
+at import time).  Likewise ``LOOPCAP_APP_BACKEND`` (``flexaudio``) forces
+the backend of per-application capture: flexaudio on any system, Linux on
+PipeWire included (its tests use it); unset, each system gets its own
+(PulseAudio's per-stream monitor on Linux, flexaudio on Windows, catap on
+macOS).
 
 - :mod:`loopcap.device.base`: the :class:`Source`/:class:`Stream` interface.
 - :mod:`loopcap.device.soundcard`: the real backend, the only module that
   touches soundcard and libpulse.
 - :mod:`loopcap.device.fake`: a deterministic fake for tests and benchmarks.
 - :mod:`loopcap.device.mixer`: one application's streams on one timeline.
+- :mod:`loopcap.device.flexaudio_app`, :mod:`loopcap.device.catap_app`: one
+  application's processes through flexaudio (Windows) and catap (macOS),
+  followed by :mod:`loopcap.device.app_follow`.
 
 Per-application capture (:func:`open_app_source`, :func:`list_apps`) exists
 where :func:`app_capture_support` says so: on Linux, through PulseAudio's
-(and pipewire-pulse's) per-stream monitor.
+(and pipewire-pulse's) per-stream monitor; on Windows 11 through flexaudio
+(``loopcap[app-windows]``); on macOS 14.2+ through catap
+(``loopcap[app-macos]``).
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ __all__ = [
     "list_apps",
     "match_app",
     "open_app_source",
+    "app_backend_name",
 ]
 
 
@@ -93,46 +103,78 @@ def server_name() -> str:
     return SoundcardBackend().server_name()
 
 
-# Per-application capture.  Windows (10 2004+) can capture one process tree
-# with AUDIOCLIENT_ACTIVATION_TYPE_PROCESS_LOOPBACK (ActivateAudioInterfaceAsync),
-# macOS 14.4+ with a Core Audio process tap (CATapDescription); soundcard
-# offers neither (SoundCard #130 asks for per-app capture), and no maintained
-# Python package wraps them as of this writing (PyAudioWPatch and
-# pyaudiowpatch give whole-device WASAPI loopback only; the process-loopback
-# examples are C++ samples, and the macOS taps only Swift/Objective-C ones).
-# A backend slots in as a module under device/soundcard/ (or its own
-# package) with an AppSource whose Stream delivers the app's mix, stamped
-# like any stream; these functions then pick it by sys.platform.
+# Per-application capture.  Windows (11, build 20348+) captures one process
+# tree with AUDIOCLIENT_ACTIVATION_TYPE_PROCESS_LOOPBACK, macOS 14.2+ one
+# process with a Core Audio process tap; soundcard offers neither (SoundCard
+# #130 asks for per-app capture).  Two maintained packages wrap them, each an
+# optional extra imported lazily: flexaudio (Windows; Linux on PipeWire too,
+# chosen there only by LOOPCAP_APP_BACKEND) and catap (macOS).  Each backend
+# is a module of its own with a Source whose Stream delivers the app's mix,
+# stamped like any stream (loopcap.device.app_follow holds their shared part).
+
+
+def app_backend_name() -> str:
+    """The per-application backend forced by ``LOOPCAP_APP_BACKEND``
+    (``flexaudio``), or "" for this system's own."""
+    return os.environ.get("LOOPCAP_APP_BACKEND", "").strip().lower()
+
+
+def _app_backend() -> tuple[str, str]:
+    """(backend, "") where one application can be recorded alone, or ("",
+    the sentence that says why not)."""
+    if backend_name() == "fake":
+        return "fake", ""
+    forced = app_backend_name()
+    if forced == "flexaudio" or (not forced and sys.platform == "win32"):
+        from loopcap.device.flexaudio_app import process_capture_support
+
+        try:
+            supported, why = process_capture_support()
+        except DeviceError:  # flexaudio is not installed
+            return "", (
+                "this system records the whole output only: per-application capture "
+                "on Windows needs Windows 11 and `pip install loopcap[app-windows]`"
+            )
+        return ("flexaudio", "") if supported else ("", why)
+    if forced:
+        return "", f"LOOPCAP_APP_BACKEND={forced} is not a backend loopcap knows (flexaudio)"
+    if sys.platform == "darwin":
+        from loopcap.device.catap_app import catap_support
+
+        if catap_support():
+            return "catap", ""
+        return "", (
+            "this system records the whole output only: per-application capture "
+            "on macOS needs macOS 14.2 or later and `pip install loopcap[app-macos]`"
+        )
+    return "pulse", ""
 
 
 def app_capture_support() -> tuple[bool, str]:
     """Whether this system can record one application alone, and if not, a
     sentence that says so."""
-    if backend_name() == "fake":
-        return True, ""
-    if sys.platform == "win32":
-        return False, (
-            "this system records the whole output only: per-application capture "
-            "on Windows is not available in loopcap yet"
-        )
-    if sys.platform == "darwin":
-        return False, (
-            "this system records the whole output only: per-application capture "
-            "on macOS is not available in loopcap yet"
-        )
-    return True, ""
+    backend, why = _app_backend()
+    return bool(backend), why
 
 
 def list_apps() -> list[AppInfo]:
     """The applications playing now; DeviceError when no sound server is
     reachable (or the system cannot tell, see :func:`app_capture_support`)."""
-    supported, why = app_capture_support()
-    if not supported:
+    backend, why = _app_backend()
+    if not backend:
         raise DeviceError(why)
-    if backend_name() == "fake":
+    if backend == "fake":
         from loopcap.device.fake import fake_apps
 
         return fake_apps()
+    if backend == "flexaudio":
+        from loopcap.device.flexaudio_app import list_apps as flexaudio_apps
+
+        return flexaudio_apps()
+    if backend == "catap":
+        from loopcap.device.catap_app import list_apps as catap_apps
+
+        return catap_apps()
     from loopcap.device.soundcard.apps import list_apps as listed
 
     return listed()
@@ -146,14 +188,23 @@ def open_app_source(name: str) -> Source:
     Never fails because the app is not playing now: its streams are
     recorded when they appear (and the capture is silence until then).
     Raises DeviceError where per-application capture is not available
-    (Windows, macOS) or for an empty name.
+    (Windows before 11 or without flexaudio, macOS before 14.2 or without
+    catap) or for an empty name.
     """
-    supported, why = app_capture_support()
-    if not supported:
+    backend, why = _app_backend()
+    if not backend:
         raise DeviceError(why)
     if not name.strip():
         raise DeviceError("name the application to record (loopcap apps lists those playing)")
-    if backend_name() == "fake":
+    if backend == "flexaudio":
+        from loopcap.device.flexaudio_app import FlexaudioAppSource
+
+        return FlexaudioAppSource(name)
+    if backend == "catap":
+        from loopcap.device.catap_app import CatapAppSource
+
+        return CatapAppSource(name)
+    if backend == "fake":
         from loopcap.device.fake import FakeSource
 
         fake = FakeSource.from_env()
