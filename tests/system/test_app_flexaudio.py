@@ -1,0 +1,242 @@
+"""Per-application capture through flexaudio (the Windows and macOS backend),
+run on PipeWire, where flexaudio records one process natively
+(``LOOPCAP_APP_BACKEND=flexaudio``).
+
+Two "apps" play into the same sink at once: music (``paplay
+--client-name=music``, all along) and notes.  The notes app is one process
+that plays each note in a stream of its own and closes it after, as a
+browser does (it closes an idle output stream after 5 s and opens a new one
+for the next sound, in the same process); the stream of its last sound is
+still open when the capture starts.  Recording ``notes`` alone:
+
+- keeps both notes whole (correlation >= 0.99 with what was played) and
+  none of the music (below -70 dBFS where only the music played);
+- the second note, 7 s after the first, lands at its true distance from it
+  as a recorder of the whole output heard it, within 20 ms;
+- the stop takes less than 250 ms.
+
+A process that starts after the capture is found by the next listing of
+the processes (every ``SCAN_S``): what it played before that is not
+recorded, the rest is, at its true place.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import rig
+
+SR = rig.SAMPLERATE
+POSITION_TOLERANCE_S = 0.02
+SILENCE_DBFS = -70.0
+NOTES_APART_S = 7.0
+#: loopcap.device.app_follow.SCAN_S, and a margin for the listing itself.
+FOUND_WITHIN_S = 0.25 + 0.1
+
+#: The notes app: one process, one playback stream per note (soundcard's
+#: play() opens a stream and closes it when the sound has played).  When the
+#: capture starts, the stream of an earlier sound is still open (a browser
+#: keeps it 5 s): the process is known from the first listing.  Its file is
+#: named ``notes.py``: libpulse names the client after it.
+NOTES_APP = """
+import sys, time
+import numpy, soundcard, soundfile
+path, apart = sys.argv[1], float(sys.argv[2])
+data, sr = soundfile.read(path, dtype="float32")
+speaker = soundcard.default_speaker()
+with speaker.player(samplerate=sr, channels=2) as earlier:
+    earlier.play(numpy.zeros((sr // 10, 2), numpy.float32))
+    print("ready", flush=True)
+    sys.stdin.readline()
+time.sleep(1.0)
+started = time.monotonic()
+speaker.play(data, samplerate=sr)
+time.sleep(max(0.0, started + apart - time.monotonic()))
+speaker.play(data, samplerate=sr)
+"""
+
+
+def music(seconds: float) -> np.ndarray:
+    """Chords of three tones that change every 0.5 s, at about -14 dBFS (stereo)."""
+    t = np.arange(int(seconds * SR)) / SR
+    roots = np.array([220.0, 247.0, 262.0, 196.0])[(t // 0.5).astype(int) % 4]
+    phase = 2 * np.pi * np.cumsum(roots) / SR
+    x = 0.1 * (np.sin(phase) + np.sin(1.25 * phase) + np.sin(1.5 * phase))
+    return np.repeat(x[:, None], 2, axis=1).astype(np.float32)
+
+
+def two_notes(x: np.ndarray, note: np.ndarray) -> tuple[int, float, int, float]:
+    """Where ``note`` lies in ``x`` twice: (first lag, its correlation, second
+    lag, its correlation)."""
+    n = len(note)
+    a, ca = rig.best_lag(x, note)
+    before, cb = rig.best_lag(x[: max(a, 1)], note)
+    after, cc = rig.best_lag(x[a + n :], note)
+    if cb >= cc:
+        return before, cb, a, ca
+    return a, ca, a + n + after, cc
+
+
+@pytest.fixture
+def flexaudio_env(tmp_path, pipewire_only) -> dict[str, str]:
+    """``loopcap_env`` on the PipeWire server, with the flexaudio backend."""
+    try:
+        import flexaudio  # noqa: F401
+    except ImportError:
+        pytest.fail("flexaudio is not installed: pip install -e '.[test]'")
+    pipewire_only.start()
+    env = {k: v for k, v in pipewire_only.env().items() if not k.startswith("LOOPCAP_")}
+    env = rig.child_env(env, tmp_path / "user")
+    env["LOOPCAP_APP_BACKEND"] = "flexaudio"
+    return env
+
+
+def record_app(env, tmp_path) -> rig.Loopcap:
+    return rig.Loopcap(
+        [
+            "record",
+            "--app",
+            "notes",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--format",
+            "wav",
+            "--json",
+        ],
+        env,
+        tmp_path,
+    )
+
+
+def quiet_between(ours: np.ndarray, spans: list[tuple[int, int]]) -> None:
+    """Below SILENCE_DBFS everywhere outside ``spans`` (start, end frames)."""
+    guard = int(0.05 * SR)
+    edges = [0, *[e for s, t in spans for e in (s - guard, t + guard)], len(ours)]
+    for i in range(0, len(edges), 2):
+        part = ours[edges[i] : edges[i + 1]]
+        assert len(part) > SR // 2, f"stretch {i // 2} is too short to tell: {len(part)} frames"
+        level = rig.dbfs(part)
+        assert level < SILENCE_DBFS, f"stretch {i // 2} without the app is at {level:.1f} dBFS"
+
+
+def test_flexaudio_keeps_the_apps_notes_alone_at_their_true_places(
+    pipewire_only, flexaudio_env, tmp_path
+):
+    server = pipewire_only
+    voice = rig.voice()
+    voice_path = rig.write_wav(tmp_path / "voice.wav", voice)
+    music_path = rig.write_wav(tmp_path / "music.wav", music(16.0))
+    app_path = tmp_path / "notes.py"
+    app_path.write_text(NOTES_APP)
+    player = subprocess.Popen(
+        ["paplay", "--client-name=music", "--latency-msec=40", "-d", server.sink, music_path],
+        env=server.env(),
+    )
+    notes = subprocess.Popen(
+        [sys.executable, str(app_path), str(voice_path), str(NOTES_APART_S)],
+        env=server.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert notes.stdout is not None and notes.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        reference = server.record_timestamped(14.0)
+        run = record_app(flexaudio_env, tmp_path)
+        t_line = run.wait_started()
+        time.sleep(0.5)  # the app is not playing: waited for
+        assert notes.stdin is not None
+        notes.stdin.write("\n")
+        notes.stdin.flush()
+        assert notes.wait(20) == 0
+        time.sleep(1.5)  # only the music plays
+        t_sig = run.send(signal.SIGINT)
+        status = run.finish()
+    finally:
+        for proc in (player, notes):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
+    stop_s = run.t_exit - t_sig
+    data, sr = rig.read_audio(run.json()["raw_path"])
+    assert sr == SR
+    ours = rig.mono(data)
+    n = len(voice)
+
+    lag1, corr1, lag2, corr2 = two_notes(ours, voice)
+    ref = reference.result()
+    whole = rig.mono(ref.data)
+    r1, _, r2, rcorr = two_notes(whole, voice)
+    ours_apart, true_apart = (lag2 - lag1) / SR, (r2 - r1) / SR
+    print(
+        f"flexaudio: notes corr {corr1:.4f} {corr2:.4f}; second note "
+        f"{1000 * (ours_apart - true_apart):+.1f} ms from its place; stop {1000 * stop_s:.0f} ms"
+    )
+    assert stop_s < 0.25 + 0.1, "the stop took too long"
+    assert corr1 >= 0.99 and corr2 >= 0.99, (corr1, corr2)
+    assert 0 <= lag1 and lag2 + n <= len(ours), "a note is cut off"
+    quiet_between(ours, [(lag1, lag1 + n), (lag2, lag2 + n)])
+    assert rcorr > 0.3, "the reference recorder did not hear the second note"
+    assert (r2 - r1) / SR == pytest.approx(NOTES_APART_S, abs=0.5), "it found something else"
+    assert ours_apart == pytest.approx(true_apart, abs=POSITION_TOLERANCE_S)
+    # And the first is where the wall clock says (the file starts at the line).
+    assert lag1 / SR == pytest.approx(ref.latest_time(r1) - t_line, abs=0.1)
+
+
+def test_flexaudio_finds_a_process_that_starts_during_the_capture(
+    pipewire_only, flexaudio_env, tmp_path
+):
+    """A new process of the app (``paplay --client-name=notes``, a sweep) is
+    found within a listing: its sound from then on is recorded, at its true
+    place, and nothing of the music."""
+    server = pipewire_only
+    sweep = np.repeat(rig.chirp(4.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
+    sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
+    music_path = rig.write_wav(tmp_path / "music.wav", music(10.0))
+    player = subprocess.Popen(
+        ["paplay", "--client-name=music", "--latency-msec=40", "-d", server.sink, music_path],
+        env=server.env(),
+    )
+    try:
+        time.sleep(0.5)
+        reference = server.record_timestamped(8.0)
+        run = record_app(flexaudio_env, tmp_path)
+        t_line = run.wait_started()
+        time.sleep(1.5)
+        subprocess.run(
+            ["paplay", "--client-name=notes", "--latency-msec=40", "-d", server.sink, sweep_path],
+            env=server.env(),
+            check=True,
+            timeout=30,
+        )
+        time.sleep(1.5)
+        run.send(signal.SIGINT)
+        status = run.finish()
+    finally:
+        player.kill()
+        player.wait()
+    assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
+    ours = rig.mono(rig.read_audio(run.json()["raw_path"])[0])
+    played = rig.mono(sweep)
+    tail = played[int(FOUND_WITHIN_S * SR) :]
+    lag, corr = rig.best_lag(ours, tail)
+    ref = reference.result()
+    r, rcorr = rig.best_lag(rig.mono(ref.data), tail)
+    first = int(np.flatnonzero(np.abs(ours) > 1e-3)[0])
+    missed_s = FOUND_WITHIN_S - (lag - first) / SR
+    print(
+        f"flexaudio: new process, its first {missed_s * 1000:.0f} ms not recorded; corr {corr:.4f}"
+    )
+    assert corr >= 0.99, corr
+    # (Against the sweep alone; the music lies under it there.)
+    assert rcorr > 0.3, "the reference recorder did not hear the sweep"
+    assert lag / SR == pytest.approx(ref.latest_time(r) - t_line, abs=0.1)
+    assert missed_s <= FOUND_WITHIN_S
+    quiet_between(ours, [(first, lag + len(tail))])
