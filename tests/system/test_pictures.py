@@ -72,8 +72,15 @@ def test_the_sni_host_shows_the_item_and_its_menu(session):
     area = (menu[2] - menu[0]) * (menu[3] - menu[1])
     assert changed > area // 2, f"the menu's area barely changed: {changed} of {area} pixels"
 
+    # The app's menu, "Record from" included (no app plays in this test).
     entries = menu_entries(
-        Snapshot("idle"), lambda _: None, lambda: s.out, s.work / "config.toml", lambda: None
+        Snapshot("idle"),
+        lambda _: None,
+        lambda: s.out,
+        s.work / "config.toml",
+        lambda: None,
+        choose_app=lambda _: None,
+        apps=lambda: ([], ""),
     )
     labelled = [e.label for e in entries if not e.separator]
     rows = desktopshots.menu_rows(opened, menu)
