@@ -25,8 +25,10 @@ line to its exit, the save included), its peak RSS, and the server's CPU
 seconds during the run (PipeWire: pipewire, wireplumber and pipewire-pulse
 together).  Each saved raw file is checked: its length is the recorded time
 (``--seconds``) within 0.3 s, (a)-(d) hold sound and (e) is silent (peak below
--70 dBFS).  The 1-minute load average after each run is given, since the
-machine may be shared.
+-70 dBFS), and halfway through the run the server has as many record streams
+as the case needs (one on the monitor for the whole output, one per stream
+of the app with ``--app``, none in (e)).  The 1-minute load average after
+each run is given, since the machine may be shared.
 
 Prints Markdown to stdout, the servers side by side (progress on stderr);
 ~6 minutes per server with the default 60 s.  Needs pactl and paplay, and
@@ -45,6 +47,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +104,8 @@ class AppRun(cpu.Run):
     key: str = ""
     exit_code: int | None = None
     load_1min: str = ""
+    #: Record streams loopcap had open on the server halfway through the run.
+    streams: int | None = None
     #: The checks of the raw file that failed (empty: all held).
     failed: list[str] = field(default_factory=list)
 
@@ -118,6 +123,25 @@ def play_as(server, app: str, sound: Path) -> subprocess.Popen:
     return subprocess.Popen(
         cmd, env=server.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+def record_streams(server) -> int | None:
+    """How many record streams (source-outputs) the server has now: loopcap's
+    only, since nothing else records on the rig's server."""
+    done = subprocess.run(
+        ["pactl", "list", "short", "source-outputs"],
+        env=server.env(),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return len(done.stdout.splitlines()) if done.returncode == 0 else None
+
+
+def expected_streams(case: Case) -> int:
+    """The record streams ``case`` needs: one on the monitor for the whole
+    output, else one per playing stream of the app."""
+    return case.players.count(case.app) if case.app else 1
 
 
 def raw_peak_dbfs(path: Path) -> tuple[float, float | None]:
@@ -170,6 +194,8 @@ def run_case(
     try:
         if child.ready.wait(cpu.READY_TIMEOUT_S):
             players = [play_as(server, app, sound) for app in case.players]
+            time.sleep(seconds / 2)
+            run.streams = record_streams(server)
         else:
             run.notes.append("never logged 'Recording from'")
         run.exit_code = cpu.finish_run(run, child, seconds + 60, server, srv0, ok=(0, 4))
@@ -183,8 +209,11 @@ def run_case(
                 player.kill()
                 player.wait()
     run.load_1min = cpu.load_average().split()[0]
+    if run.streams != expected_streams(case):
+        run.failed.append(f"{run.streams} record streams, {expected_streams(case)} expected")
+    # finish_run notes a bad exit status; here it is a failed check.
+    run.notes = [n for n in run.notes if not n.startswith("exit status")]
     if run.exit_code in (0, 4):
-        run.notes = [n for n in run.notes if not n.startswith("exit status")]
         check_raw(run, case, child.stdout, seconds)
     else:
         run.failed.append(f"exit status {run.exit_code}")
@@ -247,8 +276,8 @@ def check_table(results: dict[str, tuple[str, list[AppRun]]], seconds: float) ->
     """The raw files' checks per run, the servers side by side."""
     head, rule = "| run |", "|---|"
     for name, _ in results.values():
-        head += f" {name}: exit | raw file s | peak dBFS | checks | load (1 min) |"
-        rule += "---:|---:|---:|---|---:|"
+        head += f" {name}: exit | record streams | raw file s | peak dBFS | checks | load (1 min) |"
+        rule += "---:|---:|---:|---:|---|---:|"
     lines = [
         f"## The raw files (length {seconds:g} ± {LENGTH_TOLERANCE_S:g} s; "
         f"sound where the app played, below {SILENCE_DBFS:g} dBFS in (e))",
@@ -262,7 +291,7 @@ def check_table(results: dict[str, tuple[str, list[AppRun]]], seconds: float) ->
             r = next(x for x in runs if x.key == case.key)
             checks = "; ".join(r.failed + r.notes) if r.failed or r.notes else "held"
             row += (
-                f" {r.exit_code} | {cpu.fmt(r.audio_s)} | {_peak(r)} | "
+                f" {r.exit_code} | {r.streams} | {cpu.fmt(r.audio_s)} | {_peak(r)} | "
                 f"{'**' + checks + '**' if r.failed else checks} | {r.load_1min} |"
             )
         lines.append(row)
