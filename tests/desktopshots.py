@@ -43,8 +43,10 @@ __all__ = [
     "menu_rows",
 ]
 
-#: The row of "Recent captures" in the tray's menu (loopcap/app/menu.py).
-RECENT_ROW = 3
+#: The row of "Recent captures" in the tray's menu (loopcap/app/menu.py):
+#: Start capture, Capture the next sound (arm), Record from, Open captures
+#: folder, Recent captures.
+RECENT_ROW = 4
 
 
 class DesktopSession:
