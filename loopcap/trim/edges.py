@@ -28,6 +28,7 @@ from .params import Reader, TrimParams, window_chunks
 __all__ = [
     "leave_out_edge_sounds",
     "extend_by_spectrum",
+    "floor_reach",
     "SPECTRAL_FLOOR_FRAMES",
     "SPECTRAL_FLOOR_REACH_S",
     "SPECTRAL_FRAME_CHUNKS",
@@ -68,6 +69,14 @@ OWN_FLOOR_DEPTH_DB = 30.0
 MAX_EDGE_SOUND_S = 3.0
 #: Only notes at least this long (s) have a floor to measure.
 MIN_NOTE_S = 1.0
+#: The note's floor is sought under a sound left out at its edge only when
+#: that sound lasts this many chunks (0.05 s at the default hop): half of it
+#: must hold a few spectrum frames.  A click's span is cut where it ends.
+MIN_REACH_CHUNKS = 20
+#: A floor followed under a sound must stop this far (s) short of the
+#: sound's outer half; and where the note's floor is buried, the cut goes
+#: this far outside where the note stands over the capture's floor.
+REACH_MARGIN_S = 0.02
 
 
 def leave_out_edge_sounds(
@@ -78,9 +87,22 @@ def leave_out_edge_sounds(
     params: TrimParams,
     low_share: Callable[[int, int], float],
     bright: Callable[[int, int], float],
+    reach: Callable[[tuple[int, int], int, int], int] | None = None,
+    audible: Callable[[int, int], int] | None = None,
 ) -> tuple[int, int]:
     """The note [a, b) without a chime or click at either edge (see the
-    module); ``low_share`` and ``bright`` judge a span of chunks."""
+    module); ``low_share`` and ``bright`` judge a span of chunks.
+
+    ``reach(own_at, start, bound)``, when given, says how far from chunk
+    ``start`` towards ``bound`` the note's floor, alone over the chunks
+    ``own_at`` (the dip), goes on under a sound left out (see
+    :func:`floor_reach`): a chime that overlaps the note's first or last
+    moments.  The sound's outer half is never taken.  ``audible(start,
+    bound)``, when given, says how far from chunk ``start`` towards ``bound``
+    the note stands over the capture floor's spectrum (see
+    :func:`extend_by_spectrum`): where the note's floor is buried, the cut
+    goes there, ``REACH_MARGIN_S`` out, rather than to the dip's far end,
+    which may hold the sound's faded tail."""
     if (b - a) * params.hop_s < MIN_NOTE_S:
         return a, b
     inner = powers[a:b]
@@ -97,17 +119,28 @@ def leave_out_edge_sounds(
     # buried under the capture's, a dip is that too.
     audible_own = floor_db + params.close_db <= own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB
     reference = own if audible_own else floor_db
+    # The note's quietest lies under the capture's floor: its own floor is
+    # buried there (a note without pauses, a steady sound, has none).
+    buried = own < floor_db + params.close_db
     low = np.concatenate(([0], (edge <= reference + DIP_DB).astype(np.int8), [0]))
     d = np.diff(low)
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     need = window_chunks(DIP_S, params)
     dips = [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= need]
+    # A "dip" at the span's very edge is no dip between two sounds but the
+    # faded end of a sound there (a chime decaying to the note's floor's
+    # level after the note has ended).
+    if dips and dips[-1][1] >= b - a:
+        dips.pop()
+    if dips and dips[0][0] <= 0:
+        dips.pop(0)
     if not dips:
         return a, b
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     shortest = window_chunks(MIN_CHIME_S, params)
 
     near = window_chunks(NEAR_DIP_S, params)
+    margin = window_chunks(REACH_MARGIN_S, params)
 
     def other(x: int, y: int, x2: int, y2: int) -> bool:
         """Whether [x, y) is a click or a chime, and so is its part [x2, y2)
@@ -132,6 +165,20 @@ def leave_out_edge_sounds(
         k += 1
     if k and audible_own:
         na = _floor_onset(powers, edge, a, dips[k - 1], own, params, forwards=True)
+        if reach is not None and dips[0][0] >= MIN_REACH_CHUNKS:
+            # The note's floor followed under the sound's end, before the
+            # dip; where it goes on into the sound's outer half, the sound
+            # fills every band (a shutter) and the floor cannot be followed.
+            half = a + dips[0][0] // 2
+            under = reach((na, a + dips[k - 1][1]), na, half)
+            if under > half + margin:  # else the sound fills every band
+                na = min(na, under)
+    elif k and audible is not None and buried:
+        # The note's floor is buried: the dip holds the capture's floor and
+        # perhaps the sound's faded tail; the note begins where the dip's
+        # end stands over the floor's spectrum (less a margin).
+        d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
+        na = max(na, min(d1, audible(d1, d0) - margin))
     j = len(dips) - 1
     while j >= 0 and len(dips) - 1 - j < MAX_EDGE_SOUNDS:
         x, y = a + dips[j][1], nb
@@ -141,6 +188,14 @@ def leave_out_edge_sounds(
         j -= 1
     if j < len(dips) - 1 and audible_own:
         nb = _floor_onset(powers, edge, a, dips[j + 1], own, params, forwards=False)
+        if reach is not None and b - a - dips[-1][1] >= MIN_REACH_CHUNKS:
+            half = b - (b - a - dips[-1][1]) // 2
+            under = reach((a + dips[j + 1][0], nb), nb, half)
+            if under < half - margin:
+                nb = max(nb, under)
+    elif j < len(dips) - 1 and audible is not None and buried:
+        d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
+        nb = min(nb, max(d0, audible(d0, d1) + margin))
     return (na, nb) if nb > na else (a, b)
 
 
@@ -312,3 +367,65 @@ def extend_by_spectrum(
     a -= max(0, walk(max(lo, a - reach), a, forwards=False) - 1)
     b += max(0, walk(b, min(hi, b + reach), forwards=True) - 1)
     return a, b
+
+
+#: Bands (Hz) in which the note's own floor is followed under a sound at its
+#: edge: a phone's floor has most of its power low, a chime next to none.
+FLOOR_BANDS_HZ = (100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0)
+#: The note's floor goes on where every band holds at least its level there
+#: (powers add: under a chime each band holds the floor's power and more)
+#: less this (dB): a 10 ms frame of noise in a narrow band flickers.
+FLOOR_FADE_DB = 10.0
+
+
+def floor_reach(
+    read: Reader | None,
+    hop: int,
+    samplerate: int,
+    own_at: tuple[int, int],
+    start: int,
+    bound: int,
+) -> int:
+    """How far the note's own floor goes on from chunk ``start`` towards
+    ``bound`` (either side; under a sound at the note's edge): its level per
+    band (``FLOOR_BANDS_HZ``) measured over the chunks ``own_at``, where it
+    is alone (a dip between that sound and the voice), and the walk goes on
+    while every band holds at least that less ``FLOOR_FADE_DB``, across gaps
+    of ``SPECTRAL_DIP_S``.  Where the sound fills every band as much as the
+    floor does, the walk goes on to ``bound``: the note may be there."""
+    if read is None or start == bound:
+        return start
+    n = 1 << max(6, int(np.ceil(np.log2(_SPECTRAL_FRAME_S * samplerate))))
+    edges = np.array([f for f in FLOOR_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
+    edges = edges / samplerate
+    if len(edges) < 2 or (own_at[1] - own_at[0]) * hop < n:
+        return start
+
+    def mono(x: np.ndarray) -> np.ndarray:
+        y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        return y.mean(axis=1) if y.ndim == 2 else y
+
+    own = mono(read(own_at[0] * hop, own_at[1] * hop))
+    level = np.median(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
+    need = level * 10 ** (-FLOOR_FADE_DB / 10)
+    forwards = bound > start
+    c0, c1 = (start, bound) if forwards else (bound, start)
+    lead = min(n, c0 * hop)
+    y = mono(read(c0 * hop - lead, c1 * hop + n))
+    k = np.arange(c1 - c0)
+    # Forwards a chunk holds the floor if the frame starting at it does;
+    # backwards, if the frame ending with it does.
+    starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
+    held = (_band_powers(y, starts, n, edges) >= need).all(axis=1)
+    if not forwards:
+        held = held[::-1]
+    dip = max(1, round(SPECTRAL_DIP_S * samplerate / hop))
+    taken, gap = 0, 0
+    for i, hit in enumerate(held.tolist(), 1):
+        if hit:
+            taken, gap = i, 0
+        else:
+            gap += 1
+            if gap > dip:
+                break
+    return start + taken if forwards else start - taken

@@ -32,6 +32,7 @@ from .edges import (
     SPECTRAL_FLOOR_REACH_S,
     SPECTRAL_FRAME_CHUNKS,
     extend_by_spectrum,
+    floor_reach,
     leave_out_edge_sounds,
 )
 from .levels import (
@@ -141,6 +142,9 @@ class _Segmenter:
         self.bright = brightness(read, quiet, self.hop, samplerate)
         self.voice = voicelike(read, quiet, self.hop, samplerate, params)
         self.low_share = low_share(read, quiet, self.hop, samplerate)
+        #: The last note's span (chunks) before sounds at its edges were
+        #: left out (:meth:`bounds` with ``edge_sounds``).
+        self.outer = (0, 0)
         # Quiet edges are taken in while they stand edge_db over the floor,
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
@@ -231,8 +235,21 @@ class _Segmenter:
             a, b = extend_by_spectrum(
                 self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
             )
+
+            def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
+                return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)
+
+            def audible(start: int, bound: int) -> int:
+                lo_, hi_ = min(start, bound), max(start, bound)
+                s_reach = abs(start - bound) * p.hop_s
+                wa, wb = extend_by_spectrum(
+                    self.read, floor_at, self.hop, self.samplerate, start, start, lo_, hi_, s_reach
+                )
+                return wa if bound < start else wb
+
+            self.outer = (a, b)
             a, b = leave_out_edge_sounds(
-                self.powers, a, b, self.floor, p, self.low_share, self.bright
+                self.powers, a, b, self.floor, p, self.low_share, self.bright, reach, audible
             )
         pad = round(p.pad_s * self.samplerate)
         start = max(0, a * self.hop - pad, lo * self.hop)
@@ -266,7 +283,9 @@ def find_bounds(
     a, b, _, _ = seg.grow(seg.voiced(list(range(len(seg.regions)))), voice_gap=voice_gap)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
-    span = (found.start // hop, -(-found.end // hop))
+    # The sounds at the note's edges count here, left out or not: a click
+    # on music's first beat is still sound at the capture's start.
+    span = seg.outer
     if spans_capture(powers, seg.floor, span, seg.regions, params):
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
