@@ -27,14 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .background import BACKGROUND_REASON, note_over_background, spans_capture
-from .edges import (
-    SPECTRAL_FLOOR_FRAMES,
-    SPECTRAL_FLOOR_REACH_S,
-    SPECTRAL_FRAME_CHUNKS,
-    extend_by_spectrum,
-    floor_reach,
-    leave_out_edge_sounds,
-)
+from .edges import leave_out_edge_sounds
 from .levels import (
     clear_chunks,
     estimate_floor_db,
@@ -46,6 +39,13 @@ from .levels import (
 from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
+from .spectrum import (
+    SPECTRAL_FLOOR_FRAMES,
+    SPECTRAL_FLOOR_REACH_S,
+    SPECTRAL_FRAME_CHUNKS,
+    extend_by_spectrum,
+    floor_reach,
+)
 
 __all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
 
