@@ -40,6 +40,8 @@ from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .spectrum import (
+    LONG_DB,
+    LONG_FRAME_S,
     SPECTRAL_FLOOR_FRAMES,
     SPECTRAL_FLOOR_REACH_S,
     SPECTRAL_FRAME_CHUNKS,
@@ -149,8 +151,10 @@ class _Segmenter:
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
         top = floor_top_db(powers, self.regions, params, params.edge_window_s)
+        self.steady = True
         if top is not None and top > self.edge_threshold:
             self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
+            self.steady = False
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
@@ -235,6 +239,22 @@ class _Segmenter:
             a, b = extend_by_spectrum(
                 self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
             )
+            if self.steady:
+                # ...and over a steady floor, on longer frames too (a fading
+                # syllable a few dB over a hum's hiss).
+                a, b = extend_by_spectrum(
+                    self.read,
+                    floor_at,
+                    self.hop,
+                    self.samplerate,
+                    a,
+                    b,
+                    lo,
+                    hi,
+                    SPECTRAL_FLOOR_REACH_S,
+                    LONG_FRAME_S,
+                    LONG_DB,
+                )
 
             def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
                 return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)

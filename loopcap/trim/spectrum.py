@@ -50,8 +50,17 @@ SPECTRAL_FLOOR_REACH_S = 10.0
 SPECTRAL_DIP_S = 0.02
 #: Chunks looked at in one go by the spectral walk.
 _WALK_BLOCK = 256
+#: ...the first of them this many: most walks stop within a few chunks.
+_FIRST_BLOCK = 32
 #: A spectrum frame lasts about this long (s; a power of two of samples).
-_SPECTRAL_FRAME_S = 0.01
+SPECTRAL_FRAME_S = 0.01
+#: Over a steady floor the walk then goes on over frames this long (s),
+#: where some band stands ``LONG_DB`` (dB) over the most the floor reaches
+#: there: over 40 ms a floor's band flickers far less than over 10 ms, and
+#: a fading syllable a few dB over a hum's hiss shows (issue 15: the last
+#: 0.23 s of a note over a 60 Hz hum, 4-5 dB over it at 1-4 kHz, were cut).
+LONG_FRAME_S = 0.04
+LONG_DB = 3.0
 #: ...at most this many chunks of the default 2.5 ms: a floor frame must
 #: lie whole in the capture.
 SPECTRAL_FRAME_CHUNKS = 8
@@ -84,17 +93,20 @@ def extend_by_spectrum(
     lo: int,
     hi: int,
     reach_s: float = SPECTRAL_REACH_S,
+    frame_s: float = SPECTRAL_FRAME_S,
+    over_db: float = SPECTRAL_DB,
 ) -> tuple[int, int]:
     """The note [a, b) (chunks) widened, never past chunks ``lo``/``hi``
     nor further than ``reach_s`` seconds,
     over the chunks next to it where some band (``SPECTRAL_BANDS_HZ``)
-    stands ``SPECTRAL_DB`` over the most the capture's floor reaches there,
-    measured on frames starting at the chunks ``floor_at`` (where the floor
-    is alone): the quiet edge of a note over a floor whose power lies
-    elsewhere.  Without a reader or such chunks, [a, b)."""
+    stands ``over_db`` over the most the capture's floor reaches there,
+    measured on frames (of about ``frame_s``) starting at the chunks
+    ``floor_at`` (where the floor is alone): the quiet edge of a note over a
+    floor whose power lies elsewhere.  Without a reader or such chunks,
+    [a, b)."""
     if read is None or len(floor_at) == 0:
         return a, b
-    n = 1 << max(6, int(np.ceil(np.log2(_SPECTRAL_FRAME_S * samplerate))))
+    n = 1 << max(6, int(np.ceil(np.log2(frame_s * samplerate))))
     edges = np.array([f for f in SPECTRAL_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
     if len(edges) < 2:
         return a, b
@@ -107,10 +119,13 @@ def extend_by_spectrum(
     # Each floor frame read with the next ``phases`` chunks' frames: every
     # phase of a hum's period, not just the one the spacing falls on.
     phases = SPECTRAL_FRAME_CHUNKS
-    floor = np.concatenate(
-        [mono(read(int(c) * hop, int(c) * hop + n + phases * hop)) for c in floor_at]
-    )
     size = n + phases * hop
+    parts = [mono(read(int(c) * hop, int(c) * hop + size)) for c in floor_at]
+    parts = [y for y in parts if len(y) == size]  # whole frames only
+    if not parts:
+        return a, b
+    floor = np.concatenate(parts)
+    floor_at = floor_at[: len(parts)]
     starts = np.array(
         [k * size + j * hop for k in range(len(floor_at)) for j in range(phases)], np.int64
     )
@@ -123,7 +138,7 @@ def extend_by_spectrum(
     # limit lies more than SPECTRAL_RANGE_DB under the floor's whole power.
     total = _band_powers(floor, starts, n, np.array([0.0, 0.5])).max()
     limit = np.maximum(bands.max(axis=0), total * 10 ** (-SPECTRAL_RANGE_DB / 10))
-    limit = limit * 10 ** (SPECTRAL_DB / 10)
+    limit = limit * 10 ** (over_db / 10)
     reach = max(1, round(reach_s * samplerate / hop))
     dip = max(1, round(SPECTRAL_DIP_S * samplerate / hop))
 
@@ -141,11 +156,12 @@ def extend_by_spectrum(
 
     def walk(first: int, last: int, forwards: bool) -> int:
         """How many chunks, from the edge outwards, hold the note: in blocks
-        of ``_WALK_BLOCK`` chunks, so that memory stays small and a walk
-        that stops soon reads little."""
-        taken, gap, i = 0, 0, 0
+        of ``_FIRST_BLOCK`` chunks doubling up to ``_WALK_BLOCK``, so that
+        memory stays small and a walk that stops soon reads little."""
+        taken, gap, i, block = 0, 0, 0, _FIRST_BLOCK
         while i < last - first:
-            size = min(_WALK_BLOCK, last - first - i)
+            size = min(block, last - first - i)
+            block = min(2 * block, _WALK_BLOCK)
             if forwards:
                 hits = above(first + i, first + i + size, True)
             else:
@@ -195,7 +211,7 @@ def floor_reach(
     floor does, the walk goes on to ``bound``: the note may be there."""
     if read is None or start == bound:
         return start
-    n = 1 << max(6, int(np.ceil(np.log2(_SPECTRAL_FRAME_S * samplerate))))
+    n = 1 << max(6, int(np.ceil(np.log2(SPECTRAL_FRAME_S * samplerate))))
     edges = np.array([f for f in FLOOR_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
     edges = edges / samplerate
     if len(edges) < 2 or (own_at[1] - own_at[0]) * hop < n:
