@@ -62,6 +62,12 @@ MIN_CHIME_S = 0.05
 #: under the note's own floor comes before the note: the floor, once
 #: begun, goes on.
 DROP_DB = 3.0
+#: Where the note's floor is buried, its faint first (last) moments in a
+#: dip next to a sound left out are what stands this far (dB) over the
+#: capture's floor over 10 ms (half the ground truth's "audible"), across
+#: gaps of ``HEARD_GAP_S`` (s).
+HEARD_DB = 3.0
+HEARD_GAP_S = 0.2
 #: Where the note's floor stands this far (dB) over the capture's, a
 #: stretch of ``GONE_S`` (s) whose 10 ms level lies halfway (in dB) between
 #: the two has none of the note: it has not begun or has ended there.
@@ -197,9 +203,11 @@ def leave_out_edge_sounds(
     elif k and audible is not None and buried:
         # The note's floor is buried: the dip holds the capture's floor and
         # perhaps the sound's faded tail; the note begins where the dip's
-        # end stands over the floor's spectrum (less a margin).
+        # end stands over the floor's spectrum or, over 10 ms, its level
+        # (less a margin): a faint first syllable under the hiss stays.
         d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
-        na = max(na, min(d1, audible(d1, d0) - margin))
+        heard = min(audible(d1, d0), _level_reach(powers, d1, d0, floor_db, params))
+        na = max(na, min(d1, heard - margin))
     j = len(dips) - 1
     while j >= 0 and len(dips) - 1 - j < MAX_EDGE_SOUNDS:
         x, y = a + dips[j][1], nb
@@ -216,8 +224,32 @@ def leave_out_edge_sounds(
                 nb = max(nb, under)
     elif j < len(dips) - 1 and audible is not None and buried:
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
-        nb = min(nb, max(d0, audible(d0, d1) + margin))
+        heard = max(audible(d0, d1), _level_reach(powers, d0, d1, floor_db, params))
+        nb = min(nb, max(d0, heard + margin))
     return (na, nb) if nb > na else (a, b)
+
+
+def _level_reach(
+    powers: np.ndarray, start: int, bound: int, floor_db: float, params: TrimParams
+) -> int:
+    """How far from chunk ``start`` towards ``bound`` (either side) the 10 ms
+    level stays ``HEARD_DB`` over the capture's floor, across gaps of
+    ``HEARD_GAP_S``: a faint syllable's end, audible over the hiss though
+    its 50 ms level lies in a dip."""
+    lo, hi = min(start, bound), max(start, bound)
+    heard = levels_db(powers[lo:hi], params) >= floor_db + HEARD_DB
+    if start > bound:
+        heard = heard[::-1]
+    gap = window_chunks(HEARD_GAP_S, params)
+    taken, quiet = 0, 0
+    for i, hit in enumerate(heard.tolist(), 1):
+        if hit:
+            taken, quiet = i, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    return start + taken if start < bound else start - taken
 
 
 def _floor_gone(
