@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .background import BACKGROUND_REASON, note_over_background, spans_capture
+from .background import BACKGROUND_REASON, note_over_background, sounds_at_an_end, spans_capture
 from .edges import leave_out_edge_sounds
 from .levels import (
     clear_chunks,
@@ -306,7 +306,11 @@ def find_bounds(
     # The sounds at the note's edges count here, left out or not: a click
     # on music's first beat is still sound at the capture's start.
     span = seg.outer
-    if spans_capture(powers, seg.floor, span, seg.regions, params):
+    # Or a floor that is not steady (it rises over its quietest again and
+    # again) and sounds at one end: music that swells from a quiet moment
+    # at the other end (a pad), which is then the capture's "floor".
+    unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
+    if unsteady or spans_capture(powers, seg.floor, span, seg.regions, params):
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
         over, probe = note_over_background(powers, params)
