@@ -35,7 +35,7 @@ import numpy as np
 from .levels import levels_db
 from .params import TrimParams, window_chunks
 
-__all__ = ["BACKGROUND_REASON", "spans_capture", "note_over_background"]
+__all__ = ["BACKGROUND_REASON", "spans_capture", "sounds_at_an_end", "note_over_background"]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
 #: around it: one line for the user.
@@ -134,6 +134,21 @@ def spans_capture(
     # One end sounds, and sounds begin and end near both: music whose
     # plucked notes leave a quiet moment at one end.
     return (busy_head or busy_tail) and regions[0][0] < near and n - regions[-1][1] < near
+
+
+def sounds_at_an_end(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
+    """Whether the capture's first or last ``PROBE_S`` sounds (``BUSY_SHARE``
+    of it ``edge_db`` over the floor)."""
+    n = len(powers)
+    probe = window_chunks(PROBE_S, params)
+    if n < 3 * probe:
+        return False
+
+    def busy(lo: int, hi: int) -> bool:
+        lv = levels_db(powers[lo:hi], params, frame_s=EDGE_S)
+        return bool(np.mean(lv > floor_db + params.edge_db) >= BUSY_SHARE)
+
+    return busy(0, probe) or busy(n - probe, n)
 
 
 def _merge(runs: list[tuple[int, int]], gap: int) -> list[list[int]]:

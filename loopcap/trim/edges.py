@@ -9,9 +9,13 @@ notification sounds and clicks near the note kept).  Here the note's span is
 looked at once more: its first and last stretch of sound, up to the first
 (last) dip to the note's own floor that lasts ``DIP_S``, is left out when it
 is clearly no voice: a click or a shutter (``CLICK_HZ``) or a chime
-(``CHIME_SHARE``).  The cut goes where that
-sound has faded into the note's floor: the note's first (last) moment that
-can be told from it.
+(``CHIME_SHARE``) or a burst of noise (``NOISE_HZ``).  The cut goes where
+the note's own floor begins (ends): followed under the sound's end band by
+band (:func:`~loopcap.trim.spectrum.floor_reach`) where the sound leaves
+room for it, else where the sound has faded into it.  And where the note's
+floor stops altogether (its level halfway down to the capture's floor), the
+note is not, and what lies beyond is another sound, whatever it sounds
+like (a knock after a short silence).
 
 Spans are chunk indices ``[a, b)``.
 """
@@ -23,15 +27,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .levels import levels_db, quietest, to_db
-from .params import Reader, TrimParams, window_chunks
+from .params import TrimParams, window_chunks
 
-__all__ = [
-    "leave_out_edge_sounds",
-    "extend_by_spectrum",
-    "SPECTRAL_FLOOR_FRAMES",
-    "SPECTRAL_FLOOR_REACH_S",
-    "SPECTRAL_FRAME_CHUNKS",
-]
+__all__ = ["leave_out_edge_sounds"]
 
 #: A dip to the note's own floor this long (s) ends a sound at the edge: as
 #: long as a stop consonant's closure, so a syllable's parts are not taken
@@ -48,6 +46,11 @@ NEAR_DIP_S = 0.15
 #: captures, the note's own last or first sounds (an "s" included) at most
 #: 4,100 Hz.
 CLICK_HZ = 6000.0
+#: ...or a burst of noise when its RMS frequency lies above this (Hz) and
+#: less of its power than a voice's (``voice_low_share``) lies under 400 Hz:
+#: freedesktop's trash-empty 5,200 Hz and 5% there, the note's own first and
+#: last sounds at most 3,650 Hz in the benchmark's captures (seeds 1-9).
+NOISE_HZ = 4600.0
 #: ...or a chime when it lasts at least ``MIN_CHIME_S`` and less than this
 #: share of its power (and of its part next to the dip) lies under 400 Hz:
 #: notification sounds 0-4.7% there, the note's own quiet syllables under a
@@ -59,6 +62,17 @@ MIN_CHIME_S = 0.05
 #: under the note's own floor comes before the note: the floor, once
 #: begun, goes on.
 DROP_DB = 3.0
+#: Where the note's floor is buried, its faint first (last) moments in a
+#: dip next to a sound left out are what stands this far (dB) over the
+#: capture's floor over 10 ms (half the ground truth's "audible"), across
+#: gaps of ``HEARD_GAP_S`` (s).
+HEARD_DB = 3.0
+HEARD_GAP_S = 0.2
+#: Where the note's floor stands this far (dB) over the capture's, a
+#: stretch of ``GONE_S`` (s) whose 10 ms level lies halfway (in dB) between
+#: the two has none of the note: it has not begun or has ended there.
+GONE_MIN_DB = 12.0
+GONE_S = 0.01
 #: At most this many sounds are left out at either edge.
 MAX_EDGE_SOUNDS = 4
 #: The note's quietest stretch is its own floor when it lies this far (dB)
@@ -68,6 +82,14 @@ OWN_FLOOR_DEPTH_DB = 30.0
 MAX_EDGE_SOUND_S = 3.0
 #: Only notes at least this long (s) have a floor to measure.
 MIN_NOTE_S = 1.0
+#: The note's floor is sought under a sound left out at its edge only when
+#: that sound lasts this many chunks (0.05 s at the default hop): half of it
+#: must hold a few spectrum frames.  A click's span is cut where it ends.
+MIN_REACH_CHUNKS = 20
+#: A floor followed under a sound must stop this far (s) short of the
+#: sound's outer half; and where the note's floor is buried, the cut goes
+#: this far outside where the note stands over the capture's floor.
+REACH_MARGIN_S = 0.02
 
 
 def leave_out_edge_sounds(
@@ -78,9 +100,24 @@ def leave_out_edge_sounds(
     params: TrimParams,
     low_share: Callable[[int, int], float],
     bright: Callable[[int, int], float],
+    reach: Callable[[tuple[int, int], int, int], int] | None = None,
+    audible: Callable[[int, int], int] | None = None,
+    narrowed: bool = False,
 ) -> tuple[int, int]:
     """The note [a, b) without a chime or click at either edge (see the
-    module); ``low_share`` and ``bright`` judge a span of chunks."""
+    module); ``low_share`` and ``bright`` judge a span of chunks.
+
+    ``reach(own_at, start, bound)``, when given, says how far from chunk
+    ``start`` towards ``bound`` the note's floor, alone over the chunks
+    ``own_at`` (the dip), goes on under a sound left out (see
+    :func:`~loopcap.trim.spectrum.floor_reach`): a chime that overlaps the
+    note's first or last moments.  The sound's outer half is never taken.
+    ``audible(start, bound)``, when given, says how far from chunk ``start``
+    towards ``bound`` the note stands over the capture floor's spectrum (see
+    :func:`~loopcap.trim.spectrum.extend_by_spectrum`): where the note's
+    floor is buried, the cut goes there, ``REACH_MARGIN_S`` out, rather than
+    to the dip's far end, which may hold the sound's faded tail.
+    ``narrowed``: the span was already cut where the note's floor stops."""
     if (b - a) * params.hop_s < MIN_NOTE_S:
         return a, b
     inner = powers[a:b]
@@ -97,25 +134,48 @@ def leave_out_edge_sounds(
     # buried under the capture's, a dip is that too.
     audible_own = floor_db + params.close_db <= own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB
     reference = own if audible_own else floor_db
+    # The note's quietest lies under the capture's floor: its own floor is
+    # buried there (a note without pauses, a steady sound, has none).
+    buried = own < floor_db + params.close_db
+    if audible_own and own - floor_db >= GONE_MIN_DB and not narrowed:
+        # The note's floor, once begun, goes on to its last sample: where
+        # the level falls halfway to the capture's floor, the note is not
+        # (yet, or any more), and a sound beyond that is another's.
+        na, nb = _floor_gone(powers, a, b, (own + floor_db) / 2, params)
+        if (na, nb) != (a, b):
+            return leave_out_edge_sounds(
+                powers, na, nb, floor_db, params, low_share, bright, reach, audible, True
+            )
     low = np.concatenate(([0], (edge <= reference + DIP_DB).astype(np.int8), [0]))
     d = np.diff(low)
     starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     need = window_chunks(DIP_S, params)
     dips = [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= need]
+    # A "dip" at the span's very edge is no dip between two sounds but the
+    # faded end of a sound there (a chime decaying to the note's floor's
+    # level after the note has ended).
+    if dips and dips[-1][1] >= b - a:
+        dips.pop()
+    if dips and dips[0][0] <= 0:
+        dips.pop(0)
     if not dips:
         return a, b
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     shortest = window_chunks(MIN_CHIME_S, params)
 
     near = window_chunks(NEAR_DIP_S, params)
+    margin = window_chunks(REACH_MARGIN_S, params)
 
     def other(x: int, y: int, x2: int, y2: int) -> bool:
         """Whether [x, y) is a click or a chime, and so is its part [x2, y2)
         next to the dip (no syllable there, just before the dip)."""
         if y - x <= 0 or y - x > longest:
             return False
-        if bright(x, y) > CLICK_HZ:
+        hz = bright(x, y)
+        if hz > CLICK_HZ:
             return True  # a click, a shutter
+        if hz > NOISE_HZ and low_share(x, y) < params.voice_low_share:
+            return True  # a noise burst (paper crumpled), no voice
         return (
             y - x >= shortest and low_share(x, y) < CHIME_SHARE and low_share(x2, y2) < CHIME_SHARE
         )
@@ -132,6 +192,22 @@ def leave_out_edge_sounds(
         k += 1
     if k and audible_own:
         na = _floor_onset(powers, edge, a, dips[k - 1], own, params, forwards=True)
+        if reach is not None and dips[0][0] >= MIN_REACH_CHUNKS:
+            # The note's floor followed under the sound's end, before the
+            # dip; where it goes on into the sound's outer half, the sound
+            # fills every band (a shutter) and the floor cannot be followed.
+            half = a + dips[0][0] // 2
+            under = reach((na, a + dips[k - 1][1]), na, half)
+            if under > half + margin:  # else the sound fills every band
+                na = min(na, under)
+    elif k and audible is not None and buried:
+        # The note's floor is buried: the dip holds the capture's floor and
+        # perhaps the sound's faded tail; the note begins where the dip's
+        # end stands over the floor's spectrum or, over 10 ms, its level
+        # (less a margin): a faint first syllable under the hiss stays.
+        d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
+        heard = min(audible(d1, d0), _level_reach(powers, d1, d0, floor_db, params))
+        na = max(na, min(d1, heard - margin))
     j = len(dips) - 1
     while j >= 0 and len(dips) - 1 - j < MAX_EDGE_SOUNDS:
         x, y = a + dips[j][1], nb
@@ -141,6 +217,84 @@ def leave_out_edge_sounds(
         j -= 1
     if j < len(dips) - 1 and audible_own:
         nb = _floor_onset(powers, edge, a, dips[j + 1], own, params, forwards=False)
+        if reach is not None and b - a - dips[-1][1] >= MIN_REACH_CHUNKS:
+            half = b - (b - a - dips[-1][1]) // 2
+            under = reach((a + dips[j + 1][0], nb), nb, half)
+            if under < half - margin:
+                nb = max(nb, under)
+    elif j < len(dips) - 1 and audible is not None and buried:
+        d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
+        heard = max(audible(d0, d1), _level_reach(powers, d0, d1, floor_db, params))
+        nb = min(nb, max(d0, heard + margin))
+    return (na, nb) if nb > na else (a, b)
+
+
+def _level_reach(
+    powers: np.ndarray, start: int, bound: int, floor_db: float, params: TrimParams
+) -> int:
+    """How far from chunk ``start`` towards ``bound`` (either side) the 10 ms
+    level stays ``HEARD_DB`` over the capture's floor, across gaps of
+    ``HEARD_GAP_S``: a faint syllable's end, audible over the hiss though
+    its 50 ms level lies in a dip."""
+    lo, hi = min(start, bound), max(start, bound)
+    heard = levels_db(powers[lo:hi], params) >= floor_db + HEARD_DB
+    if start > bound:
+        heard = heard[::-1]
+    gap = window_chunks(HEARD_GAP_S, params)
+    taken, quiet = 0, 0
+    for i, hit in enumerate(heard.tolist(), 1):
+        if hit:
+            taken, quiet = i, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    return start + taken if start < bound else start - taken
+
+
+def _floor_gone(
+    powers: np.ndarray, a: int, b: int, gone: float, params: TrimParams
+) -> tuple[int, int]:
+    """[a, b) narrowed to the note: up to the nearest stretches on either
+    side, ``GONE_S`` or longer, whose 10 ms level lies under ``gone``
+    (dBFS), where the note's floor has stopped."""
+    short = levels_db(powers[a:b], params)
+    low = np.concatenate(([0], (short < gone).astype(np.int8), [0]))
+    d = np.diff(low)
+    need = window_chunks(GONE_S, params)
+    runs = [
+        (int(s), int(e))
+        for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
+        if e - s >= need
+    ]
+    if not runs:
+        return a, b
+    # The note is the longest stretch between such runs; what lies beyond
+    # them is left out only where it is shorter than the note and no
+    # longer than a sound at its edge can be.
+    bounds = [0, *[x for r in runs for x in r], b - a]
+    pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    p0, p1 = max(pieces, key=lambda p: p[1] - p[0])
+    longest = window_chunks(MAX_EDGE_SOUND_S, params)
+    before = [r for r in runs if r[1] <= p0 and r[0] <= min(p1 - p0, longest)]
+    after = [r for r in runs if r[0] >= p1 and b - a - r[1] <= min(p1 - p0, longest)]
+    # To the chunk: a 10 ms level spreads a frame's half either side, so the
+    # floor begins after the last chunk under ``gone`` near the run's end,
+    # and ends at the first such chunk near its start; the chunk next to it
+    # holds the floor's first (last) sample somewhere inside, and the cut
+    # goes on its inner side, never outside the note.
+    half = window_chunks(params.frame_s, params) // 2
+    chunk = to_db(powers[a:b].astype(np.float32)) < gone
+    na, nb = a, b
+    if before:
+        s, e = before[-1]
+        under = np.flatnonzero(chunk[s : min(len(chunk), e + half)])
+        na = a + s + int(under[-1]) + 2 if len(under) else a + e
+    if after:
+        s, e = after[0]
+        lo = max(0, s - half)
+        under = np.flatnonzero(chunk[lo:e])
+        nb = a + lo + int(under[0]) - 1 if len(under) else a + s
     return (na, nb) if nb > na else (a, b)
 
 
@@ -169,146 +323,3 @@ def _floor_onset(
         return lo + int(under[-1]) + (int(after[0]) if len(after) else 0)
     before = np.flatnonzero(short[: under[0] + 1] >= own - DROP_DB)
     return lo + (int(before[-1]) + 1 if len(before) else int(under[0]))
-
-
-#: The bands (Hz) in which a note's quiet edge is sought over the floor's
-#: spectrum: where a hiss is weak or a hum has nothing at all, a fading "s"
-#: or "f" stands far above the floor though its broadband level does not
-#: (issue 15: a note's last 0.2 s under a 50 Hz hum).
-SPECTRAL_BANDS_HZ = (400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0)
-#: ...by this much (dB) over the most the floor reaches in that band (over
-#: ``SPECTRAL_FLOOR_FRAMES`` frames spread over where it is alone).
-SPECTRAL_FLOOR_FRAMES = 16
-SPECTRAL_DB = 6.0
-#: ...where no band counts as further under the floor's whole power than
-#: this (dB).
-SPECTRAL_RANGE_DB = 60.0
-#: ...within this much (s) of the note's edge found so far (over a
-#: background: music reaches over its own probes now and then),
-SPECTRAL_REACH_S = 0.6
-#: ...or this much over a steady floor, where the note's own floor, once it
-#: stands above the capture's in some band, carries the note through its
-#: pauses (a quiet note over a hum, most of whose syllables never rise
-#: 12 dB over it).
-SPECTRAL_FLOOR_REACH_S = 10.0
-#: ...across dips of up to this long (s).
-SPECTRAL_DIP_S = 0.02
-#: Chunks looked at in one go by the spectral walk.
-_WALK_BLOCK = 256
-#: A spectrum frame lasts about this long (s; a power of two of samples).
-_SPECTRAL_FRAME_S = 0.01
-#: ...at most this many chunks of the default 2.5 ms: a floor frame must
-#: lie whole in the capture.
-SPECTRAL_FRAME_CHUNKS = 8
-
-
-def _window(n: int) -> np.ndarray:
-    """A 4-term Blackman-Harris window: sidelobes 92 dB down, so that a hum's
-    strong low harmonics do not leak into the bands above them."""
-    t = 2 * np.pi * np.arange(n) / n
-    return 0.35875 - 0.48829 * np.cos(t) + 0.14128 * np.cos(2 * t) - 0.01168 * np.cos(3 * t)
-
-
-def _band_powers(y: np.ndarray, starts: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
-    """Power per band (columns) of the windowed ``n``-sample frames of mono
-    ``y`` starting at ``starts`` (rows); frames past ``y`` are zero."""
-    pad = np.concatenate([y, np.zeros(n)])
-    frames = np.lib.stride_tricks.sliding_window_view(pad, n)[starts] * _window(n)
-    spectra = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    bins = np.searchsorted(np.fft.rfftfreq(n, 1.0), edges)  # edges in cycles/sample
-    return np.add.reduceat(spectra, bins[:-1], axis=1)[:, : len(edges) - 1]
-
-
-def extend_by_spectrum(
-    read: Reader | None,
-    floor_at: np.ndarray,
-    hop: int,
-    samplerate: int,
-    a: int,
-    b: int,
-    lo: int,
-    hi: int,
-    reach_s: float = SPECTRAL_REACH_S,
-) -> tuple[int, int]:
-    """The note [a, b) (chunks) widened, never past chunks ``lo``/``hi``
-    nor further than ``reach_s`` seconds,
-    over the chunks next to it where some band (``SPECTRAL_BANDS_HZ``)
-    stands ``SPECTRAL_DB`` over the most the capture's floor reaches there,
-    measured on frames starting at the chunks ``floor_at`` (where the floor
-    is alone): the quiet edge of a note over a floor whose power lies
-    elsewhere.  Without a reader or such chunks, [a, b)."""
-    if read is None or len(floor_at) == 0:
-        return a, b
-    n = 1 << max(6, int(np.ceil(np.log2(_SPECTRAL_FRAME_S * samplerate))))
-    edges = np.array([f for f in SPECTRAL_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
-    if len(edges) < 2:
-        return a, b
-    edges = edges / samplerate
-
-    def mono(x: np.ndarray) -> np.ndarray:
-        y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        return y.mean(axis=1) if y.ndim == 2 else y
-
-    # Each floor frame read with the next ``phases`` chunks' frames: every
-    # phase of a hum's period, not just the one the spacing falls on.
-    phases = SPECTRAL_FRAME_CHUNKS
-    floor = np.concatenate(
-        [mono(read(int(c) * hop, int(c) * hop + n + phases * hop)) for c in floor_at]
-    )
-    size = n + phases * hop
-    starts = np.array(
-        [k * size + j * hop for k in range(len(floor_at)) for j in range(phases)], np.int64
-    )
-    starts = starts[starts + n <= len(floor)]
-    if len(starts) == 0:
-        return a, b
-    bands = _band_powers(floor, starts, n, edges)
-    # A band where the floor has (next to) nothing, a hum's highs, holds only
-    # rounding noise that flickers far over its own tiny level: no band's
-    # limit lies more than SPECTRAL_RANGE_DB under the floor's whole power.
-    total = _band_powers(floor, starts, n, np.array([0.0, 0.5])).max()
-    limit = np.maximum(bands.max(axis=0), total * 10 ** (-SPECTRAL_RANGE_DB / 10))
-    limit = limit * 10 ** (SPECTRAL_DB / 10)
-    reach = max(1, round(reach_s * samplerate / hop))
-    dip = max(1, round(SPECTRAL_DIP_S * samplerate / hop))
-
-    def above(c0: int, c1: int, forwards: bool) -> np.ndarray:
-        """Whether each chunk of [c0, c1) holds more than the floor."""
-        # A frame's worth of audio either side, so that no frame is cut off
-        # short: a hum stopped dead splashes into every band.
-        lead = min(n, c0 * hop)
-        y = mono(read(c0 * hop - lead, c1 * hop + n))
-        k = np.arange(c1 - c0)
-        # Forwards a chunk holds the note if the frame starting at it does;
-        # backwards, if the frame ending with it does: never past the note.
-        starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-        return (_band_powers(y, starts, n, edges) > limit).any(axis=1)
-
-    def walk(first: int, last: int, forwards: bool) -> int:
-        """How many chunks, from the edge outwards, hold the note: in blocks
-        of ``_WALK_BLOCK`` chunks, so that memory stays small and a walk
-        that stops soon reads little."""
-        taken, gap, i = 0, 0, 0
-        while i < last - first:
-            size = min(_WALK_BLOCK, last - first - i)
-            if forwards:
-                hits = above(first + i, first + i + size, True)
-            else:
-                hits = above(last - i - size, last - i, False)[::-1]
-            for hit in hits.tolist():
-                i += 1
-                if hit:
-                    taken, gap = i, 0
-                else:
-                    gap += 1
-                    if gap > dip:
-                        return taken
-        return taken
-
-    # The outermost chunk found holds the note's first (last) sample
-    # somewhere inside it: the cut goes on its inner side, never outside the
-    # note (a cut between a note's first sample and its audible start is
-    # exact).
-    a -= max(0, walk(max(lo, a - reach), a, forwards=False) - 1)
-    b += max(0, walk(b, min(hi, b + reach), forwards=True) - 1)
-    return a, b

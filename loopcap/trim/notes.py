@@ -26,14 +26,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .background import BACKGROUND_REASON, note_over_background, spans_capture
-from .edges import (
-    SPECTRAL_FLOOR_FRAMES,
-    SPECTRAL_FLOOR_REACH_S,
-    SPECTRAL_FRAME_CHUNKS,
-    extend_by_spectrum,
-    leave_out_edge_sounds,
-)
+from .background import BACKGROUND_REASON, note_over_background, sounds_at_an_end, spans_capture
+from .edges import leave_out_edge_sounds
 from .levels import (
     clear_chunks,
     estimate_floor_db,
@@ -45,6 +39,15 @@ from .levels import (
 from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
+from .spectrum import (
+    LONG_DB,
+    LONG_FRAME_S,
+    SPECTRAL_FLOOR_FRAMES,
+    SPECTRAL_FLOOR_REACH_S,
+    SPECTRAL_FRAME_CHUNKS,
+    extend_by_spectrum,
+    floor_reach,
+)
 
 __all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
 
@@ -141,12 +144,17 @@ class _Segmenter:
         self.bright = brightness(read, quiet, self.hop, samplerate)
         self.voice = voicelike(read, quiet, self.hop, samplerate, params)
         self.low_share = low_share(read, quiet, self.hop, samplerate)
+        #: The last note's span (chunks) before sounds at its edges were
+        #: left out (:meth:`bounds` with ``edge_sounds``).
+        self.outer = (0, 0)
         # Quiet edges are taken in while they stand edge_db over the floor,
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
         top = floor_top_db(powers, self.regions, params, params.edge_window_s)
+        self.steady = True
         if top is not None and top > self.edge_threshold:
             self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
+            self.steady = False
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
@@ -231,8 +239,37 @@ class _Segmenter:
             a, b = extend_by_spectrum(
                 self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
             )
+            if self.steady:
+                # ...and over a steady floor, on longer frames too (a fading
+                # syllable a few dB over a hum's hiss).
+                a, b = extend_by_spectrum(
+                    self.read,
+                    floor_at,
+                    self.hop,
+                    self.samplerate,
+                    a,
+                    b,
+                    lo,
+                    hi,
+                    SPECTRAL_FLOOR_REACH_S,
+                    LONG_FRAME_S,
+                    LONG_DB,
+                )
+
+            def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
+                return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)
+
+            def audible(start: int, bound: int) -> int:
+                lo_, hi_ = min(start, bound), max(start, bound)
+                s_reach = abs(start - bound) * p.hop_s
+                wa, wb = extend_by_spectrum(
+                    self.read, floor_at, self.hop, self.samplerate, start, start, lo_, hi_, s_reach
+                )
+                return wa if bound < start else wb
+
+            self.outer = (a, b)
             a, b = leave_out_edge_sounds(
-                self.powers, a, b, self.floor, p, self.low_share, self.bright
+                self.powers, a, b, self.floor, p, self.low_share, self.bright, reach, audible
             )
         pad = round(p.pad_s * self.samplerate)
         start = max(0, a * self.hop - pad, lo * self.hop)
@@ -266,8 +303,14 @@ def find_bounds(
     a, b, _, _ = seg.grow(seg.voiced(list(range(len(seg.regions)))), voice_gap=voice_gap)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
-    span = (found.start // hop, -(-found.end // hop))
-    if spans_capture(powers, seg.floor, span, seg.regions, params):
+    # The sounds at the note's edges count here, left out or not: a click
+    # on music's first beat is still sound at the capture's start.
+    span = seg.outer
+    # Or a floor that is not steady (it rises over its quietest again and
+    # again) and sounds at one end: music that swells from a quiet moment
+    # at the other end (a pad), which is then the capture's "floor".
+    unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
+    if unsteady or spans_capture(powers, seg.floor, span, seg.regions, params):
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
         over, probe = note_over_background(powers, params)
