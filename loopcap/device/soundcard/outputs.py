@@ -45,6 +45,9 @@ class OutputWatcher:
         self._on_change = on_change
         self.changed = threading.Event()
         self._stop = threading.Event()
+        #: Guards _pulse: the thread frees the connection when it is lost, and
+        #: waking a freed one aborts the process (libpulse asserts).
+        self._lock = threading.Lock()
         self._pulse: Any = None
         self._thread: threading.Thread | None = None
 
@@ -84,8 +87,10 @@ class OutputWatcher:
         except Exception:  # the server went away: the caller polls again
             pass
         finally:
+            with self._lock:
+                pulse, self._pulse = self._pulse, None
             try:
-                self._pulse.close()
+                pulse.close()
             except Exception:  # nothing left to release
                 pass
             if not self._stop.is_set():
@@ -96,9 +101,11 @@ class OutputWatcher:
         if self._stop.is_set():
             return
         self._stop.set()
-        try:
-            self._pulse.event_listen_stop()  # thread-safe: wakes event_listen()
-        except Exception:  # already closed
-            pass
+        with self._lock:
+            if self._pulse is not None:
+                try:
+                    self._pulse.event_listen_stop()  # thread-safe: wakes event_listen()
+                except Exception:  # closing
+                    pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
