@@ -197,10 +197,14 @@ class StreamWaker:
 
     Lifecycle: made once per reader with :meth:`make` (None when libpulse
     lacks the calls: the reader then looks every hand-over); :meth:`watch`
-    each stream it reads, :meth:`arm` when a read found nothing, both with
-    the main-loop lock held.  It must live as long as its streams (libpulse
-    holds pointers to its callbacks; a stream drops them when it is
-    disconnected or fails).
+    each stream it reads, :meth:`arm` when a read found nothing, and
+    :meth:`forget` each stream before it is closed, all with the main-loop
+    lock held.  libpulse holds pointers to its callbacks for as long as the
+    stream lives, and a stream closed while pending (a sleeping PipeWire
+    sink) lives on inside libpulse until the server answers, which it does
+    when the sink wakes: without :meth:`forget` it then called a freed
+    callback (measured: the app died without a word when a sound played
+    after it had followed a new default output).
     """
 
     def __init__(self, wake: threading.Event) -> None:
@@ -240,6 +244,14 @@ class StreamWaker:
         pointer, null = self._pointer(stream), self._extra.ffi.NULL
         self._set_state(pointer, self._on_change, null)
         self._set_moved(pointer, self._on_change, null)
+
+    def forget(self, stream: Any) -> None:
+        """Call back no more for ``stream``.  The caller holds the
+        main-loop lock."""
+        pointer, null = self._pointer(stream), self._extra.ffi.NULL
+        self._set_read(pointer, null, null)
+        self._set_state(pointer, null, null)
+        self._set_moved(pointer, null, null)
 
     def arm(self, stream: Any) -> None:
         """Wake at ``stream``'s next fragment of audio (once).  The caller

@@ -208,8 +208,18 @@ class SoundcardStream:
         after 30.4 s with "stopped delivering audio")."""
         old = self._rec
         self._rec = PassiveRecorder(*self._passive_args).open()
+        self._forget(old)
         old.close()
         self._bind_queries()
+
+    def _forget(self, rec: Any) -> None:
+        """No more callbacks from ``rec``'s stream (see StreamWaker.forget)."""
+        if self._waker is not None and rec.stream is not None:
+            try:
+                with self._pulse._lock_mainloop():
+                    self._waker.forget(rec.stream)
+            except Exception:  # the connection is gone: nothing will call back
+                pass
 
     # ------------------------------------------------------------ checks
 
@@ -435,6 +445,7 @@ class SoundcardStream:
             if self._ctx is not None:
                 self._ctx.__exit__(None, None, None)
             else:
+                self._forget(self._rec)
                 self._rec.close()
         except Exception:  # the server may be gone; nothing left to release
             pass
