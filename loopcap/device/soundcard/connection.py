@@ -184,6 +184,8 @@ class _Extra:
                 void *s, void (*cb)(void *s, void *userdata), void *userdata);
             void pa_stream_set_moved_callback(
                 void *s, void (*cb)(void *s, void *userdata), void *userdata);
+            int pa_stream_get_state(void *s);
+            int pa_stream_disconnect(void *s);
             """
         )
         self.device_index: Any = None  # (pa_stream address) -> its device index

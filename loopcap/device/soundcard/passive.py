@@ -166,18 +166,58 @@ class PassiveRecorder:
 
     def close(self) -> None:
         """Disconnect and free the stream.  Idempotent; never raises (the
-        server may be gone)."""
+        server may be gone).
+
+        A pending stream cannot be disconnected yet: libpulse refuses
+        (``PA_ERR_BADSTATE``) until the server has answered, keeps it, and
+        once the sink wakes it records for ever, unread (measured on
+        PipeWire: the closed stream still listed as a source-output, and the
+        process woken 100 times a second while the sink played).  Such a
+        stream is disconnected by :func:`_disconnect_when_answered` when the
+        answer comes."""
         stream, self.stream = self.stream, None
         if stream is None:
             return
         pa = self._api._pa
         try:
             with self._locked():
-                if pa.pa_stream_get_state(stream) in (pa.PA_STREAM_READY, pa.PA_STREAM_CREATING):
+                state = pa.pa_stream_get_state(stream)
+                if state == pa.PA_STREAM_READY:
                     pa.pa_stream_disconnect(stream)
+                elif state == pa.PA_STREAM_CREATING:
+                    _disconnect_when_answered(stream)
                 pa.pa_stream_unref(stream)
         except Exception:  # nothing left to release
             pass
+
+
+#: ``PA_STREAM_READY`` (pulse/def.h).
+_PA_STREAM_READY = 2
+#: The one state callback of pending streams that were closed (made once,
+#: never freed: libpulse may call it at any time after).
+_closer: Any = None
+
+
+def _disconnect_when_answered(stream: Any) -> None:
+    """Disconnect the pending ``stream`` as soon as the server answers (see
+    :meth:`PassiveRecorder.close`); no other callback of it runs meanwhile.
+    The caller holds the main-loop lock."""
+    global _closer
+    extra = pulse_extra()
+    lib, ffi = extra.lib, extra.ffi
+    if lib is None:
+        return
+    if _closer is None:
+
+        def on_state(pointer: Any, _userdata: Any) -> None:
+            if lib.pa_stream_get_state(pointer) == _PA_STREAM_READY:
+                lib.pa_stream_disconnect(pointer)  # (unlinks it: no callback after)
+
+        _closer = ffi.callback("void(void *, void *)", on_state)
+    pointer = ffi.cast("void *", extra.address(stream))
+    lib.pa_stream_set_read_callback(pointer, ffi.NULL, ffi.NULL)
+    lib.pa_stream_set_moved_callback(pointer, ffi.NULL, ffi.NULL)
+    lib.pa_stream_set_state_callback(pointer, _closer, ffi.NULL)
 
 
 class StreamWaker:
