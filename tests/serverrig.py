@@ -230,6 +230,10 @@ class SoundServer:
         target = self.source_index(source)
         deadline = time.monotonic() + timeout
         while (now := self.source_of_output(index)) != target:
+            if now is None:
+                # Gone since the move was accepted: its client saw the move and
+                # closed the stream (loopcap does so as soon as it is told).
+                return
             if time.monotonic() > deadline:
                 raise SoundServerError(
                     f"source output {index} still records from source {now}, not {source}"

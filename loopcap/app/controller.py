@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -36,7 +36,7 @@ from loopcap.app.apps import open_capture_source
 from loopcap.capture.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
 from loopcap.capture.tap import Tap
 from loopcap.config import Config
-from loopcap.device import list_loopbacks
+from loopcap.device import list_loopbacks, watch_default_output
 from loopcap.errors import LoopcapError
 from loopcap.fs import ensure_private_dir, link_exclusive
 from loopcap.naming import claim
@@ -57,8 +57,11 @@ IDLE, ARMED, RECORDING, SAVING, ERROR = "idle", "armed", "recording", "saving", 
 #: Seconds between attempts to reopen a device that failed.
 RETRY_S = 2.0
 #: The longest the worker sleeps without an event (a safety net: a tap that
-#: ends posts an event at once).
+#: ends posts an event at once), and how often it looks for a new default
+#: output when the server cannot tell it (see Controller._follow_default).
 WATCH_S = 2.0
+#: The same while the server tells of a new default output: a safety net.
+QUIET_WATCH_S = 60.0
 RECENT = 5
 
 
@@ -133,6 +136,8 @@ class Controller:
         self._snapshot = Snapshot(IDLE)
         self._next_retry = 0.0
         self._device_id: str | None = None  # the device last opened
+        #: The OutputWatcher (see _follow_default); None before, False if none can run.
+        self._outputs: Any = None
         self._thread = threading.Thread(target=self._run, name="loopcap-controller", daemon=True)
 
     # ------------------------------------------------------------ public
@@ -246,7 +251,8 @@ class Controller:
                     # An armed capture ends on silence: look at the clock often.
                     timeout = ARM_CHECK_S
                 elif self._tap is not None:
-                    timeout = WATCH_S
+                    quiet = bool(self._outputs) and self._outputs.quiet
+                    timeout = QUIET_WATCH_S if quiet else WATCH_S
                 else:
                     timeout = min(WATCH_S, max(0.0, self._next_retry - time.monotonic()))
                 try:
@@ -267,6 +273,8 @@ class Controller:
         finally:
             if self._tap is not None:
                 self._tap.close()
+            if self._outputs:
+                self._outputs.close()
             self.finished.set()
             # Release anyone still waiting on an event that will never run.
             while not self._events.empty():
@@ -310,8 +318,14 @@ class Controller:
         plugged in, a Bluetooth headset connected), and say so.  A recording
         never moves: it goes on from its device, which still exists.
 
-        soundcard has no event for this, so the device list is read at every
-        watch (every WATCH_S, a few ms of the server's time)."""
+        soundcard has no event for this: the server's own events wake the
+        watch (see loopcap.device.soundcard.outputs), or where it has none
+        the device list is read at every watch (every WATCH_S)."""
+        if self._outputs is None or (self._outputs and not self._outputs.alive):
+            post = lambda: self._events.put(_Event("watch"))  # noqa: E731
+            self._outputs = watch_default_output(post) or False
+        elif self._outputs:
+            self._outputs.changed.clear()  # looked at now
         try:
             default = next((d for d in list_loopbacks() if d.default), None)
         except LoopcapError:

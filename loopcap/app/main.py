@@ -102,8 +102,9 @@ def run_app(
                 if not quit_requested.is_set():
                     # The icon's window went away (the panel restarted): keep going.
                     logger.warning("the tray icon went away; running with hotkeys only")
-            while not controller.finished.wait(0.5):
-                pass
+            # No timeout: the stop signals come through forward_signals' thread,
+            # so this thread need not wake to let Python run their handlers.
+            controller.finished.wait()
             request_quit()
             controller.finished.wait(QUIT_TIMEOUT_S)
             _exit(server, lock, EXIT_OK, session_bus)

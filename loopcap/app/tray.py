@@ -36,15 +36,25 @@ from loopcap.fs import ensure_private_dir
 # open_path and cut_picture_of live in loopcap.app.menu now; kept here for callers.
 __all__ = ["Tray", "tray_support", "open_path", "xorg_frame", "cut_picture_of"]
 
+#: How often the Xorg icon's docking is checked until it is docked, then
+#: while it stays docked (a panel restart is noticed within that).  Each
+#: check is three X round trips: about 4 wake-ups of the app (measured).
 DOCK_CHECK_S = 1.0
+DOCKED_CHECK_S = 5.0
 DOCK_ATTEMPTS = 8
 #: The icon image given to the backends that scale it themselves (AppIndicator,
 #: win32, darwin): large enough for a 24-32 px tray at 2x (HiDPI).
 ICON_SIZE = 64
 #: How often the Xorg icon is redrawn (and the panel colour read again) while
-#: idle; faster until the panel's colour has first been read from the docked icon.
-REDRAW_S = 1.0
+#: idle; faster until the panel's colour has first been read from the docked
+#: icon, and at once when the icon is seen docked.  Each redraw wakes the
+#: app's threads about 14 times (X round trips, pystray's repaint; measured):
+#: at 1 s that was most of what the waiting app cost with its icon.
+REDRAW_S = 5.0
 FIRST_REDRAW_S = 0.1
+#: While recording, how often the tooltip's elapsed time (and the Xorg icon)
+#: is refreshed.
+RECORDING_REFRESH_S = 1.0
 #: The Xorg icon's background until the panel's own colour is known (GTK's
 #: default window colour: the first frame is right on most panels).
 PANEL_GUESS = (220, 218, 213)
@@ -136,6 +146,7 @@ class Tray:
         # whole values, replaced by one assignment each.
         self._panel: RGB = PANEL_GUESS
         self._panel_read = False
+        self._redraw = False  # set by the docking check: redraw at once
         self._shown = "idle"
         xorg = pystray.Icon.__module__.endswith("_xorg")
         first = xorg_frame("idle", (24, 24), PANEL_GUESS) if xorg else icon_image("idle", ICON_SIZE)
@@ -303,7 +314,13 @@ class Tray:
     def _update(self) -> None:
         """The one thread that changes the icon, title, menu and notifies."""
         while not self._stop.is_set():
-            woke = self._wake.wait(REDRAW_S if self._panel_read else FIRST_REDRAW_S)
+            if self._snap.state == RECORDING:
+                timeout: float | None = RECORDING_REFRESH_S
+            elif self._xorg:
+                timeout = REDRAW_S if self._panel_read else FIRST_REDRAW_S
+            else:
+                timeout = None  # nothing to refresh: wait for a change
+            woke = self._wake.wait(timeout)
             self._wake.clear()
             with self._lock:
                 pending, self._pending = self._pending, None
@@ -314,7 +331,8 @@ class Tray:
                         self._show_xorg(snap.state, self._title(snap))
                         continue
                     _on_ui_thread(functools.partial(self._show, previous, snap))
-                elif not woke and self._xorg:
+                elif (not woke or self._redraw) and self._xorg:
+                    self._redraw = False
                     # Redraw now and then: an Expose can be lost, or come
                     # before the tray has mapped the icon after docking; and
                     # the panel's colour can change (a theme, a panel restart).
@@ -403,14 +421,19 @@ class Tray:
         """Check the icon is shown in the tray for as long as the app runs, and
         ask the tray again when it is not (at start, or after a panel restart)."""
         missing = 0
-        while not self._stop.wait(DOCK_CHECK_S):
-            docked = self._docked()
+        docked: bool | None = False
+        while not self._stop.wait(DOCKED_CHECK_S if docked else DOCK_CHECK_S):
+            was_docked, docked = docked, self._docked()
             if docked is None:
                 return  # not an X11 tray: nothing to check
             if docked:
                 if missing:
                     logger.info("tray icon docked")
                 missing = 0
+                if not was_docked:
+                    # An Expose can come before the tray maps the icon: draw now.
+                    self._redraw = True
+                    self._wake.set()
                 continue
             missing += 1
             if missing == DOCK_ATTEMPTS:
@@ -438,6 +461,7 @@ class Tray:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         try:
             self.icon.stop()
         except Exception as exc:

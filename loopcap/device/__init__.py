@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from loopcap.device.base import (
     DRAIN_LAG_S,
@@ -42,6 +44,9 @@ from loopcap.device.base import (
 )
 from loopcap.errors import DeviceError
 
+if TYPE_CHECKING:
+    from loopcap.device.soundcard.outputs import OutputWatcher
+
 __all__ = [
     "AppInfo",
     "DeviceInfo",
@@ -51,6 +56,7 @@ __all__ = [
     "open_source",
     "backend_name",
     "server_name",
+    "watch_default_output",
     "HANDOVER_S",
     "DRAIN_LAG_S",
     "app_capture_support",
@@ -101,6 +107,23 @@ def server_name() -> str:
     from loopcap.device.soundcard import SoundcardBackend
 
     return SoundcardBackend().server_name()
+
+
+def watch_default_output(on_change: Callable[[], None]) -> OutputWatcher | None:
+    """Call ``on_change`` (from a thread of the watcher's, never blocking)
+    whenever the sound server says the default output may have changed;
+    the watcher, or None where the server cannot tell (Windows, macOS, the
+    fake backend, no pulsectl connection): the caller then looks for itself
+    now and then.  See :mod:`loopcap.device.soundcard.outputs`; close the
+    watcher when done."""
+    if backend_name() == "fake" or sys.platform in ("win32", "darwin"):
+        return None
+    from loopcap.device.soundcard.outputs import OutputWatcher
+
+    try:
+        return OutputWatcher(on_change).start()
+    except Exception:  # no server, or pulsectl refused the subscription: poll
+        return None
 
 
 # Per-application capture.  Windows (11, build 20348+) captures one process

@@ -433,7 +433,12 @@ def test_device_removed_keeps_the_capture_and_takes_nothing_from_elsewhere(pulse
         run.wait_started()
         let_idle_sink_settle(pulse)
         player = pulse.play_array(played, sink="phone", wait=False)
-        time.sleep(1.5)
+        # A device that goes takes with it what came since the last hand-over
+        # (up to HANDOVER_S, 0.25 s), and the hand-overs start with the sound
+        # on a sink that slept: the second checked below (0.25-1.25 s of the
+        # sound) needs the device to stay until 1.5 s of sound, plus the
+        # player's start.
+        time.sleep(1.75)
         pulse.unload_module(module)
         unloaded = True
         # the default sink's monitor is what a confused recorder would fall back to
@@ -465,7 +470,7 @@ def test_capture_moved_to_another_device_takes_nothing_from_it(pulse, record):
         run.wait_started()
         let_idle_sink_settle(pulse)
         player = pulse.play_array(played, sink="phone", wait=False)
-        time.sleep(1.5)
+        time.sleep(1.75)  # (see the test above)
         (output,) = pulse.pactl("list", "short", "source-outputs").splitlines()
         pulse.move_source_output(int(output.split("\t")[0]), "speakers.monitor")
         player.wait(10)

@@ -178,6 +178,14 @@ class _Extra:
             void *pa_stream_new_with_proplist(
                 void *c, const char *name, const void *ss, const void *map, void *p);
             int pa_stream_set_monitor_stream(void *s, uint32_t sink_input_idx);
+            void pa_stream_set_read_callback(
+                void *s, void (*cb)(void *s, size_t nbytes, void *userdata), void *userdata);
+            void pa_stream_set_state_callback(
+                void *s, void (*cb)(void *s, void *userdata), void *userdata);
+            void pa_stream_set_moved_callback(
+                void *s, void (*cb)(void *s, void *userdata), void *userdata);
+            int pa_stream_get_state(void *s);
+            int pa_stream_disconnect(void *s);
             """
         )
         self.device_index: Any = None  # (pa_stream address) -> its device index

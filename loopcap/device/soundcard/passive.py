@@ -33,12 +33,17 @@ The monitor delivers nothing while the sink sleeps, as WASAPI loopback does
 in silence; the writer keeps the wall-clock timeline through that (see
 :class:`~loopcap.writer.timeline.Timeline`).
 
+:class:`StreamWaker` lets the reader sleep while such a stream has nothing
+to say, and wakes it when it has: audio after none, a change of state
+(ready, failed) or of device (moved).
+
 Threads: every call takes soundcard's main-loop lock itself; one owner
 thread (the capture thread) opens, reads and closes.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -47,6 +52,7 @@ from loopcap.errors import DeviceError
 
 __all__ = [
     "PassiveRecorder",
+    "StreamWaker",
     "DONT_INHIBIT_AUTO_SUSPEND",
     "DONT_MOVE",
     "PASSIVE_PROPS",
@@ -160,15 +166,135 @@ class PassiveRecorder:
 
     def close(self) -> None:
         """Disconnect and free the stream.  Idempotent; never raises (the
-        server may be gone)."""
+        server may be gone).
+
+        A pending stream cannot be disconnected yet: libpulse refuses
+        (``PA_ERR_BADSTATE``) until the server has answered, keeps it, and
+        once the sink wakes it records for ever, unread (measured on
+        PipeWire: the closed stream still listed as a source-output, and the
+        process woken 100 times a second while the sink played).  Such a
+        stream is disconnected by :func:`_disconnect_when_answered` when the
+        answer comes."""
         stream, self.stream = self.stream, None
         if stream is None:
             return
         pa = self._api._pa
         try:
             with self._locked():
-                if pa.pa_stream_get_state(stream) in (pa.PA_STREAM_READY, pa.PA_STREAM_CREATING):
+                state = pa.pa_stream_get_state(stream)
+                if state == pa.PA_STREAM_READY:
                     pa.pa_stream_disconnect(stream)
+                elif state == pa.PA_STREAM_CREATING:
+                    _disconnect_when_answered(stream)
                 pa.pa_stream_unref(stream)
         except Exception:  # nothing left to release
             pass
+
+
+#: ``PA_STREAM_READY`` (pulse/def.h).
+_PA_STREAM_READY = 2
+#: The one state callback of pending streams that were closed (made once,
+#: never freed: libpulse may call it at any time after).
+_closer: Any = None
+
+
+def _disconnect_when_answered(stream: Any) -> None:
+    """Disconnect the pending ``stream`` as soon as the server answers (see
+    :meth:`PassiveRecorder.close`); no other callback of it runs meanwhile.
+    The caller holds the main-loop lock."""
+    global _closer
+    extra = pulse_extra()
+    lib, ffi = extra.lib, extra.ffi
+    if lib is None:
+        return
+    if _closer is None:
+
+        def on_state(pointer: Any, _userdata: Any) -> None:
+            if lib.pa_stream_get_state(pointer) == _PA_STREAM_READY:
+                lib.pa_stream_disconnect(pointer)  # (unlinks it: no callback after)
+
+        _closer = ffi.callback("void(void *, void *)", on_state)
+    pointer = ffi.cast("void *", extra.address(stream))
+    lib.pa_stream_set_read_callback(pointer, ffi.NULL, ffi.NULL)
+    lib.pa_stream_set_moved_callback(pointer, ffi.NULL, ffi.NULL)
+    lib.pa_stream_set_state_callback(pointer, _closer, ffi.NULL)
+
+
+class StreamWaker:
+    """Sets ``wake`` (a :class:`threading.Event`) when a record stream has
+    something for its reader: audio after it found none, or a change of
+    state or device.
+
+    libpulse calls back on its main-loop thread, with the lock held, for
+    every fragment that arrives (the read callback), for each change of
+    state (ready, failed, terminated) and for a move to another device.
+    The state and move callbacks stay on for the stream's life: they come
+    a few times in it.  The read callback would come every 10 ms while audio
+    flows, so it is set only by :meth:`arm`, when the reader found nothing,
+    and unsets itself at the first fragment: the reader then reads every
+    ``HANDOVER_S`` again, and sleeps while the device delivers nothing (a
+    sink that sleeps) instead of looking every hand-over, 4 times a second.
+
+    Lifecycle: made once per reader with :meth:`make` (None when libpulse
+    lacks the calls: the reader then looks every hand-over); :meth:`watch`
+    each stream it reads, :meth:`arm` when a read found nothing, and
+    :meth:`forget` each stream before it is closed, all with the main-loop
+    lock held.  libpulse holds pointers to its callbacks for as long as the
+    stream lives, and a stream closed while pending (a sleeping PipeWire
+    sink) lives on inside libpulse until the server answers, which it does
+    when the sink wakes: without :meth:`forget` it then called a freed
+    callback (measured: the app died without a word when a sound played
+    after it had followed a new default output).
+    """
+
+    def __init__(self, wake: threading.Event) -> None:
+        extra = pulse_extra()
+        lib, ffi = extra.lib, extra.ffi
+        self._extra = extra
+        self._set_read = lib.pa_stream_set_read_callback
+        self._set_state = lib.pa_stream_set_state_callback
+        self._set_moved = lib.pa_stream_set_moved_callback
+
+        def on_data(stream: Any, _nbytes: int, _userdata: Any) -> None:
+            lib.pa_stream_set_read_callback(stream, ffi.NULL, ffi.NULL)  # once
+            wake.set()
+
+        def on_change(_stream: Any, _userdata: Any) -> None:
+            wake.set()
+
+        self._on_data = ffi.callback("void(void *, size_t, void *)", on_data)
+        self._on_change = ffi.callback("void(void *, void *)", on_change)
+
+    @classmethod
+    def make(cls, wake: threading.Event) -> StreamWaker | None:
+        """A waker setting ``wake``, or None when libpulse (or cffi) cannot
+        call back here."""
+        try:
+            return cls(wake)
+        except (AttributeError, MemoryError, RuntimeError):  # no such call; no callbacks
+            return None
+
+    def _pointer(self, stream: Any) -> Any:
+        extra = self._extra
+        return extra.ffi.cast("void *", extra.address(stream))
+
+    def watch(self, stream: Any) -> None:
+        """Wake on ``stream``'s changes of state and device from now on.
+        The caller holds the main-loop lock."""
+        pointer, null = self._pointer(stream), self._extra.ffi.NULL
+        self._set_state(pointer, self._on_change, null)
+        self._set_moved(pointer, self._on_change, null)
+
+    def forget(self, stream: Any) -> None:
+        """Call back no more for ``stream``.  The caller holds the
+        main-loop lock."""
+        pointer, null = self._pointer(stream), self._extra.ffi.NULL
+        self._set_read(pointer, null, null)
+        self._set_state(pointer, null, null)
+        self._set_moved(pointer, null, null)
+
+    def arm(self, stream: Any) -> None:
+        """Wake at ``stream``'s next fragment of audio (once).  The caller
+        holds the main-loop lock, under which it found the stream empty, so
+        no fragment can slip in between."""
+        self._set_read(self._pointer(stream), self._on_data, self._extra.ffi.NULL)

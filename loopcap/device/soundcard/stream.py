@@ -21,7 +21,7 @@ import numpy as np
 from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo
 from loopcap.device.soundcard.com import ComThread
 from loopcap.device.soundcard.connection import pulse_extra, stream_closed, stream_opened
-from loopcap.device.soundcard.passive import PassiveRecorder
+from loopcap.device.soundcard.passive import PassiveRecorder, StreamWaker
 from loopcap.errors import DeviceError, DeviceLostError
 
 __all__ = ["pipewire_fragment", "on_pipewire", "SoundcardStream", "capture_channels"]
@@ -43,7 +43,7 @@ def pipewire_fragment(samplerate: int, block_s: float) -> int:
     fragment when the last playing stream ended stayed in the server, since
     the graph then stops: the last 32 frames of a chirp were missing in 4
     runs of 8, while parec on the same monitor had them.  A fragment that
-    divides the quantum leaves nothing behind (measured: 0 in 22 runs).
+    divides the quantum leaves nothing behind (measured: 0 in 32 runs).
     """
     frames = max(1, int(samplerate * block_s))
     return 1 << (frames.bit_length() - 1)
@@ -98,9 +98,15 @@ class SoundcardStream:
     each 0.25 s check costs 0.2%.  The samples are still stamped well:
     while audio flows, fragments arrive every 5-10 ms, so the last one taken
     arrived at most that long before its stamp, however long the period.
-    The period is the same while the device delivers nothing (a sink that
-    sleeps): a few wake-ups a second, not 50 (it used to be read every 20 ms
-    until the first audio, which with a sleeping sink meant all day).
+    While the device delivers nothing (a sink that sleeps) the reader
+    sleeps: a read that found nothing asks libpulse to wake it at the next
+    fragment (:class:`~loopcap.device.soundcard.passive.StreamWaker`), as it
+    does at any change of the stream's state or device, and otherwise looks
+    again only every ``IDLE_S``.  The waiting app used to wake here 4 times
+    a second all day (and 50 before that, reading every 20 ms until the
+    first audio).  The audio loses nothing by it: the first fragment is
+    taken as it arrives, so the run it begins is placed at least as well as
+    by a read every hand-over (see :func:`~loopcap.device.base.run_start`).
 
     Watchdog: soundcard's monitor recorder is silently moved to another source
     when its device disappears (SoundCard #123; measured here: unloading a
@@ -125,6 +131,11 @@ class SoundcardStream:
 
     BLOCK_S = 0.01  # fragment size asked from the server
     HANDOVER_S = HANDOVER_S  # how often audio is read, checked and handed over
+    #: While the device delivers nothing and libpulse will wake the reader at
+    #: the next fragment, state change or move, the reader still looks this
+    #: often (s): a safety net, and the device-list check of the servers that
+    #: need it (see below).
+    IDLE_S = 10.0
     DRAIN_LAG_S = DRAIN_LAG_S  # see loopcap.device.base
 
     def __init__(self, sc: Any, info: DeviceInfo, samplerate: int) -> None:
@@ -139,6 +150,9 @@ class SoundcardStream:
         self._held: list[np.ndarray] = []  # _read_blocking only
         self._held_t = 0.0
         self._drain_requested = threading.Event()
+        #: Set by drain() and the stream's callbacks: the reader looks at once.
+        self._wake = threading.Event()
+        self._waker: StreamWaker | None = None
         self._drain_at = 0.0
         self._flowing = False
         # This runs on the capture thread, which on Windows must join COM
@@ -187,6 +201,7 @@ class SoundcardStream:
             # replaces soundcard's global one, not this stream's).
             self._pulse = self._pa_api._pulse
             self._mainloop = self._pulse.mainloop
+            self._waker = StreamWaker.make(self._wake)
             self._bind_queries()
             if self._index_now is not None:
                 try:
@@ -199,8 +214,12 @@ class SoundcardStream:
             self._nbytes_ptr = extra.ffi.new("size_t *")
 
     def _bind_queries(self) -> None:
-        """Point the device index and name queries at the current stream."""
+        """Point the device index and name queries, and the waker, at the
+        current stream."""
         extra = pulse_extra()
+        if self._waker is not None:
+            with self._pulse._lock_mainloop():
+                self._waker.watch(self._rec.stream)
         if extra.device_index is not None:
             stream = extra.ffi.cast("void *", extra.address(self._rec.stream))
             self._index_now = functools.partial(extra.device_index, stream)
@@ -217,8 +236,18 @@ class SoundcardStream:
         after 30.4 s with "stopped delivering audio")."""
         old = self._rec
         self._rec = PassiveRecorder(*self._passive_args).open()
+        self._forget(old)
         old.close()
         self._bind_queries()
+
+    def _forget(self, rec: Any) -> None:
+        """No more callbacks from ``rec``'s stream (see StreamWaker.forget)."""
+        if self._waker is not None and rec.stream is not None:
+            try:
+                with self._pulse._lock_mainloop():
+                    self._waker.forget(rec.stream)
+            except Exception:  # the connection is gone: nothing will call back
+                pass
 
     # ------------------------------------------------------------ checks
 
@@ -270,6 +299,8 @@ class SoundcardStream:
             if state == pa.PA_STREAM_CREATING:
                 # Pending: a PipeWire sink that sleeps accepts a passive
                 # stream only once it wakes (see passive.py).  Nothing to read.
+                if self._waker is not None:
+                    self._waker.arm(stream)
                 return out
             if state != pa.PA_STREAM_READY:
                 if not self._ready_seen:
@@ -298,6 +329,8 @@ class SoundcardStream:
                 drop(stream)
             if self._index_now is not None and self._index_now() != self._device_index:
                 raise _Moved()
+            if not out and self._waker is not None:
+                self._waker.arm(stream)  # nothing now: sleep until there is
         finally:
             pa.pa_threaded_mainloop_unlock(self._mainloop)
         return out
@@ -329,17 +362,21 @@ class SoundcardStream:
     def read(self) -> tuple[np.ndarray, float]:
         if self._pa_api is None:
             return self._read_blocking()
+        woken = False
         while True:
             now = time.monotonic()
             drain = self._drain_due(now)
             if drain is None:
                 time.sleep(self._drain_at - now)  # the stop's last audio is in flight
                 continue
-            if drain or now >= self._next_take:
+            if drain or woken or now >= self._next_take:
                 if drain:  # only a drain that is due ends the request: one asked
                     self._drain_requested.clear()  # meanwhile must not be lost
+                # Cleared before the look, so a callback during it wakes the next wait.
+                self._wake.clear()
                 frames, t = self._take()
-                self._next_take = now + self.HANDOVER_S
+                idle = not len(frames) and self._waker is not None
+                self._next_take = now + (self.IDLE_S if idle else self.HANDOVER_S)
                 if not self._moves_in_order and (len(frames) or drain or now >= self._next_check):
                     # Checked after the audio was taken, so it vouches for it.
                     self._next_check = now + self.HANDOVER_S
@@ -347,7 +384,7 @@ class SoundcardStream:
                         raise self._device_gone()
                 if len(frames) or drain:
                     return frames.reshape(-1, self.channels), t
-            self._drain_requested.wait(max(0.0, self._next_take - now))
+            woken = self._wake.wait(max(0.0, self._next_take - now))
 
     def _read_blocking(self) -> tuple[np.ndarray, float]:
         """Another soundcard backend (WASAPI, Core Audio): its blocking
@@ -425,6 +462,7 @@ class SoundcardStream:
         audio still in flight.  Thread-safe, never blocks."""
         self._drain_at = time.monotonic() + self.DRAIN_LAG_S
         self._drain_requested.set()
+        self._wake.set()
 
     def close(self) -> None:
         with self._lock:
@@ -435,6 +473,7 @@ class SoundcardStream:
             if self._ctx is not None:
                 self._ctx.__exit__(None, None, None)
             else:
+                self._forget(self._rec)
                 self._rec.close()
         except Exception:  # the server may be gone; nothing left to release
             pass
