@@ -183,8 +183,14 @@ class AppWatcher:
                 self.error = f"the sound server stopped during the capture ({exc})"
                 self._on_change()
         finally:
+            # Released under the lock, so that close() never wakes a freed
+            # connection (libpulse aborts in pa_mainloop_wakeup: measured on
+            # quit after the server was killed, with the default-output
+            # watcher, which is built the same way).
+            with self._lock:
+                pulse, self._pulse = self._pulse, None
             try:
-                self._pulse.close()
+                pulse.close()
             except Exception:  # nothing left to release
                 pass
 
@@ -192,11 +198,11 @@ class AppWatcher:
         if self._stop.is_set():
             return
         self._stop.set()
-        pulse = self._pulse
-        if pulse is not None:
-            try:
-                pulse.event_listen_stop()  # thread-safe: wakes event_listen()
-            except Exception:  # already closed
-                pass
+        with self._lock:
+            if self._pulse is not None:
+                try:
+                    self._pulse.event_listen_stop()  # thread-safe: wakes event_listen()
+                except Exception:  # already closed
+                    pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
