@@ -173,13 +173,18 @@ class Tap:
         limit = round(max(self.preroll_s, MIN_RING_S) * self.samplerate)
         while True:
             block = self.capture.queue.get()
-            self._flowing.set()
+            if block is END or len(block.frames):
+                self._flowing.set()
             with self._lock:
                 if block is END:
                     target, self._target = self._target, None
                     if target is not None:
                         target.put(END)
                     break
+                if not len(block.frames):  # a drain's "nothing more": the recording's only
+                    if self._target is not None:
+                        self._target.put(block)
+                    continue
                 if self._watcher is not None:
                     self._show(self._watcher, block)
                 if self._target is not None:

@@ -517,6 +517,12 @@ class PartialWriter:
                     break
                 if block is _WAKE:
                     block = False
+                if block is not False and not len(block.frames):
+                    # The device's drain found nothing more (see
+                    # capture.reader): all audio up to block.t has come.
+                    if self._t_stop is not None and block.t >= self._t_stop:
+                        break
+                    block = False
                 if block is not False:
                     last_block = now
                     self._accept(block)

@@ -429,7 +429,9 @@ class SoundcardStream:
                     self._held.clear()
                     raise self._device_gone()
                 if self._held or drain:
-                    out = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
+                    if not self._held:  # a drain with nothing held: nothing up to now
+                        return np.zeros((0, self.channels), np.float32), now
+                    out = np.concatenate(self._held)
                     self._held.clear()
                     return out.reshape(-1, self.channels), self._held_t
             try:
