@@ -35,7 +35,13 @@ import numpy as np
 from .levels import levels_db
 from .params import TrimParams, window_chunks
 
-__all__ = ["BACKGROUND_REASON", "spans_capture", "sounds_at_an_end", "note_over_background"]
+__all__ = [
+    "BACKGROUND_REASON",
+    "busy_ends",
+    "spans_capture",
+    "sounds_at_an_end",
+    "note_over_background",
+]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
 #: around it: one line for the user.
@@ -118,12 +124,7 @@ def spans_capture(
     if n < 3 * probe or not regions:
         return False
     a, b = span
-
-    def busy(lo: int, hi: int) -> bool:
-        lv = levels_db(powers[lo:hi], params, frame_s=EDGE_S)
-        return bool(np.mean(lv > floor_db + params.edge_db) >= BUSY_SHARE)
-
-    busy_head, busy_tail = busy(0, probe), busy(n - probe, n)
+    busy_head, busy_tail = busy_ends(powers, floor_db, params)
     if busy_head and busy_tail:
         return True
     near = window_chunks(NEAR_END_S, params)
@@ -136,19 +137,25 @@ def spans_capture(
     return (busy_head or busy_tail) and regions[0][0] < near and n - regions[-1][1] < near
 
 
-def sounds_at_an_end(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
-    """Whether the capture's first or last ``PROBE_S`` sounds (``BUSY_SHARE``
-    of it ``edge_db`` over the floor)."""
+def busy_ends(powers: np.ndarray, floor_db: float, params: TrimParams) -> tuple[bool, bool]:
+    """Whether the capture's first and its last ``PROBE_S`` sound
+    (``BUSY_SHARE`` of each ``edge_db`` over the floor); neither does in a
+    capture shorter than three probes."""
     n = len(powers)
     probe = window_chunks(PROBE_S, params)
     if n < 3 * probe:
-        return False
+        return False, False
 
     def busy(lo: int, hi: int) -> bool:
         lv = levels_db(powers[lo:hi], params, frame_s=EDGE_S)
         return bool(np.mean(lv > floor_db + params.edge_db) >= BUSY_SHARE)
 
-    return busy(0, probe) or busy(n - probe, n)
+    return busy(0, probe), busy(n - probe, n)
+
+
+def sounds_at_an_end(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
+    """Whether the capture's first or last ``PROBE_S`` sounds (see :func:`busy_ends`)."""
+    return any(busy_ends(powers, floor_db, params))
 
 
 def _merge(runs: list[tuple[int, int]], gap: int) -> list[list[int]]:

@@ -26,7 +26,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .background import BACKGROUND_REASON, note_over_background, sounds_at_an_end, spans_capture
+from .background import (
+    BACKGROUND_REASON,
+    busy_ends,
+    note_over_background,
+    sounds_at_an_end,
+    spans_capture,
+)
 from .edges import leave_out_edge_sounds
 from .levels import (
     clear_chunks,
@@ -37,7 +43,7 @@ from .levels import (
     to_db,
 )
 from .looks import brightness, low_share, voicelike
-from .params import Bounds, Reader, TrimParams, hop_frames
+from .params import MIN_DB, Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .spectrum import (
     LONG_DB,
@@ -65,6 +71,10 @@ SURELY_NOTE_S = 2.0
 #: ``max_pause_s``: where the note's quiet syllables are buried under a hum
 #: or hiss, its pauses are heard longer than they are.
 VOICE_PAUSE_S = 3.0
+
+#: A floor within this far (dB) of ``MIN_DB`` is digital silence: exact
+#: zeros over ``floor_window_s`` (no device's hiss or dither gets there).
+SILENT_FLOOR_DB = 1.0
 
 
 def _grow(
@@ -310,7 +320,16 @@ def find_bounds(
     # again) and sounds at one end: music that swells from a quiet moment
     # at the other end (a pad), which is then the capture's "floor".
     unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
-    if unsteady or spans_capture(powers, seg.floor, span, seg.regions, params):
+    # Sound at one end only, and digital silence for a floor (what an idle
+    # sink's monitor delivers): the sound is the note itself, cut off by the
+    # stop, not something that plays throughout; its silent side is trimmed
+    # as ever.  (A video's voice over a silent floor sounds at both ends.)
+    one_end_after_silence = seg.floor <= MIN_DB + SILENT_FLOOR_DB and not all(
+        busy_ends(powers, seg.floor, params)
+    )
+    if not one_end_after_silence and (
+        unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
+    ):
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
         over, probe = note_over_background(powers, params)

@@ -184,3 +184,17 @@ def test_a_fading_hiss_of_the_note_over_a_hum_is_kept_by_its_spectrum():
     # Kept to within two chunks of its end (broadband levels alone end the
     # note at 3.0 s, where the voice does).
     assert 3.2 - 0.0075 <= b.end_s <= 3.2
+
+
+def test_a_note_cut_off_by_the_stop_after_digital_silence_is_trimmed_at_its_start():
+    """An idle sink's monitor delivers exact zeros; a note that begins 0.8 s
+    in and is still playing when the capture stops sounds at one end only.
+    That is not something playing throughout (it once was taken for music
+    swelling from one end and kept whole, saying so): the silence before it
+    goes, all of the note stays, and no reason is given."""
+    note = voice(2.5)
+    x = np.concatenate([np.zeros(int(0.8 * SR), np.float32), note])
+    b = bounds_of(x)
+    assert b.reason is None
+    assert b.end == len(x)
+    assert int(0.8 * SR) - int(0.06 * SR) <= b.start <= int(0.8 * SR)
