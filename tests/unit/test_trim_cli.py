@@ -64,6 +64,26 @@ def test_formats_keep_rate_channels_and_format(tmp_path, capsys, ext, fmt, subty
         assert oct(os.stat(out).st_mode & 0o777) == "0o600"
 
 
+def test_an_mp3_is_copied_sample_for_sample_as_it_decodes(tmp_path, capsys):
+    """libsndfile's MP3 decoder restarts without its bit reservoir on every
+    seek, and python-soundfile seeks after every read: read in blocks, a
+    sine came out with zeros and wrong samples (0.5 off).  The note saved
+    from an MP3 (as WAV) is what the whole file decodes to over the
+    span kept, sample for sample (to 16-bit rounding)."""
+    src = tmp_path / "note.mp3"
+    t = np.arange(3 * SR) / SR
+    sweep = 0.3 * np.sin(2 * np.pi * (200 + 300 * t) * t) * (t > 0.5) * (t < 2.5)
+    sf.write(src, np.repeat(sweep[:, None], 2, axis=1).astype(np.float32), SR, format="MP3")
+    code, [res] = run_json(capsys, src, "--format", "wav")
+    assert code == 0
+    whole, sr = sf.read(src, dtype="float32", always_2d=True)  # one read: no seek
+    out, _ = sf.read(res["output"], dtype="float32", always_2d=True)
+    start = round(res["start_s"] * sr)
+    assert len(out) == round(res["end_s"] * sr) - start
+    # PCM_16, the WAV default: within a step of 16-bit rounding
+    assert np.max(np.abs(out - whole[start : start + len(out)])) <= 2 / 32768
+
+
 def test_format_conversion_and_out_dir(tmp_path, capsys):
     src = tmp_path / "a.wav"
     sf.write(src, note_signal(), SR)
