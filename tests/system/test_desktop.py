@@ -77,15 +77,17 @@ def mentions(notified, stem: str) -> bool:
 @pytest.fixture
 def desktop():
     """(private bus, portal, watcher, notification server, an X display with no tray)."""
-    with PrivateBus() as bus, PortalStandIn(bus.address) as portal, SniWatcher(
-        bus.address
-    ) as watcher, NotificationServer(bus.address) as notes, xrig.XDisplay(tray=False) as bare:
+    with (
+        PrivateBus() as bus,
+        PortalStandIn(bus.address) as portal,
+        SniWatcher(bus.address) as watcher,
+        NotificationServer(bus.address) as notes,
+        xrig.XDisplay(tray=False) as bare,
+    ):
         yield bus, portal, watcher, notes, bare
 
 
-def test_portal_shortcut_sni_menu_and_notifications_on_wayland(
-    pulse, start_app, app_env, desktop
-):
+def test_portal_shortcut_sni_menu_and_notifications_on_wayland(pulse, start_app, app_env, desktop):
     bus, portal, watcher, notes, bare = desktop
     assert not bare.tray_owner()
     env = bare.env(app_env)

@@ -25,7 +25,7 @@ def fake_env(tmp_path) -> dict[str, str]:
 
 
 def test_write_config_is_read_back_by_loopcap(tmp_path):
-    out = tmp_path / "the user's \"quoted\" folder"
+    out = tmp_path / 'the user\'s "quoted" folder'
     path, got_out = rig.write_config(
         tmp_path / "cfg",
         out,

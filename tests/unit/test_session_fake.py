@@ -165,9 +165,7 @@ def test_preroll_catches_what_played_before_the_start(tmp_path):
     try:
         time.sleep(2.7)  # the burst plays from 2.5 s to 3.0 s
         t_start = time.monotonic()
-        rec = Recording(
-            tap, OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR
-        )
+        rec = Recording(tap, OutputConfig(dir=str(tmp_path), format="wav", stem="p"), SR)
         rec.start(t_start)
         assert t_start - 0.62 <= rec.t0 <= t_start - 0.58
         time.sleep(0.5)
