@@ -30,11 +30,16 @@ import time
 import numpy as np
 import pytest
 import rig
+from apprig import (
+    NOTES_APART_S,
+    POSITION_TOLERANCE_S,
+    SILENCE_DBFS,
+    music,
+    play_file_as,
+    two_notes,
+)
 
 SR = rig.SAMPLERATE
-POSITION_TOLERANCE_S = 0.02
-SILENCE_DBFS = -70.0
-NOTES_APART_S = 7.0
 #: loopcap.device.app_follow.SCAN_S, and a margin for the listing itself.
 FOUND_WITHIN_S = 0.25 + 0.1
 
@@ -59,27 +64,6 @@ speaker.play(data, samplerate=sr)
 time.sleep(max(0.0, started + apart - time.monotonic()))
 speaker.play(data, samplerate=sr)
 """
-
-
-def music(seconds: float) -> np.ndarray:
-    """Chords of three tones that change every 0.5 s, at about -14 dBFS (stereo)."""
-    t = np.arange(int(seconds * SR)) / SR
-    roots = np.array([220.0, 247.0, 262.0, 196.0])[(t // 0.5).astype(int) % 4]
-    phase = 2 * np.pi * np.cumsum(roots) / SR
-    x = 0.1 * (np.sin(phase) + np.sin(1.25 * phase) + np.sin(1.5 * phase))
-    return np.repeat(x[:, None], 2, axis=1).astype(np.float32)
-
-
-def two_notes(x: np.ndarray, note: np.ndarray) -> tuple[int, float, int, float]:
-    """Where ``note`` lies in ``x`` twice: (first lag, its correlation, second
-    lag, its correlation)."""
-    n = len(note)
-    a, ca = rig.best_lag(x, note)
-    before, cb = rig.best_lag(x[: max(a, 1)], note)
-    after, cc = rig.best_lag(x[a + n :], note)
-    if cb >= cc:
-        return before, cb, a, ca
-    return a, ca, a + n + after, cc
 
 
 @pytest.fixture
@@ -133,10 +117,7 @@ def test_flexaudio_keeps_the_apps_notes_alone_at_their_true_places(
     music_path = rig.write_wav(tmp_path / "music.wav", music(16.0))
     app_path = tmp_path / "notes.py"
     app_path.write_text(NOTES_APP)
-    player = subprocess.Popen(
-        ["paplay", "--client-name=music", "--latency-msec=40", "-d", server.sink, music_path],
-        env=server.env(),
-    )
+    player = play_file_as(server, "music", music_path, wait=False)
     notes = subprocess.Popen(
         [sys.executable, str(app_path), str(voice_path), str(NOTES_APART_S)],
         env=server.env(),
@@ -200,22 +181,14 @@ def test_flexaudio_finds_a_process_that_starts_during_the_capture(
     sweep = np.repeat(rig.chirp(4.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
     sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
     music_path = rig.write_wav(tmp_path / "music.wav", music(10.0))
-    player = subprocess.Popen(
-        ["paplay", "--client-name=music", "--latency-msec=40", "-d", server.sink, music_path],
-        env=server.env(),
-    )
+    player = play_file_as(server, "music", music_path, wait=False)
     try:
         time.sleep(0.5)
         reference = server.record_timestamped(8.0)
         run = record_app(flexaudio_env, tmp_path)
         t_line = run.wait_started()
         time.sleep(1.5)
-        subprocess.run(
-            ["paplay", "--client-name=notes", "--latency-msec=40", "-d", server.sink, sweep_path],
-            env=server.env(),
-            check=True,
-            timeout=30,
-        )
+        play_file_as(server, "notes", sweep_path)
         time.sleep(1.5)
         run.send(signal.SIGINT)
         status = run.finish()

@@ -22,49 +22,21 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 
 import numpy as np
 import pytest
 import rig
+from apprig import (
+    NOTES_APART_S,
+    POSITION_TOLERANCE_S,
+    SILENCE_DBFS,
+    music,
+    two_notes,
+)
+from apprig import play_file_as as play_as
 
 SR = rig.SAMPLERATE
-#: How far (s) the second note may be from its true distance to the first.
-POSITION_TOLERANCE_S = 0.02
-SILENCE_DBFS = -70.0
-NOTES_APART_S = 7.0
-
-
-def music(seconds: float) -> np.ndarray:
-    """Chords of three tones that change every 0.5 s, at about -14 dBFS (stereo)."""
-    t = np.arange(int(seconds * SR)) / SR
-    roots = np.array([220.0, 247.0, 262.0, 196.0])[(t // 0.5).astype(int) % 4]
-    phase = 2 * np.pi * np.cumsum(roots) / SR
-    x = 0.1 * (np.sin(phase) + np.sin(1.25 * phase) + np.sin(1.5 * phase))
-    return np.repeat(x[:, None], 2, axis=1).astype(np.float32)
-
-
-def two_notes(x: np.ndarray, note: np.ndarray) -> tuple[int, float, int, float]:
-    """Where ``note`` lies in ``x`` twice: (first lag, its correlation, second
-    lag, its correlation)."""
-    n = len(note)
-    a, ca = rig.best_lag(x, note)
-    before, cb = rig.best_lag(x[: max(a, 1)], note)
-    after, cc = rig.best_lag(x[a + n :], note)
-    if cb >= cc:
-        return before, cb, a, ca
-    return a, ca, a + n + after, cc
-
-
-def play_as(server, client: str, path, wait: bool = True):
-    """paplay ``path`` as application ``client`` (a stream of its own)."""
-    rig.require("paplay")
-    cmd = ["paplay", f"--client-name={client}", "--latency-msec=40", "-d", server.sink, str(path)]
-    if wait:
-        subprocess.run(cmd, env=server.env(), check=True, timeout=60)
-        return None
-    return subprocess.Popen(cmd, env=server.env())
 
 
 def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopcap_env, tmp_path):
