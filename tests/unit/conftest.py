@@ -18,3 +18,24 @@ def use(monkeypatch):
         return platform
 
     return install
+
+
+class Clock:
+    """A monotonic clock (s) that moves only when a test sets ``t``."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The clock of the polled per-app streams (:mod:`loopcap.device.app_follow`,
+    the Windows and macOS backends), set by the test."""
+    from loopcap.device import app_follow  # only where a test asks for it
+
+    c = Clock()
+    monkeypatch.setattr(app_follow.PolledAppStream, "_now", staticmethod(c))
+    return c

@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from loguru import logger
 
-from loopcap.device import app_follow
 from loopcap.device import catap_app as ca
 from loopcap.errors import DeviceError
 
@@ -78,21 +77,6 @@ def catap(monkeypatch):
     return module
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(app_follow.PolledAppStream, "_now", staticmethod(c))
-    return c
-
-
 def proc(pid: int, name: str, bundle_id: str | None = None, outputting: bool = True):
     return SimpleNamespace(
         audio_object_id=pid + 100,
@@ -110,7 +94,7 @@ def tone(seconds: float, freq: float = 440.0, channels: int = 2) -> np.ndarray:
     return np.repeat(x[:, None], channels, axis=1).astype(np.float32)
 
 
-def feed(stream, session: FakeSession, clock: Clock, audio: np.ndarray, start: float) -> None:
+def feed(stream, session: FakeSession, clock, audio: np.ndarray, start: float) -> None:
     """Deliver ``audio`` as 10 ms buffers, polled every 20 ms."""
     size = SR // 100
     for i in range(0, len(audio), size):

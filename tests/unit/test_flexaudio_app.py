@@ -15,7 +15,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from loopcap.device import app_follow
 from loopcap.device import flexaudio_app as fx
 from loopcap.errors import DeviceError, DeviceLostError
 
@@ -97,27 +96,12 @@ def fa(monkeypatch):
     return module
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(app_follow.PolledAppStream, "_now", staticmethod(c))
-    return c
-
-
 def tone(seconds: float, freq: float = 440.0, amp: float = 0.3) -> np.ndarray:
     t = np.arange(round(seconds * SR)) / SR
     return np.repeat((amp * np.sin(2 * np.pi * freq * t))[:, None], 2, axis=1).astype(np.float32)
 
 
-def feed(stream, fake: FakeStream, clock: Clock, audio: np.ndarray, start: float) -> None:
+def feed(stream, fake: FakeStream, clock, audio: np.ndarray, start: float) -> None:
     """Deliver ``audio`` as 20 ms chunks, each polled as it is complete,
     from monotonic ``start`` on."""
     chunk = SR // 50
