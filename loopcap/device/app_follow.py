@@ -43,11 +43,19 @@ from typing import Any
 import numpy as np
 from loguru import logger
 
-from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, run_start
+from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo, Stream, run_start
 from loopcap.device.mixer import GAP_S, Mixer
 from loopcap.errors import DeviceError
 
-__all__ = ["PolledAppStream", "POLL_S", "SCAN_S", "PLACE_S", "QUIET_S", "pid_alive"]
+__all__ = [
+    "PolledAppSource",
+    "PolledAppStream",
+    "POLL_S",
+    "SCAN_S",
+    "PLACE_S",
+    "QUIET_S",
+    "pid_alive",
+]
 
 #: How often (s) each open stream is polled: one chunk of audio.
 POLL_S = 0.02
@@ -293,3 +301,21 @@ class PolledAppStream:
             except Exception as exc:  # a foreign error while releasing: nothing to save
                 logger.debug("closing a capture of the app failed: {}", exc)
         self._runs.clear()
+
+
+class PolledAppSource:
+    """The sound of the applications matching ``name``, through a backend's
+    :class:`PolledAppStream` subclass (``stream_class``, set by each backend).
+    Holds nothing open: each :meth:`open` starts a stream of its own."""
+
+    stream_class: type[PolledAppStream]
+
+    def __init__(self, name: str, channels: int = 2) -> None:
+        self.app = name
+        key = name.strip().lower()
+        self.info = DeviceInfo(
+            id=f"app:{key}", name=f"{name.strip()} (app)", channels=channels, default=False
+        )
+
+    def open(self, samplerate: int) -> Stream:
+        return self.stream_class(self.app, samplerate, self.info.channels)

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from loguru import logger
 
-from loopcap.device.app_follow import PolledAppStream, pid_alive
-from loopcap.device.base import AppInfo, DeviceInfo, Stream, match_app
+from loopcap.device.app_follow import PolledAppSource, PolledAppStream, pid_alive
+from loopcap.device.base import AppInfo, match_app
 from loopcap.errors import DeviceError
 
 __all__ = [
@@ -100,20 +100,6 @@ class _Tap:
     started: float
     buffers: deque[Any] = field(default_factory=deque)
     resampler: Any = None
-
-
-class CatapAppSource:
-    """The sound of the applications matching ``name``, through catap."""
-
-    def __init__(self, name: str, channels: int = 2) -> None:
-        self.app = name
-        key = name.strip().lower()
-        self.info = DeviceInfo(
-            id=f"app:{key}", name=f"{name.strip()} (app)", channels=channels, default=False
-        )
-
-    def open(self, samplerate: int) -> Stream:
-        return CatapAppStream(self.app, samplerate, self.info.channels)
 
 
 class CatapAppStream(PolledAppStream):
@@ -199,3 +185,9 @@ class CatapAppStream(PolledAppStream):
             tap.session.close()  # stops it and destroys the tap; idempotent
         except Exception as exc:  # a failed teardown: nothing to save
             logger.debug("closing a tap of the app: {}", exc)
+
+
+class CatapAppSource(PolledAppSource):
+    """The sound of the applications matching ``name``, through catap."""
+
+    stream_class = CatapAppStream

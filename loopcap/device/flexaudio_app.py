@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from loguru import logger
 
-from loopcap.device.app_follow import PolledAppStream, pid_alive
-from loopcap.device.base import AppInfo, DeviceInfo, Stream, match_app
+from loopcap.device.app_follow import PolledAppSource, PolledAppStream, pid_alive
+from loopcap.device.base import AppInfo, match_app
 from loopcap.errors import DeviceError, DeviceLostError
 
 __all__ = [
@@ -142,20 +142,6 @@ def _tree_roots(pids: set[int]) -> set[int]:
     return roots
 
 
-class FlexaudioAppSource:
-    """The sound of the applications matching ``name``, through flexaudio."""
-
-    def __init__(self, name: str, channels: int = 2) -> None:
-        self.app = name
-        key = name.strip().lower()
-        self.info = DeviceInfo(
-            id=f"app:{key}", name=f"{name.strip()} (app)", channels=channels, default=False
-        )
-
-    def open(self, samplerate: int) -> Stream:
-        return FlexaudioAppStream(self.app, samplerate, self.info.channels)
-
-
 class FlexaudioAppStream(PolledAppStream):
     """One flexaudio process stream per matching process, mixed."""
 
@@ -242,3 +228,9 @@ def _stop(handle: Any) -> None:
         handle.stop()
     except Exception as exc:  # stopping a failed stream: nothing to save
         logger.debug("stopping a capture of the app: {}", exc)
+
+
+class FlexaudioAppSource(PolledAppSource):
+    """The sound of the applications matching ``name``, through flexaudio."""
+
+    stream_class = FlexaudioAppStream
