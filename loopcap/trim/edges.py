@@ -209,7 +209,7 @@ def leave_out_edge_sounds(
     if not dips:
         na = a if lead_at is None else lead_at
         nb = b if tail_at is None else tail_at
-        return (na, nb) if nb > na else (a, b)
+        return _edge_clicks(powers, na, nb, params, bright) if nb > na else (a, b)
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     shortest = window_chunks(MIN_CHIME_S, params)
 
