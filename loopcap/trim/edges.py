@@ -28,8 +28,10 @@ over it inside is the note's (a click over its floor before the floor
 stops).  Where a sound drowns every band for long, or the floor goes on
 under it to its first sample, where the note began cannot be told: the
 sound is left out by its look as above, up to where the floor is alone.
-Last, a bright click on the very edge, too short for a dip after it, is
-left out (``EDGE_CLICK_S``).
+Where the note's floor is buried, the floors as they are just next to its
+voice are followed out into the dip the same way: a sound's faded tail
+beyond where the note began is left out.  Last, a bright click on the very
+edge, too short for a dip after it, is left out (``EDGE_CLICK_S``).
 
 Spans are chunk indices ``[a, b)``.
 """
@@ -41,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .levels import levels_db, quietest, to_db
-from .looks import ALONE_S, FloorEdge, FloorLook
+from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
 from .params import MIN_DB, TrimParams, window_chunks
 
 __all__ = ["leave_out_edge_sounds"]
@@ -122,6 +124,9 @@ EDGE_CLICK_S = 0.02
 CLICK_RISE_DB = 10.0
 CLICK_NEXT_S = 0.03
 CLICK_FADED_DB = 3.0
+#: Where the note's floor is buried, the floors as they are over this long
+#: (s) next to its voice are followed outwards in the dip.
+BURIED_REF_S = 0.1
 
 
 def leave_out_edge_sounds(
@@ -150,7 +155,10 @@ def leave_out_edge_sounds(
     :func:`~loopcap.trim.spectrum.extend_by_spectrum`): where the note's
     floor is buried, the cut goes there, ``REACH_MARGIN_S`` out, rather than
     to the dip's far end, which may hold the sound's faded tail.
-    ``narrowed``: the span was already cut where the note's floor stops."""
+    ``narrowed``: the span was already cut where the note's floor stops.
+    ``look``, when given, reads the audio's spectrum at the edges (see
+    :class:`~loopcap.trim.looks.FloorLook`): where the note's own floor
+    begins and ends decides first."""
     if (b - a) * params.hop_s < MIN_NOTE_S:
         return a, b
     inner = powers[a:b]
@@ -267,6 +275,14 @@ def leave_out_edge_sounds(
         d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
         heard = min(audible(d1, d0), _level_reach(powers, d1, d0, floor_db, params))
         na = max(na, min(d1, heard - margin))
+        if look is not None:
+            # The note's floor and the capture's, as they are just before
+            # its voice (``BURIED_REF_S``), followed outwards: a sound's faded
+            # tail beyond where the note began holds no part of it in some
+            # band (the note's floor over a hum's empty highs).
+            r0 = max(d0, d1 - window_chunks(BURIED_REF_S, params))
+            if look.measure(r0, d1):
+                na = max(na, look.reach(r0, d0, window_chunks(HELD_GAP_S, params)))
     j = len(dips) - 1 if tail_at is None else -1
     while j >= 0 and len(dips) - 1 - j < MAX_EDGE_SOUNDS:
         x, y = a + dips[j][1], nb
@@ -291,6 +307,10 @@ def leave_out_edge_sounds(
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
         heard = max(audible(d0, d1), _level_reach(powers, d0, d1, floor_db, params))
         nb = min(nb, max(d0, heard + margin))
+        if look is not None:
+            r1 = min(d1, d0 + window_chunks(BURIED_REF_S, params))
+            if look.measure(d0, r1):
+                nb = min(nb, look.reach(r1, d1, window_chunks(HELD_GAP_S, params)))
     if nb <= na:
         return a, b
     return _edge_clicks(powers, na, nb, params, bright)

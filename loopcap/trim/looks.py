@@ -228,6 +228,18 @@ class FloorLook:
             if y - x >= min_chunks
         ]
 
+    def reach(self, start: int, bound: int, gap: int) -> int:
+        """How far from chunk ``start`` towards ``bound`` (either side) frames
+        hold the floor, across ``gap`` chunks that do not: outwards a chunk
+        holds it when the frame on its inner side does."""
+        if start == bound:
+            return start
+        if bound < start:
+            held = np.asarray((self.bands(bound, start, False) >= self.lo).all(axis=1))
+            return start - _taken(held[::-1], gap)
+        held = np.asarray((self.bands(start, bound, True) >= self.lo).all(axis=1))
+        return start + _taken(held, gap)
+
     def edge(self, a: int, b: int, params: TrimParams, at_start: bool) -> FloorEdge | None:
         """Where the note [a, b) begins (``at_start``; else ends) by its floor
         (see :data:`FloorEdge`): followed outwards, frame by frame, from the
