@@ -17,6 +17,22 @@ floor stops altogether (its level halfway down to the capture's floor), the
 note is not, and what lies beyond is another sound, whatever it sounds
 like (a knock after a short silence).
 
+Where the note's floor stands ``SEEN_OWN_DB`` over the capture's, its
+spectrum decides first (:meth:`~loopcap.trim.looks.FloorLook.edge`): followed
+outwards, 10 ms frame by frame, from where it is alone nearest either edge,
+while every band holds it.  Where a band it held alone empties, the note
+has begun (ended), whatever lies beyond: a knock over the note's first
+sample, the far half of a short chime (the note's edge may lie anywhere
+under it, its middle too).  Where it is alone up to the edge, whatever lies
+over it inside is the note's (a click over its floor before the floor
+stops).  Where a sound drowns every band for long, or the floor goes on
+under it to its first sample, where the note began cannot be told: the
+sound is left out by its look as above, up to where the floor is alone.
+Where the note's floor is buried, the floors as they are just next to its
+voice are followed out into the dip the same way: a sound's faded tail
+beyond where the note began is left out.  Last, a bright click on the very
+edge, too short for a dip after it, is left out (``EDGE_CLICK_S``).
+
 Spans are chunk indices ``[a, b)``.
 """
 
@@ -27,7 +43,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .levels import levels_db, quietest, to_db
-from .params import TrimParams, window_chunks
+from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
+from .params import MIN_DB, TrimParams, window_chunks
 
 __all__ = ["leave_out_edge_sounds"]
 
@@ -90,6 +107,26 @@ MIN_REACH_CHUNKS = 20
 #: sound's outer half; and where the note's floor is buried, the cut goes
 #: this far outside where the note stands over the capture's floor.
 REACH_MARGIN_S = 0.02
+#: The note's floor is followed by its spectrum (:class:`FloorLook`) where
+#: its quietest stretch stands this far (dB) over the capture's floor: some
+#: of its bands then stand clear of it...
+SEEN_OWN_DB = 3.0
+#: ...and where at least ``CHECK_SHARE`` of ``CHECK_FRAMES`` frames spread
+#: over the middle half of the note hold it (else that stretch is not its
+#: floor: a long chime's faded end reaching into the middle).
+CHECK_FRAMES = 48
+CHECK_SHARE = 0.9
+#: A click on the note's very edge: at most ``EDGE_CLICK_S`` (s) long,
+#: ``CLICK_RISE_DB`` (dB) over the ``CLICK_NEXT_S`` (s) next to it inside,
+#: brighter than ``CLICK_HZ``; it is left out up to where it has faded to
+#: ``CLICK_FADED_DB`` (dB) over that.
+EDGE_CLICK_S = 0.02
+CLICK_RISE_DB = 10.0
+CLICK_NEXT_S = 0.03
+CLICK_FADED_DB = 3.0
+#: Where the note's floor is buried, the floors as they are over this long
+#: (s) next to its voice are followed outwards in the dip.
+BURIED_REF_S = 0.1
 
 
 def leave_out_edge_sounds(
@@ -103,6 +140,7 @@ def leave_out_edge_sounds(
     reach: Callable[[tuple[int, int], int, int], int] | None = None,
     audible: Callable[[int, int], int] | None = None,
     narrowed: bool = False,
+    look: FloorLook | None = None,
 ) -> tuple[int, int]:
     """The note [a, b) without a chime or click at either edge (see the
     module); ``low_share`` and ``bright`` judge a span of chunks.
@@ -117,7 +155,10 @@ def leave_out_edge_sounds(
     :func:`~loopcap.trim.spectrum.extend_by_spectrum`): where the note's
     floor is buried, the cut goes there, ``REACH_MARGIN_S`` out, rather than
     to the dip's far end, which may hold the sound's faded tail.
-    ``narrowed``: the span was already cut where the note's floor stops."""
+    ``narrowed``: the span was already cut where the note's floor stops.
+    ``look``, when given, reads the audio's spectrum at the edges (see
+    :class:`~loopcap.trim.looks.FloorLook`): where the note's own floor
+    begins and ends decides first."""
     if (b - a) * params.hop_s < MIN_NOTE_S:
         return a, b
     inner = powers[a:b]
@@ -133,7 +174,9 @@ def leave_out_edge_sounds(
     # can tell where a sound at the edge ends.  Where the note's floor is
     # buried under the capture's, a dip is that too.
     audible_own = floor_db + params.close_db <= own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB
-    reference = own if audible_own else floor_db
+    # Dips lie at the note's floor where it lies far under its loudest, even
+    # a few dB over the capture's (a hum's): a click's lead-in is one.
+    reference = own if own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB else floor_db
     # The note's quietest lies under the capture's floor: its own floor is
     # buried there (a note without pauses, a steady sound, has none).
     buried = own < floor_db + params.close_db
@@ -144,7 +187,7 @@ def leave_out_edge_sounds(
         na, nb = _floor_gone(powers, a, b, (own + floor_db) / 2, params)
         if (na, nb) != (a, b):
             return leave_out_edge_sounds(
-                powers, na, nb, floor_db, params, low_share, bright, reach, audible, True
+                powers, na, nb, floor_db, params, low_share, bright, reach, audible, True, look
             )
     low = np.concatenate(([0], (edge <= reference + DIP_DB).astype(np.int8), [0]))
     d = np.diff(low)
@@ -158,13 +201,29 @@ def leave_out_edge_sounds(
         dips.pop()
     if dips and dips[0][0] <= 0:
         dips.pop(0)
+    # Where the note's own floor stands over the capture's, its spectrum
+    # tells where the note is: followed outwards from where it is alone
+    # nearest either edge (see FloorLook.edge).
+    walks: list[FloorEdge | None] = [None, None]
+    if look is not None and _floor_measured(
+        look, powers, a, b, quarter, (qa, qb), floor_db, edge, params
+    ):
+        walks = [look.edge(a, b, params, True), look.edge(a, b, params, False)]
+    lead_walk, tail_walk = walks
+    # "edge": the floor reaches the edge, whatever lies over it is the note's;
+    # "floor": it stops short of the edge, what lies beyond is not the note's.
+    lead_at = lead_walk[1] if lead_walk is not None and lead_walk[0] != "fills" else None
+    tail_at = tail_walk[1] if tail_walk is not None and tail_walk[0] != "fills" else None
     if not dips:
-        return a, b
+        na = a if lead_at is None else lead_at
+        nb = b if tail_at is None else tail_at
+        return _edge_clicks(powers, na, nb, params, bright) if nb > na else (a, b)
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     shortest = window_chunks(MIN_CHIME_S, params)
 
     near = window_chunks(NEAR_DIP_S, params)
     margin = window_chunks(REACH_MARGIN_S, params)
+    alone = window_chunks(ALONE_S, params)
 
     def other(x: int, y: int, x2: int, y2: int) -> bool:
         """Whether [x, y) is a click or a chime, and so is its part [x2, y2)
@@ -183,14 +242,22 @@ def leave_out_edge_sounds(
     # From each end, sound by sound (a double click, a two-tone chime), up
     # to the first that could be the note's.
     na, nb = a, b
-    k = 0
+    k = 0 if lead_at is None else len(dips)
     while k < len(dips) and k < MAX_EDGE_SOUNDS:
         x, y = na, a + dips[k][0]
         if y <= x or not other(x, y, max(x, y - near), y):
             break
         na = y
         k += 1
-    if k and audible_own:
+    if lead_at is not None:
+        na = lead_at
+    elif k and audible_own and look is not None and lead_walk is not None:
+        # The floor cannot be followed under the sound (it fills every band,
+        # or drowns them): the cut goes where the floor is alone after it.
+        d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
+        runs = look.alone(max(a, d0 - window_chunks(EDGE_S / 2, params)), d1, alone, True)
+        na = runs[0][0] if runs else _floor_onset(powers, edge, a, dips[k - 1], own, params, True)
+    elif k and audible_own:
         na = _floor_onset(powers, edge, a, dips[k - 1], own, params, forwards=True)
         if reach is not None and dips[0][0] >= MIN_REACH_CHUNKS:
             # The note's floor followed under the sound's end, before the
@@ -208,14 +275,28 @@ def leave_out_edge_sounds(
         d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
         heard = min(audible(d1, d0), _level_reach(powers, d1, d0, floor_db, params))
         na = max(na, min(d1, heard - margin))
-    j = len(dips) - 1
+        if look is not None:
+            # The note's floor and the capture's, as they are just before
+            # its voice (``BURIED_REF_S``), followed outwards: a sound's faded
+            # tail beyond where the note began holds no part of it in some
+            # band (the note's floor over a hum's empty highs).
+            r0 = max(d0, d1 - window_chunks(BURIED_REF_S, params))
+            if look.measure(r0, d1):
+                na = max(na, look.reach(r0, d0, window_chunks(HELD_GAP_S, params)))
+    j = len(dips) - 1 if tail_at is None else -1
     while j >= 0 and len(dips) - 1 - j < MAX_EDGE_SOUNDS:
         x, y = a + dips[j][1], nb
         if y <= x or not other(x, y, x, min(y, x + near)):
             break
         nb = x
         j -= 1
-    if j < len(dips) - 1 and audible_own:
+    if tail_at is not None:
+        nb = tail_at
+    elif j < len(dips) - 1 and audible_own and look is not None and tail_walk is not None:
+        d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
+        runs = look.alone(d0, min(b, d1 + window_chunks(EDGE_S / 2, params)), alone, False)
+        nb = runs[-1][1] if runs else _floor_onset(powers, edge, a, dips[j + 1], own, params, False)
+    elif j < len(dips) - 1 and audible_own:
         nb = _floor_onset(powers, edge, a, dips[j + 1], own, params, forwards=False)
         if reach is not None and b - a - dips[-1][1] >= MIN_REACH_CHUNKS:
             half = b - (b - a - dips[-1][1]) // 2
@@ -226,7 +307,82 @@ def leave_out_edge_sounds(
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
         heard = max(audible(d0, d1), _level_reach(powers, d0, d1, floor_db, params))
         nb = min(nb, max(d0, heard + margin))
-    return (na, nb) if nb > na else (a, b)
+        if look is not None:
+            r1 = min(d1, d0 + window_chunks(BURIED_REF_S, params))
+            if look.measure(d0, r1):
+                nb = min(nb, look.reach(r1, d1, window_chunks(HELD_GAP_S, params)))
+    if nb <= na:
+        return a, b
+    return _edge_clicks(powers, na, nb, params, bright)
+
+
+def _floor_measured(
+    look: FloorLook,
+    powers: np.ndarray,
+    a: int,
+    b: int,
+    quarter: int,
+    quiet: tuple[int, int],
+    floor_db: float,
+    edge: np.ndarray,
+    params: TrimParams,
+) -> bool:
+    """Whether the note [a, b)'s own floor can be followed by its spectrum:
+    its quietest stretch in the middle half (``quiet``, from ``a + quarter``)
+    stands ``SEEN_OWN_DB`` over the capture's floor and far under the note's
+    loudest (``edge``: its 50 ms levels), and frames across the middle hold
+    it.  Measures it into ``look``."""
+    middle = powers[a + quarter : b - quarter]
+    qa, qb = quiet
+    if floor_db <= MIN_DB + 1.0:
+        # Over digital silence the note's floor is never buried: a silent
+        # quietest stretch is a gap between the note and a sound joined to
+        # it, and the floor is the quietest stretch with sound.
+        qa, qb = _quietest_over(middle, floor_db + SEEN_OWN_DB, params)
+    seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    if not floor_db + SEEN_OWN_DB <= seen <= float(edge.max()) - OWN_FLOOR_DEPTH_DB:
+        return False
+    if not look.measure(a + quarter + qa, a + quarter + qb):
+        return False
+    # The floor goes on under the whole note (frames at the capture's
+    # floor are a gap, not the note).
+    at = np.linspace(a + quarter, b - quarter - 1, CHECK_FRAMES).astype(np.int64)
+    w = window_chunks(params.frame_s, params)
+    level = to_db(np.array([powers[c : c + w].mean() for c in at], np.float32))
+    return look.held_share(at[level > floor_db + SEEN_OWN_DB]) >= CHECK_SHARE
+
+
+def _edge_clicks(
+    powers: np.ndarray, a: int, b: int, params: TrimParams, bright: Callable[[int, int], float]
+) -> tuple[int, int]:
+    """[a, b) without a click on its very edge: a bright transient of at most
+    ``EDGE_CLICK_S`` that stands ``CLICK_RISE_DB`` over the ``CLICK_NEXT_S``
+    next to it inside, and is over by then."""
+    w = window_chunks(EDGE_CLICK_S, params)
+    m = window_chunks(CLICK_NEXT_S, params)
+    if b - a < 4 * (w + m):
+        return a, b
+    lv = to_db(powers[a:b].astype(np.float32))
+    na, nb = a, b
+    next_db = float(np.median(lv[w : w + m]))
+    loud = np.flatnonzero(lv[:w] > next_db + CLICK_RISE_DB)
+    if len(loud) and bright(a, a + int(loud[-1]) + 1) > CLICK_HZ:
+        # ...to where it has faded to the level next to it.
+        end = int(loud[-1]) + 1
+        while end < w and lv[end] > next_db + CLICK_FADED_DB:
+            end += 1
+        if end < w:
+            na = a + end
+    tail = lv[len(lv) - w :]
+    next_db = float(np.median(lv[len(lv) - w - m : len(lv) - w]))
+    loud = np.flatnonzero(tail > next_db + CLICK_RISE_DB)
+    if len(loud) and bright(b - w + int(loud[0]), b) > CLICK_HZ:
+        start = int(loud[0])
+        while start > 0 and tail[start - 1] > next_db + CLICK_FADED_DB:
+            start -= 1
+        if start > 0:
+            nb = b - w + start
+    return na, nb
 
 
 def _level_reach(
@@ -323,3 +479,19 @@ def _floor_onset(
         return lo + int(under[-1]) + (int(after[0]) if len(after) else 0)
     before = np.flatnonzero(short[: under[0] + 1] >= own - DROP_DB)
     return lo + (int(before[-1]) + 1 if len(before) else int(under[0]))
+
+
+def _quietest_over(powers: np.ndarray, above_db: float, params: TrimParams) -> tuple[int, int]:
+    """The quietest ``floor_window_s`` of ``powers`` whose every 10 ms level
+    lies over ``above_db``: the note's own floor in a pause, not a silent gap
+    between the note and a sound joined to it; else the quietest."""
+    n = window_chunks(params.floor_window_s, params)
+    if len(powers) <= n:
+        return 0, len(powers)
+    over = (levels_db(powers, params) > above_db).astype(np.float32)
+    whole = np.convolve(over, np.ones(n, np.float32), "valid") >= n - 0.5
+    if not whole.any():
+        return quietest(powers, params)
+    sums = np.convolve(powers.astype(np.float32), np.ones(n, np.float32), "valid")
+    i = int(np.argmin(np.where(whole, sums, np.inf)))
+    return i, i + n

@@ -9,19 +9,26 @@ as speech.  Pure numpy, no I/O of its own.
 
 Spans are chunk indices ``[a, b)``; ``hop`` is samples per chunk; the
 capture's quietest stretch ``quiet`` (chunks) stands for its floor.
+
+:class:`FloorLook` looks at a note's edges: where its own floor (its
+microphone's noise, in every band) is, alone or under another sound, and
+where it begins or ends (issue 15: a knock or the far half of a chime over
+the note's first or last sample).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 
 from .params import Reader, TrimParams
+from .spectrum import FLOOR_BANDS_HZ, _band_powers
 from .voice import VoiceFloor, voice_floor, voice_measure
 
-__all__ = ["brightness", "voicelike", "low_share"]
+__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
 
 
 #: At most this much of a sound (s) is read to judge its brightness.
@@ -112,3 +119,188 @@ def low_share(
         return voice_measure(x, floors[0], samplerate).low_share
 
     return share
+
+
+# ---------------------------------------------------------------------------
+# The note's own floor by its spectrum (issue 15, third version): where it
+# is, alone or under another sound at the note's edge.
+
+#: A frame holds the floor when every band (``FLOOR_BANDS_HZ``: a phone's
+#: floor has power in all of them, a chime or a knock in a few) holds at
+#: least the least the floor's quietest stretch holds there less ``HELD_DB``
+#: (dB; powers add, so a sound over the floor never takes a band under it),
+#: and holds it alone when no band stands ``CLEAR_DB`` (dB) over the most it
+#: holds there.
+HELD_DB = 3.0
+CLEAR_DB = 6.0
+#: A spectrum frame lasts about this long (s; a power of two of samples).
+LOOK_FRAME_S = 0.01
+#: The floor's quietest stretch must hold at least this many whole frames.
+MIN_REF_FRAMES = 8
+#: The floor is alone over a stretch of at least this long (s).
+ALONE_S = 0.02
+#: Followed outwards from where it is alone, the floor has stopped after
+#: this long (s) without a frame that holds it.
+HELD_GAP_S = 0.005
+#: ...but under a sound that drowns every band where its level is steady
+#: (over its quietest stretch its most at most ``STEADY_DB`` over its least:
+#: a band of one or two FFT bins flickers by 20 dB and more) it cannot be
+#: seen, and where it stopped there is anyone's guess when that lasts more
+#: than ``BLIND_S`` (s).
+STEADY_DB = 12.0
+BLIND_S = 0.05
+#: A stop, not a sound's quiet onset: a band empty just outside held the
+#: floor alone over ``STOP_S`` (s) just inside; and the stop lies more than
+#: ``STOP_MARGIN_S`` (s) inside the sounds at the edge, else the floor may
+#: have gone on under them to their first sample.
+STOP_S = 0.01
+STOP_MARGIN_S = 0.02
+#: The floor is followed at most this far (s) from the note's edge.
+MAX_EDGE_S = 3.0
+
+#: What the walk found at one edge of a note: ``("edge", c)`` the floor is
+#: alone right at the edge c (whatever lies over it is the note's);
+#: ``("floor", c)`` it stops at chunk c short of the edge (what lies beyond is
+#: not the note's); ``("fills", c)`` it cannot be told where under a sound at
+#: the edge it stopped, c where it is alone next to that sound.
+FloorEdge = tuple[Literal["edge", "floor", "fills"], int]
+
+
+class FloorLook:
+    """Band powers (``FLOOR_BANDS_HZ``) of 10 ms frames of the audio at a
+    note's edges, read through the caller's ``read``: where the note's own
+    floor is, alone or under another sound.  ``hop`` is samples per chunk;
+    spans are chunk indices ``[a, b)``.  One per note, on the caller's
+    thread."""
+
+    def __init__(self, read: Reader, hop: int, samplerate: int) -> None:
+        self.read, self.hop = read, hop
+        self.n = 1 << max(6, int(np.ceil(np.log2(LOOK_FRAME_S * samplerate))))
+        edges = [f for f in FLOOR_BANDS_HZ if f < samplerate / 2] + [samplerate / 2]
+        self.edges = np.array(edges) / samplerate
+        #: Per band, the least (less ``HELD_DB``) and the most (plus
+        #: ``CLEAR_DB``) the floor holds: set by :meth:`measure`.
+        self.lo = np.zeros(len(edges) - 1)
+        self.hi = np.zeros(len(edges) - 1)
+
+    def bands(self, c0: int, c1: int, forwards: bool) -> np.ndarray:
+        """Band powers (one row per chunk of [c0, c1)) of the frame starting
+        at each chunk (``forwards``) or ending with it."""
+        hop, n = self.hop, self.n
+        if c1 <= c0:
+            return np.zeros((0, len(self.edges) - 1))
+        lead = min(n, c0 * hop)
+        x = np.asarray(self.read(c0 * hop - lead, c1 * hop + n), dtype=np.float64)
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        y = x.mean(axis=1) if x.ndim == 2 else x
+        k = np.arange(c1 - c0)
+        starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
+        return _band_powers(y, starts, n, self.edges)
+
+    def measure(self, r0: int, r1: int) -> bool:
+        """Take the floor's levels from its quietest stretch [r0, r1) (the
+        frames wholly inside it); False when it holds too few."""
+        whole = r1 - r0 - -(-self.n // self.hop)
+        if whole < MIN_REF_FRAMES:
+            return False
+        p = self.bands(r0, r0 + whole, True)
+        self.lo = p.min(axis=0) * 10 ** (-HELD_DB / 10)
+        self.hi = p.max(axis=0) * 10 ** (CLEAR_DB / 10)
+        return True
+
+    def held_share(self, chunks: np.ndarray) -> float:
+        """The share of the frames starting at ``chunks`` that hold the floor
+        (1.0 for none)."""
+        if len(chunks) == 0:
+            return 1.0
+        held = [bool((self.bands(int(c), int(c) + 1, True) >= self.lo).all()) for c in chunks]
+        return float(np.mean(held))
+
+    def alone(self, c0: int, c1: int, min_chunks: int, forwards: bool) -> list[tuple[int, int]]:
+        """The runs of at least ``min_chunks`` in [c0, c1) where the floor is
+        alone."""
+        p = self.bands(c0, c1, forwards)
+        alone = (p >= self.lo).all(axis=1) & (p <= self.hi).all(axis=1)
+        d = np.diff(np.concatenate(([0], alone.astype(np.int8), [0])))
+        return [
+            (c0 + int(x), c0 + int(y))
+            for x, y in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
+            if y - x >= min_chunks
+        ]
+
+    def reach(self, start: int, bound: int, gap: int) -> int:
+        """How far from chunk ``start`` towards ``bound`` (either side) frames
+        hold the floor, across ``gap`` chunks that do not: outwards a chunk
+        holds it when the frame on its inner side does."""
+        if start == bound:
+            return start
+        if bound < start:
+            held = np.asarray((self.bands(bound, start, False) >= self.lo).all(axis=1))
+            return start - _taken(held[::-1], gap)
+        held = np.asarray((self.bands(start, bound, True) >= self.lo).all(axis=1))
+        return start + _taken(held, gap)
+
+    def edge(self, a: int, b: int, params: TrimParams, at_start: bool) -> FloorEdge | None:
+        """Where the note [a, b) begins (``at_start``; else ends) by its floor
+        (see :data:`FloorEdge`): followed outwards, frame by frame, from the
+        stretch nearest the edge (within ``MAX_EDGE_S``) where it is alone;
+        None without such a stretch."""
+        near = min(round(MAX_EDGE_S / params.hop_s), (b - a) // 2)
+        need = max(1, round(ALONE_S / params.hop_s))
+        gap = max(1, round(HELD_GAP_S / params.hop_s))
+        few = max(1, round(STOP_S / params.hop_s))
+        margin = max(1, round(STOP_MARGIN_S / params.hop_s))
+        blind = max(1, round(BLIND_S / params.hop_s))
+        lo, hi = self.lo, self.hi
+        # Outwards a chunk holds the floor when the frame on its inner side
+        # does: where the floor stops, that frame has little of it.
+        if at_start:
+            runs = self.alone(a, a + near, need, True)
+            if not runs:
+                return None
+            s = runs[0][0]
+            if not (self.bands(a, s, True) > hi).any():
+                return ("edge", a)  # nothing but the floor (or less) before it
+            p = self.bands(a, s + few, False)  # row i: the frame ending with chunk a + i
+            walk = p[: s - a][::-1]
+        else:
+            runs = self.alone(b - near, b, need, False)
+            if not runs:
+                return None
+            s = runs[-1][1]
+            if not (self.bands(s, b, False) > hi).any():
+                return ("edge", b)
+            p = self.bands(s - few, b, True)  # row i: the frame starting at chunk s - few + i
+            walk = p[few:]
+        t = _taken(np.asarray((walk >= lo).all(axis=1)), gap)
+        steady = hi / np.maximum(lo, 1e-300) < 10 ** ((STEADY_DB + HELD_DB + CLEAR_DB) / 10)
+        unseen = ~((walk[:t] <= hi) & steady).any(axis=1)
+        d = np.diff(np.concatenate(([0], unseen.astype(np.int8), [0])))
+        longest_unseen = int(np.max(np.flatnonzero(d == -1) - np.flatnonzero(d == 1), initial=0))
+        q = s - t if at_start else s + t
+        if abs(q - (a if at_start else b)) <= margin or longest_unseen > blind:
+            return ("fills", s)
+        if at_start:
+            out, inside = p[q - 1 - a], p[q - a : q - a + few]
+        else:
+            out, inside = p[few + t], p[t : few + t]
+        if not ((out < lo) & (np.median(inside, axis=0) <= hi)).any():
+            return ("fills", s)
+        # The last frame that held the floor may have held a sound's part
+        # alone past its first (last) sample: the cut goes half a frame in.
+        back = self.n // (2 * self.hop)
+        return ("floor", q + back if at_start else q - back)
+
+
+def _taken(hits: np.ndarray, gap: int) -> int:
+    """How many of ``hits`` are taken: up to the last True before more than
+    ``gap`` False in a row."""
+    taken, quiet = 0, 0
+    for i, hit in enumerate(hits.tolist(), 1):
+        if hit:
+            taken, quiet = i, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    return taken

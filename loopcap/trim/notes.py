@@ -33,7 +33,7 @@ from .background import (
     sounds_at_an_end,
     spans_capture,
 )
-from .edges import leave_out_edge_sounds
+from .edges import FloorLook, leave_out_edge_sounds
 from .levels import (
     clear_chunks,
     estimate_floor_db,
@@ -278,8 +278,18 @@ class _Segmenter:
                 return wa if bound < start else wb
 
             self.outer = (a, b)
+            look = None if self.read is None else FloorLook(self.read, self.hop, self.samplerate)
             a, b = leave_out_edge_sounds(
-                self.powers, a, b, self.floor, p, self.low_share, self.bright, reach, audible
+                self.powers,
+                a,
+                b,
+                self.floor,
+                p,
+                self.low_share,
+                self.bright,
+                reach,
+                audible,
+                look=look,
             )
         pad = round(p.pad_s * self.samplerate)
         start = max(0, a * self.hop - pad, lo * self.hop)
