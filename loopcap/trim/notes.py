@@ -332,14 +332,14 @@ def find_bounds(
     ):
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
-        over, probe = note_over_background(powers, params)
+        over, probe, (lo, hi) = note_over_background(powers, params, seg.floor)
         if over is not None:
             # Its quiet edges over the background's spectrum, measured on the
             # probes (a fading syllable above what the music has there).
             n = len(powers)
             spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
             floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
-            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, 0, n)
+            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
             return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
         # may be a piece of the background, or a piece of the note), and
