@@ -327,9 +327,16 @@ def find_bounds(
     one_end_after_silence = seg.floor <= MIN_DB + SILENT_FLOOR_DB and not all(
         busy_ends(powers, seg.floor, params)
     )
-    if not one_end_after_silence and (
-        unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
-    ):
+    spans = unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
+    if one_end_after_silence and spans:
+        # Trimmed as ever, but where a background with pauses plays too (a
+        # video's voice that pauses at one end) and the note's own floor is
+        # heard, the note still ends where that floor does.
+        over, _, (lo, hi) = note_over_background(powers, params, seg.floor)
+        start, end = max(found.start, lo * hop), min(found.end, hi * hop)
+        if over is not None and start < end:
+            found = Bounds(start, end, seg.floor, samplerate)
+    if not one_end_after_silence and spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
         over, probe, (lo, hi) = note_over_background(powers, params, seg.floor)

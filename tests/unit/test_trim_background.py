@@ -261,3 +261,23 @@ def test_the_notes_floor_rules_out_nothing_where_it_is_not_heard_or_not_whole():
     # A pause of the note in digital silence: its floor is not whole.
     p = video_beside_a_note(pause_db=-120.0)
     assert floor_limits(p, core, -120.0, params) == (0, n)
+
+
+def test_a_voice_that_pauses_at_the_end_of_a_silent_capture_is_still_left_out_where_the_note_ends():
+    # Digital silence for a floor and sound at one end only: the capture is
+    # trimmed as a note cut off by the stop would be, and the other voice's
+    # long sentence after the note (past a 20 ms pause) stayed with it.
+    # The note's own floor (-60 dBFS, heard in its pause at 2.7-2.9 s) ends
+    # at 3.6 s, before that pause: so does the note.
+    p = np.zeros(round(7.0 / HOP), np.float32)
+    add(p, 0.0, 1.94, -35.0)  # another voice up to the note, a 20 ms pause
+    add(p, 1.96, 2.3, -35.0)  # ...a word over the note's lead-in
+    add(p, 1.96, 3.6, -60.0)  # the note's own floor
+    add(p, 2.2, 2.7, -15.0)  # its voice
+    add(p, 2.9, 3.4, -15.0)
+    add(p, 3.5, 3.9, -35.0)  # the other voice after it, a 20 ms pause
+    add(p, 3.92, 6.8, -35.0)  # ...and a sentence; silence from 6.8 s
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.reason is None
+    assert 1.955 <= b.start_s <= 1.97
+    assert 3.6 <= b.end_s <= 3.905
