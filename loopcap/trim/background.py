@@ -28,7 +28,8 @@ from the note's quiet ones, are left out up to their first pause.
 
 Only captures whose lead-in and tail both sound (:func:`spans_capture`) are
 looked at this way, so a note between silences is trimmed as it always was.
-Where nothing stands clear of the background, the caller keeps the whole
+Where nothing stands clear of the background, the note may still be found by
+its own floor alone (:func:`note_by_floor`); else the caller keeps the whole
 capture and says why (:data:`BACKGROUND_REASON`).
 
 Positions are chunk indices ``[start, end)``; levels in dBFS.
@@ -48,6 +49,7 @@ __all__ = [
     "sounds_at_an_end",
     "note_over_background",
     "floor_limits",
+    "note_by_floor",
 ]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
@@ -112,6 +114,10 @@ OWN_DEPTH_DB = 30.0
 #: Where it counts, a stretch this long (s) whose 10 ms level lies halfway
 #: (in dB) between it and the capture's floor holds none of the note.
 GONE_S = 0.01
+#: Where nothing stands clear of the background by its level, the note is
+#: the longest stretch between the background's pauses only where it is
+#: this many times as long as the next: else which one it is is a guess.
+LONGEST_RATIO = 2.0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -209,7 +215,8 @@ def _grow_core(
     """The note's core: runs above ``threshold`` joined across gaps up to
     ``max_gap`` chunks, the group with the most such chunks; then runs above
     ``join`` within ``max_gap`` of it, one after another.  Returns the core
-    and that group (the loudest of the note, never the background)."""
+    and that group: the note's loudest stretch, where it stands clear of the
+    background (the core may take in some of the background too)."""
     groups = _merge(_runs(edge > threshold), max_gap)
     if not groups:
         return None
@@ -325,13 +332,19 @@ def _walk(
 
 
 def floor_limits(
-    powers: np.ndarray, core: tuple[int, int], floor_db: float, params: TrimParams
+    powers: np.ndarray,
+    core: tuple[int, int],
+    floor_db: float,
+    params: TrimParams,
+    own_db: float | None = None,
 ) -> tuple[int, int]:
     """Chunks [lo, hi) outside which the note cannot lie: where its own floor
-    (its microphone's noise, from its first sample to its last) is heard
-    over the capture's floor (``floor_db``, dBFS), the nearest stretches
-    either side of its ``core`` (chunks) where the level falls halfway to
-    the capture's floor (``GONE_S`` of 10 ms levels) hold none of it.  A
+    (its microphone's noise, from its first sample to its last; ``own_db``,
+    else the quietest ``floor_window_s`` of the middle half of ``core``) is
+    heard over the capture's floor (``floor_db``, dBFS), the nearest
+    stretches either side of its ``core`` (chunks) where the level falls
+    halfway to the capture's floor (``GONE_S`` of 10 ms levels) hold none
+    of it.  A
     background with pauses (a video's voice between its sentences) falls
     there, the note never does: its edges stop at the first such stretch,
     wherever the background's level would carry the walk on (issue 15: a
@@ -347,14 +360,15 @@ def floor_limits(
     # The note's floor from the middle half of its core: a pause of the
     # note where the background pauses too, never its quiet edges.
     middle = powers[ca + quarter : cb - quarter]
-    if len(middle) <= window_chunks(params.floor_window_s, params):
-        return 0, n
-    qa, qb = quietest(middle, params)
-    own = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    if own_db is None:
+        if len(middle) <= window_chunks(params.floor_window_s, params):
+            return 0, n
+        qa, qb = quietest(middle, params)
+        own_db = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
     peak = float(levels_db(powers[ca:cb], params, frame_s=EDGE_S).max())
-    if own - floor_db < OWN_CLEAR_DB or own > peak - OWN_DEPTH_DB:
+    if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
         return 0, n
-    gone = (own + floor_db) / 2
+    gone = (own_db + floor_db) / 2
     need = window_chunks(GONE_S, params)
     short = levels_db(powers, params)
     runs = [(s, e) for s, e in _runs(short < gone) if e - s >= need]
@@ -383,3 +397,43 @@ def floor_limits(
         under = np.flatnonzero(to_db(powers[s0:e].astype(np.float32)) < gone)
         hi = max(cb, s0 + int(under[0]) - 1 if len(under) else s)
     return lo, hi
+
+
+def note_by_floor(
+    powers: np.ndarray, floor_db: float, params: TrimParams
+) -> tuple[int, int] | None:
+    """The note's span (chunks) by its own floor alone, where nothing stands
+    clear of the background by its level (a video's voice as loud as the
+    note): the capture's floor (``floor_db``, dBFS) shows, over 10 ms, in
+    the background's pauses and never inside the note, whose own floor goes
+    on from its first sample to its last.  The note is the longest stretch
+    between such pauses, where it is ``LONGEST_RATIO`` times as long as any
+    other and holds the capture's loudest moment (over ``EDGE_S``); within
+    it, the note reaches as far as its floor is heard (:func:`floor_limits`,
+    the floor measured on the middle half of that stretch).  None where any
+    of this fails: the capture is then kept whole."""
+    short = levels_db(powers, params)
+    need = window_chunks(GONE_S, params)
+    gaps = [(s, e) for s, e in _runs(short < floor_db + params.close_db) if e - s >= need]
+    n = len(powers)
+    cuts = [0, *[x for g in gaps for x in g], n]
+    pieces = sorted(
+        ((cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i + 1] > cuts[i]),
+        key=lambda q: q[0] - q[1],
+    )
+    if len(pieces) < 2:
+        return None
+    (pa, pb), (qa, qb) = pieces[0], pieces[1]
+    loudest = int(np.argmax(levels_db(powers, params, frame_s=EDGE_S)))
+    if pb - pa < LONGEST_RATIO * (qb - qa) or not pa <= loudest < pb:
+        return None
+    quarter = (pb - pa) // 4
+    middle = powers[pa + quarter : pb - quarter]
+    if len(middle) <= window_chunks(params.floor_window_s, params):
+        return None
+    ma, mb = quietest(middle, params)
+    own = float(to_db(np.array([middle[ma:mb].mean()], np.float32))[0])
+    lo, hi = floor_limits(powers, (pa + quarter, pb - quarter), floor_db, params, own)
+    if (lo, hi) == (0, n):
+        return None
+    return max(lo, pa), min(hi, pb)

@@ -29,6 +29,7 @@ import numpy as np
 from .background import (
     BACKGROUND_REASON,
     busy_ends,
+    note_by_floor,
     note_over_background,
     sounds_at_an_end,
     spans_capture,
@@ -348,6 +349,11 @@ def find_bounds(
             floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
             a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
             return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
+        # Nothing stands clear of it by its level; but the note's own floor,
+        # heard where the background pauses, may still say where it is.
+        piece = note_by_floor(powers, seg.floor, params)
+        if piece is not None:
+            return Bounds(piece[0] * hop, min(frames, piece[1] * hop), seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
         # may be a piece of the background, or a piece of the note), and
         # say why.

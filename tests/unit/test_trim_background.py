@@ -281,3 +281,22 @@ def test_a_voice_that_pauses_at_the_end_of_a_silent_capture_is_still_left_out_wh
     assert b is not None and b.reason is None
     assert 1.955 <= b.start_s <= 1.97
     assert 3.6 <= b.end_s <= 3.905
+
+
+def test_a_note_as_loud_as_the_voice_beside_it_is_found_by_its_own_floor():
+    # Another voice throughout, 0.5 s words and 0.2 s pauses at the
+    # capture's floor (dither, -96 dBFS); the note from 2.0 s to 7.0 s no
+    # louder than it (-32 dBFS): nothing stands clear of it by its level,
+    # and the whole capture used to be kept.  But the note's own floor
+    # (-66 dBFS) fills the other voice's pauses from 2.0 s to 7.0 s, and
+    # only there: the note is that stretch, to the pauses either side.
+    p = chunk_powers(9.0, -96.0)
+    for k in range(-1, 13):
+        add(p, max(0.0, 0.6 + 0.7 * k), min(9.0, 1.1 + 0.7 * k), -35.0)
+    add(p, 2.0, 7.0, -66.0)
+    for a, b in ((2.1, 3.2), (3.5, 5.0), (5.4, 6.8)):
+        add(p, a, b, -32.0)
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.reason is None
+    assert 1.995 <= b.start_s <= 2.01  # the note's first sample, to the chunk
+    assert 7.0 <= b.end_s <= 7.41  # where the other voice's word over its tail pauses
