@@ -10,19 +10,26 @@ with music or a tone at about -45 dBFS kept whole, one cut in the wrong
 place).
 
 Here the background is modelled from where the note is not: its median
-level and the highest it reaches over ``EDGE`` windows, measured at first on the
-capture's first and last ``PROBE_S`` (the lead-in and the tail a capture
-has around its note), then, once a note is found, on everything outside it
-(``GUARD_S`` away).  The note is what stands ``OPEN_DB`` above the most the
-background reaches, with the stretches within ``max_pause_s`` that rise
-above it at all; its edges reach as far as the level stays ``CLOSE_DB``
-over the background's median, then ``PAD_S`` further: what lies there is the
-note's own floor, buried under the background, and keeping it costs nothing
-while cutting a syllable would.
+level and the highest it reaches over ``EDGE_S`` and ``CORE_S`` windows,
+measured on the capture's first and last ``PROBE_S`` (the lead-in and the
+tail a capture has around its note), or on longer probes, up to
+``MAX_PROBE_S``, while they hold nothing of the note.  The note is what
+stands ``OPEN_DB`` above the most the background reaches, with the
+stretches within ``max_pause_s`` that rise above it at all; its edges reach
+as far as the level stays ``CLOSE_DB`` over the background's median, then
+``PAD_S`` further: what lies there is the note's own floor, buried under the
+background, and keeping it costs nothing while cutting a syllable would.
+
+Where the note's own floor is heard over the capture's (a background that
+pauses, a video's voice between its words, over digital silence, dither or
+a quiet hiss), the note ends where that floor does (:func:`floor_limits`):
+the background's words next to the note, which the level alone cannot tell
+from the note's quiet ones, are left out up to their first pause.
 
 Only captures whose lead-in and tail both sound (:func:`spans_capture`) are
 looked at this way, so a note between silences is trimmed as it always was.
-Where nothing stands clear of the background, the caller keeps the whole
+Where nothing stands clear of the background, the note may still be found by
+its own floor alone (:func:`note_by_floor`); else the caller keeps the whole
 capture and says why (:data:`BACKGROUND_REASON`).
 
 Positions are chunk indices ``[start, end)``; levels in dBFS.
@@ -32,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .levels import levels_db
+from .levels import levels_db, quietest, to_db
 from .params import TrimParams, window_chunks
 
 __all__ = [
@@ -41,6 +48,8 @@ __all__ = [
     "spans_capture",
     "sounds_at_an_end",
     "note_over_background",
+    "floor_limits",
+    "note_by_floor",
 ]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
@@ -71,8 +80,6 @@ NEAR_END_S = 1.0
 #: capture's floor (over ``EDGE_S``): a background, or the note itself
 #: reaching the edge.  Hiss, hum and dither stay within a dB of the floor.
 BUSY_SHARE = 0.5
-#: The background's measure keeps this far (s) from the note found so far.
-GUARD_S = 0.5
 #: Levels for the background model, over windows of this length (s): long
 #: enough that a drum hit counts as one event, short enough for a syllable.
 EDGE_S = 0.05
@@ -97,6 +104,20 @@ PAD_S = 0.08
 #: A note found over a background must peak this far (dB) over its median;
 #: else nothing stands clear of it and the capture is kept whole.
 MIN_SNR_DB = 15.0
+#: The note's own floor (the quietest ``floor_window_s`` of the middle half
+#: of its core: a pause where the background pauses too) counts where it
+#: stands this far (dB) over the capture's floor...
+OWN_CLEAR_DB = 12.0
+#: ...and this far (dB) under the note's loudest moment (over ``EDGE_S``):
+#: else it is a quiet syllable or the background, not the note's floor.
+OWN_DEPTH_DB = 30.0
+#: Where it counts, a stretch this long (s) whose 10 ms level lies halfway
+#: (in dB) between it and the capture's floor holds none of the note.
+GONE_S = 0.01
+#: Where nothing stands clear of the background by its level, the note is
+#: the longest stretch between the background's pauses only where it is
+#: this many times as long as the next: else which one it is is a guess.
+LONGEST_RATIO = 2.0
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -190,23 +211,28 @@ def _reach(runs: list[tuple[int, int]], a: int, b: int, gap: int) -> tuple[int, 
 
 def _grow_core(
     edge: np.ndarray, threshold: float, join: float, max_gap: int
-) -> tuple[int, int] | None:
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The note's core: runs above ``threshold`` joined across gaps up to
     ``max_gap`` chunks, the group with the most such chunks; then runs above
-    ``join`` within ``max_gap`` of it, one after another."""
+    ``join`` within ``max_gap`` of it, one after another.  Returns the core
+    and that group: the note's loudest stretch, where it stands clear of the
+    background (the core may take in some of the background too)."""
     groups = _merge(_runs(edge > threshold), max_gap)
     if not groups:
         return None
     ga, gb, _ = max(groups, key=lambda g: g[2])
-    return _reach(_runs(edge > join), ga, gb, max_gap)
+    return _reach(_runs(edge > join), ga, gb, max_gap), (ga, gb)
 
 
 def note_over_background(
-    powers: np.ndarray, params: TrimParams
-) -> tuple[tuple[int, int] | None, int]:
-    """The note's span (chunks) as what stands above the background, and the
+    powers: np.ndarray, params: TrimParams, floor_db: float | None = None
+) -> tuple[tuple[int, int] | None, int, tuple[int, int]]:
+    """The note's span (chunks) as what stands above the background, the
     length of the probes (chunks, at either end) the background was measured
-    on; the span is None where nothing stands clear of it.
+    on, and the chunks [lo, hi) outside which the note cannot lie (see
+    :func:`floor_limits`; the whole capture unless ``floor_db``, the
+    capture's floor in dBFS, is given); the span is None where nothing
+    stands clear of the background.
 
     The background is measured on the capture's ends, ``PROBE_S`` first and
     then twice, four and eight times as long: the longest probes that still
@@ -220,6 +246,7 @@ def note_over_background(
     # 50 ms, while the note's speech stays well above it.
     long = levels_db(powers, params, frame_s=CORE_S)
     best: tuple[int, int] | None = None
+    best_core = (0, 0)
     best_probe = window_chunks(PROBE_S, params)
     probe_s = PROBE_S
     while probe_s <= MAX_PROBE_S + 1e-9:
@@ -228,7 +255,7 @@ def note_over_background(
         probe_s *= 2
         if found is None:
             continue
-        (a, b), _ = found
+        (a, b), _, core = found
         if best is not None:
             # What the longer probes drop must lie well under the note: else
             # they hold a sentence of the note itself (its first words in a
@@ -237,15 +264,20 @@ def note_over_background(
             dropped = [long[best[0] : a], long[b : best[1]]]
             if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
                 break
-        best, best_probe = (a, b), probe
-    return best, best_probe
+        best, best_probe, best_core = (a, b), probe, core
+    limits = (0, len(powers))
+    if best is not None and floor_db is not None:
+        limits = floor_limits(powers, best_core, floor_db, params)
+        best = (max(best[0], limits[0]), min(best[1], limits[1]))
+    return best, best_probe, limits
 
 
 def _over_probes(
     edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
-) -> tuple[tuple[int, int], float] | None:
-    """The note's span and the background's median, the background measured
-    on the first and last ``probe`` chunks; None where that fails (see
+) -> tuple[tuple[int, int], float, tuple[int, int]] | None:
+    """The note's span, the background's median and the note's loudest group
+    (see :func:`_grow_core`), the background measured on the first and last
+    ``probe`` chunks; None where that fails (see
     :func:`note_over_background`)."""
     n = len(edge)
     if 3 * probe > n:
@@ -255,10 +287,10 @@ def _over_probes(
     outside[:probe] = outside[n - probe :] = True
     median = float(np.median(edge[outside]))
     top = float(long[outside].max())
-    span = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
-    if span is None:
+    grown = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
+    if grown is None:
         return None
-    a, b = span
+    (a, b), group = grown
     peak = float(long[a:b].max())
     if peak - top < PROBE_CLEAR_DB or float(edge[a:b].max()) - median < MIN_SNR_DB:
         return None
@@ -271,7 +303,7 @@ def _over_probes(
     a, b = max(0, a - pad), min(n, b + pad)
     if a < probe or n - b < probe:
         return None
-    return (a, b), median
+    return (a, b), median, group
 
 
 def _walk(
@@ -297,3 +329,111 @@ def _walk(
         if (na, nb) == (a, b):
             return a, b
         a, b = na, nb
+
+
+def floor_limits(
+    powers: np.ndarray,
+    core: tuple[int, int],
+    floor_db: float,
+    params: TrimParams,
+    own_db: float | None = None,
+) -> tuple[int, int]:
+    """Chunks [lo, hi) outside which the note cannot lie: where its own floor
+    (its microphone's noise, from its first sample to its last; ``own_db``,
+    else the quietest ``floor_window_s`` of the middle half of ``core``) is
+    heard over the capture's floor (``floor_db``, dBFS), the nearest
+    stretches either side of its ``core`` (chunks) where the level falls
+    halfway to the capture's floor (``GONE_S`` of 10 ms levels) hold none
+    of it.  A
+    background with pauses (a video's voice between its sentences) falls
+    there, the note never does: its edges stop at the first such stretch,
+    wherever the background's level would carry the walk on (issue 15: a
+    video's voice kept for seconds beside the note).
+
+    The whole capture where the note's floor is not heard (buried under a
+    hiss or hum, or a background that never pauses), and where the level
+    falls that far inside the core too (a note whose floor is not
+    continuous): unsure, nothing is ruled out."""
+    n = len(powers)
+    ca, cb = core
+    quarter = (cb - ca) // 4
+    # The note's floor from the middle half of its core: a pause of the
+    # note where the background pauses too, never its quiet edges.
+    middle = powers[ca + quarter : cb - quarter]
+    if own_db is None:
+        if len(middle) <= window_chunks(params.floor_window_s, params):
+            return 0, n
+        qa, qb = quietest(middle, params)
+        own_db = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    peak = float(levels_db(powers[ca:cb], params, frame_s=EDGE_S).max())
+    if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
+        return 0, n
+    gone = (own_db + floor_db) / 2
+    need = window_chunks(GONE_S, params)
+    short = levels_db(powers, params)
+    runs = [(s, e) for s, e in _runs(short < gone) if e - s >= need]
+    # The note's floor, once heard, goes on to its last sample: a stretch of
+    # none of it inside the core says otherwise (a note whose pauses are
+    # digital silence, or a floor measured too high where the background
+    # filled the note's pauses), and nothing is ruled out.
+    if any(s < cb and e > ca for s, e in runs):
+        return 0, n
+    before = [r for r in runs if r[1] <= ca]
+    after = [r for r in runs if r[0] >= cb]
+    # To the chunk: a 10 ms level spreads half a frame either side, so the
+    # floor begins after the last chunk under ``gone`` near the stretch's
+    # end (ends before the first near its start); the chunk next to it
+    # holds the floor's first (last) sample somewhere inside, and the limit
+    # lies on its inner side, never outside the note.
+    half = window_chunks(params.frame_s, params) // 2
+    lo, hi = 0, n
+    if before:
+        s, e = before[-1]
+        under = np.flatnonzero(to_db(powers[s : min(n, e + half)].astype(np.float32)) < gone)
+        lo = min(ca, s + int(under[-1]) + 2 if len(under) else e)
+    if after:
+        s, e = after[0]
+        s0 = max(0, s - half)
+        under = np.flatnonzero(to_db(powers[s0:e].astype(np.float32)) < gone)
+        hi = max(cb, s0 + int(under[0]) - 1 if len(under) else s)
+    return lo, hi
+
+
+def note_by_floor(
+    powers: np.ndarray, floor_db: float, params: TrimParams
+) -> tuple[int, int] | None:
+    """The note's span (chunks) by its own floor alone, where nothing stands
+    clear of the background by its level (a video's voice as loud as the
+    note): the capture's floor (``floor_db``, dBFS) shows, over 10 ms, in
+    the background's pauses and never inside the note, whose own floor goes
+    on from its first sample to its last.  The note is the longest stretch
+    between such pauses, where it is ``LONGEST_RATIO`` times as long as any
+    other and holds the capture's loudest moment (over ``EDGE_S``); within
+    it, the note reaches as far as its floor is heard (:func:`floor_limits`,
+    the floor measured on the middle half of that stretch).  None where any
+    of this fails: the capture is then kept whole."""
+    short = levels_db(powers, params)
+    need = window_chunks(GONE_S, params)
+    gaps = [(s, e) for s, e in _runs(short < floor_db + params.close_db) if e - s >= need]
+    n = len(powers)
+    cuts = [0, *[x for g in gaps for x in g], n]
+    pieces = sorted(
+        ((cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i + 1] > cuts[i]),
+        key=lambda q: q[0] - q[1],
+    )
+    if len(pieces) < 2:
+        return None
+    (pa, pb), (qa, qb) = pieces[0], pieces[1]
+    loudest = int(np.argmax(levels_db(powers, params, frame_s=EDGE_S)))
+    if pb - pa < LONGEST_RATIO * (qb - qa) or not pa <= loudest < pb:
+        return None
+    quarter = (pb - pa) // 4
+    middle = powers[pa + quarter : pb - quarter]
+    if len(middle) <= window_chunks(params.floor_window_s, params):
+        return None
+    ma, mb = quietest(middle, params)
+    own = float(to_db(np.array([middle[ma:mb].mean()], np.float32))[0])
+    lo, hi = floor_limits(powers, (pa + quarter, pb - quarter), floor_db, params, own)
+    if (lo, hi) == (0, n):
+        return None
+    return max(lo, pa), min(hi, pb)

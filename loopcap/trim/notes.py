@@ -29,6 +29,7 @@ import numpy as np
 from .background import (
     BACKGROUND_REASON,
     busy_ends,
+    note_by_floor,
     note_over_background,
     sounds_at_an_end,
     spans_capture,
@@ -337,20 +338,32 @@ def find_bounds(
     one_end_after_silence = seg.floor <= MIN_DB + SILENT_FLOOR_DB and not all(
         busy_ends(powers, seg.floor, params)
     )
-    if not one_end_after_silence and (
-        unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
-    ):
+    spans = unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
+    if one_end_after_silence and spans:
+        # Trimmed as ever, but where a background with pauses plays too (a
+        # video's voice that pauses at one end) and the note's own floor is
+        # heard, the note still ends where that floor does.
+        over, _, (lo, hi) = note_over_background(powers, params, seg.floor)
+        start, end = max(found.start, lo * hop), min(found.end, hi * hop)
+        if over is not None and start < end:
+            found = Bounds(start, end, seg.floor, samplerate)
+    if not one_end_after_silence and spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
-        over, probe = note_over_background(powers, params)
+        over, probe, (lo, hi) = note_over_background(powers, params, seg.floor)
         if over is not None:
             # Its quiet edges over the background's spectrum, measured on the
             # probes (a fading syllable above what the music has there).
             n = len(powers)
             spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
             floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
-            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, 0, n)
+            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
             return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
+        # Nothing stands clear of it by its level; but the note's own floor,
+        # heard where the background pauses, may still say where it is.
+        piece = note_by_floor(powers, seg.floor, params)
+        if piece is not None:
+            return Bounds(piece[0] * hop, min(frames, piece[1] * hop), seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
         # may be a piece of the background, or a piece of the note), and
         # say why.

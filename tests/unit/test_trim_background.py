@@ -9,9 +9,9 @@ from loguru import logger
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
 from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
-from loopcap.trim.background import spans_capture
+from loopcap.trim.background import floor_limits, note_over_background, spans_capture
 from loopcap.trim.levels import floor_top_db
-from loopcap.trim.notes import _Segmenter
+from loopcap.trim.notes import _Segmenter, find_bounds
 
 SR = 8000  # hop of 2.5 ms = 20 samples
 
@@ -200,3 +200,105 @@ def test_a_note_cut_off_by_the_stop_after_digital_silence_is_trimmed_at_its_star
     assert b.reason is None
     assert b.end == len(x)
     assert int(0.8 * SR) - int(0.06 * SR) <= b.start <= int(0.8 * SR)
+
+
+HOP = 0.0025  # chunk powers below: one per 2.5 ms (the default hop)
+
+
+def chunk_powers(seconds, level_db):
+    return np.full(round(seconds / HOP), 10 ** (level_db / 10), np.float32)
+
+
+def add(powers, a_s, b_s, level_db):
+    powers[round(a_s / HOP) : round(b_s / HOP)] += 10 ** (level_db / 10)
+    return powers
+
+
+def video_beside_a_note(capture_floor_db=-120.0, pause_db=None):
+    """Chunk powers of 9 s: another voice throughout (-40 dBFS in the first
+    and last 0.3 s, -35 dBFS words around the note, 20 ms pauses between
+    them: at 1.94 s and 7.40 s); the note from 1.96 s to 7.0 s, its own floor
+    at -60 dBFS, its voice at -15 dBFS (2.3-3.5, 3.9-5.0, 5.4-6.7 s).  With
+    ``pause_db``, the note's pause at 3.5-3.9 s is at that level instead."""
+    p = chunk_powers(9.0, capture_floor_db)
+    add(p, 0.0, 0.3, -40.0)
+    add(p, 8.7, 9.0, -40.0)
+    add(p, 0.6, 1.94, -35.0)
+    add(p, 1.96, 2.4, -35.0)  # a word over the note's lead-in
+    add(p, 6.75, 7.4, -35.0)  # ...and over its tail
+    add(p, 7.42, 8.0, -35.0)
+    add(p, 1.96, 7.0, -60.0)
+    for a, b in ((2.3, 3.5), (3.9, 5.0), (5.4, 6.7)):
+        add(p, a, b, -15.0)
+    if pause_db is not None:
+        p[round(3.5 / HOP) : round(3.9 / HOP)] = 10 ** (pause_db / 10)
+    return p
+
+
+def test_another_voice_next_to_the_note_is_left_out_up_to_its_first_pause():
+    # Its words next to the note stand as high over the lead-in as the
+    # note's quiet ones would: the level walks on through them, across the
+    # 20 ms pause, to 0.5 s.  But the note's own floor is heard over the
+    # capture's (-60 over -120 dBFS) and goes on from its first sample to
+    # its last: where the level falls halfway to the capture's floor, the
+    # note is not.
+    p = video_beside_a_note()
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 1.955 <= b.start_s <= 1.97
+    assert 7.0 <= b.end_s <= 7.405
+    span, _, limits = note_over_background(p, TrimParams(), -120.0)
+    assert span is not None and limits[0] <= span[0] and span[1] <= limits[1]
+
+
+def test_the_notes_floor_rules_out_nothing_where_it_is_not_heard_or_not_whole():
+    params = TrimParams()
+    core = (round(2.3 / HOP), round(6.7 / HOP))
+    n = round(9.0 / HOP)
+    # Heard over the capture's floor: the limits are the pauses next to it.
+    lo, hi = floor_limits(video_beside_a_note(), core, -120.0, params)
+    assert abs(lo * HOP - 1.96) <= 0.0051 and abs(hi * HOP - 7.40) <= 0.0051
+    # Buried under a hiss 2 dB under it: nothing is ruled out.
+    assert floor_limits(video_beside_a_note(-62.0), core, -62.0, params) == (0, n)
+    # A pause of the note in digital silence: its floor is not whole.
+    p = video_beside_a_note(pause_db=-120.0)
+    assert floor_limits(p, core, -120.0, params) == (0, n)
+
+
+def test_a_voice_that_pauses_at_the_end_of_a_silent_capture_is_still_left_out_where_the_note_ends():
+    # Digital silence for a floor and sound at one end only: the capture is
+    # trimmed as a note cut off by the stop would be, and the other voice's
+    # long sentence after the note (past a 20 ms pause) stayed with it.
+    # The note's own floor (-60 dBFS, heard in its pause at 2.7-2.9 s) ends
+    # at 3.6 s, before that pause: so does the note.
+    p = np.zeros(round(7.0 / HOP), np.float32)
+    add(p, 0.0, 1.94, -35.0)  # another voice up to the note, a 20 ms pause
+    add(p, 1.96, 2.3, -35.0)  # ...a word over the note's lead-in
+    add(p, 1.96, 3.6, -60.0)  # the note's own floor
+    add(p, 2.2, 2.7, -15.0)  # its voice
+    add(p, 2.9, 3.4, -15.0)
+    add(p, 3.5, 3.9, -35.0)  # the other voice after it, a 20 ms pause
+    add(p, 3.92, 6.8, -35.0)  # ...and a sentence; silence from 6.8 s
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.reason is None
+    assert 1.955 <= b.start_s <= 1.97
+    assert 3.6 <= b.end_s <= 3.905
+
+
+def test_a_note_as_loud_as_the_voice_beside_it_is_found_by_its_own_floor():
+    # Another voice throughout, 0.5 s words and 0.2 s pauses at the
+    # capture's floor (dither, -96 dBFS); the note from 2.0 s to 7.0 s no
+    # louder than it (-32 dBFS): nothing stands clear of it by its level,
+    # and the whole capture used to be kept.  But the note's own floor
+    # (-66 dBFS) fills the other voice's pauses from 2.0 s to 7.0 s, and
+    # only there: the note is that stretch, to the pauses either side.
+    p = chunk_powers(9.0, -96.0)
+    for k in range(-1, 13):
+        add(p, max(0.0, 0.6 + 0.7 * k), min(9.0, 1.1 + 0.7 * k), -35.0)
+    add(p, 2.0, 7.0, -66.0)
+    for a, b in ((2.1, 3.2), (3.5, 5.0), (5.4, 6.8)):
+        add(p, a, b, -32.0)
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.reason is None
+    assert 1.995 <= b.start_s <= 2.01  # the note's first sample, to the chunk
+    assert 7.0 <= b.end_s <= 7.41  # where the other voice's word over its tail pauses
