@@ -135,6 +135,8 @@ HELD_DB = 3.0
 CLEAR_DB = 6.0
 #: A spectrum frame lasts about this long (s; a power of two of samples).
 LOOK_FRAME_S = 0.01
+#: Frames this close (s) are taken from one read of the audio.
+BATCH_S = 10.0
 #: The floor's quietest stretch must hold at least this many whole frames.
 MIN_REF_FRAMES = 8
 #: The floor is alone over a stretch of at least this long (s).
@@ -174,7 +176,7 @@ class FloorLook:
     thread."""
 
     def __init__(self, read: Reader, hop: int, samplerate: int) -> None:
-        self.read, self.hop = read, hop
+        self.read, self.hop, self.samplerate = read, hop, samplerate
         self.n = 1 << max(6, int(np.ceil(np.log2(LOOK_FRAME_S * samplerate))))
         edges = [f for f in FLOOR_BANDS_HZ if f < samplerate / 2] + [samplerate / 2]
         self.edges = np.array(edges) / samplerate
@@ -208,13 +210,31 @@ class FloorLook:
         self.hi = p.max(axis=0) * 10 ** (CLEAR_DB / 10)
         return True
 
+    def bands_at(self, chunks: np.ndarray) -> np.ndarray:
+        """Band powers (one row per chunk) of the frame starting at each of
+        ``chunks``: the rows :meth:`bands` gives for them one by one, from
+        one read of the audio where they lie within ``BATCH_S`` of each
+        other (a read per frame cost a long capture's trim 0.1x of its
+        read time), else one read each."""
+        chunks = np.asarray(chunks, dtype=np.int64)
+        if len(chunks) == 0:
+            return np.zeros((0, len(self.edges) - 1))
+        c0, c1 = int(chunks.min()), int(chunks.max()) + 1
+        if (c1 - c0) * self.hop > BATCH_S * self.samplerate:
+            return np.concatenate([self.bands(int(c), int(c) + 1, True) for c in chunks])
+        hop, n = self.hop, self.n
+        lead = min(n, c0 * hop)
+        x = np.asarray(self.read(c0 * hop - lead, c1 * hop + n), dtype=np.float64)
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        y = x.mean(axis=1) if x.ndim == 2 else x
+        return _band_powers(y, lead + (chunks - c0) * hop, n, self.edges)
+
     def held_share(self, chunks: np.ndarray) -> float:
         """The share of the frames starting at ``chunks`` that hold the floor
         (1.0 for none)."""
         if len(chunks) == 0:
             return 1.0
-        held = [bool((self.bands(int(c), int(c) + 1, True) >= self.lo).all()) for c in chunks]
-        return float(np.mean(held))
+        return float(np.mean((self.bands_at(chunks) >= self.lo).all(axis=1)))
 
     def alone(self, c0: int, c1: int, min_chunks: int, forwards: bool) -> list[tuple[int, int]]:
         """The runs of at least ``min_chunks`` in [c0, c1) where the floor is

@@ -213,3 +213,29 @@ def test_a_chimes_tail_is_left_out_where_a_buried_floor_begins_under_it():
     place(x, 0.5, chime(0.9, amp=0.3, f=1500.0, decay_s=0.12))
     b = bounds_of(x)
     assert 1.0 <= b.start_s <= 1.0 + 0.02
+
+
+def test_the_floor_look_takes_frames_near_each_other_from_one_read():
+    """``bands_at`` gives the rows ``bands`` gives frame by frame, from one
+    read where the frames lie within ``BATCH_S`` of each other (else one
+    read each), at a capture's start and end too."""
+    from loopcap.trim.looks import BATCH_S, FloorLook
+
+    sr, hop = 8000, 20
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((int((BATCH_S + 4) * sr), 2)).astype(np.float32)
+    reads = []
+
+    def read(a, b):
+        reads.append((a, b))
+        return x[max(a, 0) : b]
+
+    look = FloorLook(read, hop, sr)
+    last = len(x) // hop - 1
+    for chunks in ([0, 5, 40, 41, 400], [last - 300, last - 7, last], [3, last]):
+        chunks = np.array(chunks)
+        one_by_one = np.concatenate([look.bands(int(c), int(c) + 1, True) for c in chunks])
+        reads.clear()
+        together = look.bands_at(chunks)
+        np.testing.assert_allclose(together, one_by_one, rtol=1e-12, atol=0)
+        assert len(reads) == (1 if chunks[-1] - chunks[0] < BATCH_S * sr / hop else len(chunks))
