@@ -28,7 +28,6 @@ import numpy as np
 
 from .background import (
     BACKGROUND_REASON,
-    busy_ends,
     note_by_floor,
     note_over_background,
     sounds_at_an_end,
@@ -44,7 +43,7 @@ from .levels import (
     to_db,
 )
 from .looks import brightness, low_share, voicelike
-from .params import MIN_DB, Bounds, Reader, TrimParams, hop_frames
+from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .spectrum import (
     LONG_DB,
@@ -72,10 +71,6 @@ SURELY_NOTE_S = 2.0
 #: ``max_pause_s``: where the note's quiet syllables are buried under a hum
 #: or hiss, its pauses are heard longer than they are.
 VOICE_PAUSE_S = 3.0
-
-#: A floor within this far (dB) of ``MIN_DB`` is digital silence: exact
-#: zeros over ``floor_window_s`` (no device's hiss or dither gets there).
-SILENT_FLOOR_DB = 1.0
 
 
 def _grow(
@@ -331,23 +326,8 @@ def find_bounds(
     # again) and sounds at one end: music that swells from a quiet moment
     # at the other end (a pad), which is then the capture's "floor".
     unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
-    # Sound at one end only, and digital silence for a floor (what an idle
-    # sink's monitor delivers): the sound is the note itself, cut off by the
-    # stop, not something that plays throughout; its silent side is trimmed
-    # as ever.  (A video's voice over a silent floor sounds at both ends.)
-    one_end_after_silence = seg.floor <= MIN_DB + SILENT_FLOOR_DB and not all(
-        busy_ends(powers, seg.floor, params)
-    )
     spans = unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
-    if one_end_after_silence and spans:
-        # Trimmed as ever, but where a background with pauses plays too (a
-        # video's voice that pauses at one end) and the note's own floor is
-        # heard, the note still ends where that floor does.
-        over, _, (lo, hi) = note_over_background(powers, params, seg.floor)
-        start, end = max(found.start, lo * hop), min(found.end, hi * hop)
-        if over is not None and start < end:
-            found = Bounds(start, end, seg.floor, samplerate)
-    if not one_end_after_silence and spans:
+    if spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
         over, probe, (lo, hi) = note_over_background(powers, params, seg.floor)
