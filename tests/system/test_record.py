@@ -112,8 +112,10 @@ def assert_clear_one_line_error(run: Loopcap, *words: str):
 #: case on purpose; the other tests put this lead-in first so they measure only
 #: what they are about.
 LEAD_IN = rig.tone(440, 0.25, amplitude=0.1)
-#: Silence (s) a capture holds before the sound in :func:`start_in_silence`.
-SILENT_LEAD_S = 0.3
+#: Silence (s) a capture holds before the sound in :func:`start_in_silence`:
+#: more than the trimmer's ``NEAR_END_S`` (1 s), so that a sound that runs to
+#: the capture's end is never taken for a background.
+SILENT_LEAD_S = 1.2
 
 
 def with_lead_in(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -126,7 +128,7 @@ def start_in_silence(server) -> None:
     does (the idle sink's monitor delivers zeros).  On PipeWire nothing
     else waits here, and under load the capture began 68 ms before the
     sound: a capture that sounds from its start to its end (the stop cuts
-    the note) is kept whole, and the trimmer says so on a second line."""
+    the note) is kept whole by the trimmer, which says so on a second line."""
     if let_idle_sink_settle(server) < SILENT_LEAD_S:
         time.sleep(SILENT_LEAD_S)
 
