@@ -43,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .levels import levels_db, quietest, to_db
-from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
+from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook, taken_until_gap
 from .params import MIN_DB, TrimParams, window_chunks
 
 __all__ = ["leave_out_edge_sounds"]
@@ -396,15 +396,7 @@ def _level_reach(
     heard = levels_db(powers[lo:hi], params) >= floor_db + HEARD_DB
     if start > bound:
         heard = heard[::-1]
-    gap = window_chunks(HEARD_GAP_S, params)
-    taken, quiet = 0, 0
-    for i, hit in enumerate(heard.tolist(), 1):
-        if hit:
-            taken, quiet = i, 0
-        else:
-            quiet += 1
-            if quiet > gap:
-                break
+    taken = taken_until_gap(heard, window_chunks(HEARD_GAP_S, params))
     return start + taken if start < bound else start - taken
 
 

@@ -28,7 +28,7 @@ from .params import Reader, TrimParams
 from .spectrum import FLOOR_BANDS_HZ, _band_powers
 from .voice import VoiceFloor, voice_floor, voice_measure
 
-__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
+__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge", "taken_until_gap"]
 
 
 #: At most this much of a sound (s) is read to judge its brightness.
@@ -256,9 +256,9 @@ class FloorLook:
             return start
         if bound < start:
             held = np.asarray((self.bands(bound, start, False) >= self.lo).all(axis=1))
-            return start - _taken(held[::-1], gap)
+            return start - taken_until_gap(held[::-1], gap)
         held = np.asarray((self.bands(start, bound, True) >= self.lo).all(axis=1))
-        return start + _taken(held, gap)
+        return start + taken_until_gap(held, gap)
 
     def edge(self, a: int, b: int, params: TrimParams, at_start: bool) -> FloorEdge | None:
         """Where the note [a, b) begins (``at_start``; else ends) by its floor
@@ -292,7 +292,7 @@ class FloorLook:
                 return ("edge", b)
             p = self.bands(s - few, b, True)  # row i: the frame starting at chunk s - few + i
             walk = p[few:]
-        t = _taken(np.asarray((walk >= lo).all(axis=1)), gap)
+        t = taken_until_gap(np.asarray((walk >= lo).all(axis=1)), gap)
         steady = hi / np.maximum(lo, 1e-300) < 10 ** ((STEADY_DB + HELD_DB + CLEAR_DB) / 10)
         unseen = ~((walk[:t] <= hi) & steady).any(axis=1)
         d = np.diff(np.concatenate(([0], unseen.astype(np.int8), [0])))
@@ -312,7 +312,7 @@ class FloorLook:
         return ("floor", q + back if at_start else q - back)
 
 
-def _taken(hits: np.ndarray, gap: int) -> int:
+def taken_until_gap(hits: np.ndarray, gap: int) -> int:
     """How many of ``hits`` are taken: up to the last True before more than
     ``gap`` False in a row."""
     taken, quiet = 0, 0
