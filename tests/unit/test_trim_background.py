@@ -5,6 +5,7 @@ at 8 kHz whose answers can be checked by eye."""
 
 import numpy as np
 from loguru import logger
+from trimsignals import SR, bounds_of, noise, place, tone, voice
 
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
@@ -12,31 +13,6 @@ from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
 from loopcap.trim.background import floor_limits, note_over_background, spans_capture
 from loopcap.trim.levels import floor_top_db
 from loopcap.trim.notes import _Segmenter, find_bounds
-
-SR = 8000  # hop of 2.5 ms = 20 samples
-
-
-def bounds_of(x, params=None):
-    m = LevelMeter(SR, params)
-    m.feed(x)
-    return m.find_bounds(lambda a, b: x[a:b])
-
-
-def voice(seconds, amp=0.1, f0=150.0):
-    """A steady voiced sound: a 150 Hz pitch with harmonics falling 6 dB/octave."""
-    t = np.arange(int(seconds * SR)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 20) if f0 * k < SR / 2)
-    return (amp * x / np.max(np.abs(x))).astype(np.float32)
-
-
-def tone(seconds, amp=0.1, f=440.0):
-    t = np.arange(int(seconds * SR)) / SR
-    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
-
-
-def noise(seconds, db, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
 
 
 def music(seconds, rms, seed=0):
@@ -52,12 +28,6 @@ def music(seconds, rms, seed=0):
         )
     x = np.concatenate(parts)[: int(seconds * SR)]
     return (rms * x / np.sqrt(np.mean(x**2))).astype(np.float32)
-
-
-def place(x, at_s, sound):
-    a = int(at_s * SR)
-    x[a : a + len(sound)] += sound
-    return x
 
 
 NOTE = np.concatenate([voice(1.0), np.zeros(int(0.5 * SR), np.float32), voice(1.0, 0.07)])

@@ -3,40 +3,10 @@ its own floor followed under a chime that overlaps it, and a knock after the
 note's floor has stopped.  Small synthetic signals at 8 kHz."""
 
 import numpy as np
+from trimsignals import SR, bounds_of, noise, place, tone, voice
 
 from loopcap.trim import LevelMeter, TrimParams
 from loopcap.trim.edges import leave_out_edge_sounds
-
-SR = 8000  # hop of 2.5 ms = 20 samples
-
-
-def bounds_of(x):
-    m = LevelMeter(SR)
-    m.feed(x)
-    return m.find_bounds(lambda a, b: x[a:b])
-
-
-def voice(seconds, amp=0.1, f0=150.0):
-    """A steady voiced sound: a 150 Hz pitch with harmonics falling 6 dB/octave."""
-    t = np.arange(int(seconds * SR)) / SR
-    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 20) if f0 * k < SR / 2)
-    return (amp * x / np.max(np.abs(x))).astype(np.float32)
-
-
-def tone(seconds, amp=0.1, f=440.0):
-    t = np.arange(int(seconds * SR)) / SR
-    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
-
-
-def noise(seconds, db, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
-
-
-def place(x, at_s, sound):
-    a = int(at_s * SR)
-    x[a : a + len(sound)] += sound
-    return x
 
 
 def chime(seconds, amp=0.3, f=1500.0, decay_s=0.15):

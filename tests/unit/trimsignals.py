@@ -1,0 +1,42 @@
+"""Small synthetic signals at 8 kHz for the trimmer's unit tests (a hop of
+2.5 ms is 20 samples), whose answers can be checked by eye, and the note's
+bounds in one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from loopcap.trim import Bounds, LevelMeter, TrimParams
+
+SR = 8000
+
+
+def bounds_of(x: np.ndarray, params: TrimParams | None = None) -> Bounds | None:
+    """The trimmer's bounds of ``x`` (8 kHz), its audio at hand for its looks."""
+    m = LevelMeter(SR, params)
+    m.feed(x)
+    return m.find_bounds(lambda a, b: x[a:b])
+
+
+def voice(seconds: float, amp: float = 0.1, f0: float = 150.0) -> np.ndarray:
+    """A steady voiced sound: a 150 Hz pitch with harmonics falling 6 dB/octave."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 20) if f0 * k < SR / 2)
+    return (amp * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def tone(seconds: float, amp: float = 0.1, f: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    return (amp * np.sin(2 * np.pi * f * t)).astype(np.float32)
+
+
+def noise(seconds: float, db: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * SR)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def place(x: np.ndarray, at_s: float, sound: np.ndarray) -> np.ndarray:
+    """``sound`` added into ``x`` from ``at_s`` seconds on."""
+    a = int(at_s * SR)
+    x[a : a + len(sound)] += sound
+    return x
