@@ -43,8 +43,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .levels import levels_db, quietest, to_db
-from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook, taken_until_gap
+from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
 from .params import MIN_DB, TrimParams, window_chunks
+from .spectrum import taken_until_gap
 
 __all__ = ["leave_out_edge_sounds"]
 

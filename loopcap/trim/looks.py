@@ -25,10 +25,10 @@ from typing import Literal
 import numpy as np
 
 from .params import Reader, TrimParams
-from .spectrum import FLOOR_BANDS_HZ, _band_powers
+from .spectrum import FLOOR_BANDS_HZ, _band_powers, taken_until_gap
 from .voice import VoiceFloor, voice_floor, voice_measure
 
-__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge", "taken_until_gap"]
+__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
 
 
 #: At most this much of a sound (s) is read to judge its brightness.
@@ -310,17 +310,3 @@ class FloorLook:
         # alone past its first (last) sample: the cut goes half a frame in.
         back = self.n // (2 * self.hop)
         return ("floor", q + back if at_start else q - back)
-
-
-def taken_until_gap(hits: np.ndarray, gap: int) -> int:
-    """How many of ``hits`` are taken: up to the last True before more than
-    ``gap`` False in a row."""
-    taken, quiet = 0, 0
-    for i, hit in enumerate(hits.tolist(), 1):
-        if hit:
-            taken, quiet = i, 0
-        else:
-            quiet += 1
-            if quiet > gap:
-                break
-    return taken

@@ -20,6 +20,7 @@ from .params import Reader
 
 __all__ = [
     "extend_by_spectrum",
+    "taken_until_gap",
     "floor_reach",
     "SPECTRAL_FLOOR_FRAMES",
     "SPECTRAL_FLOOR_REACH_S",
@@ -235,13 +236,19 @@ def floor_reach(
     held = (_band_powers(y, starts, n, edges) >= need).all(axis=1)
     if not forwards:
         held = held[::-1]
-    dip = max(1, round(SPECTRAL_DIP_S * samplerate / hop))
-    taken, gap = 0, 0
-    for i, hit in enumerate(held.tolist(), 1):
-        if hit:
-            taken, gap = i, 0
-        else:
-            gap += 1
-            if gap > dip:
-                break
+    taken = taken_until_gap(held, max(1, round(SPECTRAL_DIP_S * samplerate / hop)))
     return start + taken if forwards else start - taken
+
+
+def taken_until_gap(hits: np.ndarray, gap: int) -> int:
+    """How many of ``hits`` are taken: up to the last True before more than
+    ``gap`` False in a row."""
+    taken, quiet = 0, 0
+    for i, hit in enumerate(hits.tolist(), 1):
+        if hit:
+            taken, quiet = i, 0
+        else:
+            quiet += 1
+            if quiet > gap:
+                break
+    return taken
