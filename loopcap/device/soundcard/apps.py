@@ -25,31 +25,10 @@ from loguru import logger
 
 from loopcap.device.base import AppInfo, match_app
 from loopcap.device.soundcard.connection import NO_SERVER
+from loopcap.device.soundcard.events import CLIENT_NAME, EventListener, connect
 from loopcap.errors import DeviceError
 
 __all__ = ["list_apps", "AppWatcher", "default_channels", "CLIENT_NAME"]
-
-#: How loopcap's connections name themselves to the sound server.
-CLIENT_NAME = "loopcap-apps"
-
-
-def _pulsectl() -> Any:
-    try:
-        import pulsectl  # noqa: PLC0415 - lazy: Linux only, and connects nothing yet
-    except ImportError as exc:
-        raise DeviceError(
-            f"the pulsectl package cannot be imported ({exc}): reinstall loopcap "
-            "(pip install loopcap) and try again"
-        ) from None
-    return pulsectl
-
-
-def _connect() -> Any:
-    pulsectl = _pulsectl()
-    try:
-        return pulsectl.Pulse(CLIENT_NAME)
-    except Exception as exc:  # pulsectl.PulseError and libpulse's own failures
-        raise DeviceError(f"{NO_SERVER} ({exc})") from None
 
 
 def _streams(pulse: Any) -> list[tuple[int, str, str, int | None, str]]:
@@ -84,7 +63,7 @@ def _group(streams: list[tuple[int, str, str, int | None, str]]) -> list[AppInfo
 def list_apps() -> list[AppInfo]:
     """The applications playing now (one per name, binary and process).
     Raises DeviceError when no sound server is reachable."""
-    with _connect() as pulse:
+    with connect() as pulse:
         try:
             return _group(_streams(pulse))
         except Exception as exc:
@@ -94,7 +73,7 @@ def list_apps() -> list[AppInfo]:
 def default_channels() -> int:
     """The channels of the default output (2 when it cannot be told)."""
     try:
-        with _connect() as pulse:
+        with connect() as pulse:
             default = pulse.server_info().default_sink_name
             for sink in pulse.sink_list():
                 if sink.name == default:
@@ -104,7 +83,7 @@ def default_channels() -> int:
     return 2
 
 
-class AppWatcher:
+class AppWatcher(EventListener):
     """Keeps the playback streams of the apps matching ``name`` up to date.
 
     A thread of its own holds a pulsectl connection subscribed to the
@@ -119,45 +98,37 @@ class AppWatcher:
     server), then :meth:`close` once (idempotent; from any thread).
     """
 
+    thread_name = "loopcap-app-watch"
+
     def __init__(self, name: str, on_change: Callable[[], None]) -> None:
+        super().__init__("sink_input", "sink")
         self.name = name
         self._on_change = on_change
-        self._lock = threading.Lock()
+        self._streams_lock = threading.Lock()
         self._streams: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._pulse: Any = None
-        self._thread: threading.Thread | None = None
         #: Set (with a sentence) when the connection to the server was lost.
         self.error: str | None = None
 
     @property
     def streams(self) -> dict[int, str]:
         """{sink-input index: monitor source name} of the matching streams now."""
-        with self._lock:
+        with self._streams_lock:
             return dict(self._streams)
 
-    def start(self) -> AppWatcher:
-        self._pulse = _connect()
-        try:
-            self._pulse.event_mask_set("sink_input", "sink")
-            self._pulse.event_callback_set(self._event)
-            self._refresh()
-        except DeviceError:
-            self._pulse.close()
-            raise
-        self._thread = threading.Thread(target=self._run, name="loopcap-app-watch", daemon=True)
-        self._thread.start()
-        return self
+    def _started(self, pulse: Any) -> None:
+        self._refresh(pulse)
 
-    def _event(self, event: Any) -> None:
-        # pulsectl allows no call from its callback: stop listening, list
-        # after (every event of the burst is read first).
-        raise _pulsectl().PulseLoopStop
+    def _heard(self, pulse: Any) -> None:
+        self._refresh(pulse)
 
-    def _refresh(self) -> None:
+    def _lost(self, exc: BaseException | None) -> None:
+        self.error = f"the sound server stopped during the capture ({exc})"
+        self._on_change()
+
+    def _refresh(self, pulse: Any) -> None:
         try:
-            monitors = {s.name: s.monitor_source_name for s in self._pulse.sink_list()}
-            streams = _streams(self._pulse)
+            monitors = {s.name: s.monitor_source_name for s in pulse.sink_list()}
+            streams = _streams(pulse)
         except Exception as exc:
             raise DeviceError(f"{NO_SERVER} ({exc})") from None
         wanted = {i for app in match_app(self.name, _group(streams)) for i in app.streams}
@@ -166,43 +137,8 @@ class AppWatcher:
             for index, _, _, _, sink in streams
             if sink and index in wanted
         }
-        with self._lock:
+        with self._streams_lock:
             changed, self._streams = found != self._streams, found
         if changed:
             logger.debug("streams of {!r}: {}", self.name, found)
             self._on_change()
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                self._pulse.event_listen()  # until an event, or close()
-                if not self._stop.is_set():
-                    self._refresh()
-        except Exception as exc:  # the server went away (or pulsectl failed)
-            if not self._stop.is_set():
-                self.error = f"the sound server stopped during the capture ({exc})"
-                self._on_change()
-        finally:
-            # Released under the lock, so that close() never wakes a freed
-            # connection (libpulse aborts in pa_mainloop_wakeup: measured on
-            # quit after the server was killed, with the default-output
-            # watcher, which is built the same way).
-            with self._lock:
-                pulse, self._pulse = self._pulse, None
-            try:
-                pulse.close()
-            except Exception:  # nothing left to release
-                pass
-
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        with self._lock:
-            if self._pulse is not None:
-                try:
-                    self._pulse.event_listen_stop()  # thread-safe: wakes event_listen()
-                except Exception:  # already closed
-                    pass
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=2.0)
