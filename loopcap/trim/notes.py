@@ -45,6 +45,7 @@ from .levels import (
 from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
+from .release import release_end
 from .spectrum import (
     LONG_DB,
     LONG_FRAME_S,
@@ -261,6 +262,8 @@ class _Segmenter:
                     LONG_FRAME_S,
                     LONG_DB,
                 )
+            # ...and a word-final stop's release after its closure.
+            b = release_end(self.read, floor_at, self.hop, self.samplerate, b, hi)
 
             def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
                 return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)
