@@ -21,8 +21,9 @@ as far as the level stays ``CLOSE_DB`` over the background's median, then
 background, and keeping it costs nothing while cutting a syllable would.
 A word-final stop's release ("t", "k") comes after its closure, a silence
 longer than a syllable's dips, and stands no higher over the background than
-the last syllable's fading end: a sound rising within ``CLOSURE_S`` of where
-the walk stopped is taken in, ``RELEASE_S`` of it (:func:`_release`).
+the last syllable's fading end: where the walk stopped just after a syllable
+that faded from the note's loudest, a sound rising within ``CLOSURE_S`` is
+taken in, ``RELEASE_S`` of it (:func:`_release`).
 
 Where the note's own floor is heard over the capture's (a background that
 pauses, a video's voice between its words, over digital silence, dither or
@@ -111,8 +112,10 @@ DIP_S = 0.1
 #: voice and music).
 CLOSURE_S = 0.2
 RELEASE_S = 0.05
-#: ...where that syllable faded from this close (dB) to the note's loudest
-#: within this long (s): the walk ended on the note, not on the background.
+#: ...where that syllable faded within this long (s) from this close (dB)
+#: to the note's loudest and this far over where the walk stopped, higher
+#: than the background reaches (its 50 ms levels rarely stand 10 dB over
+#: its median): the walk ended on the note, not on the background.
 FADE_DB = 15.0
 FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
@@ -361,13 +364,15 @@ def _release(edge: np.ndarray, a: int, b: int, close: float, params: TrimParams)
     where the walk on its short levels, ``edge``, stopped) ends, or 0: the
     first chunk within ``CLOSURE_S`` after ``b`` whose level stands over
     ``close`` again, and ``RELEASE_S`` of what follows.  Only after the
-    note's own last syllable, which fades from near its loudest
-    (``FADE_DB``) within ``FADE_S`` of ``b``: a walk that ended on the
+    note's own last syllable, which fades to ``close`` within ``FADE_S`` of
+    ``b`` from within ``FADE_DB`` of the note's loudest and ``FADE_DB`` over
+    ``close``, higher than the background reaches: a walk that ended on the
     background's sound has no closure after it."""
-    if b <= a:
+    fade = edge[max(a, b - window_chunks(FADE_S, params)) : b]
+    if len(fade) == 0:
         return 0
-    loud = np.flatnonzero(edge[a:b] > float(edge[a:b].max()) - FADE_DB)
-    if b - (a + int(loud[-1])) > window_chunks(FADE_S, params):
+    top = float(fade.max())
+    if top < close + FADE_DB or top < float(edge[a:b].max()) - FADE_DB:
         return 0
     over = np.flatnonzero(edge[b : b + window_chunks(CLOSURE_S, params) + 1] > close)
     if len(over) == 0:

@@ -10,7 +10,7 @@ from trimsignals import SR, bounds_of, noise, place, tone, voice
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
 from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
-from loopcap.trim.background import floor_limits, note_over_background, spans_capture
+from loopcap.trim.background import _release, floor_limits, note_over_background, spans_capture
 from loopcap.trim.levels import floor_top_db
 from loopcap.trim.notes import _Segmenter, find_bounds
 
@@ -278,3 +278,24 @@ def test_a_stop_released_after_its_closure_ends_the_note_over_a_background():
     p, burst_end = released_note(closure_s=0.3)
     b = find_bounds(p, 400, len(p))
     assert b is not None and b.end_s < burst_end - 0.03
+
+
+def test_a_release_follows_only_the_notes_own_fading_syllable():
+    # 50 ms levels (dB over where the walk stopped, at chunk 400): a sound
+    # rises 0.1 s after it.  After a syllable that faded from 25 dB over
+    # (near the note's loudest) it is a release; after the background's own
+    # word, 8 dB over, or a syllable far under the note's loudest, it is not.
+    params = TrimParams()
+    edge = np.full(800, -5.0)
+    edge[440:450] = 3.0
+
+    def after(syllable_db, loudest_db=25.0):
+        e = edge.copy()
+        e[100:200] = loudest_db
+        e[340:380] = syllable_db
+        e[380:400] = np.linspace(syllable_db, 0.0, 20)
+        return _release(e, 100, 400, 0.0, params)
+
+    assert after(25.0) == 440 + 20  # the rise, and 50 ms of it
+    assert after(8.0) == 0
+    assert after(20.0, loudest_db=40.0) == 0
