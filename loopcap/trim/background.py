@@ -113,9 +113,9 @@ DIP_S = 0.1
 CLOSURE_S = 0.2
 RELEASE_S = 0.05
 #: ...where that syllable faded within this long (s) from this close (dB)
-#: to the note's loudest and this far over where the walk stopped, higher
-#: than the background reaches (its 50 ms levels rarely stand 10 dB over
-#: its median): the walk ended on the note, not on the background.
+#: to the note's loudest, and from ``OPEN_DB`` over the most the background
+#: reaches (over ``EDGE_S``): the walk ended on the note, not on the
+#: background.
 FADE_DB = 15.0
 FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
@@ -292,7 +292,9 @@ def note_over_background(
     limits = (0, len(powers))
     if best is None:
         return None, best_probe, limits, 0
-    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, params)
+    # The most the background reaches on the short levels, on the probes.
+    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
+    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
     if floor_db is not None:
         limits = floor_limits(powers, best_core, floor_db, params)
         best = (max(best[0], limits[0]), min(best[1], limits[1]))
@@ -359,20 +361,23 @@ def _walk(
         a, b = na, nb
 
 
-def _release(edge: np.ndarray, a: int, b: int, close: float, params: TrimParams) -> int:
+def _release(
+    edge: np.ndarray, a: int, b: int, close: float, clear: float, params: TrimParams
+) -> int:
     """Where a word-final stop's release after the note [a, b) (chunks; ``b``
     where the walk on its short levels, ``edge``, stopped) ends, or 0: the
     first chunk within ``CLOSURE_S`` after ``b`` whose level stands over
     ``close`` again, and ``RELEASE_S`` of what follows.  Only after the
     note's own last syllable, which fades to ``close`` within ``FADE_S`` of
-    ``b`` from within ``FADE_DB`` of the note's loudest and ``FADE_DB`` over
-    ``close``, higher than the background reaches: a walk that ended on the
+    ``b`` from within ``FADE_DB`` of the note's loudest and from over
+    ``clear`` (dBFS; as the note's core stands clear of the background:
+    ``OPEN_DB`` over the most it reaches): a walk that ended on the
     background's sound has no closure after it."""
     fade = edge[max(a, b - window_chunks(FADE_S, params)) : b]
     if len(fade) == 0:
         return 0
     top = float(fade.max())
-    if top < close + FADE_DB or top < float(edge[a:b].max()) - FADE_DB:
+    if top < max(clear, float(edge[a:b].max()) - FADE_DB):
         return 0
     over = np.flatnonzero(edge[b : b + window_chunks(CLOSURE_S, params) + 1] > close)
     if len(over) == 0:

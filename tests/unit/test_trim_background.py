@@ -281,10 +281,11 @@ def test_a_stop_released_after_its_closure_ends_the_note_over_a_background():
 
 
 def test_a_release_follows_only_the_notes_own_fading_syllable():
-    # 50 ms levels (dB over where the walk stopped, at chunk 400): a sound
-    # rises 0.1 s after it.  After a syllable that faded from 25 dB over
-    # (near the note's loudest) it is a release; after the background's own
-    # word, 8 dB over, or a syllable far under the note's loudest, it is not.
+    # 50 ms levels (dB over where the walk stopped, at chunk 400; the
+    # background reaches 5 dB over it): a sound rises 0.1 s after it.  After
+    # a syllable that faded from 25 dB over (near the note's loudest) it is
+    # a release; after the background's own word, 8 dB over, or a syllable
+    # far under the note's loudest, it is not.
     params = TrimParams()
     edge = np.full(800, -5.0)
     edge[440:450] = 3.0
@@ -294,7 +295,7 @@ def test_a_release_follows_only_the_notes_own_fading_syllable():
         e[100:200] = loudest_db
         e[340:380] = syllable_db
         e[380:400] = np.linspace(syllable_db, 0.0, 20)
-        return _release(e, 100, 400, 0.0, params)
+        return _release(e, 100, 400, 0.0, 5.0 + 6.0, params)
 
     assert after(25.0) == 440 + 20  # the rise, and 50 ms of it
     assert after(8.0) == 0
