@@ -11,7 +11,8 @@ levels, the floor), :mod:`~loopcap.trim.regions` (sounds and their edges),
 :mod:`~loopcap.trim.looks` and :mod:`~loopcap.trim.voice` (the closer looks at
 a few sounds), :mod:`~loopcap.trim.edges` (a chime or a click over the
 note's own floor at its edge), :mod:`~loopcap.trim.spectrum` (the note's
-quiet edges by their spectrum), :mod:`~loopcap.trim.background` (a sound
+quiet edges by their spectrum), :mod:`~loopcap.trim.release` (a word-final
+stop's release after its closure), :mod:`~loopcap.trim.background` (a sound
 playing throughout the capture: music, a hum, another voice),
 :mod:`~loopcap.trim.notes` (the segmenter: one note or every note) and
 :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by

@@ -19,6 +19,11 @@ stretches within ``max_pause_s`` that rise above it at all; its edges reach
 as far as the level stays ``CLOSE_DB`` over the background's median, then
 ``PAD_S`` further: what lies there is the note's own floor, buried under the
 background, and keeping it costs nothing while cutting a syllable would.
+A word-final stop's release ("t", "k") comes after its closure, a silence
+longer than a syllable's dips, and stands no higher over the background than
+the last syllable's fading end: where the walk stopped just after a syllable
+that faded from the note's loudest, a sound rising within ``CLOSURE_S`` is
+taken in, ``RELEASE_S`` of it (:func:`_release`).
 
 Where the note's own floor is heard over the capture's (a background that
 pauses, a video's voice between its words, over digital silence, dither or
@@ -98,6 +103,21 @@ JOIN_DB = 1.0
 CLOSE_DB = 3.0
 #: ...across dips under that of up to this long (s): a syllable fading out.
 DIP_S = 0.1
+#: ...and where a sound rises over that within this long (s) after the
+#: note's last syllable, this long (s) of it is the note's too: a word-final
+#: stop's release ("t", "k"), its voice silent for 0.05-0.2 s (the closure)
+#: before a burst and its breath that may stand no higher over the
+#: background than the syllable's fading end did (issue 15: the "t" of
+#: "right" and "left" cut, 10-64 ms of audible speech, under a video's
+#: voice and music).
+CLOSURE_S = 0.2
+RELEASE_S = 0.05
+#: ...where that syllable faded within this long (s) from this close (dB)
+#: to the note's loudest, and from ``OPEN_DB`` over the most the background
+#: reaches (over ``EDGE_S``): the walk ended on the note, not on the
+#: background.
+FADE_DB = 15.0
+FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
 #: buried under the background (a phone's note has 0.1 s or more of it).
 PAD_S = 0.08
@@ -226,13 +246,15 @@ def _grow_core(
 
 def note_over_background(
     powers: np.ndarray, params: TrimParams, floor_db: float | None = None
-) -> tuple[tuple[int, int] | None, int, tuple[int, int]]:
+) -> tuple[tuple[int, int] | None, int, tuple[int, int], int]:
     """The note's span (chunks) as what stands above the background, the
     length of the probes (chunks, at either end) the background was measured
-    on, and the chunks [lo, hi) outside which the note cannot lie (see
+    on, the chunks [lo, hi) outside which the note cannot lie (see
     :func:`floor_limits`; the whole capture unless ``floor_db``, the
-    capture's floor in dBFS, is given); the span is None where nothing
-    stands clear of the background.
+    capture's floor in dBFS, is given), and the chunk up to which the note
+    reaches at least, however its quiet end is found (a word-final stop's
+    release, :func:`_release`; 0 where none); the span is None where
+    nothing stands clear of the background.
 
     The background is measured on the capture's ends, ``PROBE_S`` first and
     then twice, four and eight times as long: the longest probes that still
@@ -248,6 +270,7 @@ def note_over_background(
     best: tuple[int, int] | None = None
     best_core = (0, 0)
     best_probe = window_chunks(PROBE_S, params)
+    best_end, best_median = 0, 0.0
     probe_s = PROBE_S
     while probe_s <= MAX_PROBE_S + 1e-9:
         probe = window_chunks(probe_s, params)
@@ -255,7 +278,7 @@ def note_over_background(
         probe_s *= 2
         if found is None:
             continue
-        (a, b), _, core = found
+        (a, b), median, core, end = found
         if best is not None:
             # What the longer probes drop must lie well under the note: else
             # they hold a sentence of the note itself (its first words in a
@@ -265,20 +288,26 @@ def note_over_background(
             if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
                 break
         best, best_probe, best_core = (a, b), probe, core
+        best_end, best_median = end, median
     limits = (0, len(powers))
-    if best is not None and floor_db is not None:
+    if best is None:
+        return None, best_probe, limits, 0
+    # The most the background reaches on the short levels, on the probes.
+    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
+    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
+    if floor_db is not None:
         limits = floor_limits(powers, best_core, floor_db, params)
         best = (max(best[0], limits[0]), min(best[1], limits[1]))
-    return best, best_probe, limits
+    return best, best_probe, limits, min(release, limits[1])
 
 
 def _over_probes(
     edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
-) -> tuple[tuple[int, int], float, tuple[int, int]] | None:
-    """The note's span, the background's median and the note's loudest group
-    (see :func:`_grow_core`), the background measured on the first and last
-    ``probe`` chunks; None where that fails (see
-    :func:`note_over_background`)."""
+) -> tuple[tuple[int, int], float, tuple[int, int], int] | None:
+    """The note's span, the background's median, the note's loudest group
+    (see :func:`_grow_core`) and where the walk to its end stopped (before
+    ``PAD_S``), the background measured on the first and last ``probe``
+    chunks; None where that fails (see :func:`note_over_background`)."""
     n = len(edge)
     if 3 * probe > n:
         return None
@@ -300,10 +329,11 @@ def _over_probes(
     dip = round(DIP_S / params.hop_s)
     a, b = _walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
+    end = b
     a, b = max(0, a - pad), min(n, b + pad)
     if a < probe or n - b < probe:
         return None
-    return (a, b), median, group
+    return (a, b), median, group, end
 
 
 def _walk(
@@ -329,6 +359,30 @@ def _walk(
         if (na, nb) == (a, b):
             return a, b
         a, b = na, nb
+
+
+def _release(
+    edge: np.ndarray, a: int, b: int, close: float, clear: float, params: TrimParams
+) -> int:
+    """Where a word-final stop's release after the note [a, b) (chunks; ``b``
+    where the walk on its short levels, ``edge``, stopped) ends, or 0: the
+    first chunk within ``CLOSURE_S`` after ``b`` whose level stands over
+    ``close`` again, and ``RELEASE_S`` of what follows.  Only after the
+    note's own last syllable, which fades to ``close`` within ``FADE_S`` of
+    ``b`` from within ``FADE_DB`` of the note's loudest and from over
+    ``clear`` (dBFS; as the note's core stands clear of the background:
+    ``OPEN_DB`` over the most it reaches): a walk that ended on the
+    background's sound has no closure after it."""
+    fade = edge[max(a, b - window_chunks(FADE_S, params)) : b]
+    if len(fade) == 0:
+        return 0
+    top = float(fade.max())
+    if top < max(clear, float(edge[a:b].max()) - FADE_DB):
+        return 0
+    over = np.flatnonzero(edge[b : b + window_chunks(CLOSURE_S, params) + 1] > close)
+    if len(over) == 0:
+        return 0
+    return min(len(edge), b + int(over[0]) + window_chunks(RELEASE_S, params))
 
 
 def floor_limits(

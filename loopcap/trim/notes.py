@@ -45,6 +45,7 @@ from .levels import (
 from .looks import brightness, low_share, voicelike
 from .params import Bounds, Reader, TrimParams, hop_frames
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
+from .release import release_end
 from .spectrum import (
     LONG_DB,
     LONG_FRAME_S,
@@ -261,6 +262,8 @@ class _Segmenter:
                     LONG_FRAME_S,
                     LONG_DB,
                 )
+            # ...and a word-final stop's release after its closure.
+            b = release_end(self.read, floor_at, self.hop, self.samplerate, b, hi)
 
             def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
                 return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)
@@ -330,7 +333,7 @@ def find_bounds(
     if spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
-        over, probe, (lo, hi) = note_over_background(powers, params, seg.floor)
+        over, probe, (lo, hi), release = note_over_background(powers, params, seg.floor)
         if over is not None:
             # Its quiet edges over the background's spectrum, measured on the
             # probes (a fading syllable above what the music has there).
@@ -338,6 +341,8 @@ def find_bounds(
             spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
             floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
             a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
+            # ...and never short of a word-final stop's release after it.
+            b = max(b, release)
             return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.

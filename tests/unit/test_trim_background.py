@@ -10,7 +10,7 @@ from trimsignals import SR, bounds_of, noise, place, tone, voice
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
 from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
-from loopcap.trim.background import floor_limits, note_over_background, spans_capture
+from loopcap.trim.background import _release, floor_limits, note_over_background, spans_capture
 from loopcap.trim.levels import floor_top_db
 from loopcap.trim.notes import _Segmenter, find_bounds
 
@@ -38,7 +38,9 @@ def test_a_note_over_music_is_found_whole_and_nothing_far_outside_it():
     b = bounds_of(x)
     assert b.reason is None
     assert 2.7 <= b.start_s <= 3.0  # never after the note's first sample
-    assert 5.5 <= b.end_s <= 5.8
+    # A pluck 0.15 s after the note's end could be a stop's release: 50 ms
+    # of it is kept.
+    assert 5.5 <= b.end_s <= 5.85
 
 
 def test_a_note_lost_in_loud_music_keeps_the_whole_capture_and_says_why():
@@ -203,7 +205,7 @@ def test_another_voice_next_to_the_note_is_left_out_up_to_its_first_pause():
     assert b is not None and b.reason is None
     assert 1.955 <= b.start_s <= 1.97
     assert 7.0 <= b.end_s <= 7.405
-    span, _, limits = note_over_background(p, TrimParams(), -120.0)
+    span, _, limits, _ = note_over_background(p, TrimParams(), -120.0)
     assert span is not None and limits[0] <= span[0] and span[1] <= limits[1]
 
 
@@ -238,3 +240,63 @@ def test_a_note_as_loud_as_the_voice_beside_it_is_found_by_its_own_floor():
     assert b is not None and b.reason is None
     assert 1.995 <= b.start_s <= 2.01  # the note's first sample, to the chunk
     assert 7.0 <= b.end_s <= 7.41  # where the other voice's word over its tail pauses
+
+
+def released_note(closure_s=0.16):
+    """Chunk powers of 9 s: another voice throughout (-45 dBFS, -38 dBFS over
+    the first 0.1 s of every half second, 0.12 s pauses at the capture's
+    floor, -96 dBFS dither, every 0.5 s from 0.4 s); the
+    note's voice (-15 dBFS) from 3.0 s, its last syllable fading to nothing
+    over 5.0-5.1 s, then silent for ``closure_s`` (a stop's closure) and a
+    30 ms burst at -35 dBFS (its release); the note's own floor (-70 dBFS)
+    buried under the other voice from 2.8 s to 5.6 s."""
+    p = chunk_powers(9.0, -96.0)
+    add(p, 0.0, 9.0, -45.0)
+    for k in range(18):
+        add(p, 0.5 * k, 0.5 * k + 0.1, -38.0)
+        p[round((0.4 + 0.5 * k) / HOP) : round((0.52 + 0.5 * k) / HOP)] = 10 ** (-96 / 10)
+    add(p, 2.8, 5.6, -70.0)
+    add(p, 3.0, 5.0, -15.0)
+    fade = np.arange(round(0.1 / HOP))
+    p[round(5.0 / HOP) : round(5.1 / HOP)] += 10 ** ((-15.0 - 45.0 * fade / len(fade)) / 10)
+    burst = 5.1 + closure_s
+    return add(p, burst, burst + 0.03, -35.0), burst + 0.03
+
+
+def test_a_stop_released_after_its_closure_ends_the_note_over_a_background():
+    # The "t" of "right" under a video's voice: the walk over the levels
+    # stops where the last syllable has faded, and the burst 0.16 s later
+    # stands no higher over the other voice than that syllable's end did.
+    # It is the note's: its end is kept (it was cut, 10-64 ms of audible
+    # speech, in 3 captures of 900).
+    p, burst_end = released_note()
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.reason is None
+    assert 2.7 <= b.start_s <= 3.0
+    assert burst_end - 0.005 <= b.end_s <= burst_end + 0.1  # was 5.23 s
+    # A sound past the closure's longest is the other voice's, not the note's.
+    p, burst_end = released_note(closure_s=0.3)
+    b = find_bounds(p, 400, len(p))
+    assert b is not None and b.end_s < burst_end - 0.03
+
+
+def test_a_release_follows_only_the_notes_own_fading_syllable():
+    # 50 ms levels (dB over where the walk stopped, at chunk 400; the
+    # background reaches 5 dB over it): a sound rises 0.1 s after it.  After
+    # a syllable that faded from 25 dB over (near the note's loudest) it is
+    # a release; after the background's own word, 8 dB over, or a syllable
+    # far under the note's loudest, it is not.
+    params = TrimParams()
+    edge = np.full(800, -5.0)
+    edge[440:450] = 3.0
+
+    def after(syllable_db, loudest_db=25.0):
+        e = edge.copy()
+        e[100:200] = loudest_db
+        e[340:380] = syllable_db
+        e[380:400] = np.linspace(syllable_db, 0.0, 20)
+        return _release(e, 100, 400, 0.0, 5.0 + 6.0, params)
+
+    assert after(25.0) == 440 + 20  # the rise, and 50 ms of it
+    assert after(8.0) == 0
+    assert after(20.0, loudest_db=40.0) == 0
