@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from .levels import median_of
 from .params import Reader, TrimParams
 from .spectrum import FLOOR_BANDS_HZ, _band_powers, mono, taken_until_gap
 from .voice import VoiceFloor, voice_floor, voice_measure
@@ -347,7 +348,7 @@ class FloorLook:
             out, inside = p[q - 1 - a], p[q - a : q - a + few]
         else:
             out, inside = p[few + t], p[t : few + t]
-        if not ((out < lo) & (np.median(inside, axis=0) <= hi)).any():
+        if not ((out < lo) & (median_of(inside, axis=0) <= hi)).any():
             return ("fills", s)
         # The last frame that held the floor may have held a sound's part
         # alone past its first (last) sample: the cut goes half a frame in.

@@ -64,14 +64,19 @@ class LevelMeter:
         #: Frames fed so far (a partial last chunk included).
         self.frames = 0
 
-    def _append(self, powers: np.ndarray) -> None:
-        need = self._n + len(powers)
+    def _room(self, count: int) -> np.ndarray:
+        """The buffer's next ``count`` items (grown first if needed), not yet
+        counted in: the caller fills them, then adds ``count`` to ``_n``."""
+        need = self._n + count
         if need > len(self._buf):
             grown = np.empty(max(need, len(self._buf) * 3 // 2), np.float32)
             grown[: self._n] = self._buf[: self._n]
             self._buf = grown
-        self._buf[self._n : need] = powers
-        self._n = need
+        return self._buf[self._n : need]
+
+    def _append(self, powers: np.ndarray) -> None:
+        self._room(len(powers))[:] = powers
+        self._n += len(powers)
 
     def feed(self, block: np.ndarray) -> None:
         """Take in the next block of the capture (see the class for what a
@@ -84,10 +89,13 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            self._append(chunk_powers(block[:usable], self.hop))
+            # Straight into the buffer: an hour is 2,800 blocks of 61,440.
+            count = usable // self.hop
+            chunk_powers(block[:usable], self.hop, out=self._room(count))
+            self._n += count
         # A copy: a view would keep the caller's whole block alive, and see it
         # change if the caller reuses its buffer for the next block.
-        self._carry = block[usable:].copy()
+        self._carry = block[usable:].copy() if usable < len(block) else None
 
     def _last_partial(self) -> np.ndarray:
         """The power of the last, partial chunk: its mean over the samples it has."""

@@ -18,6 +18,7 @@ import functools
 
 import numpy as np
 
+from .levels import median_of
 from .params import Reader
 
 __all__ = [
@@ -256,7 +257,7 @@ def floor_reach(
         return start
 
     own = mono(read(own_at[0] * hop, own_at[1] * hop))
-    level = np.median(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
+    level = median_of(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
     need = level * 10 ** (-FLOOR_FADE_DB / 10)
     forwards = bound > start
     c0, c1 = (start, bound) if forwards else (bound, start)
@@ -266,7 +267,7 @@ def floor_reach(
     # Forwards a chunk holds the floor if the frame starting at it does;
     # backwards, if the frame ending with it does.
     starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-    held = (_band_powers(y, starts, n, edges) >= need).all(axis=1)
+    held = np.asarray((_band_powers(y, starts, n, edges) >= need).all(axis=1))
     if not forwards:
         held = held[::-1]
     taken = taken_until_gap(held, max(1, round(SPECTRAL_DIP_S * samplerate / hop)))

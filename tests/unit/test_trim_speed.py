@@ -152,3 +152,32 @@ def test_mono_is_nan_to_num_then_the_mean_to_the_bit():
             got = mono(x)
             assert got.dtype == np.float64
             np.testing.assert_array_equal(got, want)
+
+
+def test_median_of_is_numpys_to_the_bit():
+    rng = np.random.default_rng(4)
+    for t in range(600):
+        dtype = (np.float32, np.float64)[t % 2]
+        shape = (int(rng.integers(1, 40)),) if t % 3 else (int(rng.integers(1, 9)), 8)
+        x = (rng.standard_normal(shape) * 10.0 ** int(rng.integers(-30, 30))).astype(dtype)
+        if t % 5 == 0:
+            x = np.round(x, 1)  # ties
+        if t % 11 == 0:
+            x.flat[0] = np.nan
+        for axis in [None] if x.ndim == 1 else [None, 0, 1]:
+            got, want = levels.median_of(x, axis=axis), np.asarray(np.median(x, axis=axis))
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+
+
+def test_chunk_powers_written_into_a_buffer_are_the_same():
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((4800, 2)) * 0.1).astype(np.float32)
+    x[130, 1], x[1000, 0], x[2500, 0] = np.nan, np.inf, 3e38  # silence, silence, overflow
+    want = levels.chunk_powers(x, 120)
+    out = np.full(len(want) + 2, -1.0, np.float32)
+    got = levels.chunk_powers(x, 120, out=out[1:-1])
+    assert np.shares_memory(got, out)
+    np.testing.assert_array_equal(out[1:-1], want)
+    assert out[0] == out[-1] == -1.0
+    assert want[1] < 1.0 and want[8] < 1.0 and np.isfinite(want).all()
