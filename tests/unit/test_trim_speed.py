@@ -181,3 +181,20 @@ def test_chunk_powers_written_into_a_buffer_are_the_same():
     np.testing.assert_array_equal(out[1:-1], want)
     assert out[0] == out[-1] == -1.0
     assert want[1] < 1.0 and want[8] < 1.0 and np.isfinite(want).all()
+
+
+@pytest.mark.parametrize("numpy1", [False, True])
+def test_chunk_powers_by_dot_products_are_near_exact(monkeypatch, numpy1):
+    if numpy1:
+        monkeypatch.setattr(levels, "_vecdot", None)  # numpy 1: einsum
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((48000, 2)) * 10.0 ** rng.uniform(-6, 0, (48000, 1))).astype(
+        np.float32
+    )
+    exact = (x.astype(np.float64).reshape(-1, 240) ** 2).mean(axis=1)
+    got = levels.chunk_powers(x, 120)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, exact, rtol=1e-6, atol=0)
+    x[500, 0] = np.nan  # counts as silence
+    fixed = np.nan_to_num(x[480:600].astype(np.float64))
+    assert levels.chunk_powers(x, 120)[4] == pytest.approx((fixed**2).sum() / 240, rel=1e-6)
