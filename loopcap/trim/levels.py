@@ -33,6 +33,9 @@ from .params import MIN_DB, TrimParams, window_chunks
 __all__ = [
     "SCAN_CHUNKS",
     "chunk_powers",
+    "square_sums",
+    "powers_of_sums",
+    "all_finite",
     "moving_mean",
     "to_db",
     "levels_db",
@@ -67,31 +70,50 @@ def chunk_powers(x: np.ndarray, hop: int, out: np.ndarray | None = None) -> np.n
     (float32, one item per chunk) when given, so that a caller keeping them
     all needs no copy.
     """
+    sums, rows = square_sums(x, hop, out)
+    return powers_of_sums(sums, rows)
+
+
+def square_sums(
+    x: np.ndarray, hop: int, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first half of :func:`chunk_powers`: the sum of squares per chunk
+    (float32, into ``out`` when given) and the rows (chunk x samples of all
+    channels) they are of; :func:`powers_of_sums` makes them powers."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[:, None]
-    width = hop * x.shape[1]
-    rows = x.reshape(-1, width)  # one row per chunk, channels interleaved
+    rows = x.reshape(-1, hop * x.shape[1])  # one row per chunk, channels interleaved
     # One pass of multiply-add per row: ~10x faster than square-then-sum.
     # float32 is plenty for levels (to -140 dB) and halves the memory per hour.
     if _vecdot is not None:
         # Squares that overflow (a damaged file) count as silence below;
         # vecdot, unlike einsum, would warn of them.
         with np.errstate(over="ignore"):
-            powers = _vecdot(rows, rows, out=out)
-    else:
-        powers = np.einsum("ij,ij->i", rows, rows, out=out)
-    powers /= width
-    # One sum tells that every power is finite (a NaN or an infinity carries
-    # into it); only when it is not (or overflows) is each power looked at.
-    if not math.isfinite(np.add.reduce(powers)):
-        bad = ~np.isfinite(powers)
-        if bad.any():  # NaN/inf samples (or squares that overflow) count as silence
+            return _vecdot(rows, rows, out=out), rows
+    return np.einsum("ij,ij->i", rows, rows, out=out), rows
+
+
+def powers_of_sums(sums: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`square_sums`' sums -> the chunks' powers, in place: divided by
+    the samples in a row; a chunk with NaN or infinite samples (or squares
+    that overflow) gets the power of its finite samples."""
+    width = rows.shape[1]
+    sums /= width
+    if not all_finite(sums):
+        bad = ~np.isfinite(sums)
+        if bad.any():
             fixed = np.nan_to_num(rows[bad], nan=0.0, posinf=0.0, neginf=0.0)
             np.clip(fixed, -1e15, 1e15, out=fixed)
             fixed64 = fixed.astype(np.float64)
-            powers[bad] = np.minimum(np.einsum("ij,ij->i", fixed64, fixed64) / width, 3e38)
-    return powers
+            sums[bad] = np.minimum(np.einsum("ij,ij->i", fixed64, fixed64) / width, 3e38)
+    return sums
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether every item of ``x`` is finite, from one sum (a NaN or an
+    infinity carries into it); False too where the sum alone overflows."""
+    return math.isfinite(np.add.reduce(x, axis=None))
 
 
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:

@@ -198,3 +198,25 @@ def test_chunk_powers_by_dot_products_are_near_exact(monkeypatch, numpy1):
     x[500, 0] = np.nan  # counts as silence
     fixed = np.nan_to_num(x[480:600].astype(np.float64))
     assert levels.chunk_powers(x, 120)[4] == pytest.approx((fixed**2).sum() / 240, rel=1e-6)
+
+
+def test_the_meter_divides_its_sums_when_read_the_same_powers():
+    """The meter keeps each block's sums of squares and divides them when
+    its powers are read: the same powers, to the bit, as chunk_powers gives
+    block by block, with a damaged block (NaN, overflow) between and the
+    powers read in the middle of the feeding."""
+    from loopcap.trim import LevelMeter
+
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((48000 * 3, 2)) * 0.05).astype(np.float32)
+    x[70_000, 0], x[70_500, 1] = np.nan, 1e30  # NaN: silence; a square that overflows
+    blocks = np.split(x, [6_000, 40_000, 69_960, 72_000, 100_000, 100_123])
+    meter = LevelMeter(48000, expected_frames=len(x) // 3)  # grows too
+    for i, b in enumerate(blocks):
+        meter.feed(b)
+        if i == 3:
+            np.testing.assert_array_equal(meter.powers, levels.chunk_powers(x[:72_000], 120))
+    meter.finish()
+    want = levels.chunk_powers(x[: len(x) // 120 * 120], 120)
+    np.testing.assert_array_equal(meter.powers, want)
+    assert meter.powers[70_000 // 120] < 1.0 and np.isfinite(meter.powers).all()
