@@ -74,9 +74,17 @@ class LevelMeter:
         counted in: the caller fills them, then adds ``count`` to ``_n``."""
         need = self._n + count
         if need > len(self._buf):
-            grown = np.empty(max(need, len(self._buf) * 3 // 2), np.float32)
-            grown[: self._n] = self._buf[: self._n]
-            self._buf = grown
+            size = max(need, len(self._buf) * 3 // 2)
+            try:
+                # In place (realloc: no copy of what is there, nor fresh pages
+                # for it; an hour grown from nothing: 1.5 ms, not 6.5 ms)...
+                self._buf.resize(size, refcheck=True)
+            except ValueError:
+                # ...unless something holds a view of it (a caller's
+                # :attr:`powers`): then a new buffer.
+                grown = np.empty(size, np.float32)
+                grown[: self._n] = self._buf[: self._n]
+                self._buf = grown
         return self._buf[self._n : need]
 
     def _settle(self) -> None:

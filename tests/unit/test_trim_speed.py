@@ -220,3 +220,22 @@ def test_the_meter_divides_its_sums_when_read_the_same_powers():
     want = levels.chunk_powers(x[: len(x) // 120 * 120], 120)
     np.testing.assert_array_equal(meter.powers, want)
     assert meter.powers[70_000 // 120] < 1.0 and np.isfinite(meter.powers).all()
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_the_meter_grows_its_buffer_in_place_unless_a_view_is_held(held):
+    from loopcap.trim import LevelMeter
+
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((120 * 5000, 2)) * 0.05).astype(np.float32)
+    meter = LevelMeter(48000)  # length unknown: starts small, grows
+    first = id(meter._buf)  # not the buffer itself: a reference stops its resizing
+    views = []
+    for b in np.split(x, 50):
+        meter.feed(b)
+        if held:
+            views.append(meter.powers)  # a caller keeps what it read
+    assert (id(meter._buf) == first) != held
+    np.testing.assert_array_equal(meter.powers, levels.chunk_powers(x, 120))
+    for v in views:  # still what they were when read
+        np.testing.assert_array_equal(v, levels.chunk_powers(x[: len(v) * 120], 120))
