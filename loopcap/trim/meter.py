@@ -113,8 +113,10 @@ class LevelMeter:
             count = usable // self.hop
             sums, rows = square_sums(block[:usable], self.hop, out=self._room(count))
             if all_finite(sums):
-                self._width = rows.shape[1]  # divided when read (_settle)
-                self._n += count
+                if rows.shape[1] != self._width:
+                    self._settle()  # the sums before by their own width
+                    self._width = rows.shape[1]
+                self._n += count  # divided when read (_settle)
             else:  # a NaN or an infinity: powers now, the samples at hand
                 self._settle()
                 powers_of_sums(sums, rows)

@@ -28,7 +28,7 @@ def test_percentile_of_is_numpys_to_the_bit():
 
 
 def test_the_floors_reach_imports_no_masked_arrays():
-    # np.percentile imports numpy.ma (16 ms) at its first call in a process.
+    # np.percentile imports numpy.ma (6 ms) at its first call in a process.
     code = (
         "import sys, numpy as np\n"
         "from loopcap.trim import TrimParams\n"
