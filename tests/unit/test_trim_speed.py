@@ -239,3 +239,18 @@ def test_the_meter_grows_its_buffer_in_place_unless_a_view_is_held(held):
     np.testing.assert_array_equal(meter.powers, levels.chunk_powers(x, 120))
     for v in views:  # still what they were when read
         np.testing.assert_array_equal(v, levels.chunk_powers(x[: len(v) * 120], 120))
+
+
+def test_the_meter_divides_each_blocks_sums_by_its_own_width():
+    from loopcap.trim import LevelMeter
+
+    rng = np.random.default_rng(10)
+    mono_block = (rng.standard_normal(1200) * 0.1).astype(np.float32)
+    stereo_block = (rng.standard_normal((2400, 2)) * 0.1).astype(np.float32)
+    meter = LevelMeter(48000)
+    meter.feed(mono_block)
+    meter.feed(stereo_block)
+    want = np.concatenate(
+        [levels.chunk_powers(mono_block, 120), levels.chunk_powers(stereo_block, 120)]
+    )
+    np.testing.assert_array_equal(meter.powers, want)
