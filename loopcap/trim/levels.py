@@ -235,15 +235,13 @@ def _least_window(piece: np.ndarray, ones: np.ndarray, best: float) -> tuple[int
     total = float(c[-1])
     if not math.isfinite(total) or float(piece.min()) < 0.0:
         return _first_least(np.convolve(piece, ones, "valid"), 0)  # no bound holds
-    approx = c[n:] - c[:m]
+    approx = np.subtract(c[n:], c[:m], out=c[:m])
     err = 8.0 * len(piece) * np.finfo(np.float64).eps * total
     top = (float(approx.min()) + err) * (1 + _F32_SUM_REL) + _F32_SUM_ABS
-    low = approx
-    low -= err
-    low *= 1 - _F32_SUM_REL
-    low -= _F32_SUM_ABS
-    near = np.flatnonzero(low <= top)
-    if float(low[near].min()) > best:
+    # A window's lower bound, (approx - err) * (1 - rel) - abs, at or under
+    # top: the same as approx at or under this.
+    near = np.flatnonzero(approx <= (top + _F32_SUM_ABS) / (1 - _F32_SUM_REL) + err)
+    if (float(approx[near].min()) - err) * (1 - _F32_SUM_REL) - _F32_SUM_ABS > best:
         return None  # no window here can be quieter than one found before
     if len(near) > _DIRECT_CHUNKS:
         return _first_least(np.convolve(piece, ones, "valid"), 0)
