@@ -87,9 +87,9 @@ def square_sums(
     # One pass of multiply-add per row: ~10x faster than square-then-sum.
     # float32 is plenty for levels (to -140 dB) and halves the memory per hour.
     if _vecdot is not None:
-        # Squares that overflow (a damaged file) count as silence below;
-        # vecdot, unlike einsum, would warn of them.
-        with np.errstate(over="ignore"):
+        # Squares that overflow and signalling NaNs (a damaged file) count as
+        # silence (powers_of_sums); vecdot, unlike einsum, would warn of them.
+        with np.errstate(over="ignore", invalid="ignore"):
             return _vecdot(rows, rows, out=out), rows
     return np.einsum("ij,ij->i", rows, rows, out=out), rows
 
@@ -111,9 +111,10 @@ def powers_of_sums(sums: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def all_finite(x: np.ndarray) -> bool:
-    """Whether every item of ``x`` is finite, from one sum (a NaN or an
-    infinity carries into it); False too where the sum alone overflows."""
-    return math.isfinite(np.add.reduce(x, axis=None))
+    """Whether every item of ``x`` (none negative: sums of squares, powers)
+    is finite, from one maximum (a NaN carries into it; a sum could
+    overflow, and warn, where every item is finite)."""
+    return math.isfinite(np.maximum.reduce(x, axis=None))
 
 
 def moving_mean(x: np.ndarray, n: int) -> np.ndarray:

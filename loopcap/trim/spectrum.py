@@ -90,16 +90,14 @@ def mono(x: np.ndarray) -> np.ndarray:
     two channels without NaN or infinities (all but a damaged file) in two
     passes instead of six."""
     x = np.asarray(x)
-    if x.ndim == 1 or 1 <= x.shape[1] <= 2:
+    if (x.ndim == 1 or 1 <= x.shape[1] <= 2) and np.isfinite(x).all():
         if x.ndim == 1:
-            y = x.astype(np.float64)
-        else:
-            y = x[:, 0].astype(np.float64)
-            if x.shape[1] == 2:
-                y += x[:, 1]  # the mean's sum of two, then its division
-                y /= 2
-        if np.isfinite(y).all():  # else a sample was NaN or infinite
-            return y
+            return x.astype(np.float64)
+        y = x[:, 0].astype(np.float64)
+        if x.shape[1] == 2:
+            y += x[:, 1]  # the mean's sum of two, then its division
+            y /= 2
+        return y
     y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     return y.mean(axis=1) if y.ndim == 2 else y
 

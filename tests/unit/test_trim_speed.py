@@ -254,3 +254,31 @@ def test_the_meter_divides_each_blocks_sums_by_its_own_width():
         [levels.chunk_powers(mono_block, 120), levels.chunk_powers(stereo_block, 120)]
     )
     np.testing.assert_array_equal(meter.powers, want)
+
+
+def test_damaged_samples_count_as_silence_without_a_warning():
+    """Huge, NaN (quiet and signalling), infinite samples: no RuntimeWarning
+    from the meter's dot products and checks, nor from the mono frames
+    (a signalling NaN aside, whose cast to float64 always warned)."""
+    import warnings
+
+    from loopcap.trim import LevelMeter
+
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((48000, 2)) * 0.1).astype(np.float32)
+    x[1000:1240] = 1e18  # finite, their squares too; a block's sum would overflow
+    x[3000, 0] = 1e30  # a square that overflows
+    x[5000, 1] = np.nan
+    x[7000, 0], x[7000, 1] = np.inf, -np.inf
+    x[9000, 0] = np.array([0x7FA00000], np.uint32).view(np.float32)[0]  # signalling NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        meter = LevelMeter(48000)
+        for b in np.split(x, 8):
+            meter.feed(b)
+        meter.finish()
+        p = meter.powers
+        x[9000, 0] = 0.0  # (the cast to float64 warns of it, as it always has)
+        y = mono(x)
+    assert np.isfinite(p).all() and p[5000 // 120] < 1.0 and p[9000 // 120] < 1.0
+    assert y[5000] == x[5000, 0] / 2 and y[7000] == 0.0 and np.isfinite(y).all()
