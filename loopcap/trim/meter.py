@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .levels import chunk_powers
+from .levels import all_finite, chunk_powers, powers_of_sums, square_sums
 from .notes import find_bounds, find_notes
 from .params import Bounds, Reader, TrimParams, hop_frames
 
@@ -61,17 +61,42 @@ class LevelMeter:
         capacity = (expected_frames or 0) // self.hop + 1
         self._buf = np.empty(max(capacity, 1024), np.float32)
         self._n = 0  # powers in the buffer
+        # Items [_settled, _n) hold sums of squares still to be divided by
+        # ``_width`` (samples a chunk, all channels): all at once when the
+        # powers are read, not block by block (0.01x of an hour's read time).
+        self._settled = 0
+        self._width = 1
         #: Frames fed so far (a partial last chunk included).
         self.frames = 0
 
-    def _append(self, powers: np.ndarray) -> None:
-        need = self._n + len(powers)
+    def _room(self, count: int) -> np.ndarray:
+        """The buffer's next ``count`` items (grown first if needed), not yet
+        counted in: the caller fills them, then adds ``count`` to ``_n``."""
+        need = self._n + count
         if need > len(self._buf):
-            grown = np.empty(max(need, len(self._buf) * 3 // 2), np.float32)
-            grown[: self._n] = self._buf[: self._n]
-            self._buf = grown
-        self._buf[self._n : need] = powers
-        self._n = need
+            size = max(need, len(self._buf) * 3 // 2)
+            try:
+                # In place (realloc: no copy of what is there, nor fresh pages
+                # for it; an hour grown from nothing: 1.5 ms, not 6.5 ms)...
+                self._buf.resize(size, refcheck=True)
+            except ValueError:
+                # ...unless something holds a view of it (a caller's
+                # :attr:`powers`): then a new buffer.
+                grown = np.empty(size, np.float32)
+                grown[: self._n] = self._buf[: self._n]
+                self._buf = grown
+        return self._buf[self._n : need]
+
+    def _settle(self) -> None:
+        """Divide the sums still pending into powers."""
+        if self._settled < self._n:
+            self._buf[self._settled : self._n] /= self._width
+            self._settled = self._n
+
+    def _append(self, powers: np.ndarray) -> None:
+        self._settle()
+        self._room(len(powers))[:] = powers
+        self._n = self._settled = self._n + len(powers)
 
     def feed(self, block: np.ndarray) -> None:
         """Take in the next block of the capture (see the class for what a
@@ -84,10 +109,21 @@ class LevelMeter:
             block = np.concatenate([self._carry, block])
         usable = len(block) - len(block) % self.hop
         if usable:
-            self._append(chunk_powers(block[:usable], self.hop))
+            # Straight into the buffer: an hour is 2,800 blocks of 61,440.
+            count = usable // self.hop
+            sums, rows = square_sums(block[:usable], self.hop, out=self._room(count))
+            if all_finite(sums):
+                if rows.shape[1] != self._width:
+                    self._settle()  # the sums before by their own width
+                    self._width = rows.shape[1]
+                self._n += count  # divided when read (_settle)
+            else:  # a NaN or an infinity: powers now, the samples at hand
+                self._settle()
+                powers_of_sums(sums, rows)
+                self._n = self._settled = self._n + count
         # A copy: a view would keep the caller's whole block alive, and see it
         # change if the caller reuses its buffer for the next block.
-        self._carry = block[usable:].copy()
+        self._carry = block[usable:].copy() if usable < len(block) else None
 
     def _last_partial(self) -> np.ndarray:
         """The power of the last, partial chunk: its mean over the samples it has."""
@@ -100,6 +136,7 @@ class LevelMeter:
     def finish(self) -> None:
         """No more blocks: fold the last partial chunk in for good, so that
         :attr:`powers` is a view of the buffer, never a copy.  Idempotent."""
+        self._settle()
         if self._carry is not None and len(self._carry):
             self._append(self._last_partial())
         self._carry = None
@@ -119,6 +156,7 @@ class LevelMeter:
     def powers(self) -> np.ndarray:
         """One power per chunk fed so far (a view; a copy while a partial chunk
         is pending and :meth:`finish` has not been called)."""
+        self._settle()
         view = self._buf[: self._n]
         if self._carry is not None and len(self._carry):
             return np.concatenate([view, self._last_partial()])

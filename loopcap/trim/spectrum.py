@@ -14,12 +14,16 @@ Spans are chunk indices ``[a, b)``; ``hop`` is samples per chunk.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .levels import median_of
 from .params import Reader
 
 __all__ = [
     "extend_by_spectrum",
+    "mono",
     "taken_until_gap",
     "floor_reach",
     "SPECTRAL_FLOOR_FRAMES",
@@ -67,21 +71,56 @@ LONG_DB = 3.0
 SPECTRAL_FRAME_CHUNKS = 8
 
 
+@functools.lru_cache(maxsize=8)
 def _window(n: int) -> np.ndarray:
     """A 4-term Blackman-Harris window: sidelobes 92 dB down, so that a hum's
-    strong low harmonics do not leak into the bands above them."""
+    strong low harmonics do not leak into the bands above them.  Cached (a
+    note asks for the same one or two lengths again and again): never
+    written to."""
     t = 2 * np.pi * np.arange(n) / n
-    return 0.35875 - 0.48829 * np.cos(t) + 0.14128 * np.cos(2 * t) - 0.01168 * np.cos(3 * t)
+    w = 0.35875 - 0.48829 * np.cos(t) + 0.14128 * np.cos(2 * t) - 0.01168 * np.cos(3 * t)
+    w.flags.writeable = False
+    return w
+
+
+def mono(x: np.ndarray) -> np.ndarray:
+    """Frames (or frames x channels) -> float64 mono: the channels' mean,
+    NaN and infinite samples as 0.  The same values, to the bit, as
+    ``np.nan_to_num`` of the float64 frames and then their mean; for one or
+    two channels without NaN or infinities (all but a damaged file) in two
+    passes instead of six."""
+    x = np.asarray(x)
+    if (x.ndim == 1 or 1 <= x.shape[1] <= 2) and np.isfinite(x).all():
+        if x.ndim == 1:
+            return x.astype(np.float64)
+        y = x[:, 0].astype(np.float64)
+        if x.shape[1] == 2:
+            y += x[:, 1]  # the mean's sum of two, then its division
+            y /= 2
+        return y
+    y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    return y.mean(axis=1) if y.ndim == 2 else y
+
+
+def _spectra(y: np.ndarray, starts: np.ndarray, n: int) -> np.ndarray:
+    """Power spectra (rows) of the windowed ``n``-sample frames of mono ``y``
+    starting at ``starts``; frames past ``y`` are zero."""
+    pad = np.concatenate([y, np.zeros(n)])
+    frames = np.lib.stride_tricks.sliding_window_view(pad, n)[starts] * _window(n)
+    return np.abs(np.fft.rfft(frames, axis=1)) ** 2
+
+
+def _bands(spectra: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
+    """Power per band (columns) of :func:`_spectra`'s rows, ``edges`` in
+    cycles per sample."""
+    bins = np.searchsorted(np.fft.rfftfreq(n, 1.0), edges)
+    return np.add.reduceat(spectra, bins[:-1], axis=1)[:, : len(edges) - 1]
 
 
 def _band_powers(y: np.ndarray, starts: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
     """Power per band (columns) of the windowed ``n``-sample frames of mono
     ``y`` starting at ``starts`` (rows); frames past ``y`` are zero."""
-    pad = np.concatenate([y, np.zeros(n)])
-    frames = np.lib.stride_tricks.sliding_window_view(pad, n)[starts] * _window(n)
-    spectra = np.abs(np.fft.rfft(frames, axis=1)) ** 2
-    bins = np.searchsorted(np.fft.rfftfreq(n, 1.0), edges)  # edges in cycles/sample
-    return np.add.reduceat(spectra, bins[:-1], axis=1)[:, : len(edges) - 1]
+    return _bands(_spectra(y, starts, n), n, edges)
 
 
 def extend_by_spectrum(
@@ -113,10 +152,6 @@ def extend_by_spectrum(
         return a, b
     edges = edges / samplerate
 
-    def mono(x: np.ndarray) -> np.ndarray:
-        y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        return y.mean(axis=1) if y.ndim == 2 else y
-
     # Each floor frame read with the next ``phases`` chunks' frames: every
     # phase of a hum's period, not just the one the spacing falls on.
     phases = SPECTRAL_FRAME_CHUNKS
@@ -133,11 +168,12 @@ def extend_by_spectrum(
     starts = starts[starts + n <= len(floor)]
     if len(starts) == 0:
         return a, b
-    bands = _band_powers(floor, starts, n, edges)
+    spectra = _spectra(floor, starts, n)
+    bands = _bands(spectra, n, edges)
     # A band where the floor has (next to) nothing, a hum's highs, holds only
     # rounding noise that flickers far over its own tiny level: no band's
     # limit lies more than SPECTRAL_RANGE_DB under the floor's whole power.
-    total = _band_powers(floor, starts, n, np.array([0.0, 0.5])).max()
+    total = _bands(spectra, n, np.array([0.0, 0.5])).max()
     limit = np.maximum(bands.max(axis=0), total * 10 ** (-SPECTRAL_RANGE_DB / 10))
     limit = limit * 10 ** (over_db / 10)
     reach = max(1, round(reach_s * samplerate / hop))
@@ -218,12 +254,8 @@ def floor_reach(
     if len(edges) < 2 or (own_at[1] - own_at[0]) * hop < n:
         return start
 
-    def mono(x: np.ndarray) -> np.ndarray:
-        y = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        return y.mean(axis=1) if y.ndim == 2 else y
-
     own = mono(read(own_at[0] * hop, own_at[1] * hop))
-    level = np.median(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
+    level = median_of(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
     need = level * 10 ** (-FLOOR_FADE_DB / 10)
     forwards = bound > start
     c0, c1 = (start, bound) if forwards else (bound, start)
@@ -233,7 +265,7 @@ def floor_reach(
     # Forwards a chunk holds the floor if the frame starting at it does;
     # backwards, if the frame ending with it does.
     starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-    held = (_band_powers(y, starts, n, edges) >= need).all(axis=1)
+    held = np.asarray((_band_powers(y, starts, n, edges) >= need).all(axis=1))
     if not forwards:
         held = held[::-1]
     taken = taken_until_gap(held, max(1, round(SPECTRAL_DIP_S * samplerate / hop)))
