@@ -26,7 +26,7 @@ import numpy as np
 
 from .levels import median_of
 from .params import Reader, TrimParams
-from .spectrum import FLOOR_BANDS_HZ, _band_powers, mono, taken_until_gap
+from .spectrum import FLOOR_BANDS_HZ, band_powers, mono, taken_until_gap
 from .voice import VoiceFloor, voice_floor, voice_measure
 
 __all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
@@ -202,7 +202,7 @@ class FloorLook:
         y = mono(self.read(c0 * hop - lead, c1 * hop + n))
         k = np.arange(c1 - c0)
         starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-        return _band_powers(y, starts, n, self.edges)
+        return band_powers(y, starts, n, self.edges)
 
     def measure(self, r0: int, r1: int) -> bool:
         """Take the floor's levels from its quietest stretch [r0, r1) (the
@@ -238,7 +238,7 @@ class FloorLook:
         if short > 0:
             x = np.concatenate([x, np.zeros((short, x.shape[1]), x.dtype)])
         y = mono(x[starts[:, None] + np.arange(n)].reshape(-1, x.shape[1]))
-        return _band_powers(y, np.arange(len(chunks)) * n, n, self.edges)
+        return band_powers(y, np.arange(len(chunks)) * n, n, self.edges)
 
     def held_share(self, chunks: np.ndarray) -> float:
         """The share of the frames starting at ``chunks`` that hold the floor

@@ -23,6 +23,8 @@ from .params import Reader
 
 __all__ = [
     "extend_by_spectrum",
+    "floor_limit",
+    "band_powers",
     "mono",
     "taken_until_gap",
     "floor_reach",
@@ -117,10 +119,59 @@ def _bands(spectra: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
     return np.add.reduceat(spectra, bins[:-1], axis=1)[:, : len(edges) - 1]
 
 
-def _band_powers(y: np.ndarray, starts: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
+def band_powers(y: np.ndarray, starts: np.ndarray, n: int, edges: np.ndarray) -> np.ndarray:
     """Power per band (columns) of the windowed ``n``-sample frames of mono
     ``y`` starting at ``starts`` (rows); frames past ``y`` are zero."""
     return _bands(_spectra(y, starts, n), n, edges)
+
+
+def floor_limit(
+    read: Reader | None,
+    floor_at: np.ndarray,
+    hop: int,
+    samplerate: int,
+    frame_s: float = SPECTRAL_FRAME_S,
+    over_db: float = SPECTRAL_DB,
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """What stands out of the capture's floor, band by band: the frame
+    length ``n`` (samples, a power of two of about ``frame_s``), the band
+    edges (``SPECTRAL_BANDS_HZ`` in cycles per sample) and each band's limit,
+    ``over_db`` over the most the floor reaches there on frames starting at
+    the chunks ``floor_at`` (where the floor is alone), each read at every
+    phase of a hum's period.  None without a reader, such chunks or bands."""
+    if read is None or len(floor_at) == 0:
+        return None
+    n = 1 << max(6, int(np.ceil(np.log2(frame_s * samplerate))))
+    edges = np.array([f for f in SPECTRAL_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
+    if len(edges) < 2:
+        return None
+    edges = edges / samplerate
+
+    # Each floor frame read with the next ``phases`` chunks' frames: every
+    # phase of a hum's period, not just the one the spacing falls on.
+    phases = SPECTRAL_FRAME_CHUNKS
+    size = n + phases * hop
+    parts = [mono(read(int(c) * hop, int(c) * hop + size)) for c in floor_at]
+    parts = [y for y in parts if len(y) == size]  # whole frames only
+    if not parts:
+        return None
+    floor = np.concatenate(parts)
+    floor_at = floor_at[: len(parts)]
+    starts = np.array(
+        [k * size + j * hop for k in range(len(floor_at)) for j in range(phases)], np.int64
+    )
+    starts = starts[starts + n <= len(floor)]
+    if len(starts) == 0:
+        return None
+    spectra = _spectra(floor, starts, n)
+    bands = _bands(spectra, n, edges)
+    # A band where the floor has (next to) nothing, a hum's highs, holds only
+    # rounding noise that flickers far over its own tiny level: no band's
+    # limit lies more than SPECTRAL_RANGE_DB under the floor's whole power.
+    total = _bands(spectra, n, np.array([0.0, 0.5])).max()
+    limit = np.maximum(bands.max(axis=0), total * 10 ** (-SPECTRAL_RANGE_DB / 10))
+    limit = limit * 10 ** (over_db / 10)
+    return n, edges, limit
 
 
 def extend_by_spectrum(
@@ -144,38 +195,10 @@ def extend_by_spectrum(
     ``floor_at`` (where the floor is alone): the quiet edge of a note over a
     floor whose power lies elsewhere.  Without a reader or such chunks,
     [a, b)."""
-    if read is None or len(floor_at) == 0:
+    found = floor_limit(read, floor_at, hop, samplerate, frame_s, over_db)
+    if read is None or found is None:
         return a, b
-    n = 1 << max(6, int(np.ceil(np.log2(frame_s * samplerate))))
-    edges = np.array([f for f in SPECTRAL_BANDS_HZ if f < samplerate / 2] + [samplerate / 2])
-    if len(edges) < 2:
-        return a, b
-    edges = edges / samplerate
-
-    # Each floor frame read with the next ``phases`` chunks' frames: every
-    # phase of a hum's period, not just the one the spacing falls on.
-    phases = SPECTRAL_FRAME_CHUNKS
-    size = n + phases * hop
-    parts = [mono(read(int(c) * hop, int(c) * hop + size)) for c in floor_at]
-    parts = [y for y in parts if len(y) == size]  # whole frames only
-    if not parts:
-        return a, b
-    floor = np.concatenate(parts)
-    floor_at = floor_at[: len(parts)]
-    starts = np.array(
-        [k * size + j * hop for k in range(len(floor_at)) for j in range(phases)], np.int64
-    )
-    starts = starts[starts + n <= len(floor)]
-    if len(starts) == 0:
-        return a, b
-    spectra = _spectra(floor, starts, n)
-    bands = _bands(spectra, n, edges)
-    # A band where the floor has (next to) nothing, a hum's highs, holds only
-    # rounding noise that flickers far over its own tiny level: no band's
-    # limit lies more than SPECTRAL_RANGE_DB under the floor's whole power.
-    total = _bands(spectra, n, np.array([0.0, 0.5])).max()
-    limit = np.maximum(bands.max(axis=0), total * 10 ** (-SPECTRAL_RANGE_DB / 10))
-    limit = limit * 10 ** (over_db / 10)
+    n, edges, limit = found
     reach = max(1, round(reach_s * samplerate / hop))
     dip = max(1, round(SPECTRAL_DIP_S * samplerate / hop))
 
@@ -189,7 +212,7 @@ def extend_by_spectrum(
         # Forwards a chunk holds the note if the frame starting at it does;
         # backwards, if the frame ending with it does: never past the note.
         starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-        return (_band_powers(y, starts, n, edges) > limit).any(axis=1)
+        return np.greater(band_powers(y, starts, n, edges), limit).any(axis=1)
 
     def walk(first: int, last: int, forwards: bool) -> int:
         """How many chunks, from the edge outwards, hold the note: in blocks
@@ -255,7 +278,7 @@ def floor_reach(
         return start
 
     own = mono(read(own_at[0] * hop, own_at[1] * hop))
-    level = median_of(_band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
+    level = median_of(band_powers(own, np.arange(0, len(own) - n + 1, hop), n, edges), axis=0)
     need = level * 10 ** (-FLOOR_FADE_DB / 10)
     forwards = bound > start
     c0, c1 = (start, bound) if forwards else (bound, start)
@@ -265,7 +288,7 @@ def floor_reach(
     # Forwards a chunk holds the floor if the frame starting at it does;
     # backwards, if the frame ending with it does.
     starts = np.maximum(0, lead + (k * hop if forwards else (k + 1) * hop - n))
-    held = np.asarray((_band_powers(y, starts, n, edges) >= need).all(axis=1))
+    held = np.asarray((band_powers(y, starts, n, edges) >= need).all(axis=1))
     if not forwards:
         held = held[::-1]
     taken = taken_until_gap(held, max(1, round(SPECTRAL_DIP_S * samplerate / hop)))
