@@ -3,7 +3,7 @@ its own floor followed under a chime that overlaps it, and a knock after the
 note's floor has stopped.  Small synthetic signals at 8 kHz."""
 
 import numpy as np
-from trimsignals import SR, bounds_of, noise, place, tone, voice
+from trimsignals import SR, band_noise, bounds_of, hum, noise, place, tone, voice
 
 from loopcap.trim import LevelMeter, TrimParams
 from loopcap.trim.edges import leave_out_edge_sounds
@@ -216,16 +216,9 @@ def test_a_stops_release_after_its_closure_is_kept_over_a_hum():
     # 0.12 s later a 15 ms burst at 1.6-3.2 kHz, 15 dB under the hum's
     # level, stands out only where the hum has nothing.  The edge walks
     # cross 20 ms gaps, not the closure; it is the note's all the same.
-    t = np.arange(int(6 * SR)) / SR
-    hum = sum(np.sin(2 * np.pi * 60 * k * t + k) / k for k in range(1, 7))
-    x = (hum / np.sqrt(np.mean(hum**2)) * 10 ** (-45 / 20)).astype(np.float32)
+    x = hum(6.0, -45, f=60.0)
     place(x, 2.0, voice(1.0))
-    rng = np.random.default_rng(4)
-    spec = np.fft.rfft(rng.standard_normal(int(0.015 * SR)))
-    f = np.fft.rfftfreq(int(0.015 * SR), 1 / SR)
-    spec[(f < 1600) | (f > 3200)] = 0
-    s = np.fft.irfft(spec, int(0.015 * SR))
-    place(x, 3.12, (s / np.sqrt(np.mean(s**2)) * 10 ** (-60 / 20)).astype(np.float32))
+    place(x, 3.12, band_noise(0.015, 1600, 3200, -60))
     b = bounds_of(x)
     assert abs(b.start_s - 2.0) <= 0.005
     assert 3.135 <= b.end_s <= 3.135 + 0.1  # the burst's end, at most 0.1 s past

@@ -40,3 +40,22 @@ def place(x: np.ndarray, at_s: float, sound: np.ndarray) -> np.ndarray:
     a = int(at_s * SR)
     x[a : a + len(sound)] += sound
     return x
+
+
+def hum(seconds: float, db: float, f: float = 50.0, harmonics: int = 6) -> np.ndarray:
+    """A mains hum: ``f`` and its first harmonics falling 6 dB/octave, at
+    ``db`` dBFS RMS."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(np.sin(2 * np.pi * f * k * t + k) / k for k in range(1, harmonics + 1))
+    return (x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def band_noise(seconds: float, lo_hz: float, hi_hz: float, db: float, seed: int = 4) -> np.ndarray:
+    """Noise with its power in ``lo_hz``-``hi_hz`` only, at ``db`` dBFS RMS: a
+    fading "s", or a stop's release."""
+    n = int(seconds * SR)
+    spec = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / SR)
+    spec[(f < lo_hz) | (f > hi_hz)] = 0
+    s = np.fft.irfft(spec, n)
+    return (s / np.sqrt(np.mean(s**2)) * 10 ** (db / 20)).astype(np.float32)
