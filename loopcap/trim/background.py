@@ -19,6 +19,10 @@ stretches within ``max_pause_s`` that rise above it at all; its edges reach
 as far as the level stays ``CLOSE_DB`` over the background's median, then
 ``PAD_S`` further: what lies there is the note's own floor, buried under the
 background, and keeping it costs nothing while cutting a syllable would.
+Its start, though, lies no earlier than where it rises out of the
+background: its first syllables stand over what the background reaches
+(``RISE_PCT``), and its onset before them keeps falling (``RISE_DB``); a
+word of a video's voice just before it rises on its own (:func:`_onset`).
 A word-final stop's release ("t", "k") comes after its closure, a silence
 longer than a syllable's dips, and stands no higher over the background than
 the last syllable's fading end: where the walk stopped just after a syllable
@@ -46,6 +50,7 @@ import numpy as np
 
 from .levels import levels_db, quietest, to_db
 from .params import TrimParams, window_chunks
+from .runs import descend, merge, reach, runs_of, walk
 
 __all__ = [
     "BACKGROUND_REASON",
@@ -121,6 +126,25 @@ FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
 #: buried under the background (a phone's note has 0.1 s or more of it).
 PAD_S = 0.08
+#: The note begins no earlier than where it rises out of the background:
+#: its first syllables are those that stand over this percentile of the
+#: background's short levels (over ``EDGE_S``) on the probes, what the
+#: background reaches barring a few of its loudest moments...
+RISE_PCT = 95.0
+#: ...across dips under that of up to this long (s): the gap before a
+#: syllable, a stop's closure (issue 15: a note's first syllable as loud as
+#: the video's voice beside it, 0.1-0.15 s before its next one)...
+GAP_S = 0.2
+#: ...and, before them, its onset, as long as the level keeps falling
+#: towards the background's median: it never rises this far (dB) over the
+#: lowest it has come to.  A word of a video's voice or a chord of music
+#: just before the note is a rise of its own, and the walk over the
+#: background's median takes it in whenever it never falls to that median
+#: (issue 15: 0.1-0.9 s of a video's voice kept before the note).  The
+#: note's end is left where that walk puts it: a voice fades out more
+#: slowly than it sets in, and its fade goes on under the background's
+#: words beside it.
+RISE_DB = 6.0
 #: A note found over a background must peak this far (dB) over its median;
 #: else nothing stands clear of it and the capture is kept whole.
 MIN_SNR_DB = 15.0
@@ -138,13 +162,6 @@ GONE_S = 0.01
 #: the longest stretch between the background's pauses only where it is
 #: this many times as long as the next: else which one it is is a guess.
 LONGEST_RATIO = 2.0
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True."""
-    edge = np.zeros(1, np.int8)
-    d = np.diff(np.concatenate([edge, mask.astype(np.int8), edge]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
 def spans_capture(
@@ -199,36 +216,6 @@ def sounds_at_an_end(powers: np.ndarray, floor_db: float, params: TrimParams) ->
     return any(busy_ends(powers, floor_db, params))
 
 
-def _merge(runs: list[tuple[int, int]], gap: int) -> list[list[int]]:
-    """``runs`` (sorted) joined across gaps up to ``gap`` chunks:
-    [start, end, chunks in the runs] each."""
-    groups: list[list[int]] = []
-    for a, b in runs:
-        if groups and a - groups[-1][1] <= gap:
-            groups[-1][1], groups[-1][2] = b, groups[-1][2] + b - a
-        else:
-            groups.append([a, b, b - a])
-    return groups
-
-
-def _reach(runs: list[tuple[int, int]], a: int, b: int, gap: int) -> tuple[int, int]:
-    """[a, b) widened over the ``runs`` (sorted) that lie within ``gap``
-    chunks of it, one after another, outwards."""
-    for s, e in reversed(runs):
-        if s >= a:
-            continue
-        if a - e > gap:
-            break
-        a = s
-    for s, e in runs:
-        if e <= b:
-            continue
-        if s - b > gap:
-            break
-        b = e
-    return a, b
-
-
 def _grow_core(
     edge: np.ndarray, threshold: float, join: float, max_gap: int
 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
@@ -237,11 +224,11 @@ def _grow_core(
     ``join`` within ``max_gap`` of it, one after another.  Returns the core
     and that group: the note's loudest stretch, where it stands clear of the
     background (the core may take in some of the background too)."""
-    groups = _merge(_runs(edge > threshold), max_gap)
+    groups = merge(runs_of(edge > threshold), max_gap)
     if not groups:
         return None
     ga, gb, _ = max(groups, key=lambda g: g[2])
-    return _reach(_runs(edge > join), ga, gb, max_gap), (ga, gb)
+    return reach(runs_of(edge > join), ga, gb, max_gap), (ga, gb)
 
 
 def note_over_background(
@@ -270,7 +257,7 @@ def note_over_background(
     best: tuple[int, int] | None = None
     best_core = (0, 0)
     best_probe = window_chunks(PROBE_S, params)
-    best_end, best_median = 0, 0.0
+    best_end, best_start, best_median = 0, 0, 0.0
     probe_s = PROBE_S
     while probe_s <= MAX_PROBE_S + 1e-9:
         probe = window_chunks(probe_s, params)
@@ -278,7 +265,7 @@ def note_over_background(
         probe_s *= 2
         if found is None:
             continue
-        (a, b), median, core, end = found
+        (a, b), median, core, end, start = found
         if best is not None:
             # What the longer probes drop must lie well under the note: else
             # they hold a sentence of the note itself (its first words in a
@@ -288,13 +275,14 @@ def note_over_background(
             if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
                 break
         best, best_probe, best_core = (a, b), probe, core
-        best_end, best_median = end, median
+        best_end, best_start, best_median = end, start, median
     limits = (0, len(powers))
     if best is None:
         return None, best_probe, limits, 0
     # The most the background reaches on the short levels, on the probes.
     reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
     release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
+    best = (best_start, best[1])
     if floor_db is not None:
         limits = floor_limits(powers, best_core, floor_db, params)
         best = (max(best[0], limits[0]), min(best[1], limits[1]))
@@ -303,9 +291,11 @@ def note_over_background(
 
 def _over_probes(
     edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
-) -> tuple[tuple[int, int], float, tuple[int, int], int] | None:
-    """The note's span, the background's median, the note's loudest group
-    (see :func:`_grow_core`) and where the walk to its end stopped (before
+) -> tuple[tuple[int, int], float, tuple[int, int], int, int] | None:
+    """The note's span as far as the level stays over the background's
+    median, that median, the note's loudest group (see :func:`_grow_core`),
+    where the walk to its end stopped (before ``PAD_S``) and where the note
+    begins, where it rises out of the background (:func:`_onset`, with
     ``PAD_S``), the background measured on the first and last ``probe``
     chunks; None where that fails (see :func:`note_over_background`)."""
     n = len(edge)
@@ -326,39 +316,46 @@ def _over_probes(
     # From the core's loudest moments outwards, on the short levels.
     loud = np.flatnonzero(edge[a:b] > float(edge[a:b].max()) - LOUD_DB)
     a, b = a + int(loud[0]), a + int(loud[-1]) + 1
+    loudest = (a, b)
     dip = round(DIP_S / params.hop_s)
-    a, b = _walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
+    a, b = walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
-    end = b
-    a, b = max(0, a - pad), min(n, b + pad)
-    if a < probe or n - b < probe:
+    if a - pad < probe or n - b - pad < probe:
         return None
-    return (a, b), median, group, end
+    # The note's start: where it rises out of the background (the walk over
+    # the median may take in the background's words just before it).
+    clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
+    start = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
+    return (a - pad, b + pad), median, group, b, start - pad
 
 
-def _walk(
+def _onset(
     edge: np.ndarray,
-    a: int,
-    b: int,
-    close: float,
     long: np.ndarray,
+    walked: int,
+    loud: tuple[int, int],
+    clear: float,
     join: float,
-    max_gap: int,
-    dip: int,
-) -> tuple[int, int]:
-    """Widen [a, b) while the short levels stay over ``close``, across dips
-    under it of up to ``dip`` chunks (a fading syllable), and over stretches
-    within ``max_gap`` whose long level is over ``join`` (a quieter syllable
-    after a pause), until neither takes in more.  Runs are listed once, so an
-    hour of music costs a pass, not a pass per run."""
-    close_runs = [(g[0], g[1]) for g in _merge(_runs(edge > close), dip)]
-    join_runs = _runs(long > join)
-    while True:
-        na, nb = _reach(close_runs, a, b, 0)
-        na, nb = _reach(join_runs, na, nb, max_gap)
-        if (na, nb) == (a, b):
-            return a, b
-        a, b = na, nb
+    close: float,
+    params: TrimParams,
+) -> int:
+    """Where the note begins (chunk), no earlier than ``walked`` (where the
+    walk over the background's median stopped), from its loudest moments
+    ``loud`` (chunks) back: over its syllables, whose short levels
+    (``edge``) stand over ``clear`` (dBFS: what the background reaches),
+    across dips under that of up to ``GAP_S``, and quieter ones after a
+    pause whose ``long`` levels stand over ``join`` (see
+    :func:`~loopcap.trim.runs.walk`); then over its onset as long as the
+    level keeps falling towards ``close`` (``RISE_DB``, see
+    :func:`~loopcap.trim.runs.descend`).  A video's voice or music just
+    before the note rises again: a sound of its own, left out."""
+    max_gap = round(params.max_pause_s / params.hop_s)
+    # A quieter syllable after a pause joins as in the walk, by its long
+    # level, but only where its short levels stand clear too: a quarter
+    # second's level near the note's onset holds some of the note.
+    joins = np.where(edge > clear, long, -np.inf)
+    start, _ = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
+    return max(walked, descend(edge, max(start, walked), -1, close, RISE_DB))
 
 
 def _release(
@@ -425,7 +422,7 @@ def floor_limits(
     gone = (own_db + floor_db) / 2
     need = window_chunks(GONE_S, params)
     short = levels_db(powers, params)
-    runs = [(s, e) for s, e in _runs(short < gone) if e - s >= need]
+    runs = [(s, e) for s, e in runs_of(short < gone) if e - s >= need]
     # The note's floor, once heard, goes on to its last sample: a stretch of
     # none of it inside the core says otherwise (a note whose pauses are
     # digital silence, or a floor measured too high where the background
@@ -468,7 +465,7 @@ def note_by_floor(
     of this fails: the capture is then kept whole."""
     short = levels_db(powers, params)
     need = window_chunks(GONE_S, params)
-    gaps = [(s, e) for s, e in _runs(short < floor_db + params.close_db) if e - s >= need]
+    gaps = [(s, e) for s, e in runs_of(short < floor_db + params.close_db) if e - s >= need]
     n = len(powers)
     cuts = [0, *[x for g in gaps for x in g], n]
     pieces = sorted(
