@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .levels import levels_db, quietest, to_db
+from .levels import levels_db, median_of, quietest, to_db
 from .params import TrimParams, window_chunks
 from .runs import descend, merge, reach, runs_of, walk
 
@@ -304,7 +304,7 @@ def _over_probes(
     max_gap = round(params.max_pause_s / params.hop_s)
     outside = np.zeros(n, bool)
     outside[:probe] = outside[n - probe :] = True
-    median = float(np.median(edge[outside]))
+    median = float(median_of(edge[outside]))
     top = float(long[outside].max())
     grown = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
     if grown is None:

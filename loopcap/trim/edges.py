@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .levels import levels_db, quietest, to_db
+from .levels import levels_db, median_of, quietest, to_db
 from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
 from .params import MIN_DB, TrimParams, window_chunks
 from .spectrum import taken_until_gap
@@ -365,7 +365,7 @@ def _edge_clicks(
         return a, b
     lv = to_db(powers[a:b].astype(np.float32))
     na, nb = a, b
-    next_db = float(np.median(lv[w : w + m]))
+    next_db = float(median_of(lv[w : w + m]))
     loud = np.flatnonzero(lv[:w] > next_db + CLICK_RISE_DB)
     if len(loud) and bright(a, a + int(loud[-1]) + 1) > CLICK_HZ:
         # ...to where it has faded to the level next to it.
@@ -375,7 +375,7 @@ def _edge_clicks(
         if end < w:
             na = a + end
     tail = lv[len(lv) - w :]
-    next_db = float(np.median(lv[len(lv) - w - m : len(lv) - w]))
+    next_db = float(median_of(lv[len(lv) - w - m : len(lv) - w]))
     loud = np.flatnonzero(tail > next_db + CLICK_RISE_DB)
     if len(loud) and bright(b - w + int(loud[0]), b) > CLICK_HZ:
         start = int(loud[0])

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .levels import median_of
+
 __all__ = ["VoiceMeasure", "VoiceFloor", "voice_floor", "voice_measure"]
 
 #: Frame for the spectra (s): long enough to resolve a 60 Hz fundamental.
@@ -136,7 +138,7 @@ def _periodicity(y: np.ndarray, floor_ac: np.ndarray, samplerate: int) -> float:
     if not ok.any():
         return 0.0
     peaks = np.clip(ac[ok, lo:hi] / ac[ok, :1], -1.0, 1.0).max(axis=1)
-    return float(np.median(peaks))
+    return float(median_of(peaks))
 
 
 @dataclass(frozen=True, eq=False)

@@ -5,7 +5,7 @@ at 8 kHz whose answers can be checked by eye."""
 
 import numpy as np
 from loguru import logger
-from trimsignals import SR, bounds_of, noise, place, tone, voice
+from trimsignals import SR, band_noise, bounds_of, hum, noise, place, tone, voice
 
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
@@ -141,18 +141,11 @@ def test_a_note_kept_whole_says_why_when_saved(tmp_path):
 
 
 def test_a_fading_hiss_of_the_note_over_a_hum_is_kept_by_its_spectrum():
-    t = np.arange(int(6 * SR)) / SR
-    hum = sum(np.sin(2 * np.pi * 50 * k * t + k) / k for k in range(1, 7))
-    x = (hum / np.sqrt(np.mean(hum**2)) * 10 ** (-45 / 20)).astype(np.float32)
+    x = hum(6.0, -45)
     place(x, 2.0, voice(1.0))
     # A last "s": noise at 1.6-3.2 kHz, 15 dB under the hum's level, so
     # the broadband level hardly moves, but the hum has nothing there.
-    rng = np.random.default_rng(4)
-    spec = np.fft.rfft(rng.standard_normal(int(0.2 * SR)))
-    f = np.fft.rfftfreq(int(0.2 * SR), 1 / SR)
-    spec[(f < 1600) | (f > 3200)] = 0
-    s = np.fft.irfft(spec, int(0.2 * SR))
-    place(x, 3.0, (s / np.sqrt(np.mean(s**2)) * 10 ** (-60 / 20)).astype(np.float32))
+    place(x, 3.0, band_noise(0.2, 1600, 3200, -60))
     b = bounds_of(x)
     assert abs(b.start_s - 2.0) <= 0.005
     # Kept to within two chunks of its end (broadband levels alone end the
