@@ -35,8 +35,10 @@ a quiet hiss), the note ends where that floor does (:func:`floor_limits`):
 the background's words next to the note, which the level alone cannot tell
 from the note's quiet ones, are left out up to their first pause.
 
-Only captures whose lead-in and tail both sound (:func:`spans_capture`) are
-looked at this way, so a note between silences is trimmed as it always was.
+Only captures whose lead-in and tail both sound (:func:`spans_capture`), or
+around whose note a background plays though the capture's ends are quiet
+(:mod:`loopcap.trim.around`), are looked at this way, so a note between
+silences is trimmed as it always was.
 Where nothing stands clear of the background, the note may still be found by
 its own floor alone (:func:`note_by_floor`); else the caller keeps the whole
 capture and says why (:data:`BACKGROUND_REASON`).

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .around import plays_around, quiet_ends, settle_edge
 from .background import (
     BACKGROUND_REASON,
     note_by_floor,
@@ -340,10 +341,17 @@ def find_bounds(
     # at the other end (a pad), which is then the capture's "floor".
     unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
     spans = unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
+    model = None
+    if not spans and not quiet_ends(powers, seg.floor, params):
+        # Quiet at an end, yet a background may play all around the note: a
+        # video's voice that begins just after the capture does, in a pause
+        # between its sentences (issue 15: its words joined to the note).
+        model = note_over_background(powers, params, seg.floor)
+        spans = model[0] is not None and plays_around(powers, seg.floor, model[0], params)
     if spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
-        over, probe, (lo, hi), release = note_over_background(powers, params, seg.floor)
+        over, probe, (lo, hi), release = model or note_over_background(powers, params, seg.floor)
         if over is not None:
             # Its quiet edges over the background's spectrum, measured on the
             # probes (a fading syllable above what the music has there).
@@ -353,7 +361,17 @@ def find_bounds(
             a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
             # ...and never short of a word-final stop's release after it.
             b = max(b, release)
-            return Bounds(a * hop, min(frames, b * hop), seg.floor, samplerate)
+            start, end = a * hop, min(frames, b * hop)
+            if model is not None:
+                # The segmenter's edges, found too: each stands where it
+                # agrees with the model's, or where the model's walk ran on
+                # into a sound the segmenter left out (see settle_edge).
+                fa, fb = found.start // hop, -(-found.end // hop)
+                if settle_edge(powers, seg.floor, a, fa, -1, params) == fa:
+                    start = found.start
+                if settle_edge(powers, seg.floor, b, fb, 1, params) == fb:
+                    end = found.end
+            return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
         piece = note_by_floor(powers, seg.floor, params)

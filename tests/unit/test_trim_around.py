@@ -1,0 +1,109 @@
+"""A background that starts just after the capture does (a video's voice
+that begins in a pause between its sentences): quiet at the capture's ends,
+yet playing all around the note (issue 15).  Small synthetic signals at
+8 kHz whose answers can be checked by eye."""
+
+import numpy as np
+from trimsignals import SR, bounds_of, noise, place, voice
+
+from loopcap.trim import TrimParams
+from loopcap.trim.around import SPEAKER_PAUSE_S, plays_around, quiet_ends, settle_edge
+from loopcap.trim.levels import chunk_powers
+
+HOP = TrimParams().hop_s
+
+
+def _word(seconds, amp, f0):
+    w = voice(seconds, amp, f0)
+    return (w * np.hanning(len(w))).astype(np.float32)
+
+
+def video_from(start_s, end_s, seconds=9.0, seed=0):
+    """A video's voice, words of 0.35 s at -38..-32 dBFS with 0.25-0.5 s
+    pauses, from ``start_s`` to ``end_s`` only, over a -70 dBFS hiss."""
+    rng = np.random.default_rng(seed)
+    x = noise(seconds, -70.0, seed)
+    t = start_s
+    while t < end_s - 0.35:
+        place(x, t, _word(0.35, float(rng.uniform(0.02, 0.04)), float(rng.uniform(180, 240))))
+        t += 0.35 + float(rng.uniform(0.25, 0.5))
+    return x
+
+
+NOTE = np.concatenate([voice(1.0, 0.3), np.zeros(int(0.3 * SR), np.float32), voice(1.0, 0.25, 130)])
+
+
+def powers_of(x):
+    hop = round(HOP * SR)
+    return chunk_powers(x[: len(x) // hop * hop], hop)
+
+
+def test_a_video_that_starts_after_the_capture_is_left_out_of_the_note():
+    # The capture's first and last 0.4 s are quiet (the video's voice begins
+    # and ends in its pauses): neither end sounds, and the segmenter joined
+    # the video's words, across their short pauses, to the note (3.0-5.3 s),
+    # from 0.4 s to 8.0 s.  The video sounds before and after the note for
+    # much of the time, never pausing for a second: the background model
+    # finds the note; of the video, at most its word that runs into the
+    # note's onset (2.57-2.92 s) is kept.
+    x = place(video_from(0.4, 8.6), 3.0, NOTE)
+    b = bounds_of(x)
+    assert b is not None and b.reason is None
+    assert 2.45 <= b.start_s <= 3.0
+    assert 5.3 <= b.end_s <= 5.75
+
+
+def test_a_note_over_silence_with_a_short_lead_in_keeps_its_exact_edges():
+    # A note over a hiss with 0.4 s before and after it, a chime 0.5 s from
+    # it: nothing plays around it, and its edges are the segmenter's.
+    x = noise(3.9, -70.0, 1)
+    place(x, 0.4, NOTE)
+    x = np.concatenate([x, noise(1.5, -70.0, 2)])
+    place(x, 3.2, _word(0.3, 0.05, 900.0))
+    b = bounds_of(x)
+    assert b is not None and b.reason is None
+    assert (b.start_s, b.end_s) == (0.4, 2.745)  # as before the background rule
+    p = powers_of(x)
+    span = (round(0.4 / HOP), round(2.7 / HOP))
+    assert not plays_around(p, -70.0, span, TrimParams())
+
+
+def test_plays_around_wants_sound_on_both_sides_and_no_long_silence():
+    params = TrimParams()
+    x = place(video_from(0.4, 8.6), 3.0, NOTE)
+    p = powers_of(x)
+    span = (round(3.0 / HOP), round(5.3 / HOP))
+    assert not quiet_ends(p, -70.0, params)
+    assert plays_around(p, -70.0, span, params)
+    # The video stops 2 s before the capture ends: a longer silence than a
+    # speaker's pause.
+    x = place(video_from(0.4, 7.0), 3.0, NOTE)
+    assert 9.0 - 7.0 > SPEAKER_PAUSE_S
+    assert not plays_around(powers_of(x), -70.0, span, params)
+    assert quiet_ends(powers_of(x), -70.0, params)
+    # Nothing before the note: nothing plays around it.
+    x = place(video_from(5.5, 8.6), 3.0, NOTE)
+    assert not plays_around(powers_of(x), -70.0, span, params)
+
+
+def test_an_edge_is_the_segmenters_where_both_agree_or_it_saw_a_sound():
+    params = TrimParams()
+    p = np.full(round(4.0 / HOP), 1e-7, np.float32)  # -70 dBFS
+    p[round(1.0 / HOP) : round(2.0 / HOP)] = 1e-2  # the note, -20 dBFS
+    p[round(2.0 / HOP) : round(2.2 / HOP)] = 1e-5  # a sound at -50 dBFS after it
+    p[round(2.2 / HOP) : round(2.4 / HOP)] = 10**-6.5  # a faint stretch, -65 dBFS
+    c = round(2.0 / HOP)
+    # The segmenter's end further out, within AGREE_S: kept (when unsure, keep).
+    assert settle_edge(p, -70.0, c, c + 10, 1, params) == c + 10
+    # ...further than that: it took in the background, the model's stands.
+    assert settle_edge(p, -70.0, c, c + 100, 1, params) == c
+    # The model's end further out over a sound open_db over the floor the
+    # segmenter left out: the segmenter's stands.
+    assert settle_edge(p, -70.0, c + 80, c, 1, params) == c
+    # ...over a faint stretch only: the model's (the note's fading end).
+    d = round(2.2 / HOP)
+    assert settle_edge(p, -70.0, d + 60, d, 1, params) == d + 60
+    # The start, outwards to the left, the same way.
+    s = round(1.0 / HOP)
+    assert settle_edge(p, -70.0, s, s - 10, -1, params) == s - 10
+    assert settle_edge(p, -70.0, s, s - 100, -1, params) == s
