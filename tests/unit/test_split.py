@@ -247,3 +247,21 @@ def test_notes_merge_across_a_gap_with_fragments_only_within_the_split_pause():
         [(0, 110), (190, 600)],
     )
     assert merge_across(spans, reach, grown, 150) == (spans, reach)
+
+
+def test_a_notes_quiet_lead_in_past_the_middle_of_the_gap_stays_its_own():
+    # A note that begins with 1.5 s a few dB over the hiss (over edge_db,
+    # under close_db: no region opens there) after a 1 s silence: its quiet
+    # edge reaches past the middle of the gap to the previous note, and the
+    # two part between what each one's quiet edges reach, not in the middle.
+    rng = np.random.default_rng(5)
+    first = note(rng, (0.6, 0.8), (0.5,), floor_db=-120.0, edge_s=0.0)[0]
+    second = note(rng, (0.9, 0.6), (0.6,), floor_db=-120.0, edge_s=0.0)[0]
+    t = np.arange(int(1.5 * SR)) / SR
+    lead = (0.0019 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    x, starts = capture([0.5, first, 1.0, lead, second, 0.5])
+    x += (rng.standard_normal(len(x)) * 10 ** (-60 / 20)).astype(np.float32)
+    found = notes_of_array(x, SR)
+    assert len(found) == 2, [(b.start_s, b.end_s) for b in found]
+    assert found[1].start <= starts[3] + 0.05 * SR, (found[1].start_s, starts[3] / SR)
+    assert found[0].end <= starts[3]
