@@ -64,12 +64,14 @@ def could_be_speech(
 
 
 def join_fragments(
-    spans: list[tuple[int, int]], fragments: list[tuple[int, int]]
+    spans: list[tuple[int, int]], fragments: list[tuple[int, int]], max_gap: int
 ) -> tuple[list[tuple[int, int]], list[tuple[bool, bool]]]:
     """``spans`` (the notes, chunks, not overlapping) with each of
     ``fragments`` (sounds between or around them that belong to no note)
     joined to the nearest note, the nearest fragment first, so that a row of
-    fragments joins the note it leads away from.  Returns the notes in time
+    fragments joins the note it leads away from; a fragment further than
+    ``max_gap`` chunks from every note (as grown so far) joins none (a note
+    would take in seconds of silence for it).  Returns the notes in time
     order and, for each, whether a fragment joined it before its start and
     after its end; with no note, the fragments join none."""
     notes = sorted(spans)
@@ -82,6 +84,8 @@ def join_fragments(
                 d = fa - nb if fa >= nb else na - fb if fb <= na else 0
                 if (f, k) == (0, 0) or d < best[0]:
                     best = (d, f, k)
+        if best[0] > max_gap:
+            break  # the rest are further still
         _, f, k = best
         fa, fb = left.pop(f)
         na, nb = notes[k]

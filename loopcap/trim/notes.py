@@ -437,7 +437,8 @@ def find_notes(
     if spans and orphans:
         speech = could_be_speech(read, quietest(powers, params), seg.hop, samplerate, params)
         if fragments := [r for r in orphans if speech(*r)]:
-            spans, grown = join_fragments(spans, fragments)
+            far = round(VOICE_PAUSE_S / params.hop_s)  # as a single note bridges
+            spans, grown = join_fragments(spans, fragments, far)
             reach = [extend_edges(powers, a, b, seg.edge_threshold, params) for a, b in spans]
             # Where fragments were heard between two notes, the notes are one
             # when their quiet edges come within SPLIT_PAUSE_S of each other:

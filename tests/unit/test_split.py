@@ -229,10 +229,18 @@ def test_a_row_of_fragments_joins_the_note_it_leads_away_from():
     # Chunks: notes at 0-100 and 500-600; fragments at 180-190 (80 from the
     # first note) and 300-310 (110 from the first once 180-190 has joined
     # it, 190 from the second), and 440-450 (50 from the second).
-    spans, grown = join_fragments([(500, 600), (0, 100)], [(300, 310), (440, 450), (180, 190)])
+    spans, grown = join_fragments(
+        [(500, 600), (0, 100)], [(300, 310), (440, 450), (180, 190)], max_gap=1000
+    )
     assert spans == [(0, 310), (440, 600)]
     assert grown == [(False, True), (True, False)]
-    assert join_fragments([], [(10, 20)]) == ([], [])
+    assert join_fragments([], [(10, 20)], max_gap=1000) == ([], [])
+
+
+def test_a_fragment_far_from_every_note_joins_none():
+    # 80 chunks from the note joins; 500 further on, beyond max_gap, not.
+    spans, grown = join_fragments([(0, 100)], [(180, 190), (690, 700)], max_gap=200)
+    assert spans == [(0, 190)] and grown == [(False, True)]
 
 
 def test_notes_merge_across_a_gap_with_fragments_only_within_the_split_pause():
