@@ -35,6 +35,7 @@ from .background import (
     spans_capture,
 )
 from .edges import FloorLook, leave_out_edge_sounds
+from .fragments import could_be_speech, join_fragments, merge_across
 from .levels import (
     clear_chunks,
     estimate_floor_db,
@@ -398,7 +399,9 @@ def find_notes(
     another note.  A grown sound is a note if it lasts ``min_note_s``, is
     not brighter than speech (``bright_hz``) and could be a voice (see
     :mod:`loopcap.trim.voice`); otherwise (a notification sound, a click) it is
-    left out.  Notes never overlap.
+    left out, unless it could be a fragment of speech too short for the
+    voice test: that joins the nearest note (:mod:`loopcap.trim.fragments`).
+    Notes never overlap.
     """
     params = params or TrimParams()
     seg = _Segmenter(powers, samplerate, frames, params, read)
@@ -421,11 +424,35 @@ def find_notes(
             owner[i] = mark
         if is_note:
             spans.append((a, b))
+    # A sound left in no note that could still be a fragment of speech (a
+    # quiet note's syllable over a hum, too short for the voice test) joins
+    # the nearest note: audio a split file must not lose (see fragments.py).
+    orphans = [
+        r
+        for r, o in zip(seg.regions, owner, strict=True)
+        if o == -1 and seg.bright(*r) <= params.bright_hz
+    ]
     spans.sort()
+    reach = [extend_edges(powers, a, b, seg.edge_threshold, params) for a, b in spans]
+    if spans and orphans:
+        speech = could_be_speech(read, quietest(powers, params), seg.hop, samplerate, params)
+        if fragments := [r for r in orphans if speech(*r)]:
+            far = round(VOICE_PAUSE_S / params.hop_s)  # as a single note bridges
+            spans, grown = join_fragments(spans, fragments, far)
+            reach = [extend_edges(powers, a, b, seg.edge_threshold, params) for a, b in spans]
+            # Where fragments were heard between two notes, the notes are one
+            # when their quiet edges come within SPLIT_PAUSE_S of each other:
+            # the fragments were its speech, and a note is never cut.
+            spans, reach = merge_across(spans, reach, grown, split_gap)
+    # Two neighbours part halfway between how far each note's quiet edges
+    # reach, or, where they meet, halfway between the notes: a note's quiet
+    # syllables beyond the middle of the gap are still its own (issue 15).
+    parts = []
+    for (_, b), (a, _), (_, eb), (ea, _) in zip(spans, spans[1:], reach, reach[1:], strict=False):
+        parts.append((eb + ea) // 2 if eb <= ea else (b + a) // 2)
     notes = []
     for k, (a, b) in enumerate(spans):
-        # A note's quiet edges may reach halfway to its neighbours, no further.
-        lo = 0 if k == 0 else (spans[k - 1][1] + a) // 2
-        hi_edge = None if k == len(spans) - 1 else (b + spans[k + 1][0]) // 2
+        lo = 0 if k == 0 else parts[k - 1]
+        hi_edge = None if k == len(spans) - 1 else parts[k]
         notes.append(seg.bounds(a, b, lo, hi_edge))
     return notes

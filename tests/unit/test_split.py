@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from loopcap.trim import LevelMeter, TrimParams, find_bounds, notes_of_array
+from loopcap.trim.fragments import join_fragments, merge_across
 from loopcap.trim.gate import SoundGate
 
 SR = 8000
@@ -188,3 +189,87 @@ def test_a_quiet_notes_pause_longer_than_max_pause_s_does_not_cut_it_in_two():
     assert len(found) == 2, [(b.start_s, b.end_s) for b in found]
     assert found[0].start <= starts[1] + 0.25 * SR
     assert found[0].end >= starts[1] + len(quiet) - 0.25 * SR
+
+
+def test_a_fragment_of_speech_far_from_both_notes_joins_the_nearer():
+    # Over a hiss, a quiet note's syllable may be all that opens a region:
+    # too short to be a note, and further from the notes than a split
+    # bridges (SPLIT_PAUSE_S).  It joins the nearer note rather than no note
+    # (issue 15: 5.4 s of a note over a hum were in neither file).
+    rng = np.random.default_rng(3)
+    first = note(rng, (0.6, 0.8), (0.5,), floor_db=-120.0)[0]
+    second = note(rng, (0.9, 0.6), (0.6,), floor_db=-120.0)[0]
+    t = np.arange(int(0.15 * SR)) / SR
+    syllable = (0.05 * np.sin(2 * np.pi * 300 * t) + 0.01 * np.sin(2 * np.pi * 900 * t)).astype(
+        np.float32
+    )
+    x, starts = capture([0.5, first, 2.6, syllable, 3.6, second, 0.5])
+    x += (rng.standard_normal(len(x)) * 10 ** (-60 / 20)).astype(np.float32)
+    found = notes_of_array(x, SR)
+    assert len(found) == 2, [(b.start_s, b.end_s) for b in found]
+    assert found[0].start <= starts[1] + 0.25 * SR
+    assert found[0].end >= starts[3] + len(syllable)
+    assert found[1].start <= starts[5] + 0.25 * SR
+
+
+def test_a_chime_far_from_both_notes_still_joins_none():
+    # The same place, a notification chime: no fragment of speech (its power
+    # lies over 400 Hz), so it stays out of both notes.
+    rng = np.random.default_rng(3)
+    first = note(rng, (0.6, 0.8), (0.5,), floor_db=-120.0)[0]
+    second = note(rng, (0.9, 0.6), (0.6,), floor_db=-120.0)[0]
+    x, starts = capture([0.5, first, 2.6, ding(0.15), 3.6, second, 0.5])
+    x += (rng.standard_normal(len(x)) * 10 ** (-60 / 20)).astype(np.float32)
+    found = notes_of_array(x, SR)
+    assert len(found) == 2, [(b.start_s, b.end_s) for b in found]
+    assert found[0].end < starts[3] and found[1].start > starts[3] + int(0.15 * SR)
+
+
+def test_a_row_of_fragments_joins_the_note_it_leads_away_from():
+    # Chunks: notes at 0-100 and 500-600; fragments at 180-190 (80 from the
+    # first note) and 300-310 (110 from the first once 180-190 has joined
+    # it, 190 from the second), and 440-450 (50 from the second).
+    spans, grown = join_fragments(
+        [(500, 600), (0, 100)], [(300, 310), (440, 450), (180, 190)], max_gap=1000
+    )
+    assert spans == [(0, 310), (440, 600)]
+    assert grown == [(False, True), (True, False)]
+    assert join_fragments([], [(10, 20)], max_gap=1000) == ([], [])
+
+
+def test_a_fragment_far_from_every_note_joins_none():
+    # 80 chunks from the note joins; 500 further on, beyond max_gap, not.
+    spans, grown = join_fragments([(0, 100)], [(180, 190), (690, 700)], max_gap=200)
+    assert spans == [(0, 190)] and grown == [(False, True)]
+
+
+def test_notes_merge_across_a_gap_with_fragments_only_within_the_split_pause():
+    spans = [(0, 100), (200, 300), (500, 600)]
+    reach = [(0, 110), (190, 310), (480, 600)]
+    # Fragments joined the second note at its end: its gap to the third
+    # (reaches 310 to 480) merges within 200 chunks, not within 150; the
+    # gap to the first (80 chunks, no fragment) never merges.
+    grown = [(False, False), (False, True), (False, False)]
+    assert merge_across(spans, reach, grown, 200) == (
+        [(0, 100), (200, 600)],
+        [(0, 110), (190, 600)],
+    )
+    assert merge_across(spans, reach, grown, 150) == (spans, reach)
+
+
+def test_a_notes_quiet_lead_in_past_the_middle_of_the_gap_stays_its_own():
+    # A note that begins with 1.5 s a few dB over the hiss (over edge_db,
+    # under close_db: no region opens there) after a 1 s silence: its quiet
+    # edge reaches past the middle of the gap to the previous note, and the
+    # two part between what each one's quiet edges reach, not in the middle.
+    rng = np.random.default_rng(5)
+    first = note(rng, (0.6, 0.8), (0.5,), floor_db=-120.0, edge_s=0.0)[0]
+    second = note(rng, (0.9, 0.6), (0.6,), floor_db=-120.0, edge_s=0.0)[0]
+    t = np.arange(int(1.5 * SR)) / SR
+    lead = (0.0019 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    x, starts = capture([0.5, first, 1.0, lead, second, 0.5])
+    x += (rng.standard_normal(len(x)) * 10 ** (-60 / 20)).astype(np.float32)
+    found = notes_of_array(x, SR)
+    assert len(found) == 2, [(b.start_s, b.end_s) for b in found]
+    assert found[1].start <= starts[3] + 0.05 * SR, (found[1].start_s, starts[3] / SR)
+    assert found[0].end <= starts[3]
