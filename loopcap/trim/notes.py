@@ -34,6 +34,7 @@ from .background import (
     sounds_at_an_end,
     spans_capture,
 )
+from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .edges import FloorLook, leave_out_edge_sounds
 from .fragments import could_be_speech, join_fragments, merge_across
 from .levels import (
@@ -320,6 +321,9 @@ def find_bounds(
     The note grows from the longest sound.  ``read`` gives access to the
     audio so that the few sounds near the note can be judged (clicks and
     bright bursts are left out); without it only timing and levels decide.
+    A note that runs into the capture's end (or start) with silence on its
+    other side is kept up to that end, with a ``reason`` that says so
+    (:mod:`loopcap.trim.cutoff`).
     """
     params = params or TrimParams()
     seg = _Segmenter(powers, samplerate, frames, params, read)
@@ -349,6 +353,19 @@ def find_bounds(
         # between its sentences (issue 15: its words joined to the note).
         model = note_over_background(powers, params, seg.floor)
         spans = model[0] is not None and plays_around(powers, seg.floor, model[0], params)
+    touches = found.start == 0 or found.end == frames
+    if seg.steady and (spans or touches):
+        # Silence at one end, and the note runs to the other without a
+        # pause longer than a speaker's between words: the stop was pressed
+        # while it still played (or the capture started late).  Its quiet
+        # edge is trimmed as always; the cut one stays at the capture's end,
+        # and the user is told.
+        fa, fb = found.start // hop, -(-found.end // hop)
+        cut = cut_off(powers, seg.floor, (fa, fb), params)
+        if cut == 1 and (spans or found.end == frames):
+            return Bounds(found.start, frames, seg.floor, samplerate, CUT_OFF_REASON)
+        if cut == -1 and (spans or found.start == 0):
+            return Bounds(0, found.end, seg.floor, samplerate, STARTED_REASON)
     if spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
