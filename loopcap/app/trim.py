@@ -84,6 +84,12 @@ class TrimResult:
         }
         if self.error:
             d["error"] = self.error
+        # Why more (or less) than the note alone was kept: a background it
+        # could not be told from, a note cut off by the stop (one line, as
+        # on stderr).
+        reasons = [b.reason for _, b in self.outputs if b.reason]
+        if reasons:
+            d["reason"] = reasons[0]
         if self.truncated:
             d["truncated"] = True
         if self.want_plot:
@@ -95,6 +101,7 @@ class TrimResult:
                     "start_s": round(b.start_s, 4),
                     "end_s": round(b.end_s, 4),
                     "kept_s": round(b.kept_s, 4),
+                    **({"reason": b.reason} if b.reason else {}),
                 }
                 for path, b in self.notes
             ]

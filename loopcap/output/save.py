@@ -78,14 +78,16 @@ def write_notes(
     ``captured`` and the note's length.
 
     ``whole``, ``force`` and ``usable_bytes`` are :func:`write_span`'s.
-    A note that carries a ``reason`` (kept whole) gets a warning line saying
-    why.  Stops at the first failure with :class:`SaveFailed` (the notes written
+    A note that carries a ``reason`` (kept whole under a background, or
+    cut off by the capture's stop or start) gets a warning line saying why.
+    Stops at the first failure with :class:`SaveFailed` (the notes written
     before it stay).
     """
     for dst, note in placed:
         if note.reason:
             # The trimmer kept more than the note (the whole capture, under
-            # music or another voice): one line that says why.
+            # music or another voice), or the note runs to the capture's
+            # edge: one line that says why.
             logger.warning(f"{dst.name}: {note.reason}")
         try:
             gain = 0.0

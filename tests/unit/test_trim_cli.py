@@ -163,3 +163,26 @@ def test_human_output(tmp_path, capsys):
     assert main(["trim", str(src)]) == 0
     out = capsys.readouterr().out
     assert "a.trimmed.flac" in out and "0.500-1.500" in out
+
+
+def test_json_says_why_a_note_cut_off_by_the_stop_runs_to_the_end(tmp_path, capsys):
+    # Words from 0.5 s to the very last sample (the stop pressed too early):
+    # the lead-in is trimmed, the end kept, and the reason is in the JSON
+    # as on stderr.
+    from loopcap.trim.cutoff import CUT_OFF_REASON
+
+    rng = np.random.default_rng(5)
+    t = np.arange(int(0.25 * SR)) / SR
+    words = []
+    while sum(len(w) for w in words) < 3.5 * SR:
+        f0 = float(rng.uniform(120, 180))
+        word = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12)) * 0.05
+        words += [word, np.zeros(int(float(rng.uniform(0.03, 0.1)) * SR))]
+    x = np.concatenate([np.zeros(int(0.5 * SR))] + words)[: int(4.0 * SR)]
+    x[-1] = 0.05
+    src = tmp_path / "cut.wav"
+    sf.write(src, np.repeat(x[:, None], 2, axis=1).astype(np.float32), SR, subtype="FLOAT")
+    code, [res] = run_json(capsys, src)
+    assert code == 0
+    assert abs(res["start_s"] - 0.5) < 0.01 and res["end_s"] == pytest.approx(4.0)
+    assert res["reason"] == CUT_OFF_REASON
