@@ -237,3 +237,15 @@ def test_the_controller_notifies_once_per_save_and_not_on_cancel(
         c.quit()
         assert c.finished.wait(10)
         notifier.close()
+
+
+def test_texts_say_why_a_note_runs_to_the_capture_end(tmp_path):
+    from loopcap.trim.cutoff import CUT_OFF_REASON
+
+    cut = Bounds(24000, 192000, -80.0, 48000, CUT_OFF_REASON)
+    note = tmp_path / "n.wav"
+    saved = Saved(tmp_path / "r.wav", 4.0, -3.0, 48000, 2, paths=(note,), notes=(cut,))
+    m = describe(saved)
+    assert m.summary == "Saved n.wav"
+    assert m.body.endswith(f"; {CUT_OFF_REASON}")
+    assert "3.5 s note" in m.body

@@ -78,6 +78,10 @@ def describe(saved: Saved) -> Message:
         if len(notes) == 1:
             summary = f"Saved {notes[0].name}"
             body = f"a {saved.notes[0].kept_s:.1f} s note, in {folder}"
+            if saved.notes[0].reason:
+                # Kept whole under a background, or cut off by the stop: the
+                # line the terminal gets, so the user knows why.
+                body = f"{body}; {saved.notes[0].reason}"
         else:
             summary = f"Saved {len(notes)} notes"
             total = sum(b.kept_s for b in saved.notes)
