@@ -96,6 +96,7 @@ def _grow(
     bright: Callable[[int, int], float],
     voice: Callable[[int, int], bool],
     voice_gap: int = 0,
+    widened: Callable[[tuple[int, int], int], bool] | None = None,
 ) -> tuple[int, int]:
     """Join to the note (``regions[core]``) its neighbours that belong to it:
     those across any gap the note's own floor bridges; and, where the note's
@@ -108,10 +109,12 @@ def _grow(
     judge, however short) is stepped over: it joins only if a voice beyond
     it, still within ``max_pause_s`` of the note, does.
     Across a longer silent pause, up to ``voice_gap`` chunks, only a sound
-    that could be a voice joins."""
+    that could be a voice joins.  ``widened(sound, side)`` judges a sound
+    that fails the voice test together with the quiet audible runs beyond
+    it (``side`` -1: before it, 1: after it, away from the note)."""
     max_gap = round(params.max_pause_s / params.hop_s)
 
-    def joins(gap_a: int, gap_b: int, other: tuple[int, int]) -> bool | None:
+    def joins(gap_a: int, gap_b: int, other: tuple[int, int], side: int) -> bool | None:
         """True: joins; False: ends the note; None: step over it."""
         if gap_b - gap_a <= 0 or bridged(gap_a, gap_b):
             return True
@@ -125,16 +128,22 @@ def _grow(
         # in part over a hum, or a dull thump) never ends the note (issue 15:
         # a 55 ms fragment cut 7.8 s of a quiet note over a whine); a bright
         # click does, above.
-        return True if voice(*other) else None
+        if voice(*other):
+            return True
+        # Heard with the quiet syllables beyond it (never the note's own
+        # speech), a piece of the note whose loud part is too short to judge
+        # sounds like a voice again; a chime still does not (issue 15: 3.6 s
+        # of a quiet note's last sentence after a pause left out).
+        return True if widened is not None and widened(other, side) else None
 
     a, b = regions[core]
     i = core - 1
-    while i >= 0 and (verdict := joins(regions[i][1], a, regions[i])) is not False:
+    while i >= 0 and (verdict := joins(regions[i][1], a, regions[i], -1)) is not False:
         if verdict:
             a = regions[i][0]
         i -= 1
     j = core + 1
-    while j < len(regions) and (verdict := joins(b, regions[j][0], regions[j])) is not False:
+    while j < len(regions) and (verdict := joins(b, regions[j][0], regions[j], 1)) is not False:
         if verdict:
             b = regions[j][1]
         j += 1
@@ -194,10 +203,11 @@ class _Segmenter:
         return order[0]
 
     def grow(
-        self, core: int, lo: int = 0, hi: int | None = None, voice_gap: int = 0
+        self, core: int, lo: int = 0, hi: int | None = None, voice_gap: int = 0, widen: bool = False
     ) -> tuple[int, int, int, int]:
         """The note around ``regions[core]``, joining only regions ``lo..hi-1``
-        (and voices up to ``voice_gap`` chunks away, see :func:`_grow`).
+        (and voices up to ``voice_gap`` chunks away; with ``widen``, short
+        sounds judged with the quiet runs beyond them: see :func:`_grow`).
 
         Returns its span in chunks and the first and last region it holds.
         """
@@ -233,10 +243,19 @@ class _Segmenter:
             self.bright,
             self.voice,
             voice_gap,
+            self.widened if widen else None,
         )
         first = lo + next(i for i, r in enumerate(part) if r[0] == a)
         last = lo + next(i for i, r in enumerate(part) if r[1] == b)
         return a, b, first, last
+
+    def widened(self, sound: tuple[int, int], side: int) -> bool:
+        """Whether ``sound`` could be a voice with the quiet audible runs on
+        its ``side`` (-1: before, 1: after; see :func:`extend_edges`)."""
+        a, b = sound
+        ea, eb = extend_edges(self.powers, a, b, self.edge_threshold, self.params)
+        wa, wb = (ea, b) if side < 0 else (a, eb)
+        return (wa, wb) != (a, b) and self.voice(wa, wb)
 
     def bounds(
         self, a: int, b: int, lo: int = 0, hi: int | None = None, edge_sounds: bool = False
@@ -335,7 +354,8 @@ def find_bounds(
     # are; issue 15).  The splitter bridges less (SPLIT_PAUSE_S): there a
     # longer pause may be the gap to the next note.
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
-    a, b, _, _ = seg.grow(seg.voiced(list(range(len(seg.regions)))), voice_gap=voice_gap)
+    core = seg.voiced(list(range(len(seg.regions))))
+    a, b, _, _ = seg.grow(core, voice_gap=voice_gap, widen=True)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
     # The sounds at the note's edges count here, left out or not: a click

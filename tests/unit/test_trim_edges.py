@@ -222,3 +222,26 @@ def test_a_stops_release_after_its_closure_is_kept_over_a_hum():
     b = bounds_of(x)
     assert abs(b.start_s - 2.0) <= 0.005
     assert 3.135 <= b.end_s <= 3.135 + 0.1  # the burst's end, at most 0.1 s past
+
+
+def _at_db(x: np.ndarray, db: float) -> np.ndarray:
+    return (x / np.sqrt(np.mean(x**2)) * 10 ** (db / 20)).astype(np.float32)
+
+
+def test_a_short_sound_after_a_pause_is_judged_with_the_quiet_phrase_beyond_it():
+    # A quiet note over hiss: after a 1 s pause its next sentence shows only
+    # one loud syllable (0.1 s, too high-pitched alone for the voice test),
+    # the rest of the sentence 8 dB over the hiss: heard together they are a
+    # voice, and the sentence stays in the note.
+    x = noise(7.0, -60.0)
+    place(x, 0.5, _at_db(voice(2.0), -36.0))
+    place(x, 3.5, _at_db(voice(0.1, f0=500.0), -45.0))
+    place(x, 3.8, _at_db(voice(0.6), -52.0))
+    b = bounds_of(x)
+    assert b is not None and b.start / SR < 0.55 and b.end / SR > 4.35
+    # The same sound with nothing after it is still left out.
+    y = noise(7.0, -60.0)
+    place(y, 0.5, _at_db(voice(2.0), -36.0))
+    place(y, 3.5, _at_db(voice(0.1, f0=500.0), -45.0))
+    b = bounds_of(y)
+    assert b is not None and b.end / SR < 2.6
