@@ -36,7 +36,7 @@ from loopcap.fs import create_locked, ensure_private_dir
 from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name, render_stem, stem_of_partial
 from loopcap.output.reading import analyse_file, notes_in_capture
 from loopcap.output.save import save_capture, save_plot
-from loopcap.trim import Bounds, LevelMeter, TrimParams
+from loopcap.trim import Bounds, LevelMeter, TrimParams, ended_otherwise
 from loopcap.writer.partial import PartialWriter, WriteResult
 from loopcap.writer.rescue import Rescue, describe, rescued_error, reserve_rescue_partial
 
@@ -378,7 +378,7 @@ class Recording:
                 self.stem = stem_of_partial(result.path.name)
                 lost_s = self.writer.lost_frames / self.samplerate
                 error = error or rescued_error(rescues, self.directory, lost_s)
-            paths, raw_path, notes, plot = self._finalise(result)
+            paths, raw_path, notes, plot = self._finalise(result, ended_early=tap.error is not None)
         finally:
             self.writer.release()  # the partial file is locked until saved
         self.saved = Saved(
@@ -395,7 +395,7 @@ class Recording:
         return self.saved
 
     def _finalise(
-        self, result: WriteResult
+        self, result: WriteResult, ended_early: bool = False
     ) -> tuple[tuple[Path, ...], Path | None, tuple, Path | None]:
         """Find the notes in the closed partial WAV and save them
         (:func:`~loopcap.output.save.save_capture`): ``<stem>.<ext>`` (with
@@ -419,6 +419,10 @@ class Recording:
             notes, meter = analysis.notes, analysis.meter
         else:
             meter = None
+        if ended_early:
+            # The device went away mid-note: its error line says so; a note
+            # running to the end was not cut by a stop pressed too early.
+            notes = ended_otherwise(notes)
         paths, raw_path = save_capture(
             result.path,
             notes,

@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from loguru import logger
@@ -25,7 +25,7 @@ from loopcap.naming import trimmed_name
 from loopcap.output.export import output_target
 from loopcap.output.reading import analyse_file
 from loopcap.output.save import SaveFailed, note_paths, save_plot, write_notes
-from loopcap.trim import CUT_OFF_REASON, Bounds, TrimParams
+from loopcap.trim import Bounds, TrimParams, ended_otherwise
 
 __all__ = ["TrimResult", "trim_files", "default_output", "cmd_trim"]
 
@@ -144,7 +144,7 @@ def trim_one(
         # A note running to the end of what decodes ends where the file was
         # cut short, which the truncation line says: not a capture stopped
         # while it played.
-        notes = tuple(replace(b, reason=None) if b.reason == CUT_OFF_REASON else b for b in notes)
+        notes = ended_otherwise(notes)
     first = out or default_output(src, target.ext, out_dir)
     outputs = note_paths(first, target.ext, len(notes))
     for dst in outputs:

@@ -21,7 +21,7 @@ capture) and :mod:`~loopcap.trim.loudness` (LUFS).
 """
 
 from loopcap.trim.background import BACKGROUND_REASON
-from loopcap.trim.cutoff import CUT_OFF_REASON, STARTED_REASON
+from loopcap.trim.cutoff import CUT_OFF_REASON, STARTED_REASON, ended_otherwise
 from loopcap.trim.levels import chunk_powers, estimate_floor_db, levels_db, levels_in_blocks
 from loopcap.trim.meter import LevelMeter, bounds_of_array, notes_of_array
 from loopcap.trim.notes import find_bounds, find_notes
@@ -37,6 +37,7 @@ __all__ = [
     "BACKGROUND_REASON",
     "CUT_OFF_REASON",
     "STARTED_REASON",
+    "ended_otherwise",
     "chunk_powers",
     "levels_db",
     "estimate_floor_db",

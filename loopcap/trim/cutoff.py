@@ -21,13 +21,16 @@ Positions are chunk indices ``[start, end)``; levels in dBFS.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 import numpy as np
 
 from .levels import levels_db
-from .params import TrimParams, window_chunks
+from .params import Bounds, TrimParams, window_chunks
 from .runs import runs_of
 
-__all__ = ["CUT_OFF_REASON", "STARTED_REASON", "WORD_PAUSE_S", "cut_off"]
+__all__ = ["CUT_OFF_REASON", "STARTED_REASON", "WORD_PAUSE_S", "cut_off", "ended_otherwise"]
 
 #: Why a note is kept up to the capture's end: one line for the user.
 CUT_OFF_REASON = (
@@ -91,3 +94,11 @@ def cut_off(powers: np.ndarray, floor_db: float, span: tuple[int, int], params: 
     if head and not tail and n - b >= silence and not sound[b + frame :].any():
         return -1 if continuous(loud[:b]) else 0
     return 0
+
+
+def ended_otherwise(notes: Sequence[Bounds]) -> tuple[Bounds, ...]:
+    """``notes`` without :data:`CUT_OFF_REASON`: for a capture that ended
+    for another reason the user is told of already (a device that went
+    away, a file cut short), where "still playing when the capture
+    stopped" would say it twice, and wrongly name the stop."""
+    return tuple(replace(b, reason=None) if b.reason == CUT_OFF_REASON else b for b in notes)

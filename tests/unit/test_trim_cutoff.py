@@ -103,3 +103,16 @@ def test_a_loud_voice_that_resumes_after_a_long_pause_is_not_cut_off(monkeypatch
     b = bounds_of(x)
     assert b is not None and b.reason != CUT_OFF_REASON
     assert b == as_before(x, monkeypatch)
+
+
+def test_a_capture_ended_otherwise_drops_only_the_stop_line():
+    from loopcap.trim import BACKGROUND_REASON, Bounds, ended_otherwise
+
+    cut = Bounds(0, 10, -60.0, SR, CUT_OFF_REASON)
+    late = Bounds(0, 10, -60.0, SR, STARTED_REASON)
+    whole = Bounds(0, 10, -60.0, SR, BACKGROUND_REASON)
+    assert [b.reason for b in ended_otherwise([cut, late, whole])] == [
+        None,
+        STARTED_REASON,
+        BACKGROUND_REASON,
+    ]
