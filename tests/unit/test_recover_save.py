@@ -147,9 +147,9 @@ def test_a_capture_being_saved_is_left_alone(tmp_path):
     seen = {}
     real_finalise = rec._finalise
 
-    def finalise(result):
+    def finalise(result, **kw):
         seen["recovered"] = recover_dir(tmp_path)  # another command starts now
-        return real_finalise(result)
+        return real_finalise(result, **kw)
 
     rec._finalise = finalise
     saved = rec.stop()
