@@ -14,7 +14,8 @@ note's own floor at its edge), :mod:`~loopcap.trim.spectrum` (the note's
 quiet edges by their spectrum), :mod:`~loopcap.trim.release` (a word-final
 stop's release after its closure), :mod:`~loopcap.trim.background` (a sound
 playing throughout the capture: music, a hum, another voice),
-:mod:`~loopcap.trim.notes` (the segmenter: one note or every note) and
+:mod:`~loopcap.trim.segmenter` (the floor, the sounds and the rules that
+join them into a note), :mod:`~loopcap.trim.notes` (one note or every note) and
 :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by
 block); beside them :mod:`~loopcap.trim.gate` (live sound/silence for armed
 capture) and :mod:`~loopcap.trim.loudness` (LUFS).

@@ -1,7 +1,7 @@
 """The closer looks at a few sounds: how bright, and could it be a voice.
 
 Levels and timing cannot tell a sentence after a pause from a click or a
-chime after a silence; the audio can.  The segmenter (:mod:`loopcap.trim.notes`)
+chime after a silence; the audio can.  The segmenter (:mod:`loopcap.trim.segmenter`)
 asks these questions of the few sounds near a note only, reading at most
 ``_BRIGHT_READ_S``/``_VOICE_READ_S`` of each through the caller's ``read``
 (:data:`~loopcap.trim.params.Reader`).  Without a reader every sound counts

@@ -10,9 +10,11 @@ from trimsignals import SR, band_noise, bounds_of, hum, noise, place, tone, voic
 from loopcap.formats import Target
 from loopcap.output.save import write_notes
 from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
-from loopcap.trim.background import _release, floor_limits, note_over_background, spans_capture
+from loopcap.trim.background import _release, note_over_background, spans_capture
 from loopcap.trim.levels import floor_top_db
-from loopcap.trim.notes import _Segmenter, find_bounds
+from loopcap.trim.notes import find_bounds
+from loopcap.trim.ownfloor import floor_limits
+from loopcap.trim.segmenter import Segmenter
 
 
 def music(seconds, rms, seed=0):
@@ -105,7 +107,7 @@ def test_sound_at_both_ends_is_what_switches_to_the_background_model():
         m = LevelMeter(SR, params)
         m.feed(x)
         m.finish()
-        seg = _Segmenter(m.powers, SR, m.frames, params, lambda a, b: x[a:b])
+        seg = Segmenter(m.powers, SR, m.frames, params, lambda a, b: x[a:b])
         return spans_capture(m.powers, seg.floor, (0, 1), seg.regions, params)
 
     quiet = np.zeros(int(6 * SR), np.float32) + noise(6.0, -70)

@@ -1,0 +1,147 @@
+"""The note's own floor: its microphone's noise, heard from its first sample
+to its last where it stands over the capture's floor.  Where a background
+pauses (a video's voice between its sentences) the level falls to the
+capture's floor, and the note's never does: that bounds the note where the
+level alone cannot tell its quiet syllables from the background's
+(issue 15).  Used by the background model (:mod:`loopcap.trim.background`)
+and, where nothing stands clear of the background, to find the note alone.
+
+Pure numpy, no I/O.  Positions are chunk indices ``[start, end)``; levels
+in dBFS; times in seconds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .levels import levels_db, quietest, to_db
+from .params import TrimParams, window_chunks
+from .runs import runs_of
+
+__all__ = ["floor_limits", "note_by_floor"]
+
+#: The note's loudest moment is measured over this window (s), as the
+#: background model's short levels are.
+PEAK_S = 0.05
+#: The note's own floor (the quietest ``floor_window_s`` of the middle half
+#: of its core: a pause where the background pauses too) counts where it
+#: stands this far (dB) over the capture's floor...
+OWN_CLEAR_DB = 12.0
+#: ...and this far (dB) under the note's loudest moment (over ``PEAK_S``):
+#: else it is a quiet syllable or the background, not the note's floor.
+OWN_DEPTH_DB = 30.0
+#: Where it counts, a stretch this long (s) whose 10 ms level lies halfway
+#: (in dB) between it and the capture's floor holds none of the note.
+GONE_S = 0.01
+#: Where nothing stands clear of the background by its level, the note is
+#: the longest stretch between the background's pauses only where it is
+#: this many times as long as the next: else which one it is is a guess.
+LONGEST_RATIO = 2.0
+
+
+def floor_limits(
+    powers: np.ndarray,
+    core: tuple[int, int],
+    floor_db: float,
+    params: TrimParams,
+    own_db: float | None = None,
+) -> tuple[int, int]:
+    """Chunks [lo, hi) outside which the note cannot lie: where its own floor
+    (its microphone's noise, from its first sample to its last; ``own_db``,
+    else the quietest ``floor_window_s`` of the middle half of ``core``) is
+    heard over the capture's floor (``floor_db``, dBFS), the nearest
+    stretches either side of its ``core`` (chunks) where the level falls
+    halfway to the capture's floor (``GONE_S`` of 10 ms levels) hold none
+    of it.  A
+    background with pauses (a video's voice between its sentences) falls
+    there, the note never does: its edges stop at the first such stretch,
+    wherever the background's level would carry the walk on (issue 15: a
+    video's voice kept for seconds beside the note).
+
+    The whole capture where the note's floor is not heard (buried under a
+    hiss or hum, or a background that never pauses), and where the level
+    falls that far inside the core too (a note whose floor is not
+    continuous): unsure, nothing is ruled out."""
+    n = len(powers)
+    ca, cb = core
+    quarter = (cb - ca) // 4
+    # The note's floor from the middle half of its core: a pause of the
+    # note where the background pauses too, never its quiet edges.
+    middle = powers[ca + quarter : cb - quarter]
+    if own_db is None:
+        if len(middle) <= window_chunks(params.floor_window_s, params):
+            return 0, n
+        qa, qb = quietest(middle, params)
+        own_db = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    peak = float(levels_db(powers[ca:cb], params, frame_s=PEAK_S).max())
+    if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
+        return 0, n
+    gone = (own_db + floor_db) / 2
+    need = window_chunks(GONE_S, params)
+    short = levels_db(powers, params)
+    runs = [(s, e) for s, e in runs_of(short < gone) if e - s >= need]
+    # The note's floor, once heard, goes on to its last sample: a stretch of
+    # none of it inside the core says otherwise (a note whose pauses are
+    # digital silence, or a floor measured too high where the background
+    # filled the note's pauses), and nothing is ruled out.
+    if any(s < cb and e > ca for s, e in runs):
+        return 0, n
+    before = [r for r in runs if r[1] <= ca]
+    after = [r for r in runs if r[0] >= cb]
+    # To the chunk: a 10 ms level spreads half a frame either side, so the
+    # floor begins after the last chunk under ``gone`` near the stretch's
+    # end (ends before the first near its start); the chunk next to it
+    # holds the floor's first (last) sample somewhere inside, and the limit
+    # lies on its inner side, never outside the note.
+    half = window_chunks(params.frame_s, params) // 2
+    lo, hi = 0, n
+    if before:
+        s, e = before[-1]
+        under = np.flatnonzero(to_db(powers[s : min(n, e + half)].astype(np.float32)) < gone)
+        lo = min(ca, s + int(under[-1]) + 2 if len(under) else e)
+    if after:
+        s, e = after[0]
+        s0 = max(0, s - half)
+        under = np.flatnonzero(to_db(powers[s0:e].astype(np.float32)) < gone)
+        hi = max(cb, s0 + int(under[0]) - 1 if len(under) else s)
+    return lo, hi
+
+
+def note_by_floor(
+    powers: np.ndarray, floor_db: float, params: TrimParams
+) -> tuple[int, int] | None:
+    """The note's span (chunks) by its own floor alone, where nothing stands
+    clear of the background by its level (a video's voice as loud as the
+    note): the capture's floor (``floor_db``, dBFS) shows, over 10 ms, in
+    the background's pauses and never inside the note, whose own floor goes
+    on from its first sample to its last.  The note is the longest stretch
+    between such pauses, where it is ``LONGEST_RATIO`` times as long as any
+    other and holds the capture's loudest moment (over ``PEAK_S``); within
+    it, the note reaches as far as its floor is heard (:func:`floor_limits`,
+    the floor measured on the middle half of that stretch).  None where any
+    of this fails: the capture is then kept whole."""
+    short = levels_db(powers, params)
+    need = window_chunks(GONE_S, params)
+    gaps = [(s, e) for s, e in runs_of(short < floor_db + params.close_db) if e - s >= need]
+    n = len(powers)
+    cuts = [0, *[x for g in gaps for x in g], n]
+    pieces = sorted(
+        ((cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if cuts[i + 1] > cuts[i]),
+        key=lambda q: q[0] - q[1],
+    )
+    if len(pieces) < 2:
+        return None
+    (pa, pb), (qa, qb) = pieces[0], pieces[1]
+    loudest = int(np.argmax(levels_db(powers, params, frame_s=PEAK_S)))
+    if pb - pa < LONGEST_RATIO * (qb - qa) or not pa <= loudest < pb:
+        return None
+    quarter = (pb - pa) // 4
+    middle = powers[pa + quarter : pb - quarter]
+    if len(middle) <= window_chunks(params.floor_window_s, params):
+        return None
+    ma, mb = quietest(middle, params)
+    own = float(to_db(np.array([middle[ma:mb].mean()], np.float32))[0])
+    lo, hi = floor_limits(powers, (pa + quarter, pb - quarter), floor_db, params, own)
+    if (lo, hi) == (0, n):
+        return None
+    return max(lo, pa), min(hi, pb)
