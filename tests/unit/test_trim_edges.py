@@ -245,3 +245,36 @@ def test_a_short_sound_after_a_pause_is_judged_with_the_quiet_phrase_beyond_it()
     place(y, 3.5, _at_db(voice(0.1, f0=500.0), -45.0))
     b = bounds_of(y)
     assert b is not None and b.end / SR < 2.6
+
+
+def _short_chime_then_note(piece_low: float, piece_hz: float) -> tuple[int, int]:
+    """A 15 ms sound at the span's start (chunks 0-6 at 2.5 ms; 40 ms before
+    the dip, by 50 ms levels), then the note: its own floor at -60 dB (over
+    a capture floor at -90 dB), a voice at -20 dB with a pause; the sound
+    judged by the given low share and brightness."""
+    db = np.full(800, -60.0)
+    db[:6] = -30.0  # the short sound
+    db[80:400] = -20.0
+    db[440:700] = -20.0
+    powers = (10 ** (db / 10)).astype(np.float32)
+
+    def low(a: int, b: int) -> float:
+        return piece_low if b <= 40 else 0.5
+
+    def bright(a: int, b: int) -> float:
+        return piece_hz if b <= 40 else 900.0
+
+    return leave_out_edge_sounds(powers, 0, 800, -90.0, TrimParams(), low, bright)
+
+
+def test_a_short_chime_before_the_notes_floor_is_left_out():
+    # A tone over 400 Hz with nothing under it (freedesktop's
+    # dialog-information: 40-45 ms before the dip, 870-885 Hz, 0.3-2.1%
+    # under 400 Hz): too short for the chime test, no voice.
+    a, b = _short_chime_then_note(0.01, 880.0)
+    assert 6 <= a <= 40 and b == 800
+
+
+def test_a_short_sound_with_a_voices_low_share_or_a_fricatives_brightness_stays():
+    assert _short_chime_then_note(0.1, 880.0) == (0, 800)  # could be a syllable
+    assert _short_chime_then_note(0.01, 4000.0) == (0, 800)  # could be an "s"
