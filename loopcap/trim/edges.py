@@ -8,11 +8,12 @@ silence, and the segmenter keeps it with the note (issue 15: 3 of 17
 notification sounds and clicks near the note kept).  Here the note's span is
 looked at once more: its first and last stretch of sound, up to the first
 (last) dip to the note's own floor that lasts ``DIP_S``, is left out when it
-is clearly no voice: a click or a shutter (``CLICK_HZ``) or a chime
-(``CHIME_SHARE``) or a burst of noise (``NOISE_HZ``).  The cut goes where
-the note's own floor begins (ends): followed under the sound's end band by
-band (:func:`~loopcap.trim.spectrum.floor_reach`) where the sound leaves
-room for it, else where the sound has faded into it.  And where the note's
+is clearly no voice: a click or a shutter (``CLICK_HZ``), a chime
+(``CHIME_SHARE``, ``SHORT_CHIME_S``), a burst of noise (``NOISE_HZ``) or a
+dark knock (``KNOCK_S``).  The cut goes where the note's own floor begins
+(ends): followed under the sound's end band by band
+(:func:`~loopcap.trim.spectrum.floor_reach`) where the sound leaves room for
+it, else where the sound has faded into it.  And where the note's
 floor stops altogether (its level halfway down to the capture's floor), the
 note is not, and what lies beyond is another sound, whatever it sounds
 like (a knock after a short silence).
@@ -93,6 +94,22 @@ MIN_CHIME_S = 0.05
 SHORT_CHIME_S = 0.03
 SHORT_CHIME_SHARE = 0.025
 SHORT_CHIME_HZ = 2000.0
+#: ...or a knock (a thud, a tap) when it lasts ``SHORT_CHIME_S`` to
+#: ``KNOCK_S`` (s), its RMS frequency lies under ``KNOCK_HZ``, it reaches
+#: its peak within ``KNOCK_RISE_S`` (s) of rising to ``KNOCK_DB`` (dB) under
+#: it, and lies ``KNOCK_DB`` under it from ``KNOCK_FALL_S`` (s) after it to
+#: its end: freedesktop's device-added and device-removed (two dark thuds,
+#: 35-160 ms each before a dip, 820-1,070 Hz: within 2.5 ms of their peak,
+#: 20.7-28 dB under it 20 ms later), where the note's own sounds that rise
+#: and fall that fast are brighter (1,225 Hz and over) or take 5 ms to their
+#: peak (syllables at twice their speed), and its dark ones that rise that
+#: fast lie at most 19.6 dB under their peak 20 ms later, in the
+#: benchmark's captures (seeds 1-18).
+KNOCK_S = 0.2
+KNOCK_HZ = 1100.0
+KNOCK_RISE_S = 0.0025
+KNOCK_DB = 20.0
+KNOCK_FALL_S = 0.02
 #: At most this many sounds are left out at either edge.
 MAX_EDGE_SOUNDS = 4
 #: Only notes at least this long (s) have a floor to measure.
@@ -105,6 +122,11 @@ MIN_REACH_CHUNKS = 20
 #: sound's outer half; and where the note's floor is buried, the cut goes
 #: this far outside where the note stands over the capture's floor.
 REACH_MARGIN_S = 0.02
+#: ...but after the note, where its voice is heard into the dip, this far
+#: (s): a voice fades more slowly than it begins, and its clean last
+#: moments go on under the capture's floor (seed 1 mix045: 30 ms past where
+#: it stood over a hiss).
+FADE_MARGIN_S = 0.05
 #: Where the note's floor is buried, the floors as they are over this long
 #: (s) next to its voice are followed outwards in the dip.
 BURIED_REF_S = 0.1
@@ -202,9 +224,23 @@ def leave_out_edge_sounds(
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     shortest = window_chunks(MIN_CHIME_S, params)
     short = window_chunks(SHORT_CHIME_S, params)
+    knock_long = window_chunks(KNOCK_S, params)
+
+    def knocked(x: int, y: int) -> bool:
+        """Whether [x, y) rises to its peak and falls from it as a knock
+        does (see ``KNOCK_S``)."""
+        lv = to_db(powers[x:y].astype(np.float32))
+        peak = int(np.argmax(lv))
+        top = float(lv[peak])
+        risen = int(np.flatnonzero(lv >= top - KNOCK_DB)[0])
+        after = lv[peak + window_chunks(KNOCK_FALL_S, params) :]
+        return peak - risen <= window_chunks(KNOCK_RISE_S, params) and bool(
+            np.all(after <= top - KNOCK_DB)
+        )
 
     near = window_chunks(NEAR_DIP_S, params)
     margin = window_chunks(REACH_MARGIN_S, params)
+    fade = window_chunks(FADE_MARGIN_S, params)
     alone = window_chunks(ALONE_S, params)
 
     def other(x: int, y: int, x2: int, y2: int) -> bool:
@@ -217,6 +253,8 @@ def leave_out_edge_sounds(
             return True  # a click, a shutter
         if hz > NOISE_HZ and low_share(x, y) < params.voice_low_share:
             return True  # a noise burst (paper crumpled), no voice
+        if short <= y - x <= knock_long and hz < KNOCK_HZ and knocked(x, y):
+            return True  # a knock, a thud
         if y - x < shortest:
             # A short chime (its part next to the dip is the whole).
             return y - x >= short and hz < SHORT_CHIME_HZ and low_share(x, y) < SHORT_CHIME_SHARE
@@ -289,7 +327,7 @@ def leave_out_edge_sounds(
     elif j < len(dips) - 1 and audible is not None and buried:
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
         heard = max(audible(d0, d1), level_reach(powers, d0, d1, floor_db, params))
-        nb = min(nb, max(d0, heard + margin))
+        nb = min(nb, max(d0, heard + (fade if heard > d0 else margin)))
         if look is not None:
             r1 = min(d1, d0 + window_chunks(BURIED_REF_S, params))
             if look.measure(d0, r1):

@@ -248,12 +248,13 @@ def test_a_short_sound_after_a_pause_is_judged_with_the_quiet_phrase_beyond_it()
 
 
 def _short_chime_then_note(piece_low: float, piece_hz: float) -> tuple[int, int]:
-    """A 15 ms sound at the span's start (chunks 0-6 at 2.5 ms; 40 ms before
-    the dip, by 50 ms levels), then the note: its own floor at -60 dB (over
-    a capture floor at -90 dB), a voice at -20 dB with a pause; the sound
-    judged by the given low share and brightness."""
+    """A 15 ms sound at the span's start (chunks 0-6 at 2.5 ms, 5 ms to its
+    peak: no knock; 40 ms before the dip, by 50 ms levels), then the note:
+    its own floor at -60 dB (over a capture floor at -90 dB), a voice at
+    -20 dB with a pause; the sound judged by the given low share and
+    brightness."""
     db = np.full(800, -60.0)
-    db[:6] = -30.0  # the short sound
+    db[:6] = [-40.0, -35.0, -30.0, -30.0, -30.0, -30.0]  # the short sound
     db[80:400] = -20.0
     db[440:700] = -20.0
     powers = (10 ** (db / 10)).astype(np.float32)
@@ -278,3 +279,68 @@ def test_a_short_chime_before_the_notes_floor_is_left_out():
 def test_a_short_sound_with_a_voices_low_share_or_a_fricatives_brightness_stays():
     assert _short_chime_then_note(0.1, 880.0) == (0, 800)  # could be a syllable
     assert _short_chime_then_note(0.01, 4000.0) == (0, 800)  # could be an "s"
+
+
+def _knock_then_note(rise_chunks: int, hz: float) -> tuple[int, int]:
+    """A sound at the span's start that rises over ``rise_chunks`` chunks
+    (2.5 ms each) to -20 dB and falls 2.5 dB a chunk, then the note (its own
+    floor at -60 dB, a voice at -20 dB with a pause); the sound's RMS
+    frequency ``hz`` and a voice's low share (60%, a dark thud's)."""
+    db = np.full(800, -60.0)
+    db[:rise_chunks] = -20.0 - 10.0 * np.arange(rise_chunks, 0, -1)
+    db[rise_chunks : rise_chunks + 16] = -20.0 - 2.5 * np.arange(16)
+    db[80:400] = -20.0
+    db[440:700] = -20.0
+    powers = (10 ** (db / 10)).astype(np.float32)
+
+    def low(a: int, b: int) -> float:
+        return 0.6 if b <= 40 else 0.5
+
+    def bright(a: int, b: int) -> float:
+        return hz if b <= 40 else 900.0
+
+    return leave_out_edge_sounds(powers, 0, 800, -90.0, TrimParams(), low, bright)
+
+
+def test_a_dark_knock_before_the_notes_floor_is_left_out():
+    # freedesktop's device-added: a thud at its peak within 2.5 ms, 20 dB
+    # under it 20 ms later, 820-1,070 Hz with a voice's share under 400 Hz.
+    a, b = _knock_then_note(0, 850.0)
+    assert 16 <= a <= 40 and b == 800
+
+
+def test_a_sound_that_rises_like_a_syllable_or_is_bright_is_no_knock():
+    assert _knock_then_note(2, 850.0) == (0, 800)  # 5 ms to its peak
+    assert _knock_then_note(0, 1300.0) == (0, 800)  # a plosive's brightness
+
+
+def _voice_then_knock_over_a_buried_floor(heard_chunks: int) -> tuple[int, int]:
+    """A voice at -20 dB (with a pause) over a capture floor at -60 dB that
+    buries the note's own, ending at chunk 600 (2.5 ms each); a dark knock at
+    chunk 680, left out.  The voice is heard ``heard_chunks`` into the dip
+    after it (which begins at chunk 610, by 50 ms levels)."""
+    db = np.full(700, -60.0)
+    db[80:600] = -20.0
+    db[300:340] = -60.0
+    db[680:696] = -20.0 - 2.5 * np.arange(16)
+    powers = (10 ** (db / 10)).astype(np.float32)
+
+    def low(a: int, b: int) -> float:
+        return 0.6 if a >= 650 else 0.5
+
+    def bright(a: int, b: int) -> float:
+        return 850.0 if a >= 650 else 900.0
+
+    def audible(start: int, bound: int) -> int:
+        return start + heard_chunks if bound > start else start - heard_chunks
+
+    params = TrimParams()
+    return leave_out_edge_sounds(powers, 0, 700, -60.0, params, low, bright, None, audible)
+
+
+def test_a_voice_heard_fading_under_a_buried_floor_keeps_50_ms_past_where_it_was_heard():
+    # Its clean last moments go on under the hiss (seed 1 mix045: 30 ms past
+    # where it stood over it); heard nowhere in the dip, the cut goes 20 ms
+    # past the dip's start.
+    assert _voice_then_knock_over_a_buried_floor(4) == (0, 614 + 20)
+    assert _voice_then_knock_over_a_buried_floor(0) == (0, 610 + 8)
