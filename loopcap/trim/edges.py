@@ -110,6 +110,13 @@ KNOCK_HZ = 1100.0
 KNOCK_RISE_S = 0.0025
 KNOCK_DB = 20.0
 KNOCK_FALL_S = 0.02
+#: ...and a few knocks (device-added's two thuds, 0.16 s apart, in one
+#: sound where the dip between them lies over the note's floor): at most
+#: ``MAX_KNOCKS``, each ``KNOCK_APART_S`` (s) after the one before (the
+#: note's own sounds that rise that fast twice do so 20-23 ms apart), each
+#: adding ``KNOCK_S`` to how long they may last.
+MAX_KNOCKS = 2
+KNOCK_APART_S = 0.1
 #: At most this many sounds are left out at either edge.
 MAX_EDGE_SOUNDS = 4
 #: Only notes at least this long (s) have a floor to measure.
@@ -225,18 +232,26 @@ def leave_out_edge_sounds(
     shortest = window_chunks(MIN_CHIME_S, params)
     short = window_chunks(SHORT_CHIME_S, params)
     knock_long = window_chunks(KNOCK_S, params)
+    apart = window_chunks(KNOCK_APART_S, params)
 
     def knocked(x: int, y: int) -> bool:
-        """Whether [x, y) rises to its peak and falls from it as a knock
-        does (see ``KNOCK_S``)."""
+        """Whether [x, y) is one knock or a few (see ``KNOCK_S``): each
+        rises to its peak and falls from it as a knock does, and each after
+        the first comes ``KNOCK_APART_S`` after the one before."""
         lv = to_db(powers[x:y].astype(np.float32))
-        peak = int(np.argmax(lv))
-        top = float(lv[peak])
-        risen = int(np.flatnonzero(lv >= top - KNOCK_DB)[0])
-        after = lv[peak + window_chunks(KNOCK_FALL_S, params) :]
-        return peak - risen <= window_chunks(KNOCK_RISE_S, params) and bool(
-            np.all(after <= top - KNOCK_DB)
-        )
+        over = lv > float(lv.max()) - KNOCK_DB
+        rise = window_chunks(KNOCK_RISE_S, params)
+        fall = window_chunks(KNOCK_FALL_S, params)
+        peaks: list[int] = []
+        i = 0
+        while i < len(lv) and over[i:].any():
+            start = i + int(np.argmax(over[i:]))
+            peak = start + int(np.argmax(lv[start : start + fall]))
+            if peak - start > rise or (peaks and peak - peaks[-1] < apart):
+                return False
+            peaks.append(peak)
+            i = peak + fall
+        return 1 <= len(peaks) <= MAX_KNOCKS and y - x <= len(peaks) * knock_long
 
     near = window_chunks(NEAR_DIP_S, params)
     margin = window_chunks(REACH_MARGIN_S, params)
@@ -253,7 +268,7 @@ def leave_out_edge_sounds(
             return True  # a click, a shutter
         if hz > NOISE_HZ and low_share(x, y) < params.voice_low_share:
             return True  # a noise burst (paper crumpled), no voice
-        if short <= y - x <= knock_long and hz < KNOCK_HZ and knocked(x, y):
+        if y - x >= short and hz < KNOCK_HZ and knocked(x, y):
             return True  # a knock, a thud
         if y - x < shortest:
             # A short chime (its part next to the dip is the whole).
