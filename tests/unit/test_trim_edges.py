@@ -377,3 +377,26 @@ def test_two_dark_knocks_in_one_sound_are_left_out():
 def test_two_fast_rises_close_together_are_no_knocks():
     # The note's own sounds that rise that fast twice do so 20-23 ms apart.
     assert _two_knocks_then_note(10) == (0, 800)
+
+
+def test_a_chimes_part_next_to_the_dip_is_judged_without_the_dips_own_floor():
+    # A 250 ms chime (chunks 0-100 at 2.5 ms), then the note's floor and
+    # voice.  The dip after it begins 25 ms after it ends (by 50 ms levels):
+    # the note's own floor there, with a voice's share under 400 Hz, is no
+    # part of the chime (seed 5 mix039: 5.5% with it, the chime 0.4%).
+    db = np.full(800, -60.0)
+    db[:100] = -30.0
+    db[200:420] = -20.0
+    db[460:700] = -20.0
+    powers = (10 ** (db / 10)).astype(np.float32)
+
+    def low(a: int, b: int) -> float:
+        if b >= 200:
+            return 0.5  # the voice
+        return 0.06 if a >= 20 and b > 102 else 0.01
+
+    def bright(a: int, b: int) -> float:
+        return 900.0
+
+    a, b = leave_out_edge_sounds(powers, 0, 800, -90.0, TrimParams(), low, bright)
+    assert 100 <= a <= 200 and b == 800
