@@ -153,7 +153,7 @@ def leave_out_edge_sounds(
     bright: Callable[[int, int], float],
     reach: Callable[[tuple[int, int], int, int], int] | None = None,
     audible: Callable[[int, int], int] | None = None,
-    narrowed: bool = False,
+    narrowed: tuple[bool, bool] = (False, False),
     look: FloorLook | None = None,
 ) -> tuple[int, int]:
     """The note [a, b) without a chime or click at either edge (see the
@@ -169,7 +169,8 @@ def leave_out_edge_sounds(
     :func:`~loopcap.trim.spectrum.extend_by_spectrum`): where the note's
     floor is buried, the cut goes there, ``REACH_MARGIN_S`` out, rather than
     to the dip's far end, which may hold the sound's faded tail.
-    ``narrowed``: the span was already cut where the note's floor stops.
+    ``narrowed``: the span's start (end) was already cut where the note's
+    floor stops.
     ``look``, when given, reads the audio's spectrum at the edges (see
     :class:`~loopcap.trim.looks.FloorLook`): where the note's own floor
     begins and ends decides first."""
@@ -194,14 +195,24 @@ def leave_out_edge_sounds(
     # The note's quietest lies under the capture's floor: its own floor is
     # buried there (a note without pauses, a steady sound, has none).
     buried = own < floor_db + params.close_db
-    if audible_own and own - floor_db >= GONE_MIN_DB and not narrowed:
+    if audible_own and own - floor_db >= GONE_MIN_DB and not any(narrowed):
         # The note's floor, once begun, goes on to its last sample: where
         # the level falls halfway to the capture's floor, the note is not
         # (yet, or any more), and a sound beyond that is another's.
         na, nb = floor_gone(powers, a, b, (own + floor_db) / 2, params)
         if (na, nb) != (a, b):
             return leave_out_edge_sounds(
-                powers, na, nb, floor_db, params, low_share, bright, reach, audible, True, look
+                powers,
+                na,
+                nb,
+                floor_db,
+                params,
+                low_share,
+                bright,
+                reach,
+                audible,
+                (na != a, nb != b),
+                look,
             )
     low = np.concatenate(([0], (edge <= reference + DIP_DB).astype(np.int8), [0]))
     d = np.diff(low)
@@ -222,7 +233,10 @@ def leave_out_edge_sounds(
     if look is not None and floor_measured(
         look, powers, a, b, quarter, (qa, qb), floor_db, edge, params
     ):
-        walks = [look.edge(a, b, params, True), look.edge(a, b, params, False)]
+        walks = [
+            look.edge(a, b, params, True, narrowed[0]),
+            look.edge(a, b, params, False, narrowed[1]),
+        ]
     lead_walk, tail_walk = walks
     # "edge": the floor reaches the edge, whatever lies over it is the note's;
     # "floor": it stops short of the edge, what lies beyond is not the note's.

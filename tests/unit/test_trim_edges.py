@@ -400,3 +400,28 @@ def test_a_chimes_part_next_to_the_dip_is_judged_without_the_dips_own_floor():
 
     a, b = leave_out_edge_sounds(powers, 0, 800, -90.0, TrimParams(), low, bright)
     assert 100 <= a <= 200 and b == 800
+
+
+def test_a_stop_near_an_edge_where_the_floor_has_stopped_by_its_level_is_the_floors():
+    """Where the span ends where the note's floor has stopped by its level
+    (``closed``), a stop of the floor under a knock within ``STOP_MARGIN_S``
+    of that end is where the note ends; else the floor may go on under the
+    knock to the span's end, and where it stopped cannot be told."""
+    from loopcap.trim.looks import FloorLook
+
+    x = noise(3.0, -80, seed=1)
+    place(x, 0.0, noise(2.0, -50, seed=2))  # the note's floor ends at 2.0 s
+    n = int(0.1 * SR)
+    knock = tone(0.1, amp=0.3, f=300.0) * np.exp(-np.arange(n) / SR / 0.03)
+    place(x, 1.985, knock.astype(np.float32))  # over the note's last 15 ms
+    hop = 20  # 2.5 ms at 8 kHz
+
+    def chunk(t: float) -> int:
+        return round(t * SR / hop)
+
+    look = FloorLook(lambda a, b: x[max(a, 0) : b], hop, SR)
+    assert look.measure(chunk(0.5), chunk(0.6))
+    a, b = chunk(0.2), chunk(2.005)  # the span cut 5 ms after the floor stops
+    assert look.edge(a, b, TrimParams(), False)[0] == "fills"
+    kind, at = look.edge(a, b, TrimParams(), False, closed=True)
+    assert kind == "floor" and 1.98 <= at * hop / SR <= 2.0
