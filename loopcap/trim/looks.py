@@ -304,11 +304,15 @@ class FloorLook:
         held = np.asarray((self.bands(start, bound, True) >= self.lo).all(axis=1))
         return start + taken_until_gap(held, gap)
 
-    def edge(self, a: int, b: int, params: TrimParams, at_start: bool) -> FloorEdge | None:
+    def edge(
+        self, a: int, b: int, params: TrimParams, at_start: bool, closed: bool = False
+    ) -> FloorEdge | None:
         """Where the note [a, b) begins (``at_start``; else ends) by its floor
         (see :data:`FloorEdge`): followed outwards, frame by frame, from the
         stretch nearest the edge (within ``MAX_EDGE_S``) where it is alone;
-        None without such a stretch."""
+        None without such a stretch.  ``closed``: that edge is where the
+        note's floor has stopped by its level, and nothing of it goes on
+        beyond (a stop within ``STOP_MARGIN_S`` of it is the floor's own)."""
         near = min(round(MAX_EDGE_S / params.hop_s), (b - a) // 2)
         need = max(1, round(ALONE_S / params.hop_s))
         gap = max(1, round(HELD_GAP_S / params.hop_s))
@@ -342,7 +346,8 @@ class FloorLook:
         d = np.diff(np.concatenate(([0], unseen.astype(np.int8), [0])))
         longest_unseen = int(np.max(np.flatnonzero(d == -1) - np.flatnonzero(d == 1), initial=0))
         q = s - t if at_start else s + t
-        if abs(q - (a if at_start else b)) <= margin or longest_unseen > blind:
+        near_edge = not closed and abs(q - (a if at_start else b)) <= margin
+        if near_edge or longest_unseen > blind:
             return ("fills", s)
         if at_start:
             out, inside = p[q - 1 - a], p[q - a : q - a + few]

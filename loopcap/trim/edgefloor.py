@@ -1,0 +1,244 @@
+"""The note's own floor next to a sound at its edge (see
+:mod:`~loopcap.trim.edges`): whether it can be followed by its spectrum,
+where it stops, where it begins (ends) in a dip, how far a faint first
+(last) moment stands over the capture's floor, and a click on the note's
+very edge.  Pure numpy, no I/O.
+
+Spans are chunk indices ``[a, b)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .levels import levels_db, median_of, quietest, to_db
+from .looks import FloorLook
+from .params import MIN_DB, TrimParams, window_chunks
+from .spectrum import taken_until_gap
+
+__all__ = [
+    "floor_measured",
+    "edge_clicks",
+    "level_reach",
+    "floor_gone",
+    "floor_onset",
+    "quietest_over",
+]
+
+#: A sound at the edge is a click or a shutter when its RMS frequency lies
+#: above this (Hz): clicks, shutters 8,700-12,600 Hz in the benchmark's
+#: captures, the note's own last or first sounds (an "s" included) at most
+#: 4,100 Hz.
+CLICK_HZ = 6000.0
+#: Inside the dip after a sound at the note's start, a moment this far (dB)
+#: under the note's own floor comes before the note: the floor, once
+#: begun, goes on.
+DROP_DB = 3.0
+#: Where the note's floor is buried, its faint first (last) moments in a
+#: dip next to a sound left out are what stands this far (dB) over the
+#: capture's floor over 10 ms (half the ground truth's "audible"), across
+#: gaps of ``HEARD_GAP_S`` (s).
+HEARD_DB = 3.0
+HEARD_GAP_S = 0.2
+#: Where the note's floor stands this far (dB) over the capture's, a
+#: stretch of ``GONE_S`` (s) whose 10 ms level lies halfway (in dB) between
+#: the two has none of the note: it has not begun or has ended there.
+GONE_MIN_DB = 12.0
+GONE_S = 0.01
+#: The note's quietest stretch is its own floor when it lies this far (dB)
+#: under its loudest moment (over :data:`~loopcap.trim.edges.EDGE_S`).
+OWN_FLOOR_DEPTH_DB = 30.0
+#: Sounds at the edge longer than this (s) are left as they are.
+MAX_EDGE_SOUND_S = 3.0
+#: The note's floor is followed by its spectrum (:class:`FloorLook`) where
+#: its quietest stretch stands this far (dB) over the capture's floor: some
+#: of its bands then stand clear of it...
+SEEN_OWN_DB = 3.0
+#: ...and where at least ``CHECK_SHARE`` of ``CHECK_FRAMES`` frames spread
+#: over the middle half of the note hold it (else that stretch is not its
+#: floor: a long chime's faded end reaching into the middle).
+CHECK_FRAMES = 48
+CHECK_SHARE = 0.9
+#: A click on the note's very edge: at most ``EDGE_CLICK_S`` (s) long,
+#: ``CLICK_RISE_DB`` (dB) over the ``CLICK_NEXT_S`` (s) next to it inside,
+#: brighter than ``CLICK_HZ``; it is left out up to where it has faded to
+#: ``CLICK_FADED_DB`` (dB) over that.
+EDGE_CLICK_S = 0.02
+CLICK_RISE_DB = 10.0
+CLICK_NEXT_S = 0.03
+CLICK_FADED_DB = 3.0
+
+
+def floor_measured(
+    look: FloorLook,
+    powers: np.ndarray,
+    a: int,
+    b: int,
+    quarter: int,
+    quiet: tuple[int, int],
+    floor_db: float,
+    edge: np.ndarray,
+    params: TrimParams,
+) -> bool:
+    """Whether the note [a, b)'s own floor can be followed by its spectrum:
+    its quietest stretch in the middle half (``quiet``, from ``a + quarter``)
+    stands ``SEEN_OWN_DB`` over the capture's floor and far under the note's
+    loudest (``edge``: its 50 ms levels), and frames across the middle hold
+    it.  Measures it into ``look``."""
+    middle = powers[a + quarter : b - quarter]
+    qa, qb = quiet
+    if floor_db <= MIN_DB + 1.0:
+        # Over digital silence the note's floor is never buried: a silent
+        # quietest stretch is a gap between the note and a sound joined to
+        # it, and the floor is the quietest stretch with sound.
+        qa, qb = quietest_over(middle, floor_db + SEEN_OWN_DB, params)
+    seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    if not floor_db + SEEN_OWN_DB <= seen <= float(edge.max()) - OWN_FLOOR_DEPTH_DB:
+        return False
+    if not look.measure(a + quarter + qa, a + quarter + qb):
+        return False
+    # The floor goes on under the whole note (frames at the capture's
+    # floor are a gap, not the note).
+    at = np.linspace(a + quarter, b - quarter - 1, CHECK_FRAMES).astype(np.int64)
+    w = window_chunks(params.frame_s, params)
+    level = to_db(np.array([powers[c : c + w].mean() for c in at], np.float32))
+    return look.held_share(at[level > floor_db + SEEN_OWN_DB]) >= CHECK_SHARE
+
+
+def edge_clicks(
+    powers: np.ndarray, a: int, b: int, params: TrimParams, bright: Callable[[int, int], float]
+) -> tuple[int, int]:
+    """[a, b) without a click on its very edge: a bright transient of at most
+    ``EDGE_CLICK_S`` that stands ``CLICK_RISE_DB`` over the ``CLICK_NEXT_S``
+    next to it inside, and is over by then."""
+    w = window_chunks(EDGE_CLICK_S, params)
+    m = window_chunks(CLICK_NEXT_S, params)
+    if b - a < 4 * (w + m):
+        return a, b
+    lv = to_db(powers[a:b].astype(np.float32))
+    na, nb = a, b
+    next_db = float(median_of(lv[w : w + m]))
+    loud = np.flatnonzero(lv[:w] > next_db + CLICK_RISE_DB)
+    if len(loud) and bright(a, a + int(loud[-1]) + 1) > CLICK_HZ:
+        # ...to where it has faded to the level next to it.
+        end = int(loud[-1]) + 1
+        while end < w and lv[end] > next_db + CLICK_FADED_DB:
+            end += 1
+        if end < w:
+            na = a + end
+    tail = lv[len(lv) - w :]
+    next_db = float(median_of(lv[len(lv) - w - m : len(lv) - w]))
+    loud = np.flatnonzero(tail > next_db + CLICK_RISE_DB)
+    if len(loud) and bright(b - w + int(loud[0]), b) > CLICK_HZ:
+        start = int(loud[0])
+        while start > 0 and tail[start - 1] > next_db + CLICK_FADED_DB:
+            start -= 1
+        if start > 0:
+            nb = b - w + start
+    return na, nb
+
+
+def level_reach(
+    powers: np.ndarray, start: int, bound: int, floor_db: float, params: TrimParams
+) -> int:
+    """How far from chunk ``start`` towards ``bound`` (either side) the 10 ms
+    level stays ``HEARD_DB`` over the capture's floor, across gaps of
+    ``HEARD_GAP_S``: a faint syllable's end, audible over the hiss though
+    its 50 ms level lies in a dip."""
+    lo, hi = min(start, bound), max(start, bound)
+    heard = levels_db(powers[lo:hi], params) >= floor_db + HEARD_DB
+    if start > bound:
+        heard = heard[::-1]
+    taken = taken_until_gap(heard, window_chunks(HEARD_GAP_S, params))
+    return start + taken if start < bound else start - taken
+
+
+def floor_gone(
+    powers: np.ndarray, a: int, b: int, gone: float, params: TrimParams
+) -> tuple[int, int]:
+    """[a, b) narrowed to the note: up to the nearest stretches on either
+    side, ``GONE_S`` or longer, whose 10 ms level lies under ``gone``
+    (dBFS), where the note's floor has stopped."""
+    short = levels_db(powers[a:b], params)
+    low = np.concatenate(([0], (short < gone).astype(np.int8), [0]))
+    d = np.diff(low)
+    need = window_chunks(GONE_S, params)
+    runs = [
+        (int(s), int(e))
+        for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
+        if e - s >= need
+    ]
+    if not runs:
+        return a, b
+    # The note is the longest stretch between such runs; what lies beyond
+    # them is left out only where it is shorter than the note and no
+    # longer than a sound at its edge can be.
+    bounds = [0, *[x for r in runs for x in r], b - a]
+    pieces = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    p0, p1 = max(pieces, key=lambda p: p[1] - p[0])
+    longest = window_chunks(MAX_EDGE_SOUND_S, params)
+    before = [r for r in runs if r[1] <= p0 and r[0] <= min(p1 - p0, longest)]
+    after = [r for r in runs if r[0] >= p1 and b - a - r[1] <= min(p1 - p0, longest)]
+    # To the chunk: a 10 ms level spreads a frame's half either side, so the
+    # floor begins after the last chunk under ``gone`` near the run's end,
+    # and ends at the first such chunk near its start; the chunk next to it
+    # holds the floor's first (last) sample somewhere inside, and the cut
+    # goes on its inner side, never outside the note.
+    half = window_chunks(params.frame_s, params) // 2
+    chunk = to_db(powers[a:b].astype(np.float32)) < gone
+    na, nb = a, b
+    if before:
+        s, e = before[-1]
+        under = np.flatnonzero(chunk[s : min(len(chunk), e + half)])
+        na = a + s + int(under[-1]) + 2 if len(under) else a + e
+    if after:
+        s, e = after[0]
+        lo = max(0, s - half)
+        under = np.flatnonzero(chunk[lo:e])
+        nb = a + lo + int(under[0]) - 1 if len(under) else a + s
+    return (na, nb) if nb > na else (a, b)
+
+
+def floor_onset(
+    powers: np.ndarray,
+    edge: np.ndarray,
+    a: int,
+    dip: tuple[int, int],
+    own: float,
+    params: TrimParams,
+    forwards: bool,
+) -> int:
+    """Where the note's own (audible) floor begins in a dip after a sound at
+    its start (``forwards``; else where it ends, before a sound at its end):
+    past the last (first) moment of the dip ``DROP_DB`` under that floor,
+    the first (last) 10 ms ``DROP_DB`` under it no more.  Without such a
+    moment (the sound faded straight into the note's floor), the dip's
+    start (end)."""
+    lo, hi = a + dip[0], a + dip[1]
+    under = np.flatnonzero(edge[dip[0] : dip[1]] < own - DROP_DB)
+    if len(under) == 0:
+        return lo if forwards else hi
+    short = levels_db(powers[lo:hi], params)
+    if forwards:
+        after = np.flatnonzero(short[under[-1] :] >= own - DROP_DB)
+        return lo + int(under[-1]) + (int(after[0]) if len(after) else 0)
+    before = np.flatnonzero(short[: under[0] + 1] >= own - DROP_DB)
+    return lo + (int(before[-1]) + 1 if len(before) else int(under[0]))
+
+
+def quietest_over(powers: np.ndarray, above_db: float, params: TrimParams) -> tuple[int, int]:
+    """The quietest ``floor_window_s`` of ``powers`` whose every 10 ms level
+    lies over ``above_db``: the note's own floor in a pause, not a silent gap
+    between the note and a sound joined to it; else the quietest."""
+    n = window_chunks(params.floor_window_s, params)
+    if len(powers) <= n:
+        return 0, len(powers)
+    over = (levels_db(powers, params) > above_db).astype(np.float32)
+    whole = np.convolve(over, np.ones(n, np.float32), "valid") >= n - 0.5
+    if not whole.any():
+        return quietest(powers, params)
+    sums = np.convolve(powers.astype(np.float32), np.ones(n, np.float32), "valid")
+    i = int(np.argmin(np.where(whole, sums, np.inf)))
+    return i, i + n
