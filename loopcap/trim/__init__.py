@@ -10,10 +10,12 @@ parameters and the span found), :mod:`~loopcap.trim.levels` (chunk powers,
 levels, the floor), :mod:`~loopcap.trim.regions` (sounds and their edges),
 :mod:`~loopcap.trim.looks` and :mod:`~loopcap.trim.voice` (the closer looks at
 a few sounds), :mod:`~loopcap.trim.edges` (a chime or a click over the
-note's own floor at its edge), :mod:`~loopcap.trim.spectrum` (the note's
+note's own floor at its edge, with :mod:`~loopcap.trim.edgefloor`: that floor
+beside it), :mod:`~loopcap.trim.spectrum` (the note's
 quiet edges by their spectrum), :mod:`~loopcap.trim.release` (a word-final
 stop's release after its closure), :mod:`~loopcap.trim.background` (a sound
-playing throughout the capture: music, a hum, another voice),
+playing throughout the capture: music, a hum, another voice; with
+:mod:`~loopcap.trim.ownfloor`: the note's own floor under it),
 :mod:`~loopcap.trim.segmenter` (the floor, the sounds and the rules that
 join them into a note), :mod:`~loopcap.trim.notes` (one note or every note) and
 :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by
