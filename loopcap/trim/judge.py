@@ -1,0 +1,149 @@
+"""A learned voice detector as a judge of where a note over a background
+lies: silero-vad's 16 kHz model (``models/silero_vad_16k_op15.onnx``, MIT,
+its licence beside it) in onnxruntime.
+
+Over music or a tone the background model (:mod:`loopcap.trim.background`)
+finds the note as what stands above the background, and walks to its quiet
+edges while the level stays over the background's median.  Where the
+music keeps above that median, the walk runs on past the note's end (issue
+15: music p95 up to 1.3 s per draw), and every rule that ends the note
+where its level falls into the background also cut the clean voice's
+fading last 15-20 dB.  The detector hears where the speech is, by what it
+sounds like rather than how loud it is; its own edges are coarse (32 ms
+windows, and its probability falls up to 0.3 s before a fading voice ends),
+so it only bounds the walks: they stop ``MARGIN_S`` past the last window it
+hears as speech (and start no earlier than ``LEAD_S`` before the first),
+and the edges stay where the walks put them inside those bounds, never
+closer than ``SPEECH_PAD_S`` to the speech heard.  A video's voice is
+speech too: there the detector hears the background, bounds nothing, and
+the level rules alone decide.
+
+onnxruntime is imported, and the model loaded (once per process), only
+when a capture reaches the background model; without onnxruntime nothing
+is bounded (when unsure, keep).  Pure computation, no I/O but the model's
+bytes read from the package; not thread-safe while the model loads (the
+trimmer runs on one thread).
+
+Positions are in samples (frames) of the capture; times in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .params import Reader
+from .spectrum import mono
+
+__all__ = ["LEAD_S", "MARGIN_S", "SPEECH_PAD_S", "bounds_of_speech", "speech_span"]
+
+#: The detector's rate (Hz), its window and the context it carries (samples).
+RATE = 16000
+WINDOW = 512
+CONTEXT = 64
+#: A window is speech where the detector's probability exceeds ``ON``; the
+#: speech around it runs on while the probability stays over ``OFF``
+#: (silero-vad's own threshold and its hysteresis).
+ON = 0.5
+OFF = 0.35
+#: The walks to the note's edges reach this far (s) past the speech the
+#: detector hears: its probability falls up to 0.31 s before a voice's
+#: fading end under music or a tone (seeds 1-18 of the accuracy benchmark)...
+MARGIN_S = 0.5
+#: ...and this far (s) before it: it rises up to 0.16 s after the voice's
+#: first syllable begins.
+LEAD_S = 0.3
+#: Bounded walks may end inside that margin, where the level falls into the
+#: background; but never within this long (s) of the speech heard, unless
+#: the first walks did: silero-vad pads its own speech by 30 ms.
+SPEECH_PAD_S = 0.08
+
+_Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@lru_cache(maxsize=1)
+def _model() -> _Run | None:
+    """The detector, one window at a time: (input, state) -> (probability,
+    state); None without onnxruntime."""
+    try:
+        import onnxruntime  # only here: a second's import most captures never need
+    except ImportError:
+        return None
+    blob = resources.files(__package__).joinpath("models", "silero_vad_16k_op15.onnx")
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(
+        blob.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    rate = np.array(RATE, dtype=np.int64)
+
+    def run(x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out, state = session.run(None, {"input": x, "state": state, "sr": rate})
+        return out, state
+
+    return run
+
+
+def speech_probs(y: np.ndarray) -> np.ndarray | None:
+    """The detector's speech probability for each whole ``WINDOW`` of
+    ``y`` (mono, 16 kHz), as silero-vad computes it (the context and the
+    state carried from window to window); None without onnxruntime."""
+    run = _model()
+    if run is None:
+        return None
+    state = np.zeros((2, 1, 128), np.float32)
+    x = np.zeros((1, CONTEXT + WINDOW), np.float32)
+    probs = np.zeros(len(y) // WINDOW)
+    for k in range(len(probs)):
+        x[0, :CONTEXT] = x[0, WINDOW:]
+        x[0, CONTEXT:] = y[k * WINDOW : (k + 1) * WINDOW]
+        out, state = run(x, state)
+        probs[k] = float(out[0][0])
+    return probs
+
+
+def speech_span(read: Reader | None, frames: int, samplerate: int) -> tuple[int, int] | None:
+    """Frames [start, end) from the first to the last speech the detector
+    hears in the capture (``frames`` long, read through ``read``); None
+    where it hears none, or without a reader or onnxruntime."""
+    if read is None or frames <= 0:
+        return None
+    import soxr  # with the detector only
+
+    y = soxr.resample(mono(read(0, frames)), samplerate, RATE).astype(np.float32)
+    probs = speech_probs(y)
+    if probs is None:
+        return None
+    on = np.flatnonzero(probs > ON)
+    if len(on) == 0:
+        return None
+    first, last = int(on[0]), int(on[-1])
+    while first > 0 and probs[first - 1] > OFF:
+        first -= 1
+    while last + 1 < len(probs) and probs[last + 1] > OFF:
+        last += 1
+    scale = samplerate / RATE
+    return round(first * WINDOW * scale), min(frames, round((last + 1) * WINDOW * scale))
+
+
+def bounds_of_speech(
+    read: Reader | None, frames: int, samplerate: int, hop: int, over: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Chunks [lo, hi) to which the walks to the edges of the note found
+    over a background, ``over`` (chunks), are bounded: from ``LEAD_S``
+    before the speech the detector hears to ``MARGIN_S`` after it, where
+    ``over`` reaches further than that at either end; and that speech (frames [start, end), see
+    :func:`speech_span`).  None where ``over`` lies within those bounds, or
+    where the detector hears nothing."""
+    speech = speech_span(read, frames, samplerate)
+    if speech is None:
+        return None
+    lo = max(0, speech[0] // hop - round(LEAD_S * samplerate / hop))
+    hi = min(-(-frames // hop), -(-speech[1] // hop) + round(MARGIN_S * samplerate / hop))
+    if over[0] >= lo and over[1] <= hi:
+        return None
+    return (lo, hi), speech
