@@ -13,8 +13,8 @@ sounds like rather than how loud it is; its own edges are coarse (32 ms
 windows, and its probability falls up to 0.3 s before a fading voice ends),
 so it only bounds the walks: they stop ``MARGIN_S`` past the last window it
 hears as speech (and start no earlier than ``LEAD_S`` before the first),
-and the edges stay where the walks put them inside those bounds, never
-closer than ``SPEECH_PAD_S`` to the speech heard.  A video's voice is
+and the edges stay where the walks put them inside those bounds, the end
+never closer than ``END_GUARD_S`` to the speech heard.  A video's voice is
 speech too: there the detector hears the background, bounds nothing, and
 the level rules alone decide.
 
@@ -38,7 +38,7 @@ import numpy as np
 from .params import Reader
 from .spectrum import mono
 
-__all__ = ["LEAD_S", "MARGIN_S", "SPEECH_PAD_S", "bounds_of_speech", "speech_span"]
+__all__ = ["LEAD_S", "MARGIN_S", "END_GUARD_S", "bounds_of_speech", "speech_span"]
 
 #: The detector's rate (Hz), its window and the context it carries (samples).
 RATE = 16000
@@ -56,10 +56,17 @@ MARGIN_S = 0.5
 #: ...and this far (s) before it: it rises up to 0.16 s after the voice's
 #: first syllable begins.
 LEAD_S = 0.3
-#: Bounded walks may end inside that margin, where the level falls into the
-#: background; but never within this long (s) of the speech heard, unless
-#: the first walks did: silero-vad pads its own speech by 30 ms.
-SPEECH_PAD_S = 0.08
+#: The detector listens to the note's first and last this long (s) at
+#: most: the walks run on for seconds, not minutes.
+LISTEN_S = 20.0
+#: ...from this long (s) before the bounds could begin, for its state to settle.
+SETTLE_S = 0.5
+#: A bounded walk may end inside that margin, where the level falls into
+#: the background; but no earlier than this long (s) after the speech heard,
+#: unless the first walk did: past the 0.31 s by which the detector's
+#: probability may fall before the voice's fading end.  (Its start stays
+#: ``LEAD_S`` before the speech heard, as bounded.)
+END_GUARD_S = 0.35
 
 _Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -106,15 +113,13 @@ def speech_probs(y: np.ndarray) -> np.ndarray | None:
     return probs
 
 
-def speech_span(read: Reader | None, frames: int, samplerate: int) -> tuple[int, int] | None:
+def _heard(read: Reader, start: int, end: int, samplerate: int) -> tuple[int, int] | None:
     """Frames [start, end) from the first to the last speech the detector
-    hears in the capture (``frames`` long, read through ``read``); None
-    where it hears none, or without a reader or onnxruntime."""
-    if read is None or frames <= 0:
-        return None
+    hears in frames [start, end) of the capture; None where it hears none
+    or onnxruntime is missing."""
     import soxr  # with the detector only
 
-    y = soxr.resample(mono(read(0, frames)), samplerate, RATE).astype(np.float32)
+    y = soxr.resample(mono(read(start, end)), samplerate, RATE).astype(np.float32)
     probs = speech_probs(y)
     if probs is None:
         return None
@@ -127,7 +132,29 @@ def speech_span(read: Reader | None, frames: int, samplerate: int) -> tuple[int,
     while last + 1 < len(probs) and probs[last + 1] > OFF:
         last += 1
     scale = samplerate / RATE
-    return round(first * WINDOW * scale), min(frames, round((last + 1) * WINDOW * scale))
+    return start + round(first * WINDOW * scale), min(
+        end, start + round((last + 1) * WINDOW * scale)
+    )
+
+
+def speech_span(
+    read: Reader | None, start: int, end: int, samplerate: int
+) -> tuple[int, int] | None:
+    """Frames [first, last) from the first to the last speech the detector
+    hears in frames [start, end) of the capture (read through ``read``):
+    in its first and last ``LISTEN_S`` where it is longer than twice that
+    (a long note costs no more than a short one); None where it hears none
+    there, or without a reader or onnxruntime."""
+    if read is None or end - start < WINDOW:
+        return None
+    listen = round(LISTEN_S * samplerate)
+    if end - start <= 2 * listen:
+        return _heard(read, start, end, samplerate)
+    head = _heard(read, start, start + listen, samplerate)
+    tail = _heard(read, end - listen, end, samplerate)
+    if head is None or tail is None:
+        return None
+    return head[0], tail[1]
 
 
 def bounds_of_speech(
@@ -139,7 +166,22 @@ def bounds_of_speech(
     ``over`` reaches further than that at either end; and that speech (frames [start, end), see
     :func:`speech_span`).  None where ``over`` lies within those bounds, or
     where the detector hears nothing."""
-    speech = speech_span(read, frames, samplerate)
+    # Listened to from a little before where the note could begin (the
+    # detector's state settles), to where the model's note ends: speech
+    # anywhere else cannot move these bounds.
+    # The whole capture where it is short: the detector's answer near its
+    # threshold moves with where its windows fall and with what it heard
+    # before.  Else from a little before where the note could begin (its
+    # windows where they would fall over the whole capture) to where the
+    # model's note ends: speech anywhere else cannot move these bounds.
+    listen = round(LISTEN_S * samplerate)
+    first, last = 0, frames
+    if over[0] * hop > listen:
+        step = WINDOW * samplerate / RATE
+        first = round(int((over[0] * hop - (LEAD_S + SETTLE_S) * samplerate) / step) * step)
+    if frames - over[1] * hop > listen:
+        last = over[1] * hop
+    speech = speech_span(read, first, last, samplerate)
     if speech is None:
         return None
     lo = max(0, speech[0] // hop - round(LEAD_S * samplerate / hop))

@@ -34,7 +34,7 @@ from .background import (
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
-from .judge import SPEECH_PAD_S, bounds_of_speech
+from .judge import END_GUARD_S, LEAD_S, bounds_of_speech
 from .levels import quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -133,14 +133,14 @@ def find_bounds(
             if bounded is not None:
                 # The walks ran on past the speech a voice detector hears
                 # (music over the background's median, issue 15): again,
-                # bounded; never inside that speech, though, where the first
-                # walks were not (its edges are coarse, and when unsure, keep).
+                # bounded.  Its edges are coarse: the end stays END_GUARD_S
+                # past the speech heard, where the first walk's did.
                 within, (sa, sb) = bounded
                 again = note_over_background(powers, params, seg.floor, within)
                 if again[0] is not None:
                     ja, jb = _over_edges(again[0], again, found, seg, model is not None, read)
-                    start = max(start, min(ja, sa - round(SPEECH_PAD_S * samplerate)))
-                    end = min(end, max(jb, sb + round(SPEECH_PAD_S * samplerate)))
+                    start = max(start, min(ja, sa - round(LEAD_S * samplerate)))
+                    end = min(end, max(jb, sb + round(END_GUARD_S * samplerate)))
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.

@@ -11,7 +11,14 @@ from test_trim_background import NOTE, music
 from trimsignals import SR, bounds_of, noise, place
 
 from loopcap.trim import judge
-from loopcap.trim.judge import LEAD_S, MARGIN_S, bounds_of_speech, speech_probs, speech_span
+from loopcap.trim.judge import (
+    END_GUARD_S,
+    LEAD_S,
+    MARGIN_S,
+    bounds_of_speech,
+    speech_probs,
+    speech_span,
+)
 
 
 def hears(monkeypatch, span_s):
@@ -19,7 +26,9 @@ def hears(monkeypatch, span_s):
     monkeypatch.setattr(
         judge,
         "speech_span",
-        lambda read, frames, sr: None if span_s is None else tuple(round(t * sr) for t in span_s),
+        lambda read, start, end, sr: (
+            None if span_s is None else tuple(round(t * sr) for t in span_s)
+        ),
     )
 
 
@@ -43,13 +52,14 @@ def test_the_end_stops_past_the_speech_heard_where_the_walk_ran_on(monkeypatch):
     assert after.reason is None
 
 
-def test_bounded_edges_never_come_closer_to_the_speech_heard_than_its_pad(monkeypatch):
+def test_bounded_edges_stay_clear_of_the_speech_heard(monkeypatch):
     x = music_swelling_after_the_note()
     # The detector's edges are coarse: speech heard to 5.2 s only, the
     # end stays MARGIN_S past it; the start, LEAD_S before 3.1 s at most.
     hears(monkeypatch, (3.1, 5.2))
     b = bounds_of(x)
     assert b.end_s == pytest.approx(5.2 + MARGIN_S, abs=0.003)
+    assert b.end_s >= 5.2 + END_GUARD_S
     assert 3.1 - LEAD_S - 0.003 <= b.start_s <= 3.0
 
 
@@ -76,8 +86,8 @@ def test_the_shipped_detector_hears_no_speech_in_silence_or_noise():
     quiet = np.zeros(int(3 * SR), np.float32)
     hiss = noise(3.0, -50, seed=1)
     for x in (quiet, hiss):
-        assert speech_span(lambda a, b, x=x: x[a:b], len(x), SR) is None
+        assert speech_span(lambda a, b, x=x: x[a:b], 0, len(x), SR) is None
     probs = speech_probs(np.zeros(16000, np.float32))
     assert probs is not None and len(probs) == 16000 // 512
     assert float(probs.max()) < 0.1
-    assert speech_span(None, len(quiet), SR) is None
+    assert speech_span(None, 0, len(quiet), SR) is None
