@@ -1,6 +1,8 @@
 """A learned voice detector as a judge of where a note over a background
-lies: silero-vad's 16 kHz model (``models/silero_vad_16k_op15.onnx``, MIT,
-its licence beside it) in onnxruntime.
+lies: silero-vad's 16 kHz model (``models/silero_vad_16k_sequence.onnx``, MIT,
+its licence beside it) in onnxruntime: the package's "sequence" export,
+which runs a block of windows in one call, the same probabilities to the
+bit as its window-by-window model.
 
 Over music or a tone the background model (:mod:`loopcap.trim.background`)
 finds the note as what stands above the background, and walks to its quiet
@@ -68,48 +70,62 @@ SETTLE_S = 0.5
 #: ``LEAD_S`` before the speech heard, as bounded.)
 END_GUARD_S = 0.35
 
-_Run = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: Windows per call of the model (16 s of audio): memory stays bounded.
+BLOCK = 512
+
+_Run = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 @lru_cache(maxsize=1)
 def _model() -> _Run | None:
-    """The detector, one window at a time: (input, state) -> (probability,
-    state); None without onnxruntime."""
+    """The detector over a block of windows (each with its context before
+    it) and the LSTM's state: (windows, h, c) -> (probabilities, h, c); None
+    without onnxruntime."""
     try:
-        import onnxruntime  # only here: a second's import most captures never need
+        import onnxruntime  # only here: most captures never need it
     except ImportError:
         return None
-    blob = resources.files(__package__).joinpath("models", "silero_vad_16k_op15.onnx")
+    blob = resources.files(__package__).joinpath("models", "silero_vad_16k_sequence.onnx")
     options = onnxruntime.SessionOptions()
     options.inter_op_num_threads = 1
     options.intra_op_num_threads = 1
+    options.log_severity_level = 3  # its export leaves unused initialisers: warned of, harmless
     session = onnxruntime.InferenceSession(
         blob.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
     )
-    rate = np.array(RATE, dtype=np.int64)
 
-    def run(x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out, state = session.run(None, {"input": x, "state": state, "sr": rate})
-        return out, state
+    def run(
+        x: np.ndarray, h: np.ndarray, c: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        probs, h, c = session.run(None, {"input": x, "h": h, "c": c})
+        return probs, h, c
 
     return run
 
 
 def speech_probs(y: np.ndarray) -> np.ndarray | None:
     """The detector's speech probability for each whole ``WINDOW`` of
-    ``y`` (mono, 16 kHz), as silero-vad computes it (the context and the
-    state carried from window to window); None without onnxruntime."""
+    ``y`` (mono, 16 kHz), as silero-vad computes it window by window (each
+    with the ``CONTEXT`` samples before it, the state carried on), in
+    blocks of ``BLOCK`` windows; None without onnxruntime."""
     run = _model()
     if run is None:
         return None
-    state = np.zeros((2, 1, 128), np.float32)
-    x = np.zeros((1, CONTEXT + WINDOW), np.float32)
-    probs = np.zeros(len(y) // WINDOW)
-    for k in range(len(probs)):
-        x[0, :CONTEXT] = x[0, WINDOW:]
-        x[0, CONTEXT:] = y[k * WINDOW : (k + 1) * WINDOW]
-        out, state = run(x, state)
-        probs[k] = float(out[0][0])
+    n = len(y) // WINDOW
+    windows = np.asarray(y[: n * WINDOW], np.float32).reshape(n, WINDOW)
+    probs = np.zeros(n)
+    h = np.zeros((1, 1, 128), np.float32)
+    c = np.zeros((1, 1, 128), np.float32)
+    before = np.zeros(CONTEXT, np.float32)
+    for k in range(0, n, BLOCK):
+        block = windows[k : k + BLOCK]
+        x = np.empty((len(block), CONTEXT + WINDOW), np.float32)
+        x[0, :CONTEXT] = before
+        x[1:, :CONTEXT] = block[:-1, -CONTEXT:]
+        x[:, CONTEXT:] = block
+        before = block[-1, -CONTEXT:]
+        out, h, c = run(x, h, c)
+        probs[k : k + len(block)] = out
     return probs
 
 
