@@ -91,3 +91,30 @@ def test_the_shipped_detector_hears_no_speech_in_silence_or_noise():
     assert probs is not None and len(probs) == 16000 // 512
     assert float(probs.max()) < 0.1
     assert speech_span(None, 0, len(quiet), SR) is None
+
+
+def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypatch):
+    heard = []
+
+    def fake(read, start, end, sr):
+        heard.append((start / sr, end / sr))
+        return start + sr, end - sr  # speech from 1 s in to 1 s before the end
+
+    monkeypatch.setattr(judge, "_heard", fake)
+    listen = judge.LISTEN_S
+    span = speech_span(lambda a, b: None, 0, round((3 * listen) * SR), SR)
+    assert heard == [(0.0, listen), (2 * listen, 3 * listen)]
+    assert span == (SR, round((3 * listen - 1) * SR))
+    heard.clear()
+    assert speech_span(lambda a, b: None, 0, round(2 * listen * SR), SR) == (
+        SR,
+        round((2 * listen - 1) * SR),
+    )
+    assert heard == [(0.0, 2 * listen)]  # short enough: listened to whole
+
+
+def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
+    monkeypatch.setattr(judge, "_model", lambda: None)
+    x = music_swelling_after_the_note()
+    assert speech_span(lambda a, b: x[a:b], 0, len(x), SR) is None
+    assert bounds_of(x).end_s > 7.0  # as before the detector
