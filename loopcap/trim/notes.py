@@ -129,7 +129,8 @@ def find_bounds(
         over_model = model or note_over_background(powers, params, seg.floor)
         if (over := over_model[0]) is not None:
             start, end = _over_edges(over, over_model, found, seg, model is not None, read)
-            bounded = bounds_of_speech(read, frames, samplerate, hop, over)
+            edges = (start // hop, -(-end // hop))  # in chunks
+            bounded = bounds_of_speech(read, frames, samplerate, hop, edges)
             if bounded is not None:
                 # The walks ran on past the speech a voice detector hears
                 # (music over the background's median, issue 15): again,
@@ -139,6 +140,9 @@ def find_bounds(
                 again = note_over_background(powers, params, seg.floor, within)
                 if again[0] is not None:
                     ja, jb = _over_edges(again[0], again, found, seg, model is not None, read)
+                    # The segmenter's edges too, where they stand (bounded
+                    # where the note's loudest part lies inside the bounds).
+                    ja, jb = max(ja, again[2][0] * hop), min(jb, again[2][1] * hop)
                     start = max(start, min(ja, sa - round(LEAD_S * samplerate)))
                     end = min(end, max(jb, sb + round(END_GUARD_S * samplerate)))
             return Bounds(start, end, seg.floor, samplerate)
