@@ -118,3 +118,19 @@ def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
     x = music_swelling_after_the_note()
     assert speech_span(lambda a, b: x[a:b], 0, len(x), SR) is None
     assert bounds_of(x).end_s > 7.0  # as before the detector
+
+
+def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monkeypatch):
+    # The background model runs though the capture's ends are quiet (see
+    # test_trim_around): the video's word before the note, which its walk
+    # took in, lies more than LEAD_S before the speech heard.
+    from test_trim_around import NOTE as NOTE_AROUND
+    from test_trim_around import video_from
+
+    x = place(video_from(0.4, 8.6), 3.0, NOTE_AROUND)
+    hears(monkeypatch, None)
+    assert bounds_of(x).start_s < 2.6
+    hears(monkeypatch, (3.0, 5.3))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
