@@ -5,6 +5,9 @@ The detector itself (silero-vad's model, shipped in the package) is run on
 silence and noise; where it must hear a note, a stand-in says where the
 speech is, as synthetic tones are not speech to it."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from test_trim_background import NOTE, music
@@ -134,3 +137,20 @@ def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monk
     b = bounds_of(x)
     assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
     assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
+
+
+def test_a_note_between_silences_never_loads_the_detector():
+    # onnxruntime's import and the model's load cost a tenth of a second:
+    # only a capture that reaches the background model pays it.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from loopcap.trim import bounds_of_array\n"
+        "x = np.zeros(32000, np.float32)\n"
+        "t = np.arange(8000) / 8000\n"
+        "x[8000:16000] = 0.1 * np.sin(2 * np.pi * 150 * t)\n"
+        "assert bounds_of_array(x, 8000) is not None\n"
+        "print('onnxruntime' in sys.modules, 'soxr' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
