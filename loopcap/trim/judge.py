@@ -177,19 +177,17 @@ def bounds_of_speech(
     read: Reader | None, frames: int, samplerate: int, hop: int, over: tuple[int, int]
 ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Chunks [lo, hi) to which the walks to the edges of the note found
-    over a background, ``over`` (chunks), are bounded: from ``LEAD_S``
-    before the speech the detector hears to ``MARGIN_S`` after it, where
-    ``over`` reaches further than that at either end; and that speech (frames [start, end), see
-    :func:`speech_span`).  None where ``over`` lies within those bounds, or
-    where the detector hears nothing."""
-    # Listened to from a little before where the note could begin (the
-    # detector's state settles), to where the model's note ends: speech
-    # anywhere else cannot move these bounds.
+    over a background are bounded, from ``LEAD_S`` before the speech the
+    detector hears to ``MARGIN_S`` after it, where the note's edges as
+    found, ``over`` (chunks [start, end)), reach further than that at either
+    end; and that speech (frames [start, end), see :func:`speech_span`).
+    None where ``over`` lies within those bounds, or where the detector
+    hears nothing."""
     # The whole capture where it is short: the detector's answer near its
     # threshold moves with where its windows fall and with what it heard
     # before.  Else from a little before where the note could begin (its
     # windows where they would fall over the whole capture) to where the
-    # model's note ends: speech anywhere else cannot move these bounds.
+    # note found ends: speech anywhere else cannot move these bounds.
     listen = round(LISTEN_S * samplerate)
     first, last = 0, frames
     if over[0] * hop > listen:

@@ -140,9 +140,10 @@ def find_bounds(
                 again = note_over_background(powers, params, seg.floor, within)
                 if again[0] is not None:
                     ja, jb = _over_edges(again[0], again, found, seg, model is not None, read)
-                    # The segmenter's edges too, where they stand (bounded
-                    # where the note's loudest part lies inside the bounds).
-                    ja, jb = max(ja, again[2][0] * hop), min(jb, again[2][1] * hop)
+                    if again[2] != over_model[2]:
+                        # Bounded (the note's loudest part lies inside the
+                        # bounds): the segmenter's edges too, where they stand.
+                        ja, jb = max(ja, again[2][0] * hop), min(jb, again[2][1] * hop)
                     start = max(start, min(ja, sa - round(LEAD_S * samplerate)))
                     end = min(end, max(jb, sb + round(END_GUARD_S * samplerate)))
             return Bounds(start, end, seg.floor, samplerate)
@@ -169,9 +170,9 @@ def _over_edges(
     """The note's edges (frames [start, end)) over a background, from the
     background model's answer (see
     :func:`~loopcap.trim.background.note_over_background`; ``over``, its
-    span, not None): its quiet edges over the background's spectrum, never short of a
-    word-final stop's release, and where ``settle``, the segmenter's edges
-    (``found``) where they stand (see
+    span, not None): its quiet edges over the background's spectrum, never
+    short of a word-final stop's release, and where ``settle``, the
+    segmenter's edges (``found``) where they stand (see
     :func:`~loopcap.trim.around.settle_edge`)."""
     _, probe, (lo, hi), release = model
     powers, hop, params = seg.powers, seg.hop, seg.params
