@@ -62,6 +62,7 @@ __all__ = [
     "spans_capture",
     "sounds_at_an_end",
     "note_over_background",
+    "loudest_group",
 ]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
@@ -220,10 +221,7 @@ def _grow_core(
 
 
 def note_over_background(
-    powers: np.ndarray,
-    params: TrimParams,
-    floor_db: float | None = None,
-    within: tuple[int, int] | None = None,
+    powers: np.ndarray, params: TrimParams, floor_db: float | None = None
 ) -> tuple[tuple[int, int] | None, int, tuple[int, int], int]:
     """The note's span (chunks) as what stands above the background, the
     length of the probes (chunks, at either end) the background was measured
@@ -239,16 +237,35 @@ def note_over_background(
     hold nothing of the note give the best picture of it (a short probe may
     fall in a pause of a video's voice or between two drum hits).  A probe
     holds something of the note when the note found reaches into it, or when
-    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest.
-
-    ``within`` (chunks [lo, hi)) bounds the walks to the note's edges, and
-    the limits, where the note's loudest group lies inside it: around the
-    speech a voice detector hears (:mod:`loopcap.trim.judge`)."""
+    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest."""
     edge = levels_db(powers, params, frame_s=EDGE_S)
     # Core and joins on longer windows: over a quarter second a background
     # (a drum hit, a syllable of another voice) varies far less than over
     # 50 ms, while the note's speech stays well above it.
     long = levels_db(powers, params, frame_s=CORE_S)
+    best_probe, found = _probed(edge, long, params)
+    limits = (0, len(powers))
+    if found is None:
+        return None, best_probe, limits, 0
+    best, best_core, best_end, best_start, best_median = found
+    # The most the background reaches on the short levels, on the probes.
+    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
+    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
+    best = (best_start, best[1])
+    if floor_db is not None:
+        limits = floor_limits(powers, best_core, floor_db, params)
+        best = (max(best[0], limits[0]), min(best[1], limits[1]))
+    return best, best_probe, limits, min(release, limits[1])
+
+
+def _probed(
+    edge: np.ndarray, long: np.ndarray, params: TrimParams
+) -> tuple[int, tuple[tuple[int, int], tuple[int, int], int, int, float] | None]:
+    """The probes' length (chunks) the background is best measured on, and
+    what :func:`_over_probes` finds with them: the note's span, its loudest
+    group, where the walk to its end stopped, where it begins and the
+    background's median; None where nothing stands clear of the background
+    (see :func:`note_over_background`)."""
     best: tuple[int, int] | None = None
     best_core = (0, 0)
     best_probe = window_chunks(PROBE_S, params)
@@ -256,7 +273,7 @@ def note_over_background(
     probe_s = PROBE_S
     while probe_s <= MAX_PROBE_S + 1e-9:
         probe = window_chunks(probe_s, params)
-        found = _over_probes(edge, long, probe, params, within)
+        found = _over_probes(edge, long, probe, params)
         probe_s *= 2
         if found is None:
             continue
@@ -271,37 +288,30 @@ def note_over_background(
                 break
         best, best_probe, best_core = (a, b), probe, core
         best_end, best_start, best_median = end, start, median
-    limits = (0, len(powers))
     if best is None:
-        return None, best_probe, limits, 0
-    # The most the background reaches on the short levels, on the probes.
-    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
-    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
-    best = (best_start, best[1])
-    if within is not None and within[0] <= best_core[0] and best_core[1] <= within[1]:
-        limits = within
-    if floor_db is not None:
-        lo, hi = floor_limits(powers, best_core, floor_db, params)
-        limits = (max(lo, limits[0]), min(hi, limits[1]))
-    best = (max(best[0], limits[0]), min(best[1], limits[1]))
-    return best, best_probe, limits, min(release, limits[1])
+        return best_probe, None
+    return best_probe, (best, best_core, best_end, best_start, best_median)
+
+
+def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | None:
+    """The note's loudest group (chunks [start, end)) as
+    :func:`note_over_background` finds it: its stretches ``OPEN_DB`` over
+    the most the background reaches, across pauses up to ``max_pause_s``;
+    None where nothing stands clear of the background."""
+    edge = levels_db(powers, params, frame_s=EDGE_S)
+    _, found = _probed(edge, levels_db(powers, params, frame_s=CORE_S), params)
+    return None if found is None else found[1]
 
 
 def _over_probes(
-    edge: np.ndarray,
-    long: np.ndarray,
-    probe: int,
-    params: TrimParams,
-    within: tuple[int, int] | None = None,
+    edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
 ) -> tuple[tuple[int, int], float, tuple[int, int], int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
     where the walk to its end stopped (before ``PAD_S``) and where the note
     begins, where it rises out of the background (:func:`_onset`, with
     ``PAD_S``), the background measured on the first and last ``probe``
-    chunks; None where that fails (see :func:`note_over_background`).  The
-    walks stay ``within`` [lo, hi) (chunks) where given and the note's
-    loudest group lies inside it."""
+    chunks; None where that fails (see :func:`note_over_background`)."""
     n = len(edge)
     if 3 * probe > n:
         return None
@@ -322,20 +332,14 @@ def _over_probes(
     a, b = a + int(loud[0]), a + int(loud[-1]) + 1
     loudest = (a, b)
     dip = round(DIP_S / params.hop_s)
-    walked = edge, long
-    if within is not None and within[0] <= group[0] and group[1] <= within[1]:
-        # Nothing outside the speech the detector hears carries the walks on.
-        walked = edge.copy(), long.copy()
-        for part in (slice(0, within[0]), slice(within[1], n)):
-            walked[0][part] = walked[1][part] = -np.inf
-    a, b = walk(walked[0], a, b, median + CLOSE_DB, walked[1], top + JOIN_DB, max_gap, dip)
+    a, b = walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
     if a - pad < probe or n - b - pad < probe:
         return None
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
-    start = _onset(*walked, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
+    start = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
     return (a - pad, b + pad), median, group, b, start - pad
 
 

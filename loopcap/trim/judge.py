@@ -13,12 +13,14 @@ where its level falls into the background also cut the clean voice's
 fading last 15-20 dB.  The detector hears where the speech is, by what it
 sounds like rather than how loud it is; its own edges are coarse (32 ms
 windows, and its probability falls up to 0.3 s before a fading voice ends),
-so it only bounds the walks: they stop ``MARGIN_S`` past the last window it
-hears as speech (and start no earlier than ``LEAD_S`` before the first),
-and the edges stay where the walks put them inside those bounds, the end
-never closer than ``END_GUARD_S`` to the speech heard.  A video's voice is
-speech too: there the detector hears the background, bounds nothing, and
-the level rules alone decide.
+so it only bounds the note's edges: they end no later than ``MARGIN_S``
+past the last window it hears as speech, and start no earlier than
+``LEAD_S`` before the first, and stay where the walks put them inside
+those bounds.  Ending the note nearer the speech heard by the level (where
+it falls into the background inside the margin) was tried: it cut the
+clean voice's fading end where the detector's probability fell early.  A
+video's voice is speech too: there the detector hears the background,
+bounds nothing, and the level rules alone decide.
 
 onnxruntime is imported, and the model loaded (once per process), only
 when a capture reaches the background model; without onnxruntime nothing
@@ -40,7 +42,7 @@ import numpy as np
 from .params import Reader
 from .spectrum import mono
 
-__all__ = ["LEAD_S", "MARGIN_S", "END_GUARD_S", "bounds_of_speech", "speech_span"]
+__all__ = ["LEAD_S", "MARGIN_S", "bounds_of_speech", "speech_span"]
 
 #: The detector's rate (Hz), its window and the context it carries (samples).
 RATE = 16000
@@ -63,12 +65,6 @@ LEAD_S = 0.3
 LISTEN_S = 20.0
 #: ...from this long (s) before the bounds could begin, for its state to settle.
 SETTLE_S = 0.5
-#: A bounded walk may end inside that margin, where the level falls into
-#: the background; but no earlier than this long (s) after the speech heard,
-#: unless the first walk did: past the 0.31 s by which the detector's
-#: probability may fall before the voice's fading end.  (Its start stays
-#: ``LEAD_S`` before the speech heard, as bounded.)
-END_GUARD_S = 0.35
 
 #: Windows per call of the model (16 s of audio): memory stays bounded.
 BLOCK = 512
@@ -175,14 +171,13 @@ def speech_span(
 
 def bounds_of_speech(
     read: Reader | None, frames: int, samplerate: int, hop: int, over: tuple[int, int]
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """Chunks [lo, hi) to which the walks to the edges of the note found
-    over a background are bounded, from ``LEAD_S`` before the speech the
+) -> tuple[int, int] | None:
+    """Chunks [lo, hi) to which the edges of the note found over a
+    background are bounded, from ``LEAD_S`` before the speech the
     detector hears to ``MARGIN_S`` after it, where the note's edges as
     found, ``over`` (chunks [start, end)), reach further than that at either
-    end; and that speech (frames [start, end), see :func:`speech_span`).
-    None where ``over`` lies within those bounds, or where the detector
-    hears nothing."""
+    end (the speech: :func:`speech_span`).  None where ``over`` lies within
+    those bounds, or where the detector hears nothing."""
     # The whole capture where it is short: the detector's answer near its
     # threshold moves with where its windows fall and with what it heard
     # before.  Else from a little before where the note could begin (its
@@ -202,4 +197,4 @@ def bounds_of_speech(
     hi = min(-(-frames // hop), -(-speech[1] // hop) + round(MARGIN_S * samplerate / hop))
     if over[0] >= lo and over[1] <= hi:
         return None
-    return (lo, hi), speech
+    return lo, hi

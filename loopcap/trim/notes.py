@@ -28,13 +28,14 @@ import numpy as np
 from .around import plays_around, quiet_ends, settle_edge
 from .background import (
     BACKGROUND_REASON,
+    loudest_group,
     note_over_background,
     sounds_at_an_end,
     spans_capture,
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
-from .judge import END_GUARD_S, LEAD_S, bounds_of_speech
+from .judge import bounds_of_speech
 from .levels import quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -129,23 +130,18 @@ def find_bounds(
         over_model = model or note_over_background(powers, params, seg.floor)
         if (over := over_model[0]) is not None:
             start, end = _over_edges(over, over_model, found, seg, model is not None, read)
+            # Where the walks ran on past the speech a voice detector hears
+            # (music over the background's median, issue 15), the edges are
+            # bounded to that speech, with generous margins (its own edges
+            # are coarse); only where the note's loudest part lies inside
+            # those bounds (else the detector missed some of the note).
             edges = (start // hop, -(-end // hop))  # in chunks
             bounded = bounds_of_speech(read, frames, samplerate, hop, edges)
             if bounded is not None:
-                # The walks ran on past the speech a voice detector hears
-                # (music over the background's median, issue 15): again,
-                # bounded.  Its edges are coarse: the end stays END_GUARD_S
-                # past the speech heard, where the first walk's did.
-                within, (sa, sb) = bounded
-                again = note_over_background(powers, params, seg.floor, within)
-                if again[0] is not None:
-                    ja, jb = _over_edges(again[0], again, found, seg, model is not None, read)
-                    if again[2] != over_model[2]:
-                        # Bounded (the note's loudest part lies inside the
-                        # bounds): the segmenter's edges too, where they stand.
-                        ja, jb = max(ja, again[2][0] * hop), min(jb, again[2][1] * hop)
-                    start = max(start, min(ja, sa - round(LEAD_S * samplerate)))
-                    end = min(end, max(jb, sb + round(END_GUARD_S * samplerate)))
+                lo, hi = bounded
+                loud = loudest_group(powers, params)
+                if loud is not None and lo <= loud[0] and loud[1] <= hi:
+                    start, end = max(start, lo * hop), min(end, hi * hop)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
