@@ -53,12 +53,13 @@ CONTEXT = 64
 #: (silero-vad's own threshold and its hysteresis).
 ON = 0.5
 OFF = 0.35
-#: The walks to the note's edges reach this far (s) past the speech the
-#: detector hears: its probability falls up to 0.31 s before a voice's
-#: fading end under music or a tone (seeds 1-18 of the accuracy benchmark)...
+#: The note found over a background ends no later than this far (s) past
+#: the speech the detector hears: its probability falls up to 0.31 s before
+#: a voice's fading end under music or a tone (seeds 1-18 of the accuracy
+#: benchmark)...
 MARGIN_S = 0.5
-#: ...and this far (s) before it: it rises up to 0.16 s after the voice's
-#: first syllable begins.
+#: ...and begins no earlier than this far (s) before it: its probability
+#: rises up to 0.16 s after the voice's first syllable begins.
 LEAD_S = 0.3
 #: The detector listens to the note's first and last this long (s) at
 #: most: the walks run on for seconds, not minutes.
