@@ -62,6 +62,7 @@ __all__ = [
     "spans_capture",
     "sounds_at_an_end",
     "note_over_background",
+    "loudest_group",
 ]
 
 #: Why a capture is kept whole when its note cannot be told from what plays
@@ -242,6 +243,29 @@ def note_over_background(
     # (a drum hit, a syllable of another voice) varies far less than over
     # 50 ms, while the note's speech stays well above it.
     long = levels_db(powers, params, frame_s=CORE_S)
+    best_probe, found = _probed(edge, long, params)
+    limits = (0, len(powers))
+    if found is None:
+        return None, best_probe, limits, 0
+    best, best_core, best_end, best_start, best_median = found
+    # The most the background reaches on the short levels, on the probes.
+    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
+    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
+    best = (best_start, best[1])
+    if floor_db is not None:
+        limits = floor_limits(powers, best_core, floor_db, params)
+        best = (max(best[0], limits[0]), min(best[1], limits[1]))
+    return best, best_probe, limits, min(release, limits[1])
+
+
+def _probed(
+    edge: np.ndarray, long: np.ndarray, params: TrimParams
+) -> tuple[int, tuple[tuple[int, int], tuple[int, int], int, int, float] | None]:
+    """The probes' length (chunks) the background is best measured on, and
+    what :func:`_over_probes` finds with them: the note's span, its loudest
+    group, where the walk to its end stopped, where it begins and the
+    background's median; None where nothing stands clear of the background
+    (see :func:`note_over_background`)."""
     best: tuple[int, int] | None = None
     best_core = (0, 0)
     best_probe = window_chunks(PROBE_S, params)
@@ -264,17 +288,19 @@ def note_over_background(
                 break
         best, best_probe, best_core = (a, b), probe, core
         best_end, best_start, best_median = end, start, median
-    limits = (0, len(powers))
     if best is None:
-        return None, best_probe, limits, 0
-    # The most the background reaches on the short levels, on the probes.
-    reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
-    release = _release(edge, best[0], best_end, best_median + CLOSE_DB, reach + OPEN_DB, params)
-    best = (best_start, best[1])
-    if floor_db is not None:
-        limits = floor_limits(powers, best_core, floor_db, params)
-        best = (max(best[0], limits[0]), min(best[1], limits[1]))
-    return best, best_probe, limits, min(release, limits[1])
+        return best_probe, None
+    return best_probe, (best, best_core, best_end, best_start, best_median)
+
+
+def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | None:
+    """The note's loudest group (chunks [start, end)) as
+    :func:`note_over_background` finds it: its stretches ``OPEN_DB`` over
+    the most the background reaches, across pauses up to ``max_pause_s``;
+    None where nothing stands clear of the background."""
+    edge = levels_db(powers, params, frame_s=EDGE_S)
+    _, found = _probed(edge, levels_db(powers, params, frame_s=CORE_S), params)
+    return None if found is None else found[1]
 
 
 def _over_probes(

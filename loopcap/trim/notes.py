@@ -28,12 +28,14 @@ import numpy as np
 from .around import plays_around, quiet_ends, settle_edge
 from .background import (
     BACKGROUND_REASON,
+    loudest_group,
     note_over_background,
     sounds_at_an_end,
     spans_capture,
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
+from .judge import bounds_of_speech
 from .levels import quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -125,25 +127,21 @@ def find_bounds(
     if spans:
         # Sound at both ends: a background under the note (music, a hum, a
         # video's voice; issue 15), or a note that fills the capture.
-        over, probe, (lo, hi), release = model or note_over_background(powers, params, seg.floor)
-        if over is not None:
-            # Its quiet edges over the background's spectrum, measured on the
-            # probes (a fading syllable above what the music has there).
-            n = len(powers)
-            spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
-            floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
-            a, b = extend_by_spectrum(read, floor_at, hop, samplerate, *over, lo, hi)
-            # ...and never short of a word-final stop's release after it.
-            b = max(b, release)
-            start, end = a * hop, min(frames, b * hop)
-            if model is not None:
-                # The segmenter's edges, found too: each stands where it
-                # agrees with the model's, or where the model's walk ran on
-                # into a sound the segmenter left out (see settle_edge).
-                if settle_edge(powers, seg.floor, a, fa, -1, params) == fa:
-                    start = found.start
-                if settle_edge(powers, seg.floor, b, fb, 1, params) == fb:
-                    end = found.end
+        over_model = model or note_over_background(powers, params, seg.floor)
+        if (over := over_model[0]) is not None:
+            start, end = _over_edges(over, over_model, found, seg, model is not None, read)
+            # Where the walks ran on past the speech a voice detector hears
+            # (music over the background's median, issue 15), the edges are
+            # bounded to that speech, with generous margins (its own edges
+            # are coarse); only where the note's loudest part lies inside
+            # those bounds (else the detector missed some of the note).
+            edges = (start // hop, -(-end // hop))  # in chunks
+            bounded = bounds_of_speech(read, frames, samplerate, hop, edges)
+            if bounded is not None:
+                lo, hi = bounded
+                loud = loudest_group(powers, params)
+                if loud is not None and lo <= loud[0] and loud[1] <= hi:
+                    start, end = max(start, lo * hop), min(end, hi * hop)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
@@ -155,6 +153,44 @@ def find_bounds(
         # say why.
         return Bounds(0, frames, seg.floor, samplerate, BACKGROUND_REASON)
     return found
+
+
+def _over_edges(
+    over: tuple[int, int],
+    model: tuple[object, int, tuple[int, int], int],
+    found: Bounds,
+    seg: Segmenter,
+    settle: bool,
+    read: Reader | None,
+) -> tuple[int, int]:
+    """The note's edges (frames [start, end)) over a background, from the
+    background model's answer (see
+    :func:`~loopcap.trim.background.note_over_background`; ``over``, its
+    span, not None): its quiet edges over the background's spectrum, never
+    short of a word-final stop's release, and where ``settle``, the
+    segmenter's edges (``found``) where they stand (see
+    :func:`~loopcap.trim.around.settle_edge`)."""
+    _, probe, (lo, hi), release = model
+    powers, hop, params = seg.powers, seg.hop, seg.params
+    # Its quiet edges over the background's spectrum, measured on the
+    # probes (a fading syllable above what the music has there).
+    n = len(powers)
+    spread = np.linspace(0, probe - 2 * SPECTRAL_FRAME_CHUNKS, SPECTRAL_FLOOR_FRAMES // 2)
+    floor_at = np.concatenate([spread, n - probe + spread]).astype(np.int64)
+    a, b = extend_by_spectrum(read, floor_at, hop, seg.samplerate, *over, lo, hi)
+    # ...and never short of a word-final stop's release after it.
+    b = max(b, release)
+    start, end = a * hop, min(seg.frames, b * hop)
+    if settle:
+        # The segmenter's edges, found too: each stands where it agrees
+        # with the model's, or where the model's walk ran on into a sound
+        # the segmenter left out (see settle_edge).
+        fa, fb = found.start // hop, -(-found.end // hop)  # the note's span in chunks
+        if settle_edge(powers, seg.floor, a, fa, -1, params) == fa:
+            start = found.start
+        if settle_edge(powers, seg.floor, b, fb, 1, params) == fb:
+            end = found.end
+    return start, end
 
 
 def find_notes(

@@ -343,3 +343,19 @@ def test_a_first_syllable_as_loud_as_the_video_just_before_the_note_is_kept():
     b = bounds_of(_video_around_a_note(voice(0.13, 0.045), 2.75))
     assert b.reason is None
     assert 2.6 <= b.start_s <= 2.75
+
+
+def test_the_notes_loudest_group_over_music_is_where_it_stands_clear():
+    from loopcap.trim.background import loudest_group
+
+    def powers(x):
+        meter = LevelMeter(SR)
+        meter.feed(x[:, None])
+        return meter.powers
+
+    hop = TrimParams().hop_s
+    a, b = loudest_group(powers(place(music(8.0, 0.005), 3.0, NOTE)), TrimParams())
+    assert (
+        2.75 <= a * hop <= 3.1 and 5.4 <= b * hop <= 5.75
+    )  # the note: 3.0-5.5 s (levels over 0.25 s)
+    assert loudest_group(powers(music(8.0, 0.005)), TrimParams()) is None

@@ -1,0 +1,201 @@
+"""A learned voice detector as a judge of where a note over a background
+lies: silero-vad's 16 kHz model (``models/silero_vad_16k_sequence.onnx``, MIT,
+its licence beside it) in onnxruntime: the package's "sequence" export,
+which runs a block of windows in one call, the same probabilities to the
+bit as its window-by-window model.
+
+Over music or a tone the background model (:mod:`loopcap.trim.background`)
+finds the note as what stands above the background, and walks to its quiet
+edges while the level stays over the background's median.  Where the
+music keeps above that median, the walk runs on past the note's end (issue
+15: music p95 up to 1.3 s per draw), and every rule that ends the note
+where its level falls into the background also cut the clean voice's
+fading last 15-20 dB.  The detector hears where the speech is, by what it
+sounds like rather than how loud it is; its own edges are coarse (32 ms
+windows, and its probability falls up to 0.3 s before a fading voice ends),
+so it only bounds the note's edges: they end no later than ``MARGIN_S``
+past the last window it hears as speech, and start no earlier than
+``LEAD_S`` before the first, and stay where the walks put them inside
+those bounds.  Ending the note nearer the speech heard by the level (where
+it falls into the background inside the margin) was tried: it cut the
+clean voice's fading end where the detector's probability fell early.  A
+video's voice is speech too: there the detector hears the background,
+bounds nothing, and the level rules alone decide.
+
+onnxruntime is imported, and the model loaded (once per process), only
+when a capture reaches the background model; without onnxruntime nothing
+is bounded (when unsure, keep).  Pure computation, no I/O but the model's
+bytes read from the package; not thread-safe while the model loads (the
+trimmer runs on one thread).
+
+Positions are in samples (frames) of the capture; times in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .params import Reader
+from .spectrum import mono
+
+__all__ = ["LEAD_S", "MARGIN_S", "bounds_of_speech", "speech_span"]
+
+#: The detector's rate (Hz), its window and the context it carries (samples).
+RATE = 16000
+WINDOW = 512
+CONTEXT = 64
+#: A window is speech where the detector's probability exceeds ``ON``; the
+#: speech around it runs on while the probability stays over ``OFF``
+#: (silero-vad's own threshold and its hysteresis).
+ON = 0.5
+OFF = 0.35
+#: The note found over a background ends no later than this far (s) past
+#: the speech the detector hears: its probability falls up to 0.31 s before
+#: a voice's fading end under music or a tone (seeds 1-18 of the accuracy
+#: benchmark)...
+MARGIN_S = 0.5
+#: ...and begins no earlier than this far (s) before it: its probability
+#: rises up to 0.16 s after the voice's first syllable begins.
+LEAD_S = 0.3
+#: The detector listens to the note's first and last this long (s) at
+#: most: the walks run on for seconds, not minutes.
+LISTEN_S = 20.0
+#: ...from this long (s) before the bounds could begin, for its state to settle.
+SETTLE_S = 0.5
+
+#: Windows per call of the model (16 s of audio): memory stays bounded.
+BLOCK = 512
+
+_Run = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@lru_cache(maxsize=1)
+def _model() -> _Run | None:
+    """The detector over a block of windows (each with its context before
+    it) and the LSTM's state: (windows, h, c) -> (probabilities, h, c); None
+    without onnxruntime."""
+    try:
+        import onnxruntime  # only here: most captures never need it
+    except ImportError:
+        return None
+    blob = resources.files(__package__).joinpath("models", "silero_vad_16k_sequence.onnx")
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3  # its export leaves unused initialisers: warned of, harmless
+    session = onnxruntime.InferenceSession(
+        blob.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+    def run(
+        x: np.ndarray, h: np.ndarray, c: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        probs, h, c = session.run(None, {"input": x, "h": h, "c": c})
+        return probs, h, c
+
+    return run
+
+
+def speech_probs(y: np.ndarray) -> np.ndarray | None:
+    """The detector's speech probability for each whole ``WINDOW`` of
+    ``y`` (mono, 16 kHz), as silero-vad computes it window by window (each
+    with the ``CONTEXT`` samples before it, the state carried on), in
+    blocks of ``BLOCK`` windows; None without onnxruntime."""
+    run = _model()
+    if run is None:
+        return None
+    n = len(y) // WINDOW
+    windows = np.asarray(y[: n * WINDOW], np.float32).reshape(n, WINDOW)
+    probs = np.zeros(n)
+    h = np.zeros((1, 1, 128), np.float32)
+    c = np.zeros((1, 1, 128), np.float32)
+    before = np.zeros(CONTEXT, np.float32)
+    for k in range(0, n, BLOCK):
+        block = windows[k : k + BLOCK]
+        x = np.empty((len(block), CONTEXT + WINDOW), np.float32)
+        x[0, :CONTEXT] = before
+        x[1:, :CONTEXT] = block[:-1, -CONTEXT:]
+        x[:, CONTEXT:] = block
+        before = block[-1, -CONTEXT:]
+        out, h, c = run(x, h, c)
+        probs[k : k + len(block)] = out
+    return probs
+
+
+def _heard(read: Reader, start: int, end: int, samplerate: int) -> tuple[int, int] | None:
+    """Frames [start, end) from the first to the last speech the detector
+    hears in frames [start, end) of the capture; None where it hears none
+    or onnxruntime is missing."""
+    import soxr  # with the detector only
+
+    y = soxr.resample(mono(read(start, end)), samplerate, RATE).astype(np.float32)
+    probs = speech_probs(y)
+    if probs is None:
+        return None
+    on = np.flatnonzero(probs > ON)
+    if len(on) == 0:
+        return None
+    first, last = int(on[0]), int(on[-1])
+    while first > 0 and probs[first - 1] > OFF:
+        first -= 1
+    while last + 1 < len(probs) and probs[last + 1] > OFF:
+        last += 1
+    scale = samplerate / RATE
+    return start + round(first * WINDOW * scale), min(
+        end, start + round((last + 1) * WINDOW * scale)
+    )
+
+
+def speech_span(
+    read: Reader | None, start: int, end: int, samplerate: int
+) -> tuple[int, int] | None:
+    """Frames [first, last) from the first to the last speech the detector
+    hears in frames [start, end) of the capture (read through ``read``):
+    in its first and last ``LISTEN_S`` where it is longer than twice that
+    (a long note costs no more than a short one); None where it hears none
+    there, or without a reader or onnxruntime."""
+    if read is None or end - start < WINDOW:
+        return None
+    listen = round(LISTEN_S * samplerate)
+    if end - start <= 2 * listen:
+        return _heard(read, start, end, samplerate)
+    head = _heard(read, start, start + listen, samplerate)
+    tail = _heard(read, end - listen, end, samplerate)
+    if head is None or tail is None:
+        return None
+    return head[0], tail[1]
+
+
+def bounds_of_speech(
+    read: Reader | None, frames: int, samplerate: int, hop: int, over: tuple[int, int]
+) -> tuple[int, int] | None:
+    """Chunks [lo, hi) to which the edges of the note found over a
+    background are bounded, from ``LEAD_S`` before the speech the
+    detector hears to ``MARGIN_S`` after it, where the note's edges as
+    found, ``over`` (chunks [start, end)), reach further than that at either
+    end (the speech: :func:`speech_span`).  None where ``over`` lies within
+    those bounds, or where the detector hears nothing."""
+    # The whole capture where it is short: the detector's answer near its
+    # threshold moves with where its windows fall and with what it heard
+    # before.  Else from a little before where the note could begin (its
+    # windows where they would fall over the whole capture) to where the
+    # note found ends: speech anywhere else cannot move these bounds.
+    listen = round(LISTEN_S * samplerate)
+    first, last = 0, frames
+    if over[0] * hop > listen:
+        step = WINDOW * samplerate / RATE
+        first = round(int((over[0] * hop - (LEAD_S + SETTLE_S) * samplerate) / step) * step)
+    if frames - over[1] * hop > listen:
+        last = over[1] * hop
+    speech = speech_span(read, first, last, samplerate)
+    if speech is None:
+        return None
+    lo = max(0, speech[0] // hop - round(LEAD_S * samplerate / hop))
+    hi = min(-(-frames // hop), -(-speech[1] // hop) + round(MARGIN_S * samplerate / hop))
+    if over[0] >= lo and over[1] <= hi:
+        return None
+    return lo, hi

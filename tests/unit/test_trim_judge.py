@@ -1,0 +1,154 @@
+"""The voice detector as a judge of a note over a background (issue 15):
+the walks to the note's edges, which run on over music that stays over the
+background's median, are bounded around the speech the detector hears.
+The detector itself (silero-vad's model, shipped in the package) is run on
+silence and noise; where it must hear a note, a stand-in says where the
+speech is, as synthetic tones are not speech to it."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_trim_background import NOTE, music
+from trimsignals import SR, bounds_of, noise, place
+
+from loopcap.trim import judge
+from loopcap.trim.judge import (
+    LEAD_S,
+    MARGIN_S,
+    bounds_of_speech,
+    speech_probs,
+    speech_span,
+)
+
+
+def hears(monkeypatch, span_s):
+    """The detector hears speech over ``span_s`` (seconds), or nothing (None)."""
+    monkeypatch.setattr(
+        judge,
+        "speech_span",
+        lambda read, start, end, sr: (
+            None if span_s is None else tuple(round(t * sr) for t in span_s)
+        ),
+    )
+
+
+def music_swelling_after_the_note():
+    """Music at -46 dBFS, the note at 3.0-5.5 s, the music 4 dB louder at
+    6.0-7.0 s: over the most the probes reach, so the walk to the note's end
+    joins it."""
+    x = place(music(8.0, 0.005), 3.0, NOTE)
+    return place(x, 6.0, music(1.0, 0.008, seed=3))
+
+
+def test_the_end_stops_past_the_speech_heard_where_the_walk_ran_on(monkeypatch):
+    x = music_swelling_after_the_note()
+    hears(monkeypatch, None)
+    before = bounds_of(x)
+    assert before.end_s > 7.0  # the swell taken for the note's
+    hears(monkeypatch, (3.0, 5.5))
+    after = bounds_of(x)
+    assert after.end_s == pytest.approx(5.5 + MARGIN_S, abs=0.003)
+    assert 3.0 - LEAD_S <= after.start_s <= 3.0  # never after the note's first sample
+    assert after.reason is None
+
+
+def test_bounded_edges_stay_clear_of_the_speech_heard(monkeypatch):
+    x = music_swelling_after_the_note()
+    # The detector's edges are coarse: speech heard to 5.2 s only, the
+    # end stays MARGIN_S past it; the start, LEAD_S before 3.1 s.
+    hears(monkeypatch, (3.1, 5.2))
+    b = bounds_of(x)
+    assert b.end_s == pytest.approx(5.2 + MARGIN_S, abs=0.003)
+    assert 3.1 - LEAD_S - 0.003 <= b.start_s <= 3.0
+
+
+def test_a_detector_that_misses_the_notes_loudest_part_bounds_nothing(monkeypatch):
+    x = music_swelling_after_the_note()
+    hears(monkeypatch, None)
+    before = bounds_of(x)
+    hears(monkeypatch, (3.0, 4.0))  # the note's second sentence unheard
+    assert bounds_of(x) == before
+
+
+def test_the_judge_asks_nothing_where_the_walks_stay_near_the_speech(monkeypatch):
+    hears(monkeypatch, (3.0, 5.5))
+    hop = 20
+    inside = (round((3.0 - LEAD_S) * SR / hop), round((5.5 + MARGIN_S) * SR / hop))
+    assert bounds_of_speech(lambda a, b: None, 8 * SR, SR, hop, inside) is None
+    bounded = bounds_of_speech(lambda a, b: None, 8 * SR, SR, hop, (inside[0], inside[1] + 1))
+    assert bounded == inside
+    hears(monkeypatch, None)
+    assert bounds_of_speech(lambda a, b: None, 8 * SR, SR, hop, (0, 3200)) is None
+
+
+def test_the_shipped_detector_hears_no_speech_in_silence_or_noise():
+    quiet = np.zeros(int(3 * SR), np.float32)
+    hiss = noise(3.0, -50, seed=1)
+    for x in (quiet, hiss):
+        assert speech_span(lambda a, b, x=x: x[a:b], 0, len(x), SR) is None
+    probs = speech_probs(np.zeros(16000, np.float32))
+    assert probs is not None and len(probs) == 16000 // 512
+    assert float(probs.max()) < 0.1
+    assert speech_span(None, 0, len(quiet), SR) is None
+
+
+def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypatch):
+    heard = []
+
+    def fake(read, start, end, sr):
+        heard.append((start / sr, end / sr))
+        return start + sr, end - sr  # speech from 1 s in to 1 s before the end
+
+    monkeypatch.setattr(judge, "_heard", fake)
+    listen = judge.LISTEN_S
+    span = speech_span(lambda a, b: None, 0, round((3 * listen) * SR), SR)
+    assert heard == [(0.0, listen), (2 * listen, 3 * listen)]
+    assert span == (SR, round((3 * listen - 1) * SR))
+    heard.clear()
+    assert speech_span(lambda a, b: None, 0, round(2 * listen * SR), SR) == (
+        SR,
+        round((2 * listen - 1) * SR),
+    )
+    assert heard == [(0.0, 2 * listen)]  # short enough: listened to whole
+
+
+def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
+    monkeypatch.setattr(judge, "_model", lambda: None)
+    x = music_swelling_after_the_note()
+    assert speech_span(lambda a, b: x[a:b], 0, len(x), SR) is None
+    assert bounds_of(x).end_s > 7.0  # as before the detector
+
+
+def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monkeypatch):
+    # The background model runs though the capture's ends are quiet (see
+    # test_trim_around): the video's word before the note, which its walk
+    # took in, lies more than LEAD_S before the speech heard.
+    from test_trim_around import NOTE as NOTE_AROUND
+    from test_trim_around import video_from
+
+    x = place(video_from(0.4, 8.6), 3.0, NOTE_AROUND)
+    hears(monkeypatch, None)
+    assert bounds_of(x).start_s < 2.6
+    hears(monkeypatch, (3.0, 5.3))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
+
+
+def test_a_note_between_silences_never_loads_the_detector():
+    # onnxruntime's import and the model's load cost a tenth of a second:
+    # only a capture that reaches the background model pays it.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from loopcap.trim import bounds_of_array\n"
+        "x = np.zeros(32000, np.float32)\n"
+        "t = np.arange(8000) / 8000\n"
+        "x[8000:16000] = 0.1 * np.sin(2 * np.pi * 150 * t)\n"
+        "assert bounds_of_array(x, 8000) is not None\n"
+        "print('onnxruntime' in sys.modules, 'soxr' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
