@@ -67,9 +67,10 @@ def _grow(
     judge, however short) is stepped over: it joins only if a voice beyond
     it, still within ``max_pause_s`` of the note, does.
     Across a longer silent pause, up to ``voice_gap`` chunks, only a sound
-    that could be a voice joins.  ``widened(sound, side)`` judges a sound
-    that fails the voice test together with the quiet audible runs beyond
-    it (``side`` -1: before it, 1: after it, away from the note)."""
+    that could be a voice joins (by itself, or with ``widened``).
+    ``widened(sound, side)`` judges a sound that fails the voice test
+    together with the quiet audible runs beyond it (``side`` -1: before it,
+    1: after it, away from the note)."""
     max_gap = round(params.max_pause_s / params.hop_s)
 
     def joins(gap_a: int, gap_b: int, other: tuple[int, int], side: int) -> bool | None:
@@ -81,7 +82,12 @@ def _grow(
         if gap_b - gap_a > max(max_gap, voice_gap) or bright(*other) > params.bright_hz:
             return False
         if gap_b - gap_a > max_gap:
-            return voice(*other)  # a longer pause: only a voice bridges it
+            # A longer pause: only a voice bridges it, heard (``widened``)
+            # with its quiet syllables beyond it too (issue 15: a quiet
+            # note's second sentence over a whine, 4.1 s, left out: its
+            # pause of 1.2 s was heard as 2.3 s, and the first sound after
+            # it, 11 ms, was too short to judge).
+            return voice(*other) or (widened is not None and widened(other, side))
         # A sound too short to judge well (a syllable of the note heard only
         # in part over a hum, or a dull thump) never ends the note (issue 15:
         # a 55 ms fragment cut 7.8 s of a quiet note over a whine); a bright
