@@ -43,6 +43,7 @@ __all__ = [
     "quietest",
     "estimate_floor_db",
     "floor_top_db",
+    "floor_spread_db",
     "clear_chunks",
     "percentile_of",
     "median_of",
@@ -318,6 +319,19 @@ def floor_top_db(
     Hiss and hum are steady (within a dB of their quietest 0.1 s over 50 ms);
     a fan's rumble or low-passed noise is not, and rises several dB above
     it again and again: a note's quiet edge must stand above that."""
+    found = floor_spread_db(powers, regions, params, frame_s, (percentile,))
+    return None if found is None else found[0]
+
+
+def floor_spread_db(
+    powers: np.ndarray,
+    regions: list[tuple[int, int]],
+    params: TrimParams,
+    frame_s: float,
+    percentiles: tuple[float, ...] = (50.0, 95.0),
+) -> list[float] | None:
+    """:func:`floor_top_db` at each of ``percentiles`` (dBFS), the windows
+    taken once; None where the floor is nowhere alone."""
     n = len(powers)
     idx = clear_chunks(n, regions, params)
     if len(idx) == 0:
@@ -326,7 +340,8 @@ def floor_top_db(
     starts = np.clip(idx - w // 2, 0, n - w)
     windows = np.lib.stride_tricks.sliding_window_view(powers, w)[starts]
     values = windows.mean(axis=1, dtype=np.float64)
-    return float(to_db(np.array([percentile_of(values, percentile)], np.float32))[0])
+    found = np.array([percentile_of(values, q) for q in percentiles], np.float32)
+    return [float(v) for v in to_db(found)]
 
 
 def percentile_of(values: np.ndarray, q: float) -> float:

@@ -14,7 +14,7 @@ from .edges import FloorLook, leave_out_edge_sounds
 from .levels import (
     clear_chunks,
     estimate_floor_db,
-    floor_top_db,
+    floor_spread_db,
     levels_in_blocks,
     quietest,
     to_db,
@@ -39,6 +39,16 @@ __all__ = ["Segmenter"]
 #: (its 95th percentile over ``edge_window_s``: an unsteady floor, a fan's
 #: rumble), a note's quiet edges must stand this far (dB) above that.
 FLOOR_TOP_MARGIN_DB = 1.0
+
+#: ...but where the floor's median (over ``edge_window_s``, where it is
+#: alone) lies within this many dB of its quietest, the floor is steady and
+#: what rises over it there is a sound that formed no region of its own: a
+#: quiet click, or the note's quiet last words after a pause, which raised
+#: the edge threshold over the note's own quiet end (issue 15: 1.6 s of a
+#: note over a hiss cut).  In seeds 1-18, of the floors that reach past
+#: ``edge_db``: hiss with such a sound in it 0.2-0.4 dB, a quiet pad and a
+#: whine 0.5 and 0.8 dB; fans and other music 1.1 dB and more.
+FLOOR_STEADY_MEDIAN_DB = 1.0
 
 #: A sound this long (s) is the note without a voice test: notification
 #: sounds last at most 1.5 s.
@@ -143,11 +153,13 @@ class Segmenter:
         # Quiet edges are taken in while they stand edge_db over the floor,
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
-        top = floor_top_db(powers, self.regions, params, params.edge_window_s)
+        spread = floor_spread_db(powers, self.regions, params, params.edge_window_s)
         self.steady = True
-        if top is not None and top > self.edge_threshold:
-            self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
-            self.steady = False
+        if spread is not None:
+            mid, top = spread
+            if top > self.edge_threshold and mid > self.floor + FLOOR_STEADY_MEDIAN_DB:
+                self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
+                self.steady = False
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))

@@ -2,7 +2,20 @@
 floor (issue 15): heard with its quiet syllables, over a steady floor, and
 where it never formed a sound of its own.  Small synthetic signals at 8 kHz."""
 
-from trimsignals import bounds_of, noise, place, voice
+from trimsignals import SR, band_noise, bounds_of, noise, place, voice
+
+from loopcap.trim import LevelMeter, TrimParams
+from loopcap.trim.segmenter import Segmenter
+
+
+def syllables(seconds, count, base_amp, peak_amp, syllable_s=0.04):
+    """A quiet voice that stays a few dB over the floor, with ``count``
+    louder syllables of ``syllable_s`` spread evenly over it."""
+    x = voice(seconds, amp=base_amp)
+    step = seconds / count
+    for k in range(count):
+        place(x, k * step + step / 2, voice(syllable_s, amp=peak_amp - base_amp))
+    return x
 
 
 def test_a_sentence_after_a_long_pause_joins_by_its_quiet_syllables():
@@ -17,3 +30,38 @@ def test_a_sentence_after_a_long_pause_joins_by_its_quiet_syllables():
     b = bounds_of(x)
     assert b.start_s <= 1.0
     assert b.end_s >= 4.6
+
+
+def _segmenter(x):
+    m = LevelMeter(SR)
+    m.feed(x)
+    m.finish()
+    return Segmenter(m.powers, SR, m.frames, TrimParams(), lambda a, b: x[a:b])
+
+
+def test_a_quiet_sound_far_from_the_note_leaves_a_hiss_steady():
+    # A quiet voice 3.2 s after the note, never a sound of its own, lies where
+    # the floor is measured: it raises the floor's 95th percentile, not its
+    # median, and the note's quiet fading end (3-4 dB over the hiss) stays
+    # the note's.
+    x = noise(9.0, -50, seed=2)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.0, voice(0.3, amp=0.006))
+    place(x, 6.2, syllables(1.0, 4, 0.008, 0.016))
+    seg = _segmenter(x)
+    assert len(seg.regions) == 1  # the note alone
+    assert seg.steady
+    assert seg.edge_threshold == seg.floor + TrimParams().edge_db
+    b = bounds_of(x)
+    assert b.end_s >= 3.28
+
+
+def test_a_fans_rumble_is_still_unsteady():
+    # A rumble under 200 Hz: its level over 50 ms wanders several dB, its
+    # median 3 dB over its quietest; the note's edges must stand over what
+    # it reaches.
+    x = band_noise(9.0, 20.0, 200.0, -45, seed=5)
+    place(x, 3.0, voice(2.0))
+    seg = _segmenter(x)
+    assert not seg.steady
+    assert seg.edge_threshold > seg.floor + TrimParams().edge_db + 1.0
