@@ -15,12 +15,13 @@ from .levels import (
     clear_chunks,
     estimate_floor_db,
     floor_spread_db,
+    levels_db,
     levels_in_blocks,
     quietest,
     to_db,
 )
 from .looks import brightness, low_share, voicelike
-from .params import Bounds, Reader, TrimParams, hop_frames
+from .params import Bounds, Reader, TrimParams, hop_frames, window_chunks
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .release import release_end
 from .spectrum import (
@@ -150,6 +151,7 @@ class Segmenter:
         #: The last note's span (chunks) before sounds at its edges were
         #: left out (:meth:`bounds` with ``edge_sounds``).
         self.outer = (0, 0)
+        self._silent: dict[int, bool] = {}  # pauses_silent, per core
         # Quiet edges are taken in while they stand edge_db over the floor,
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
@@ -188,17 +190,38 @@ class Segmenter:
         Returns its span in chunks and the first and last region it holds.
         """
         hi = len(self.regions) if hi is None else hi
+        part = self.regions[lo:hi]
+        a, b = _grow(
+            part,
+            core - lo,
+            self.bridged,
+            self.params,
+            self.pauses_silent(core),
+            self.bright,
+            self.voice,
+            voice_gap,
+            self.widened if widen else None,
+        )
+        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
+        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
+        return a, b, first, last
+
+    def pauses_silent(self, core: int) -> bool:
+        """Whether the note grown from ``regions[core]`` may have pauses as
+        silent as the capture's floor.
+
+        A phone's microphone floor lies at most ``note_snr_db`` below the
+        speech; where the capture's floor is further down than that (digital
+        silence, dither) the note's pauses are never silent, and a silent gap
+        ends the note.  Otherwise (a quiet note over a hissy device) its
+        pauses can look like silence, and only their length and sound tell
+        them from what is around."""
+        if core in self._silent:
+            return self._silent[core]
         ca, cb = self.regions[core]
-        # Can the note's own noise floor be above the capture's?  A phone's
-        # microphone floor lies at most ``note_snr_db`` below the speech;
-        # where the capture's floor is further down than that (digital
-        # silence, dither) the note's pauses are never silent, and a silent
-        # gap ends the note.  Otherwise (a quiet note over a hissy device) its
-        # pauses can look like silence, and only their length and sound tell
-        # them from what is around.
         peak = max(lv.max() for _, lv in levels_in_blocks(self.powers, self.params, a=ca, b=cb))
-        silent_pauses = bool(peak - self.floor < self.params.note_snr_db)
-        if silent_pauses and (cb - ca) * self.params.hop_s >= 1.0:
+        silent = bool(peak - self.floor < self.params.note_snr_db)
+        if silent and (cb - ca) * self.params.hop_s >= 1.0:
             # The note's own floor may show after all: a sound whose quietest
             # stretch lies far below its speech (``own_floor_depth_db``: a
             # pause, not a quiet syllable) yet clearly above the capture's
@@ -208,22 +231,58 @@ class Segmenter:
             own = float(to_db(np.array([inner[qa:qb].mean()], np.float32))[0])
             p = self.params
             if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
-                silent_pauses = False
-        part = self.regions[lo:hi]
-        a, b = _grow(
-            part,
-            core - lo,
-            self.bridged,
-            self.params,
-            silent_pauses,
-            self.bright,
-            self.voice,
-            voice_gap,
-            self.widened if widen else None,
-        )
-        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
-        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
-        return a, b, first, last
+                silent = False
+        self._silent[core] = silent
+        return silent
+
+    def quiet_voices(self, core: int, a: int, b: int) -> tuple[int, int]:
+        """The note [a, b) (chunks) grown from ``regions[core]``, widened over
+        quiet voices beyond its quiet edges (see :meth:`quiet_voice`), one
+        after another: a quiet note's last words over a hiss, which never
+        formed a sound of their own (issue 15: 1.6 s of a note cut after a
+        pause of 0.6 s).  Only where the note's pauses may be silent (see
+        :meth:`pauses_silent`): elsewhere a silent gap ends the note."""
+        if not self.pauses_silent(core):
+            return a, b
+        for side in (1, -1):
+            while True:
+                ea, eb = extend_edges(self.powers, a, b, self.edge_threshold, self.params)
+                found = self.quiet_voice(eb if side > 0 else ea, side)
+                if found is None:
+                    break
+                a, b = (a, found[1]) if side > 0 else (found[0], b)
+        return a, b
+
+    def quiet_voice(self, edge: int, side: int) -> tuple[int, int] | None:
+        """The first stretch after chunk ``edge`` (``side`` 1; before it, -1)
+        within ``max_pause_s`` that stands ``edge_db`` over the floor (over
+        ``edge_window_s``, as far as :func:`extend_edges` takes it), rises
+        ``close_db`` over it somewhere (audible: the last words that needed
+        this rose 7.7 dB, where the swells of quiet music pads that could be
+        voices rose 3.4-3.8 dB, seeds 1-18), is not brighter than speech and
+        could be a voice; None if there is none, or if a sound the note was
+        not grown over lies in the way."""
+        p = self.params
+        n = len(self.powers)
+        reach = round(p.max_pause_s / p.hop_s)
+        lo, hi = (edge, min(n, edge + reach)) if side > 0 else (max(0, edge - reach), edge)
+        if hi <= lo:
+            return None
+        margin = window_chunks(p.edge_window_s, p)
+        c0, c1 = max(0, lo - margin), min(n, hi + margin)
+        smooth = levels_db(self.powers[c0:c1], p, frame_s=p.edge_window_s)
+        audible = np.flatnonzero(smooth[lo - c0 : hi - c0] > self.edge_threshold)
+        if len(audible) == 0:
+            return None
+        at = lo + int(audible[0] if side > 0 else audible[-1])
+        qa, qb = extend_edges(self.powers, at, at + 1, self.edge_threshold, p)
+        qa, qb = (max(qa, edge), qb) if side > 0 else (qa, min(qb, edge))
+        if any(r[0] < max(qb, edge) and r[1] > min(qa, edge) for r in self.regions):
+            return None  # a sound that did not join the note lies there
+        top = max(lv.max() for _, lv in levels_in_blocks(self.powers, p, p.edge_window_s, qa, qb))
+        if top < self.floor + p.close_db or self.bright(qa, qb) > p.bright_hz:
+            return None
+        return (qa, qb) if self.voice(qa, qb) else None
 
     def widened(self, sound: tuple[int, int], side: int) -> bool:
         """Whether ``sound`` could be a voice with the quiet audible runs on

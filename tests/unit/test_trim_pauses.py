@@ -2,7 +2,7 @@
 floor (issue 15): heard with its quiet syllables, over a steady floor, and
 where it never formed a sound of its own.  Small synthetic signals at 8 kHz."""
 
-from trimsignals import SR, band_noise, bounds_of, noise, place, voice
+from trimsignals import SR, band_noise, bounds_of, noise, place, tone, voice
 
 from loopcap.trim import LevelMeter, TrimParams
 from loopcap.trim.segmenter import Segmenter
@@ -65,3 +65,29 @@ def test_a_fans_rumble_is_still_unsteady():
     seg = _segmenter(x)
     assert not seg.steady
     assert seg.edge_threshold > seg.floor + TrimParams().edge_db + 1.0
+
+
+def test_quiet_last_words_after_a_pause_are_the_notes():
+    # 0.75 s after the note's last loud word, its last words: a few dB over
+    # the hiss, with two syllables 9 dB over it, too little to form a sound
+    # of their own; they could be a voice, and are the note's.
+    x = noise(8.0, -50, seed=4)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.75, syllables(0.3, 2, 0.006, 0.016))
+    seg = _segmenter(x)
+    assert all(r[1] * 0.0025 <= 3.1 for r in seg.regions)  # no sound of their own
+    b = bounds_of(x)
+    assert b.start_s <= 1.0
+    assert b.end_s >= 4.0
+
+
+def test_a_quiet_chime_after_the_note_is_not_taken_in():
+    # The same quiet shape, but a 1.5 kHz tone: no voice, left out.
+    x = noise(8.0, -50, seed=4)
+    place(x, 1.0, voice(2.0))
+    quiet = tone(0.3, amp=0.006, f=1500.0)
+    place(quiet, 0.075, tone(0.04, amp=0.01, f=1500.0))
+    place(quiet, 0.225, tone(0.04, amp=0.01, f=1500.0))
+    place(x, 3.75, quiet)
+    b = bounds_of(x)
+    assert b.end_s <= 3.1
