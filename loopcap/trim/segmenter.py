@@ -12,6 +12,7 @@ import numpy as np
 
 from .edges import FloorLook, leave_out_edge_sounds
 from .levels import (
+    clear_between,
     clear_chunks,
     estimate_floor_db,
     floor_spread_db,
@@ -310,6 +311,10 @@ class Segmenter:
             n = len(self.powers)
             floor_at = clear_chunks(n, self.regions, p, SPECTRAL_FLOOR_FRAMES)
             floor_at = floor_at[floor_at < n - 2 * SPECTRAL_FRAME_CHUNKS]
+            if len(floor_at) == 0:
+                # ...or, with sounds near both ends, between them and the note.
+                floor_at = clear_between(n, self.regions, (a, b), p, SPECTRAL_FLOOR_FRAMES)
+                floor_at = floor_at[floor_at < n - 2 * SPECTRAL_FRAME_CHUNKS]
             a, b = extend_by_spectrum(
                 self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
             )
