@@ -252,17 +252,20 @@ class Segmenter:
                 if found is None:
                     break
                 a, b = (a, found[1]) if side > 0 else (found[0], b)
+                if found[2]:
+                    break  # a sound that did not join the note ends it there
         return a, b
 
-    def quiet_voice(self, edge: int, side: int) -> tuple[int, int] | None:
+    def quiet_voice(self, edge: int, side: int) -> tuple[int, int, bool] | None:
         """The first stretch after chunk ``edge`` (``side`` 1; before it, -1)
         within ``max_pause_s`` that stands ``edge_db`` over the floor (over
         ``edge_window_s``, as far as :func:`extend_edges` takes it), rises
         ``close_db`` over it somewhere (audible: the last words that needed
         this rose 7.7 dB, where the swells of quiet music pads that could be
         voices rose 3.4-3.8 dB, seeds 1-18), is not brighter than speech and
-        could be a voice; None if there is none, or if a sound the note was
-        not grown over lies in the way."""
+        could be a voice: its span and whether a sound in it that did not
+        join the note (bright, or no voice) cut it short there; None if
+        there is none."""
         p = self.params
         n = len(self.powers)
         reach = round(p.max_pause_s / p.hop_s)
@@ -278,12 +281,22 @@ class Segmenter:
         at = lo + int(audible[0] if side > 0 else audible[-1])
         qa, qb = extend_edges(self.powers, at, at + 1, self.edge_threshold, p)
         qa, qb = (max(qa, edge), qb) if side > 0 else (qa, min(qb, edge))
-        if any(r[0] < max(qb, edge) and r[1] > min(qa, edge) for r in self.regions):
-            return None  # a sound that did not join the note lies there
-        top = max(lv.max() for _, lv in levels_in_blocks(self.powers, p, p.edge_window_s, qa, qb))
+        # A sound within it that did not join the note: further than
+        # ``voice_gap`` from it, it may still be the same voice's loudest
+        # syllable (issue 15: a quiet note's last sentence over a hum, 3.5 s,
+        # cut); a click or what sounds like no voice ends the stretch there.
+        cut = False
+        for r in self.regions:
+            if r[0] < qb and r[1] > qa and (self.bright(*r) > p.bright_hz or not self.voice(*r)):
+                qa, qb = (qa, min(qb, r[0])) if side > 0 else (max(qa, r[1]), qb)
+                cut = True
+        if qb <= qa:
+            return None
+        # (its own levels only: never a sound's just beyond it)
+        top = max(lv.max() for _, lv in levels_in_blocks(self.powers[qa:qb], p, p.edge_window_s))
         if top < self.floor + p.close_db or self.bright(qa, qb) > p.bright_hz:
             return None
-        return (qa, qb) if self.voice(qa, qb) else None
+        return (qa, qb, cut) if self.voice(qa, qb) else None
 
     def widened(self, sound: tuple[int, int], side: int) -> bool:
         """Whether ``sound`` could be a voice with the quiet audible runs on

@@ -91,3 +91,41 @@ def test_a_quiet_chime_after_the_note_is_not_taken_in():
     place(x, 3.75, quiet)
     b = bounds_of(x)
     assert b.end_s <= 3.1
+
+
+def test_quiet_words_carry_the_note_to_a_syllable_past_the_voice_gap():
+    # The last sentence begins 0.7 s after the note, a few dB over the hiss;
+    # its one loud syllable lies 3.2 s after the note's last (further than
+    # a voice joins across silence), but the quiet words lead to it.
+    x = noise(10.0, -50, seed=6)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.7, voice(3.8, amp=0.008))
+    place(x, 6.2, voice(0.3))
+    seg = _segmenter(x)
+    assert len(seg.regions) == 2
+    b = bounds_of(x)
+    assert b.start_s <= 1.0
+    assert b.end_s >= 7.45
+
+
+def test_a_click_inside_quiet_sound_after_the_note_ends_it():
+    # The same quiet stretch with a click where the syllable was: nothing
+    # before the click rises close_db over the hiss, and nothing is taken.
+    x = noise(10.0, -50, seed=6)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.7, voice(3.8, amp=0.008))
+    place(x, 6.2, noise(0.004, -10, seed=9))
+    b = bounds_of(x)
+    assert b.end_s <= 3.1
+
+
+def test_quiet_words_before_a_click_in_them_are_the_notes():
+    # Quiet words 0.7 s after the note, a click 1.2 s into them: the words
+    # up to the click could be a voice, and are the note's.
+    x = noise(10.0, -50, seed=6)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.7, syllables(1.0, 3, 0.008, 0.016))
+    place(x, 4.7, voice(1.3, amp=0.008))
+    place(x, 4.9, noise(0.004, -10, seed=9))
+    b = bounds_of(x)
+    assert b.end_s >= 4.7
