@@ -129,3 +129,19 @@ def test_quiet_words_before_a_click_in_them_are_the_notes():
     place(x, 4.9, noise(0.004, -10, seed=9))
     b = bounds_of(x)
     assert b.end_s >= 4.7
+
+
+def test_no_quiet_voices_are_sought_over_an_unsteady_floor():
+    # Over a rumble, what rises over its quietest by itself may look like a
+    # voice: a voice-like sound 0.7 s before the note is one quiet_voice
+    # would find, but over an unsteady floor the note is left as grown.
+    x = band_noise(9.0, 20.0, 200.0, -45, seed=5)
+    place(x, 3.0, voice(2.0))
+    place(x, 1.9, syllables(0.4, 2, 0.01, 0.03))
+    seg = _segmenter(x)
+    assert not seg.steady
+    core = 1
+    a, b = seg.regions[core]
+    assert a * 0.0025 >= 2.99
+    assert seg.quiet_voice(a - 8, -1) is not None
+    assert seg.quiet_voices(core, a, b) == (a, b)
