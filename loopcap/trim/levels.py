@@ -43,7 +43,9 @@ __all__ = [
     "quietest",
     "estimate_floor_db",
     "floor_top_db",
+    "floor_spread_db",
     "clear_chunks",
+    "clear_between",
     "percentile_of",
     "median_of",
 ]
@@ -295,6 +297,37 @@ def clear_chunks(
     keep = np.ones(n, bool)
     if regions:
         keep[max(0, regions[0][0] - clear) : regions[-1][1] + clear] = False
+    return _spread(keep, count, params)
+
+
+def clear_between(
+    n: int,
+    regions: list[tuple[int, int]],
+    note: tuple[int, int],
+    params: TrimParams,
+    count: int = FLOOR_SAMPLE,
+) -> np.ndarray:
+    """As :func:`clear_chunks`, but between the first sound and the last,
+    half ``FLOOR_CLEAR_S`` or more from each sound and from the ``note``
+    (chunks): where :func:`clear_chunks` finds nothing (a click just after
+    the capture starts, a chime just before it ends), the floor is still
+    alone between such a sound and the note (issue 15: without the floor's
+    spectrum, a note's quiet first 16 ms over a hum were cut).  The note's
+    quiet syllables between its fragments lie in ``note``."""
+    if not regions:
+        return np.zeros(0, np.int64)
+    keep = np.zeros(n, bool)
+    keep[regions[0][0] : regions[-1][1]] = True
+    clear = window_chunks(FLOOR_CLEAR_S, params) // 2
+    for a, b in [*regions, note]:
+        keep[max(0, a - clear) : b + clear] = False
+    return _spread(keep, count, params)
+
+
+def _spread(keep: np.ndarray, count: int, params: TrimParams) -> np.ndarray:
+    """About ``count`` of the chunks where ``keep`` holds, spread evenly;
+    empty when fewer than ``floor_window_s`` of them do."""
+    n = len(keep)
     free = int(np.count_nonzero(keep))
     if free < window_chunks(params.floor_window_s, params):
         return np.zeros(0, np.int64)
@@ -318,6 +351,19 @@ def floor_top_db(
     Hiss and hum are steady (within a dB of their quietest 0.1 s over 50 ms);
     a fan's rumble or low-passed noise is not, and rises several dB above
     it again and again: a note's quiet edge must stand above that."""
+    found = floor_spread_db(powers, regions, params, frame_s, (percentile,))
+    return None if found is None else found[0]
+
+
+def floor_spread_db(
+    powers: np.ndarray,
+    regions: list[tuple[int, int]],
+    params: TrimParams,
+    frame_s: float,
+    percentiles: tuple[float, ...] = (50.0, 95.0),
+) -> list[float] | None:
+    """:func:`floor_top_db` at each of ``percentiles`` (dBFS), the windows
+    taken once; None where the floor is nowhere alone."""
     n = len(powers)
     idx = clear_chunks(n, regions, params)
     if len(idx) == 0:
@@ -326,7 +372,8 @@ def floor_top_db(
     starts = np.clip(idx - w // 2, 0, n - w)
     windows = np.lib.stride_tricks.sliding_window_view(powers, w)[starts]
     values = windows.mean(axis=1, dtype=np.float64)
-    return float(to_db(np.array([percentile_of(values, percentile)], np.float32))[0])
+    found = np.array([percentile_of(values, q) for q in percentiles], np.float32)
+    return [float(v) for v in to_db(found)]
 
 
 def percentile_of(values: np.ndarray, q: float) -> float:

@@ -94,6 +94,7 @@ def find_bounds(
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
     core = seg.voiced(list(range(len(seg.regions))))
     a, b, _, _ = seg.grow(core, voice_gap=voice_gap, widen=True)
+    a, b = seg.quiet_voices(core, a, b)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
     fa, fb = found.start // hop, -(-found.end // hop)  # the note's span in chunks

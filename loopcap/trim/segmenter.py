@@ -12,15 +12,17 @@ import numpy as np
 
 from .edges import FloorLook, leave_out_edge_sounds
 from .levels import (
+    clear_between,
     clear_chunks,
     estimate_floor_db,
-    floor_top_db,
+    floor_spread_db,
+    levels_db,
     levels_in_blocks,
     quietest,
     to_db,
 )
 from .looks import brightness, low_share, voicelike
-from .params import Bounds, Reader, TrimParams, hop_frames
+from .params import Bounds, Reader, TrimParams, hop_frames, window_chunks
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .release import release_end
 from .spectrum import (
@@ -39,6 +41,16 @@ __all__ = ["Segmenter"]
 #: (its 95th percentile over ``edge_window_s``: an unsteady floor, a fan's
 #: rumble), a note's quiet edges must stand this far (dB) above that.
 FLOOR_TOP_MARGIN_DB = 1.0
+
+#: ...but where the floor's median (over ``edge_window_s``, where it is
+#: alone) lies within this many dB of its quietest, the floor is steady and
+#: what rises over it there is a sound that formed no region of its own: a
+#: quiet click, or the note's quiet last words after a pause, which raised
+#: the edge threshold over the note's own quiet end (issue 15: 1.6 s of a
+#: note over a hiss cut).  In seeds 1-18, of the floors that reach past
+#: ``edge_db``: hiss with such a sound in it 0.2-0.4 dB, a quiet pad and a
+#: whine 0.5 and 0.8 dB; fans and other music 1.1 dB and more.
+FLOOR_STEADY_MEDIAN_DB = 1.0
 
 #: A sound this long (s) is the note without a voice test: notification
 #: sounds last at most 1.5 s.
@@ -67,9 +79,10 @@ def _grow(
     judge, however short) is stepped over: it joins only if a voice beyond
     it, still within ``max_pause_s`` of the note, does.
     Across a longer silent pause, up to ``voice_gap`` chunks, only a sound
-    that could be a voice joins.  ``widened(sound, side)`` judges a sound
-    that fails the voice test together with the quiet audible runs beyond
-    it (``side`` -1: before it, 1: after it, away from the note)."""
+    that could be a voice joins (by itself, or with ``widened``).
+    ``widened(sound, side)`` judges a sound that fails the voice test
+    together with the quiet audible runs beyond it (``side`` -1: before it,
+    1: after it, away from the note)."""
     max_gap = round(params.max_pause_s / params.hop_s)
 
     def joins(gap_a: int, gap_b: int, other: tuple[int, int], side: int) -> bool | None:
@@ -81,7 +94,12 @@ def _grow(
         if gap_b - gap_a > max(max_gap, voice_gap) or bright(*other) > params.bright_hz:
             return False
         if gap_b - gap_a > max_gap:
-            return voice(*other)  # a longer pause: only a voice bridges it
+            # A longer pause: only a voice bridges it, heard (``widened``)
+            # with its quiet syllables beyond it too (issue 15: a quiet
+            # note's second sentence over a whine, 4.1 s, left out: its
+            # pause of 1.2 s was heard as 2.3 s, and the first sound after
+            # it, 11 ms, was too short to judge).
+            return voice(*other) or (widened is not None and widened(other, side))
         # A sound too short to judge well (a syllable of the note heard only
         # in part over a hum, or a dull thump) never ends the note (issue 15:
         # a 55 ms fragment cut 7.8 s of a quiet note over a whine); a bright
@@ -134,14 +152,17 @@ class Segmenter:
         #: The last note's span (chunks) before sounds at its edges were
         #: left out (:meth:`bounds` with ``edge_sounds``).
         self.outer = (0, 0)
+        self._silent: dict[int, bool] = {}  # pauses_silent, per core
         # Quiet edges are taken in while they stand edge_db over the floor,
         # and over what an unsteady floor (a fan's rumble) reaches by itself.
         self.edge_threshold = self.floor + params.edge_db
-        top = floor_top_db(powers, self.regions, params, params.edge_window_s)
+        spread = floor_spread_db(powers, self.regions, params, params.edge_window_s)
         self.steady = True
-        if top is not None and top > self.edge_threshold:
-            self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
-            self.steady = False
+        if spread is not None:
+            mid, top = spread
+            if top > self.edge_threshold and mid > self.floor + FLOOR_STEADY_MEDIAN_DB:
+                self.edge_threshold = top + FLOOR_TOP_MARGIN_DB
+                self.steady = False
 
     def longest(self, among: list[int]) -> int:
         return max(among, key=lambda i: (self.regions[i][1] - self.regions[i][0], -i))
@@ -170,17 +191,38 @@ class Segmenter:
         Returns its span in chunks and the first and last region it holds.
         """
         hi = len(self.regions) if hi is None else hi
+        part = self.regions[lo:hi]
+        a, b = _grow(
+            part,
+            core - lo,
+            self.bridged,
+            self.params,
+            self.pauses_silent(core),
+            self.bright,
+            self.voice,
+            voice_gap,
+            self.widened if widen else None,
+        )
+        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
+        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
+        return a, b, first, last
+
+    def pauses_silent(self, core: int) -> bool:
+        """Whether the note grown from ``regions[core]`` may have pauses as
+        silent as the capture's floor.
+
+        A phone's microphone floor lies at most ``note_snr_db`` below the
+        speech; where the capture's floor is further down than that (digital
+        silence, dither) the note's pauses are never silent, and a silent gap
+        ends the note.  Otherwise (a quiet note over a hissy device) its
+        pauses can look like silence, and only their length and sound tell
+        them from what is around."""
+        if core in self._silent:
+            return self._silent[core]
         ca, cb = self.regions[core]
-        # Can the note's own noise floor be above the capture's?  A phone's
-        # microphone floor lies at most ``note_snr_db`` below the speech;
-        # where the capture's floor is further down than that (digital
-        # silence, dither) the note's pauses are never silent, and a silent
-        # gap ends the note.  Otherwise (a quiet note over a hissy device) its
-        # pauses can look like silence, and only their length and sound tell
-        # them from what is around.
         peak = max(lv.max() for _, lv in levels_in_blocks(self.powers, self.params, a=ca, b=cb))
-        silent_pauses = bool(peak - self.floor < self.params.note_snr_db)
-        if silent_pauses and (cb - ca) * self.params.hop_s >= 1.0:
+        silent = bool(peak - self.floor < self.params.note_snr_db)
+        if silent and (cb - ca) * self.params.hop_s >= 1.0:
             # The note's own floor may show after all: a sound whose quietest
             # stretch lies far below its speech (``own_floor_depth_db``: a
             # pause, not a quiet syllable) yet clearly above the capture's
@@ -190,22 +232,74 @@ class Segmenter:
             own = float(to_db(np.array([inner[qa:qb].mean()], np.float32))[0])
             p = self.params
             if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
-                silent_pauses = False
-        part = self.regions[lo:hi]
-        a, b = _grow(
-            part,
-            core - lo,
-            self.bridged,
-            self.params,
-            silent_pauses,
-            self.bright,
-            self.voice,
-            voice_gap,
-            self.widened if widen else None,
-        )
-        first = lo + next(i for i, r in enumerate(part) if r[0] == a)
-        last = lo + next(i for i, r in enumerate(part) if r[1] == b)
-        return a, b, first, last
+                silent = False
+        self._silent[core] = silent
+        return silent
+
+    def quiet_voices(self, core: int, a: int, b: int) -> tuple[int, int]:
+        """The note [a, b) (chunks) grown from ``regions[core]``, widened over
+        quiet voices beyond its quiet edges (see :meth:`quiet_voice`), one
+        after another: a quiet note's last words over a hiss, which never
+        formed a sound of their own (issue 15: 1.6 s of a note cut after a
+        pause of 0.6 s).  Only where the note's pauses may be silent (see
+        :meth:`pauses_silent`): elsewhere a silent gap ends the note; and
+        only over a steady floor: over music or a fan, what rises over its
+        quietest by itself can be as loud and look like a voice (a pad's
+        chord with a drum, 1.3 s before a note, was taken in)."""
+        if not self.steady or not self.pauses_silent(core):
+            return a, b
+        for side in (1, -1):
+            while True:
+                ea, eb = extend_edges(self.powers, a, b, self.edge_threshold, self.params)
+                found = self.quiet_voice(eb if side > 0 else ea, side)
+                if found is None:
+                    break
+                a, b = (a, found[1]) if side > 0 else (found[0], b)
+                if found[2]:
+                    break  # a sound that did not join the note ends it there
+        return a, b
+
+    def quiet_voice(self, edge: int, side: int) -> tuple[int, int, bool] | None:
+        """The first stretch after chunk ``edge`` (``side`` 1; before it, -1)
+        within ``max_pause_s`` that stands ``edge_db`` over the floor (over
+        ``edge_window_s``, as far as :func:`extend_edges` takes it), rises
+        ``close_db`` over it somewhere (audible: the last words that needed
+        this rose 7.7 dB, where the swells of quiet music pads that could be
+        voices rose 3.4-3.8 dB, seeds 1-18), is not brighter than speech and
+        could be a voice: its span and whether a sound in it that did not
+        join the note (bright, or no voice) cut it short there; None if
+        there is none."""
+        p = self.params
+        n = len(self.powers)
+        reach = round(p.max_pause_s / p.hop_s)
+        lo, hi = (edge, min(n, edge + reach)) if side > 0 else (max(0, edge - reach), edge)
+        if hi <= lo:
+            return None
+        margin = window_chunks(p.edge_window_s, p)
+        c0, c1 = max(0, lo - margin), min(n, hi + margin)
+        smooth = levels_db(self.powers[c0:c1], p, frame_s=p.edge_window_s)
+        audible = np.flatnonzero(smooth[lo - c0 : hi - c0] > self.edge_threshold)
+        if len(audible) == 0:
+            return None
+        at = lo + int(audible[0] if side > 0 else audible[-1])
+        qa, qb = extend_edges(self.powers, at, at + 1, self.edge_threshold, p)
+        qa, qb = (max(qa, edge), qb) if side > 0 else (qa, min(qb, edge))
+        # A sound within it that did not join the note: further than
+        # ``voice_gap`` from it, it may still be the same voice's loudest
+        # syllable (issue 15: a quiet note's last sentence over a hum, 3.5 s,
+        # cut); a click or what sounds like no voice ends the stretch there.
+        cut = False
+        for r in self.regions:
+            if r[0] < qb and r[1] > qa and (self.bright(*r) > p.bright_hz or not self.voice(*r)):
+                qa, qb = (qa, min(qb, r[0])) if side > 0 else (max(qa, r[1]), qb)
+                cut = True
+        if qb <= qa:
+            return None
+        # (its own levels only: never a sound's just beyond it)
+        top = max(lv.max() for _, lv in levels_in_blocks(self.powers[qa:qb], p, p.edge_window_s))
+        if top < self.floor + p.close_db or self.bright(qa, qb) > p.bright_hz:
+            return None
+        return (qa, qb, cut) if self.voice(qa, qb) else None
 
     def widened(self, sound: tuple[int, int], side: int) -> bool:
         """Whether ``sound`` could be a voice with the quiet audible runs on
@@ -233,6 +327,10 @@ class Segmenter:
             n = len(self.powers)
             floor_at = clear_chunks(n, self.regions, p, SPECTRAL_FLOOR_FRAMES)
             floor_at = floor_at[floor_at < n - 2 * SPECTRAL_FRAME_CHUNKS]
+            if len(floor_at) == 0:
+                # ...or, with sounds near both ends, between them and the note.
+                floor_at = clear_between(n, self.regions, (a, b), p, SPECTRAL_FLOOR_FRAMES)
+                floor_at = floor_at[floor_at < n - 2 * SPECTRAL_FRAME_CHUNKS]
             a, b = extend_by_spectrum(
                 self.read, floor_at, self.hop, self.samplerate, a, b, lo, hi, SPECTRAL_FLOOR_REACH_S
             )
