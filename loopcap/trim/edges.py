@@ -197,12 +197,11 @@ def leave_out_edge_sounds(
     # buried there (a note without pauses, a steady sound, has none).
     buried = own < floor_db + params.close_db
     gone = (own + floor_db) / 2
-    if (
-        audible_own
-        and own - floor_db >= GONE_MIN_DB
-        and not any(narrowed)
-        and floor_held(middle[qa:qb], gone, floor_db, params)
-    ):
+    if own - floor_db >= GONE_MIN_DB and not floor_held(middle[qa:qb], gone, floor_db, params):
+        # Nor is a quietest stretch that falls halfway to the capture's floor
+        # the note's floor: a quiet syllable and a gap between words.
+        audible_own, reference = False, floor_db
+    if audible_own and own - floor_db >= GONE_MIN_DB and not any(narrowed):
         # The note's floor, once begun, goes on to its last sample: where
         # the level falls halfway to the capture's floor, the note is not
         # (yet, or any more), and a sound beyond that is another's.
