@@ -23,6 +23,7 @@ __all__ = [
     "edge_clicks",
     "level_reach",
     "floor_gone",
+    "floor_held",
     "floor_onset",
     "quietest_over",
 ]
@@ -199,6 +200,29 @@ def floor_gone(
         under = np.flatnonzero(chunk[lo:e])
         nb = a + lo + int(under[0]) - 1 if len(under) else a + s
     return (na, nb) if nb > na else (a, b)
+
+
+def floor_held(powers: np.ndarray, gone: float, floor_db: float, params: TrimParams) -> bool:
+    """Whether the note's quietest stretch (``powers``) is its own floor by
+    :func:`floor_gone`'s measure: no stretch of ``GONE_S`` or longer in it
+    falls under ``gone`` (dBFS).  Over a floor (``floor_db``), a note
+    without pauses has no floor of its own there: its quietest stretch is a
+    quiet syllable and a short gap between words at the capture's floor,
+    and the note's floor is buried (seed 21 case072: a syllable 12.5 dB
+    over the hiss taken for it, the first word cut at the next dip)."""
+    if floor_db <= MIN_DB + 1.0:
+        # Over digital silence the note's floor is never buried (see
+        # :func:`floor_measured`): a silent gap there lies between the note
+        # and a sound joined to it.
+        return True
+    under = levels_db(powers, params) < gone
+    need = window_chunks(GONE_S, params)
+    if len(under) < need:
+        return True
+    # A run of ``need`` chunks under ``gone``: a window of ``need`` wholly
+    # under it.
+    whole = np.convolve(under.astype(np.float32), np.ones(need, np.float32), "valid")
+    return not bool((whole >= need - 0.5).any())
 
 
 def floor_onset(

@@ -50,6 +50,7 @@ from .edgefloor import (
     OWN_FLOOR_DEPTH_DB,
     edge_clicks,
     floor_gone,
+    floor_held,
     floor_measured,
     floor_onset,
     level_reach,
@@ -195,11 +196,16 @@ def leave_out_edge_sounds(
     # The note's quietest lies under the capture's floor: its own floor is
     # buried there (a note without pauses, a steady sound, has none).
     buried = own < floor_db + params.close_db
+    gone = (own + floor_db) / 2
+    if own - floor_db >= GONE_MIN_DB and not floor_held(middle[qa:qb], gone, floor_db, params):
+        # Nor is a quietest stretch that falls halfway to the capture's floor
+        # the note's floor: a quiet syllable and a gap between words.
+        audible_own, reference = False, floor_db
     if audible_own and own - floor_db >= GONE_MIN_DB and not any(narrowed):
         # The note's floor, once begun, goes on to its last sample: where
         # the level falls halfway to the capture's floor, the note is not
         # (yet, or any more), and a sound beyond that is another's.
-        na, nb = floor_gone(powers, a, b, (own + floor_db) / 2, params)
+        na, nb = floor_gone(powers, a, b, gone, params)
         if (na, nb) != (a, b):
             return leave_out_edge_sounds(
                 powers,

@@ -425,3 +425,77 @@ def test_a_stop_near_an_edge_where_the_floor_has_stopped_by_its_level_is_the_flo
     assert look.edge(a, b, TrimParams(), False)[0] == "fills"
     kind, at = look.edge(a, b, TrimParams(), False, closed=True)
     assert kind == "floor" and 1.98 <= at * hop / SR <= 2.0
+
+
+def test_a_quiet_syllable_and_a_gap_between_words_are_no_floor_of_the_notes_own():
+    """A note without pauses over a hiss: its quietest 0.1 s is a quiet
+    syllable and a gap between words at the hiss, 12 dB over it on average.
+    That is no floor of the note's own that stops where the level falls
+    halfway to the hiss: the first words stay."""
+    params = TrimParams()
+
+    def chunks(seconds: float, db: float) -> np.ndarray:
+        return np.full(round(seconds / params.hop_s), 10 ** (db / 10), np.float32)
+
+    floor_db = -68.0
+    powers = np.concatenate(
+        [
+            chunks(0.4, -15.0),  # the first word
+            chunks(0.05, floor_db),  # a gap between words
+            chunks(0.65, -15.0),
+            chunks(0.05, -53.0),  # a quiet syllable...
+            chunks(0.05, floor_db),  # ...and a gap, in the note's middle half
+            chunks(1.3, -15.0),
+        ]
+    )
+    n = len(powers)
+    assert leave_out_edge_sounds(
+        powers, 0, n, floor_db, params, lambda a, b: 0.9, lambda a, b: 500.0
+    ) == (0, n)
+
+
+def test_a_gap_at_the_captures_floor_in_the_quietest_stretch_is_no_floor_held():
+    from loopcap.trim.edgefloor import floor_held
+
+    params = TrimParams()
+    steady = np.full(40, 1e-6, np.float32)  # 0.1 s at -60 dBFS
+    gap = steady.copy()
+    gap[10:20] = 1e-14  # 25 ms at the capture's floor
+    assert floor_held(steady, -70.0, -80.0, params)
+    assert not floor_held(gap, -70.0, -80.0, params)
+    # Over digital silence a silent gap lies between the note and a sound.
+    assert floor_held(gap, -100.0, -140.0, params)
+
+
+def test_a_chime_before_a_note_without_a_floor_of_its_own_is_cut_where_the_dip_begins():
+    """The same note after a chime, its first syllable quiet (6 dB over the
+    hiss, under its quiet syllable in the middle): no floor of the note's
+    own begins in the dip after the chime, so the cut goes where the dip
+    begins and the quiet syllable stays."""
+    params = TrimParams()
+
+    def chunks(seconds: float, db: float) -> np.ndarray:
+        return np.full(round(seconds / params.hop_s), 10 ** (db / 10), np.float32)
+
+    def at(seconds: float) -> int:
+        return round(seconds / params.hop_s)
+
+    floor_db = -68.0
+    powers = np.concatenate(
+        [
+            chunks(0.4, -15.0),  # a chime
+            chunks(0.1, floor_db),
+            chunks(0.1, -62.0),  # the note's quiet first syllable
+            chunks(0.6, -15.0),
+            chunks(0.05, -53.0),
+            chunks(0.05, floor_db),
+            chunks(1.3, -15.0),
+        ]
+    )
+    n = len(powers)
+
+    def low_share(a: int, b: int) -> float:
+        return 0.01 if b <= at(0.45) else 0.9  # the chime has no voice's lows
+
+    na, nb = leave_out_edge_sounds(powers, 0, n, floor_db, params, low_share, lambda a, b: 500.0)
+    assert at(0.4) <= na <= at(0.5) and nb == n
