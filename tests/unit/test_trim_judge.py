@@ -15,6 +15,7 @@ from trimsignals import SR, bounds_of, noise, place
 
 from loopcap.trim import judge
 from loopcap.trim.judge import (
+    HOLD,
     LEAD_S,
     MARGIN_S,
     bounds_of_speech,
@@ -112,6 +113,28 @@ def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypat
         round((2 * listen - 1) * SR),
     )
     assert heard == [(0.0, 2 * listen)]  # short enough: listened to whole
+
+
+def test_a_first_phrase_barely_heard_does_not_bound_the_start(monkeypatch):
+    # The detector's probabilities, window by window (32 ms at 16 kHz):
+    # speech heard from window 40 to 99 where its first phrase holds; where
+    # the first phrase is one window just over ON (its first syllables
+    # unheard: seed 21's music with drums), the start is not bounded.
+    window_s = judge.WINDOW / judge.RATE
+    probs = np.full(150, 0.01)
+    probs[60:100] = 0.9
+    held = probs.copy()
+    held[40 : 40 + HOLD] = 0.6
+    weak = probs.copy()
+    weak[40] = 0.52
+    weak[41:60] = 0.2  # the detector unsure of the phrase it barely hears
+    quiet = np.zeros(round(150 * window_s * SR), np.float32)
+    for p, first in ((held, 40 * window_s), (weak, 0.0)):
+        monkeypatch.setattr(judge, "speech_probs", lambda y, p=p: p)
+        span = speech_span(lambda a, b: quiet[a:b], 0, len(quiet), SR)
+        assert span is not None
+        assert span[0] / SR == pytest.approx(first, abs=1 / SR)
+        assert span[1] / SR == pytest.approx(100 * window_s, abs=1 / SR)
 
 
 def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
