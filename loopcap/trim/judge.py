@@ -22,9 +22,15 @@ clean voice's fading end where the detector's probability fell early.  A
 video's voice is speech too: there the detector hears the background,
 bounds nothing, and the level rules alone decide.
 
+The segmenter's edges are bounded the same way where something plays
+under the note without sounding at both of the capture's ends (a steady
+pad taken for the capture's floor, a fan's unsteady floor; see
+:func:`~loopcap.trim.notes.find_bounds`).
+
 onnxruntime is imported, and the model loaded (once per process), only
-when a capture reaches the background model; without onnxruntime nothing
-is bounded (when unsure, keep).  Pure computation, no I/O but the model's
+when a capture reaches the background model, or has such a floor; never
+for a note between silences or over a device's floor.  Without
+onnxruntime nothing is bounded (when unsure, keep).  Pure computation, no I/O but the model's
 bytes read from the package; not thread-safe while the model loads (the
 trimmer runs on one thread).
 

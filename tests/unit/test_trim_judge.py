@@ -160,6 +160,36 @@ def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monk
     assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
 
 
+def pad_with_a_tune_before_the_note(pad_db):
+    """A steady pad (noise at ``pad_db`` dBFS) under the whole capture, the
+    note at 3.0-5.5 s and a tune's plucked notes at 1.6-2.6 s, 4 dB over
+    the pad: no sound at both of the capture's ends, so the segmenter finds
+    the note, and joins the tune to it across the short pause."""
+    x = place(noise(9.0, pad_db, seed=2), 3.0, NOTE)
+    return place(x, 1.6, music(1.0, 0.01, seed=3))
+
+
+def test_over_a_pad_the_segmenters_edges_are_bounded_too(monkeypatch):
+    # A floor louder than a device's (PLAYS_DB) is something playing: the
+    # detector bounds the segmenter's edges as it does the background
+    # model's (seeds 4-14 of the accuracy benchmark: 0.4-0.85 s of a pad's
+    # swell before the note, joined to it).
+    x = pad_with_a_tune_before_the_note(-46)
+    hears(monkeypatch, None)
+    assert bounds_of(x).start_s < 2.0
+    hears(monkeypatch, (3.0, 5.5))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.end_s >= 5.5 and b.reason is None
+
+
+def test_over_a_devices_floor_the_detector_is_not_asked(monkeypatch):
+    asked = []
+    monkeypatch.setattr(judge, "speech_span", lambda *args: asked.append(args))
+    b = bounds_of(pad_with_a_tune_before_the_note(-60))
+    assert b is not None and not asked
+
+
 def test_a_note_between_silences_never_loads_the_detector():
     # onnxruntime's import and the model's load cost a tenth of a second:
     # only a capture that reaches the background model pays it.
