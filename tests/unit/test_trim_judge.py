@@ -13,7 +13,7 @@ import pytest
 from test_trim_background import NOTE, music
 from trimsignals import SR, bounds_of, noise, place
 
-from loopcap.trim import judge
+from loopcap.trim import BACKGROUND_REASON, judge
 from loopcap.trim.judge import (
     HOLD,
     LEAD_S,
@@ -188,6 +188,31 @@ def test_over_a_devices_floor_the_detector_is_not_asked(monkeypatch):
     monkeypatch.setattr(judge, "speech_span", lambda *args: asked.append(args))
     b = bounds_of(pad_with_a_tune_before_the_note(-60))
     assert b is not None and not asked
+
+
+def test_where_nothing_stands_clear_the_speech_heard_bounds_the_capture(monkeypatch):
+    # Where the background model finds nothing standing clear of the
+    # background (the walk over a melody ran into the capture's ends: seed
+    # 20's mix000, kept whole), the capture is bounded to the speech heard,
+    # by the same margins, where that holds the capture's loudest moments.
+    from loopcap.trim import notes
+
+    x = place(music(8.0, 0.005), 3.0, NOTE)
+    monkeypatch.setattr(
+        notes, "note_over_background", lambda p, params, floor: (None, 1, (0, len(p)), 0)
+    )
+    monkeypatch.setattr(notes, "note_by_floor", lambda *args: None)
+    hears(monkeypatch, None)
+    b = bounds_of(x)
+    assert (b.start, b.end) == (0, len(x)) and b.reason == BACKGROUND_REASON
+    hears(monkeypatch, (3.0, 5.5))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.end_s == pytest.approx(5.5 + MARGIN_S, abs=0.003)
+    assert b.reason is None
+    # Its second sentence (3 dB under the first) unheard: kept whole.
+    hears(monkeypatch, (3.0, 3.9))
+    assert bounds_of(x).reason == BACKGROUND_REASON
 
 
 def test_a_note_between_silences_never_loads_the_detector():
