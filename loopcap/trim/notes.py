@@ -28,6 +28,7 @@ import numpy as np
 from .around import plays_around, quiet_ends, settle_edge
 from .background import (
     BACKGROUND_REASON,
+    CORE_S,
     loudest_group,
     note_over_background,
     sounds_at_an_end,
@@ -36,7 +37,7 @@ from .background import (
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
 from .judge import bounds_of_speech
-from .levels import quietest
+from .levels import levels_db, quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
 from .regions import extend_edges
@@ -54,6 +55,17 @@ __all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
 #: ``max_pause_s``: where the note's quiet syllables are buried under a hum
 #: or hiss, its pauses are heard longer than they are.
 VOICE_PAUSE_S = 3.0
+
+#: A capture's floor louder than this (dBFS) is something playing (a pad, a
+#: fan, a tone), not a device's floor: the hiss and hum floors of the
+#: accuracy benchmark reach -50.2 dBFS, its music and tones -34 to -61.
+PLAYS_DB = -49.0
+
+#: Where nothing stands clear of a background by its level, the voice
+#: detector bounds the capture only where what it hears holds every moment
+#: within this many dB of the loudest (over ``CORE_S``): a sentence of the
+#: note it missed, a few dB quieter than the loudest, keeps it whole.
+LOUDEST_DB = 6.0
 
 #: In a capture of several notes (:func:`find_notes`), a voice joins a note
 #: across a silent pause up to this long (s): where the notes' own floors
@@ -136,24 +148,67 @@ def find_bounds(
             # bounded to that speech, with generous margins (its own edges
             # are coarse); only where the note's loudest part lies inside
             # those bounds (else the detector missed some of the note).
-            edges = (start // hop, -(-end // hop))  # in chunks
-            bounded = bounds_of_speech(read, frames, samplerate, hop, edges)
-            if bounded is not None:
-                lo, hi = bounded
-                loud = loudest_group(powers, params)
-                if loud is not None and lo <= loud[0] and loud[1] <= hi:
-                    start, end = max(start, lo * hop), min(end, hi * hop)
+            start, end = _bounded_to_speech(seg, start, end, read)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
         piece = note_by_floor(powers, seg.floor, params)
         if piece is not None:
             return Bounds(piece[0] * hop, min(frames, piece[1] * hop), seg.floor, samplerate)
+        # Nothing stands clear of it by its level either; but the voice
+        # detector may still hear where the speech is: the capture is
+        # bounded to it, by the same margins, where the capture's loudest
+        # moments lie inside (else it may have missed some of the note; seeds
+        # 1-21: six captures of 17 kept whole bounded, no speech cut).
+        bounded = bounds_of_speech(read, frames, samplerate, hop, (0, -(-frames // hop)))
+        if bounded is not None and _holds_loudest(powers, bounded, params):
+            start, end = bounded[0] * hop, min(frames, bounded[1] * hop)
+            return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
         # may be a piece of the background, or a piece of the note), and
         # say why.
         return Bounds(0, frames, seg.floor, samplerate, BACKGROUND_REASON)
+    if seg.floor > PLAYS_DB or not seg.steady:
+        # Something plays under the note though not so that it sounds at
+        # both of the capture's ends: a steady pad taken for the capture's
+        # floor (louder than a device's), or a floor that is not steady (a
+        # fan, a tone that starts after the capture).  The segmenter joins
+        # what rises over it near the note (a pad's swell, up to 0.85 s on
+        # seeds 1-21 of the accuracy benchmark); the detector bounds the
+        # note's edges here too, by the same rules.  A note between
+        # silences or over a device's floor never loads it.
+        start, end = _bounded_to_speech(seg, found.start, found.end, read)
+        if (start, end) != (found.start, found.end):
+            return Bounds(start, end, seg.floor, samplerate, found.reason)
     return found
+
+
+def _holds_loudest(powers: np.ndarray, span: tuple[int, int], params: TrimParams) -> bool:
+    """Whether chunks ``span`` [lo, hi) hold the capture's loudest moments:
+    every level over ``CORE_S`` within ``LOUDEST_DB`` of its loudest."""
+    level = levels_db(powers, params, frame_s=CORE_S)
+    loud = np.flatnonzero(level >= float(level.max()) - LOUDEST_DB)
+    return span[0] <= int(loud[0]) and int(loud[-1]) < span[1]
+
+
+def _bounded_to_speech(
+    seg: Segmenter, start: int, end: int, read: Reader | None
+) -> tuple[int, int]:
+    """The note's edges (frames [start, end)) bounded to the speech a voice
+    detector hears (see :func:`~loopcap.trim.judge.bounds_of_speech`):
+    where the walks ran on past it (music over the background's median,
+    issue 15), with generous margins (its own edges are coarse); only where
+    the note's loudest part lies inside those bounds (else the detector
+    missed some of the note).  It only ever moves an edge inwards."""
+    hop = seg.hop
+    edges = (start // hop, -(-end // hop))  # in chunks
+    bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges)
+    if bounded is not None:
+        lo, hi = bounded
+        loud = loudest_group(seg.powers, seg.params)
+        if loud is not None and lo <= loud[0] and loud[1] <= hi:
+            start, end = max(start, lo * hop), min(end, hi * hop)
+    return start, end
 
 
 def _over_edges(

@@ -13,8 +13,9 @@ import pytest
 from test_trim_background import NOTE, music
 from trimsignals import SR, bounds_of, noise, place
 
-from loopcap.trim import judge
+from loopcap.trim import BACKGROUND_REASON, judge
 from loopcap.trim.judge import (
+    HOLD,
     LEAD_S,
     MARGIN_S,
     bounds_of_speech,
@@ -114,6 +115,28 @@ def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypat
     assert heard == [(0.0, 2 * listen)]  # short enough: listened to whole
 
 
+def test_a_first_phrase_barely_heard_does_not_bound_the_start(monkeypatch):
+    # The detector's probabilities, window by window (32 ms at 16 kHz):
+    # speech heard from window 40 to 99 where its first phrase holds; where
+    # the first phrase is one window just over ON (its first syllables
+    # unheard: seed 21's music with drums), the start is not bounded.
+    window_s = judge.WINDOW / judge.RATE
+    probs = np.full(150, 0.01)
+    probs[60:100] = 0.9
+    held = probs.copy()
+    held[40 : 40 + HOLD] = 0.6
+    weak = probs.copy()
+    weak[40] = 0.52
+    weak[41:60] = 0.2  # the detector unsure of the phrase it barely hears
+    quiet = np.zeros(round(150 * window_s * SR), np.float32)
+    for p, first in ((held, 40 * window_s), (weak, 0.0)):
+        monkeypatch.setattr(judge, "speech_probs", lambda y, p=p: p)
+        span = speech_span(lambda a, b: quiet[a:b], 0, len(quiet), SR)
+        assert span is not None
+        assert span[0] / SR == pytest.approx(first, abs=1 / SR)
+        assert span[1] / SR == pytest.approx(100 * window_s, abs=1 / SR)
+
+
 def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
     monkeypatch.setattr(judge, "_model", lambda: None)
     x = music_swelling_after_the_note()
@@ -135,6 +158,61 @@ def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monk
     b = bounds_of(x)
     assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
     assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
+
+
+def pad_with_a_tune_before_the_note(pad_db):
+    """A steady pad (noise at ``pad_db`` dBFS) under the whole capture, the
+    note at 3.0-5.5 s and a tune's plucked notes at 1.6-2.6 s, 4 dB over
+    the pad: no sound at both of the capture's ends, so the segmenter finds
+    the note, and joins the tune to it across the short pause."""
+    x = place(noise(9.0, pad_db, seed=2), 3.0, NOTE)
+    return place(x, 1.6, music(1.0, 0.01, seed=3))
+
+
+def test_over_a_pad_the_segmenters_edges_are_bounded_too(monkeypatch):
+    # A floor louder than a device's (PLAYS_DB) is something playing: the
+    # detector bounds the segmenter's edges as it does the background
+    # model's (seeds 4-14 of the accuracy benchmark: 0.4-0.85 s of a pad's
+    # swell before the note, joined to it).
+    x = pad_with_a_tune_before_the_note(-46)
+    hears(monkeypatch, None)
+    assert bounds_of(x).start_s < 2.0
+    hears(monkeypatch, (3.0, 5.5))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.end_s >= 5.5 and b.reason is None
+
+
+def test_over_a_devices_floor_the_detector_is_not_asked(monkeypatch):
+    asked = []
+    monkeypatch.setattr(judge, "speech_span", lambda *args: asked.append(args))
+    b = bounds_of(pad_with_a_tune_before_the_note(-60))
+    assert b is not None and not asked
+
+
+def test_where_nothing_stands_clear_the_speech_heard_bounds_the_capture(monkeypatch):
+    # Where the background model finds nothing standing clear of the
+    # background (the walk over a melody ran into the capture's ends: seed
+    # 20's mix000, kept whole), the capture is bounded to the speech heard,
+    # by the same margins, where that holds the capture's loudest moments.
+    from loopcap.trim import notes
+
+    x = place(music(8.0, 0.005), 3.0, NOTE)
+    monkeypatch.setattr(
+        notes, "note_over_background", lambda p, params, floor: (None, 1, (0, len(p)), 0)
+    )
+    monkeypatch.setattr(notes, "note_by_floor", lambda *args: None)
+    hears(monkeypatch, None)
+    b = bounds_of(x)
+    assert (b.start, b.end) == (0, len(x)) and b.reason == BACKGROUND_REASON
+    hears(monkeypatch, (3.0, 5.5))
+    b = bounds_of(x)
+    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.end_s == pytest.approx(5.5 + MARGIN_S, abs=0.003)
+    assert b.reason is None
+    # Its second sentence (3 dB under the first) unheard: kept whole.
+    hears(monkeypatch, (3.0, 3.9))
+    assert bounds_of(x).reason == BACKGROUND_REASON
 
 
 def test_a_note_between_silences_never_loads_the_detector():
