@@ -4,7 +4,10 @@ where it stops, where it begins (ends) in a dip, how far a faint first
 (last) moment stands over the capture's floor, and a click on the note's
 very edge.  Pure numpy, no I/O.
 
-Spans are chunk indices ``[a, b)``.
+Spans are chunk indices ``[a, b)`` (``hop_s`` each, see
+:class:`~loopcap.trim.params.TrimParams`); ``powers`` one mean square per
+chunk; levels (``floor_db``, ``gone``, ``edge``) dBFS; the constants' ``_DB``
+are dB, their ``_S`` seconds, ``_HZ`` hertz.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ HEARD_GAP_S = 0.2
 GONE_MIN_DB = 12.0
 GONE_S = 0.01
 #: The note's quietest stretch is its own floor when it lies this far (dB)
-#: under its loudest moment (over :data:`~loopcap.trim.edges.EDGE_S`).
+#: under its loudest moment (its levels over 50 ms, the ``edge`` levels its
+#: callers pass).
 OWN_FLOOR_DEPTH_DB = 30.0
 #: Sounds at the edge longer than this (s) are left as they are.
 MAX_EDGE_SOUND_S = 3.0
