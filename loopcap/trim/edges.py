@@ -60,8 +60,9 @@ from .edgefloor import (
     floor_onset,
     level_reach,
 )
-from .levels import levels_db, quietest, to_db
+from .levels import levels_db, to_db
 from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
+from .ownfloor import quietest_db
 from .params import TrimParams, window_chunks
 
 __all__ = ["leave_out_edge_sounds"]
@@ -190,8 +191,7 @@ def leave_out_edge_sounds(
     # never the quiet end of a chime at its edge.
     quarter = (b - a) // 4
     middle = inner[quarter : len(inner) - quarter]
-    qa, qb = quietest(middle, params)
-    own = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    (qa, qb), own = quietest_db(middle, params)
     edge = levels_db(inner, params, frame_s=EDGE_S)
     # A floor lies far under the note's loudest: else the quietest stretch is
     # a weak syllable (a note without pauses), and only the capture's floor
