@@ -37,3 +37,19 @@ def test_a_floor_held_up_to_a_closed_edge_under_a_burst_fills_it(seed, at_start)
     got = look.edge(0, b, TrimParams(), at_start, closed=True)
     assert got is not None and got[0] == "fills"
     assert (got[1] < 30) if at_start else (got[1] > b - 30)
+
+
+def test_a_floor_held_up_to_a_closed_start_never_reads_the_inner_frame():
+    # A 1 kHz tone (-23 dBFS) over the floor's first 25 ms: held up to the
+    # note's first chunk, the walk once read its innermost frame (row -1)
+    # as the one before the edge and put a cut 5 ms into the tone.
+    params = TrimParams()
+    hop = round(params.hop_s * RATE)
+    x = np.random.default_rng(4).standard_normal(400 * hop) * 10 ** (-50 / 20)
+    n = int(0.025 * RATE)
+    x[:n] += 0.1 * np.sin(2 * np.pi * 1000 * np.arange(n) / RATE)
+    x = x.astype(np.float32)
+    look = FloorLook(lambda a, b: x[max(a, 0) : b], hop, RATE)
+    assert look.measure(320, 400)
+    got = look.edge(0, 400, params, True, closed=True)
+    assert got is not None and got[0] == "fills"
