@@ -4,7 +4,10 @@ where it stops, where it begins (ends) in a dip, how far a faint first
 (last) moment stands over the capture's floor, and a click on the note's
 very edge.  Pure numpy, no I/O.
 
-Spans are chunk indices ``[a, b)``.
+Spans are chunk indices ``[a, b)`` (``hop_s`` each, see
+:class:`~loopcap.trim.params.TrimParams`); ``powers`` one mean square per
+chunk; levels (``floor_db``, ``gone``, ``edge``) dBFS; the constants' ``_DB``
+are dB, their ``_S`` seconds, ``_HZ`` hertz.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import numpy as np
 
 from .levels import levels_db, median_of, quietest, to_db
 from .looks import FloorLook
+from .ownfloor import GONE_S, floor_begins, floor_ends, gone_runs
 from .params import MIN_DB, TrimParams, window_chunks
 from .spectrum import taken_until_gap
 
@@ -44,12 +48,13 @@ DROP_DB = 3.0
 HEARD_DB = 3.0
 HEARD_GAP_S = 0.2
 #: Where the note's floor stands this far (dB) over the capture's, a
-#: stretch of ``GONE_S`` (s) whose 10 ms level lies halfway (in dB) between
-#: the two has none of the note: it has not begun or has ended there.
+#: stretch of :data:`~loopcap.trim.ownfloor.GONE_S` (s) whose 10 ms level
+#: lies halfway (in dB) between the two has none of the note: it has not
+#: begun or has ended there.
 GONE_MIN_DB = 12.0
-GONE_S = 0.01
 #: The note's quietest stretch is its own floor when it lies this far (dB)
-#: under its loudest moment (over :data:`~loopcap.trim.edges.EDGE_S`).
+#: under its loudest moment (its levels over 50 ms, the ``edge`` levels its
+#: callers pass).
 OWN_FLOOR_DEPTH_DB = 30.0
 #: Sounds at the edge longer than this (s) are left as they are.
 MAX_EDGE_SOUND_S = 3.0
@@ -162,15 +167,7 @@ def floor_gone(
     """[a, b) narrowed to the note: up to the nearest stretches on either
     side, ``GONE_S`` or longer, whose 10 ms level lies under ``gone``
     (dBFS), where the note's floor has stopped."""
-    short = levels_db(powers[a:b], params)
-    low = np.concatenate(([0], (short < gone).astype(np.int8), [0]))
-    d = np.diff(low)
-    need = window_chunks(GONE_S, params)
-    runs = [
-        (int(s), int(e))
-        for s, e in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True)
-        if e - s >= need
-    ]
+    runs = gone_runs(levels_db(powers[a:b], params), gone, params)
     if not runs:
         return a, b
     # The note is the longest stretch between such runs; what lies beyond
@@ -182,23 +179,9 @@ def floor_gone(
     longest = window_chunks(MAX_EDGE_SOUND_S, params)
     before = [r for r in runs if r[1] <= p0 and r[0] <= min(p1 - p0, longest)]
     after = [r for r in runs if r[0] >= p1 and b - a - r[1] <= min(p1 - p0, longest)]
-    # To the chunk: a 10 ms level spreads a frame's half either side, so the
-    # floor begins after the last chunk under ``gone`` near the run's end,
-    # and ends at the first such chunk near its start; the chunk next to it
-    # holds the floor's first (last) sample somewhere inside, and the cut
-    # goes on its inner side, never outside the note.
-    half = window_chunks(params.frame_s, params) // 2
-    chunk = to_db(powers[a:b].astype(np.float32)) < gone
-    na, nb = a, b
-    if before:
-        s, e = before[-1]
-        under = np.flatnonzero(chunk[s : min(len(chunk), e + half)])
-        na = a + s + int(under[-1]) + 2 if len(under) else a + e
-    if after:
-        s, e = after[0]
-        lo = max(0, s - half)
-        under = np.flatnonzero(chunk[lo:e])
-        nb = a + lo + int(under[0]) - 1 if len(under) else a + s
+    # To the chunk (see :func:`~loopcap.trim.ownfloor.floor_begins`).
+    na = a + floor_begins(powers[a:b], before[-1], gone, params) if before else a
+    nb = a + floor_ends(powers[a:b], after[0], gone, params) if after else b
     return (na, nb) if nb > na else (a, b)
 
 

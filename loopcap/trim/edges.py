@@ -8,7 +8,8 @@ silence, and the segmenter keeps it with the note (issue 15: 3 of 17
 notification sounds and clicks near the note kept).  Here the note's span is
 looked at once more: its first and last stretch of sound, up to the first
 (last) dip to the note's own floor that lasts ``DIP_S``, is left out when it
-is clearly no voice: a click or a shutter (``CLICK_HZ``), a chime
+is clearly no voice: a click or a shutter
+(:data:`~loopcap.trim.edgefloor.CLICK_HZ`), a chime
 (``CHIME_SHARE``, ``SHORT_CHIME_S``), a burst of noise (``NOISE_HZ``) or a
 dark knock (``KNOCK_S``).  The cut goes where the note's own floor begins
 (ends): followed under the sound's end band by band
@@ -18,7 +19,8 @@ floor stops altogether (its level halfway down to the capture's floor), the
 note is not, and what lies beyond is another sound, whatever it sounds
 like (a knock after a short silence).
 
-Where the note's floor stands ``SEEN_OWN_DB`` over the capture's, its
+Where the note's floor stands
+:data:`~loopcap.trim.edgefloor.SEEN_OWN_DB` over the capture's, its
 spectrum decides first (:meth:`~loopcap.trim.looks.FloorLook.edge`): followed
 outwards, 10 ms frame by frame, from where it is alone nearest either edge,
 while every band holds it.  Where a band it held alone empties, the note
@@ -32,7 +34,10 @@ sound is left out by its look as above, up to where the floor is alone.
 Where the note's floor is buried, the floors as they are just next to its
 voice are followed out into the dip the same way: a sound's faded tail
 beyond where the note began is left out.  Last, a bright click on the very
-edge, too short for a dip after it, is left out (``EDGE_CLICK_S``).
+edge, too short for a dip after it, is left out
+(:data:`~loopcap.trim.edgefloor.EDGE_CLICK_S`).
+
+Levels are dBFS, durations seconds (the constants' ``_S``).
 
 Spans are chunk indices ``[a, b)``.
 """
@@ -55,8 +60,9 @@ from .edgefloor import (
     floor_onset,
     level_reach,
 )
-from .levels import levels_db, quietest, to_db
+from .levels import levels_db, to_db
 from .looks import ALONE_S, HELD_GAP_S, FloorEdge, FloorLook
+from .ownfloor import quietest_db
 from .params import TrimParams, window_chunks
 
 __all__ = ["leave_out_edge_sounds"]
@@ -109,7 +115,10 @@ SHORT_CHIME_HZ = 2000.0
 #: and fall that fast are brighter (1,225 Hz and over) or take 5 ms to their
 #: peak (syllables at twice their speed), and its dark ones that rise that
 #: fast lie at most 19.6 dB under their peak 20 ms later, in the
-#: benchmark's captures (seeds 1-18).
+#: benchmark's captures (seeds 1-18).  The rise bounds it too: a thud's
+#: onset can lie just under ``KNOCK_DB`` 5 ms before its peak
+#: (device-added's second thud, 20.1 dB, seed 13): at 20.5 dB that thud
+#: takes 5 ms to its peak and is kept.
 KNOCK_S = 0.2
 KNOCK_HZ = 1100.0
 KNOCK_RISE_S = 0.0025
@@ -182,8 +191,7 @@ def leave_out_edge_sounds(
     # never the quiet end of a chime at its edge.
     quarter = (b - a) // 4
     middle = inner[quarter : len(inner) - quarter]
-    qa, qb = quietest(middle, params)
-    own = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+    (qa, qb), own = quietest_db(middle, params)
     edge = levels_db(inner, params, frame_s=EDGE_S)
     # A floor lies far under the note's loudest: else the quietest stretch is
     # a weak syllable (a note without pauses), and only the capture's floor

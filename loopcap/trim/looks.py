@@ -346,7 +346,9 @@ class FloorLook:
         d = np.diff(np.concatenate(([0], unseen.astype(np.int8), [0])))
         longest_unseen = int(np.max(np.flatnonzero(d == -1) - np.flatnonzero(d == 1), initial=0))
         q = s - t if at_start else s + t
-        near_edge = not closed and abs(q - (a if at_start else b)) <= margin
+        # Where the floor is held up to the edge itself there is no frame
+        # beyond it to see it stop in: a sound over it there fills it.
+        near_edge = abs(q - (a if at_start else b)) <= (0 if closed else margin)
         if near_edge or longest_unseen > blind:
             return ("fills", s)
         if at_start:

@@ -18,7 +18,14 @@ from .levels import levels_db, quietest, to_db
 from .params import TrimParams, window_chunks
 from .runs import runs_of
 
-__all__ = ["floor_limits", "note_by_floor"]
+__all__ = [
+    "floor_limits",
+    "note_by_floor",
+    "quietest_db",
+    "gone_runs",
+    "floor_begins",
+    "floor_ends",
+]
 
 #: The note's loudest moment is measured over this window (s), as the
 #: background model's short levels are.
@@ -37,6 +44,46 @@ GONE_S = 0.01
 #: the longest stretch between the background's pauses only where it is
 #: this many times as long as the next: else which one it is is a guess.
 LONGEST_RATIO = 2.0
+
+
+def quietest_db(powers: np.ndarray, params: TrimParams) -> tuple[tuple[int, int], float]:
+    """The quietest ``floor_window_s`` of ``powers`` (chunks [start, end),
+    see :func:`~loopcap.trim.levels.quietest`) and its mean level (dBFS)."""
+    qa, qb = quietest(powers, params)
+    return (qa, qb), float(to_db(np.array([powers[qa:qb].mean()], np.float32))[0])
+
+
+def gone_runs(short: np.ndarray, gone: float, params: TrimParams) -> list[tuple[int, int]]:
+    """The runs [start, end) (chunks) of ``GONE_S`` or longer where the 10 ms
+    levels ``short`` (dBFS) lie under ``gone`` (dBFS): the note's own floor
+    is not there."""
+    need = window_chunks(GONE_S, params)
+    return [(s, e) for s, e in runs_of(short < gone) if e - s >= need]
+
+
+# To the chunk: a 10 ms level spreads half a frame either side, so the floor
+# begins after the last chunk under ``gone`` near a run's end (ends before
+# the first near its start); the chunk next to it holds the floor's first
+# (last) sample somewhere inside, and the cut lies on its inner side, never
+# outside the note.
+
+
+def floor_begins(powers: np.ndarray, run: tuple[int, int], gone: float, params: TrimParams) -> int:
+    """The chunk where the note's floor begins after ``run`` (of
+    :func:`gone_runs`, chunks into ``powers``)."""
+    s, e = run
+    half = window_chunks(params.frame_s, params) // 2
+    under = np.flatnonzero(to_db(powers[s : min(len(powers), e + half)].astype(np.float32)) < gone)
+    return s + int(under[-1]) + 2 if len(under) else e
+
+
+def floor_ends(powers: np.ndarray, run: tuple[int, int], gone: float, params: TrimParams) -> int:
+    """The chunk where the note's floor ends before ``run`` (of
+    :func:`gone_runs`, chunks into ``powers``)."""
+    s, e = run
+    s0 = max(0, s - window_chunks(params.frame_s, params) // 2)
+    under = np.flatnonzero(to_db(powers[s0:e].astype(np.float32)) < gone)
+    return s0 + int(under[0]) - 1 if len(under) else s
 
 
 def floor_limits(
@@ -71,15 +118,12 @@ def floor_limits(
     if own_db is None:
         if len(middle) <= window_chunks(params.floor_window_s, params):
             return 0, n
-        qa, qb = quietest(middle, params)
-        own_db = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
+        own_db = quietest_db(middle, params)[1]
     peak = float(levels_db(powers[ca:cb], params, frame_s=PEAK_S).max())
     if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
         return 0, n
     gone = (own_db + floor_db) / 2
-    need = window_chunks(GONE_S, params)
-    short = levels_db(powers, params)
-    runs = [(s, e) for s, e in runs_of(short < gone) if e - s >= need]
+    runs = gone_runs(levels_db(powers, params), gone, params)
     # The note's floor, once heard, goes on to its last sample: a stretch of
     # none of it inside the core says otherwise (a note whose pauses are
     # digital silence, or a floor measured too high where the background
@@ -88,22 +132,8 @@ def floor_limits(
         return 0, n
     before = [r for r in runs if r[1] <= ca]
     after = [r for r in runs if r[0] >= cb]
-    # To the chunk: a 10 ms level spreads half a frame either side, so the
-    # floor begins after the last chunk under ``gone`` near the stretch's
-    # end (ends before the first near its start); the chunk next to it
-    # holds the floor's first (last) sample somewhere inside, and the limit
-    # lies on its inner side, never outside the note.
-    half = window_chunks(params.frame_s, params) // 2
-    lo, hi = 0, n
-    if before:
-        s, e = before[-1]
-        under = np.flatnonzero(to_db(powers[s : min(n, e + half)].astype(np.float32)) < gone)
-        lo = min(ca, s + int(under[-1]) + 2 if len(under) else e)
-    if after:
-        s, e = after[0]
-        s0 = max(0, s - half)
-        under = np.flatnonzero(to_db(powers[s0:e].astype(np.float32)) < gone)
-        hi = max(cb, s0 + int(under[0]) - 1 if len(under) else s)
+    lo = min(ca, floor_begins(powers, before[-1], gone, params)) if before else 0
+    hi = max(cb, floor_ends(powers, after[0], gone, params)) if after else n
     return lo, hi
 
 
@@ -139,8 +169,7 @@ def note_by_floor(
     middle = powers[pa + quarter : pb - quarter]
     if len(middle) <= window_chunks(params.floor_window_s, params):
         return None
-    ma, mb = quietest(middle, params)
-    own = float(to_db(np.array([middle[ma:mb].mean()], np.float32))[0])
+    own = quietest_db(middle, params)[1]
     lo, hi = floor_limits(powers, (pa + quarter, pb - quarter), floor_db, params, own)
     if (lo, hi) == (0, n):
         return None

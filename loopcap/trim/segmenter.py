@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .edges import FloorLook, leave_out_edge_sounds
+from .edges import leave_out_edge_sounds
 from .levels import (
     clear_between,
     clear_chunks,
@@ -19,9 +19,9 @@ from .levels import (
     levels_db,
     levels_in_blocks,
     quietest,
-    to_db,
 )
-from .looks import brightness, low_share, voicelike
+from .looks import FloorLook, brightness, low_share, voicelike
+from .ownfloor import quietest_db
 from .params import Bounds, Reader, TrimParams, hop_frames, window_chunks
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .release import release_end
@@ -228,8 +228,7 @@ class Segmenter:
             # pause, not a quiet syllable) yet clearly above the capture's
             # floor carries that floor through its pauses, long ones too.
             inner = self.powers[ca:cb]
-            qa, qb = quietest(inner, self.params)
-            own = float(to_db(np.array([inner[qa:qb].mean()], np.float32))[0])
+            own = quietest_db(inner, self.params)[1]
             p = self.params
             if self.floor + p.close_db <= own <= peak - p.own_floor_depth_db:
                 silent = False

@@ -11,9 +11,10 @@ from loopcap.formats import Target
 from loopcap.output.save import write_notes
 from loopcap.trim import BACKGROUND_REASON, Bounds, LevelMeter, TrimParams
 from loopcap.trim.background import _release, note_over_background, spans_capture
-from loopcap.trim.levels import floor_top_db
+from loopcap.trim.edgefloor import floor_gone
+from loopcap.trim.levels import floor_top_db, levels_db
 from loopcap.trim.notes import find_bounds
-from loopcap.trim.ownfloor import floor_limits
+from loopcap.trim.ownfloor import floor_begins, floor_ends, floor_limits, gone_runs
 from loopcap.trim.segmenter import Segmenter
 
 
@@ -359,3 +360,22 @@ def test_the_notes_loudest_group_over_music_is_where_it_stands_clear():
         2.75 <= a * hop <= 3.1 and 5.4 <= b * hop <= 5.75
     )  # the note: 3.0-5.5 s (levels over 0.25 s)
     assert loudest_group(powers(music(8.0, 0.005)), TrimParams()) is None
+
+
+def test_the_notes_floor_stops_and_begins_to_the_chunk_next_to_a_gap():
+    # A floor at -40 dBFS with a gap at the capture's floor (-100 dBFS) over
+    # chunks 100-119: the 10 ms levels fall under halfway around it, and
+    # the floor ends (begins) one chunk inside the note, never in the gap.
+    params = TrimParams()
+    p = np.full(300, 1e-4, np.float32)
+    p[100:120] = 1e-10
+    gone = -70.0
+    runs = gone_runs(levels_db(p, params), gone, params)
+    assert len(runs) == 1 and 100 <= runs[0][0] < runs[0][1] <= 120  # smeared inwards
+    assert floor_ends(p, runs[0], gone, params) == 99
+    assert floor_begins(p, runs[0], gone, params) == 121
+    # The same walk bounds a span narrowed where the floor stops.
+    assert floor_gone(p, 0, 300, gone, params) == (121, 300)
+    assert floor_gone(p, 0, 110, gone, params) == (0, 99)
+    q = np.concatenate([p[100:], p[:100]])  # the gap at 0-19, a long note after it
+    assert floor_gone(q, 0, 300, gone, params) == (21, 300)

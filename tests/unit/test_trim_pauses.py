@@ -5,7 +5,7 @@ where it never formed a sound of its own.  Small synthetic signals at 8 kHz."""
 from trimsignals import SR, band_noise, bounds_of, noise, place, tone, voice
 
 from loopcap.trim import LevelMeter, TrimParams
-from loopcap.trim.segmenter import Segmenter
+from loopcap.trim.segmenter import Segmenter, _grow
 
 
 def syllables(seconds, count, base_amp, peak_amp, syllable_s=0.04):
@@ -145,3 +145,44 @@ def test_no_quiet_voices_are_sought_over_an_unsteady_floor():
     assert a * 0.0025 >= 2.99
     assert seg.quiet_voice(a - 8, -1) is not None
     assert seg.quiet_voices(core, a, b) == (a, b)
+
+
+def _joined_across(gap_s, voice_heard, widened_heard):
+    """The note (0.5 s) grown across a silent pause of ``gap_s`` to a sound
+    after it (0.2 s) that a voice test hears or not, alone
+    (``voice_heard``) or with the quiet runs beyond it (``widened_heard``)."""
+    params = TrimParams()
+    a, b = 0, round(0.5 / params.hop_s)
+    c = b + round(gap_s / params.hop_s)
+    regions = [(a, b), (c, c + round(0.2 / params.hop_s))]
+    widened_asked = []
+
+    def widened(sound, side):
+        widened_asked.append((sound, side))
+        return widened_heard
+
+    got = _grow(
+        regions,
+        0,
+        lambda x, y: False,
+        params,
+        True,
+        lambda x, y: 0.0,
+        lambda x, y: voice_heard or (x, y) == regions[0],
+        voice_gap=round(3.0 / params.hop_s),
+        widened=widened,
+    )
+    return got == (a, regions[1][1]), widened_asked
+
+
+def test_a_sound_past_a_long_pause_joins_when_heard_with_its_quiet_runs():
+    # Past max_pause_s (1.7 s) but within the voice gap (3 s), a sound that
+    # fails the voice test alone (a syllable heard only in part) joins
+    # when heard with the quiet syllables beyond it, on the side away
+    # from the note.
+    joined, asked = _joined_across(2.4, voice_heard=False, widened_heard=True)
+    assert joined and [side for _, side in asked] == [1]
+    assert not _joined_across(2.4, voice_heard=False, widened_heard=False)[0]
+    assert _joined_across(2.4, voice_heard=True, widened_heard=False)[0]
+    # Beyond the voice gap nothing joins.
+    assert not _joined_across(3.5, voice_heard=True, widened_heard=True)[0]

@@ -1,0 +1,55 @@
+"""The note's own floor followed outwards to its edge (FloorLook.edge) where
+a sound lies over it right up to that edge."""
+
+import numpy as np
+import pytest
+
+from loopcap.trim import TrimParams
+from loopcap.trim.looks import FloorLook
+
+#: The walk's frames are 2048 samples at 48 kHz: more than a few chunks.
+RATE = 48000
+
+
+def _burst_at_the_edge(seed: int, at_start: bool) -> tuple[FloorLook, int]:
+    """A -50 dBFS noise floor 400 chunks long with a 25 ms noise burst (-20
+    dBFS) right up to its last chunk (``at_start``: from its first), and a
+    FloorLook measured on 80 chunks of the floor alone at the other end."""
+    params = TrimParams()
+    hop = round(params.hop_s * RATE)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(400 * hop) * 10 ** (-50 / 20)
+    n = int(0.025 * RATE)
+    x[len(x) - n :] += 0.1 * rng.standard_normal(n)
+    x = (x[::-1] if at_start else x).astype(np.float32).copy()
+    look = FloorLook(lambda a, b: x[max(a, 0) : b], hop, RATE)
+    assert look.measure(320, 400) if at_start else look.measure(0, 80)
+    return look, 400
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("at_start", [False, True])
+def test_a_floor_held_up_to_a_closed_edge_under_a_burst_fills_it(seed, at_start):
+    # The floor is held under the burst up to the edge itself: there is no
+    # frame beyond the edge to see it stop in (past the end this indexed one
+    # row past the frames read; before the start it read the last row).
+    look, b = _burst_at_the_edge(seed, at_start)
+    got = look.edge(0, b, TrimParams(), at_start, closed=True)
+    assert got is not None and got[0] == "fills"
+    assert (got[1] < 30) if at_start else (got[1] > b - 30)
+
+
+def test_a_floor_held_up_to_a_closed_start_never_reads_the_inner_frame():
+    # A 1 kHz tone (-23 dBFS) over the floor's first 25 ms: held up to the
+    # note's first chunk, the walk once read its innermost frame (row -1)
+    # as the one before the edge and put a cut 5 ms into the tone.
+    params = TrimParams()
+    hop = round(params.hop_s * RATE)
+    x = np.random.default_rng(4).standard_normal(400 * hop) * 10 ** (-50 / 20)
+    n = int(0.025 * RATE)
+    x[:n] += 0.1 * np.sin(2 * np.pi * 1000 * np.arange(n) / RATE)
+    x = x.astype(np.float32)
+    look = FloorLook(lambda a, b: x[max(a, 0) : b], hop, RATE)
+    assert look.measure(320, 400)
+    got = look.edge(0, 400, params, True, closed=True)
+    assert got is not None and got[0] == "fills"
