@@ -105,7 +105,8 @@ def find_bounds(
     # longer pause may be the gap to the next note.
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
     core = seg.voiced(list(range(len(seg.regions))))
-    a, b, _, _ = seg.grow(core, voice_gap=voice_gap, widen=True)
+    a, b, first, last = seg.grow(core, voice_gap=voice_gap, widen=True)
+    grown = (a, b)
     a, b = seg.quiet_voices(core, a, b)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
@@ -178,9 +179,31 @@ def find_bounds(
         # note's edges here too, by the same rules.  A note between
         # silences or over a device's floor never loads it.
         start, end = _bounded_to_speech(seg, found.start, found.end, read)
+        # A stretch the segmenter joined to the note as a voice (a quiet
+        # sentence across a pause, quiet last words) that the detector
+        # missed is doubt, not background: the edge does not move across it.
+        voices = [seg.regions[i] for i in range(first, last + 1) if i != core]
+        voices += [(a, grown[0]), (grown[1], b)]
+        hop = seg.hop
+        if any(v[0] < start // hop and _voice(seg, v, grown) for v in voices):
+            start = found.start
+        if any(v[1] > -(-end // hop) and _voice(seg, v, grown) for v in voices):
+            end = found.end
         if (start, end) != (found.start, found.end):
             return Bounds(start, end, seg.floor, samplerate, found.reason)
     return found
+
+
+def _voice(seg: Segmenter, stretch: tuple[int, int], grown: tuple[int, int]) -> bool:
+    """Whether ``stretch`` (chunks [a, b)) of the note is a voice as the
+    segmenter joined it: a quiet voice it took in beyond the grown note
+    ``grown``, or a sound in it that could be a voice."""
+    a, b = stretch
+    if b <= a:
+        return False
+    if b <= grown[0] or a >= grown[1]:
+        return True  # taken in by quiet_voices, as a voice
+    return bool(seg.voice(a, b))
 
 
 def _holds_loudest(powers: np.ndarray, span: tuple[int, int], params: TrimParams) -> bool:

@@ -5,7 +5,7 @@ capture."""
 
 import numpy as np
 import pytest
-from test_trim_judge import music_swelling_after_the_note
+from test_trim_judge import hears, music_swelling_after_the_note
 from trimsignals import SR, bounds_of
 
 from loopcap.trim import judge
@@ -109,3 +109,37 @@ def test_a_note_far_into_a_capture_is_listened_to_near_its_edges_only(monkeypatc
     asked.clear()
     bounds_of_speech(lambda a, b: None, frames, SR, hop, (10, len(range(0, frames, hop)) - 10))
     assert asked == [(0, frames)]
+
+
+def test_over_a_loud_hiss_quiet_last_words_the_detector_misses_are_kept(monkeypatch):
+    # test_trim_pauses' quiet last words after a pause, 6 dB louder: the
+    # hiss at -44 dBFS, over PLAYS_DB, so the detector bounds the note; it
+    # hears 1.0-3.0 s only, and the quiet words at 3.75-4.05 s, which the
+    # segmenter took in as a voice, stay the note's.
+    from test_trim_pauses import syllables
+    from trimsignals import noise, place, voice
+
+    x = noise(8.0, -50, seed=4)
+    place(x, 1.0, voice(2.0))
+    place(x, 3.75, syllables(0.3, 2, 0.006, 0.016))
+    x *= 2
+    hears(monkeypatch, None)
+    assert bounds_of(x).end_s >= 4.0
+    hears(monkeypatch, (1.0, 3.0))
+    b = bounds_of(x)
+    assert b.start_s <= 1.0
+    assert b.end_s >= 4.0
+
+
+def test_over_a_pad_a_quiet_sentence_the_detector_misses_is_kept(monkeypatch):
+    # A quiet sentence 0.8 s after the note over a pad (PLAYS_DB), joined
+    # to it as a voice; the detector hears the note only: the end stays.
+    from test_trim_background import NOTE
+    from trimsignals import noise, place, voice
+
+    x = place(noise(9.0, -46, seed=2), 3.0, NOTE)
+    place(x, 6.3, voice(0.8, 0.02))
+    hears(monkeypatch, None)
+    assert bounds_of(x).end_s >= 7.1
+    hears(monkeypatch, (3.0, 5.5))
+    assert bounds_of(x).end_s >= 7.1
