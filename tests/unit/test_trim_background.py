@@ -200,7 +200,7 @@ def test_another_voice_next_to_the_note_is_left_out_up_to_its_first_pause():
     assert b is not None and b.reason is None
     assert 1.955 <= b.start_s <= 1.97
     assert 7.0 <= b.end_s <= 7.405
-    span, _, limits, _ = note_over_background(p, TrimParams(), -120.0)
+    span, _, limits, _, _ = note_over_background(p, TrimParams(), -120.0)
     assert span is not None and limits[0] <= span[0] and span[1] <= limits[1]
 
 

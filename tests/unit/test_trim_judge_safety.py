@@ -143,3 +143,28 @@ def test_over_a_pad_a_quiet_sentence_the_detector_misses_is_kept(monkeypatch):
     assert bounds_of(x).end_s >= 7.1
     hears(monkeypatch, (3.0, 5.5))
     assert bounds_of(x).end_s >= 7.1
+
+
+def test_bounds_that_would_cross_leave_the_edges_where_they_are(monkeypatch):
+    # The speech heard lies past the note's end found (a segmenter's note
+    # and a background model's loudest group that disagree): the bounds
+    # would put its start after its end; the edges stay.
+    from types import SimpleNamespace
+
+    from loopcap.trim import notes
+
+    hop = 20
+    seg = SimpleNamespace(hop=hop, frames=400 * hop, samplerate=SR, powers=None, params=None)
+    monkeypatch.setattr(notes, "bounds_of_speech", lambda *args: (100, 200))
+    assert notes._bounded_to_speech(seg, 0, 50 * hop, None, (120, 150)) == (0, 50 * hop)
+    assert notes._bounded_to_speech(seg, 0, 300 * hop, None, (120, 150)) == (100 * hop, 200 * hop)
+
+
+def test_over_a_background_the_loudest_group_is_not_found_twice(monkeypatch):
+    from loopcap.trim import notes
+
+    asked = []
+    monkeypatch.setattr(notes, "loudest_group", lambda *args: asked.append(args))
+    hears(monkeypatch, (3.0, 5.5))
+    assert bounds_of(music_swelling_after_the_note()).end_s < 6.1
+    assert not asked  # the background model's answer holds it
