@@ -54,6 +54,7 @@ import numpy as np
 from .levels import levels_db, median_of
 from .ownfloor import floor_limits
 from .params import TrimParams, window_chunks
+from .release import CLOSURE_S, RELEASE_S
 from .runs import descend, merge, reach, runs_of, walk
 
 __all__ = [
@@ -111,15 +112,13 @@ JOIN_DB = 1.0
 CLOSE_DB = 3.0
 #: ...across dips under that of up to this long (s): a syllable fading out.
 DIP_S = 0.1
-#: ...and where a sound rises over that within this long (s) after the
-#: note's last syllable, this long (s) of it is the note's too: a word-final
-#: stop's release ("t", "k"), its voice silent for 0.05-0.2 s (the closure)
-#: before a burst and its breath that may stand no higher over the
-#: background than the syllable's fading end did (issue 15: the "t" of
-#: "right" and "left" cut, 10-64 ms of audible speech, under a video's
-#: voice and music).
-CLOSURE_S = 0.2
-RELEASE_S = 0.05
+#: ...and where a sound rises over that within ``CLOSURE_S`` (s) after the
+#: note's last syllable, ``RELEASE_S`` (s) of it is the note's too: a
+#: word-final stop's release ("t", "k"), its voice silent for 0.05-0.25 s
+#: (the closure; both from :mod:`~loopcap.trim.release`) before a burst and
+#: its breath that may stand no higher over the background than the
+#: syllable's fading end did (issue 15: the "t" of "right" and "left" cut,
+#: 10-64 ms of audible speech, under a video's voice and music).
 #: ...where that syllable faded within this long (s) from this close (dB)
 #: to the note's loudest, and from ``OPEN_DB`` over the most the background
 #: reaches (over ``EDGE_S``): the walk ended on the note, not on the
