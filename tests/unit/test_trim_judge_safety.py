@@ -168,3 +168,25 @@ def test_over_a_background_the_loudest_group_is_not_found_twice(monkeypatch):
     hears(monkeypatch, (3.0, 5.5))
     assert bounds_of(music_swelling_after_the_note()).end_s < 6.1
     assert not asked  # the background model's answer holds it
+
+
+def test_where_nothing_stands_clear_a_quiet_sentence_the_detector_misses_keeps_it_whole(
+    monkeypatch,
+):
+    # The capture's loudest moments lie inside the speech heard (3.0-5.5 s),
+    # but a quieter sentence at 6.3-7.1 s, which the segmenter joined to
+    # the note as a voice, lies outside: kept whole, as before the detector.
+    from test_trim_background import NOTE, music
+    from trimsignals import place, voice
+
+    from loopcap.trim import BACKGROUND_REASON, notes
+
+    x = place(music(9.0, 0.005), 3.0, NOTE)
+    place(x, 6.3, voice(0.8, 0.02))
+    monkeypatch.setattr(
+        notes, "note_over_background", lambda p, params, floor: (None, 1, (0, len(p)), 0, None)
+    )
+    monkeypatch.setattr(notes, "note_by_floor", lambda *args: None)
+    hears(monkeypatch, (3.0, 5.5))
+    b = bounds_of(x)
+    assert (b.start, b.end) == (0, len(x)) and b.reason == BACKGROUND_REASON
