@@ -1,9 +1,11 @@
-"""The trimmer: a voice note's boundaries in a capture, pure numpy.
+"""The trimmer: a voice note's boundaries in a capture, numpy (and, for a
+note over a background, a voice detector run in onnxruntime).
 
-Nothing here does I/O or starts threads, and nothing here imports another
-part of loopcap but :mod:`loopcap.errors`: callers hand in arrays (or a
-``read(start, end)`` callable for a closer look at a span) and get frame
-positions back.
+Nothing here starts threads, and nothing here imports another part of
+loopcap but :mod:`loopcap.errors`; no I/O but the voice detector's model,
+read once from the package's own files (:mod:`~loopcap.trim.judge`):
+callers hand in arrays (or a ``read(start, end)`` callable for a closer
+look at a span) and get frame positions back.
 
 Its modules, in the order of the flow: :mod:`~loopcap.trim.params` (the
 parameters and the span found), :mod:`~loopcap.trim.levels` (chunk powers,
@@ -15,7 +17,9 @@ beside it), :mod:`~loopcap.trim.spectrum` (the note's
 quiet edges by their spectrum), :mod:`~loopcap.trim.release` (a word-final
 stop's release after its closure), :mod:`~loopcap.trim.background` (a sound
 playing throughout the capture: music, a hum, another voice; with
-:mod:`~loopcap.trim.ownfloor`: the note's own floor under it),
+:mod:`~loopcap.trim.ownfloor`: the note's own floor under it, and
+:mod:`~loopcap.trim.judge`: a voice detector that bounds the note's edges
+there),
 :mod:`~loopcap.trim.segmenter` (the floor, the sounds and the rules that
 join them into a note), :mod:`~loopcap.trim.notes` (one note or every note) and
 :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by

@@ -54,6 +54,7 @@ import numpy as np
 from .levels import levels_db, median_of
 from .ownfloor import floor_limits
 from .params import TrimParams, window_chunks
+from .release import CLOSURE_S, RELEASE_S
 from .runs import descend, merge, reach, runs_of, walk
 
 __all__ = [
@@ -111,15 +112,13 @@ JOIN_DB = 1.0
 CLOSE_DB = 3.0
 #: ...across dips under that of up to this long (s): a syllable fading out.
 DIP_S = 0.1
-#: ...and where a sound rises over that within this long (s) after the
-#: note's last syllable, this long (s) of it is the note's too: a word-final
-#: stop's release ("t", "k"), its voice silent for 0.05-0.2 s (the closure)
-#: before a burst and its breath that may stand no higher over the
-#: background than the syllable's fading end did (issue 15: the "t" of
-#: "right" and "left" cut, 10-64 ms of audible speech, under a video's
-#: voice and music).
-CLOSURE_S = 0.2
-RELEASE_S = 0.05
+#: ...and where a sound rises over that within ``CLOSURE_S`` (s) after the
+#: note's last syllable, ``RELEASE_S`` (s) of it is the note's too: a
+#: word-final stop's release ("t", "k"), its voice silent for 0.05-0.25 s
+#: (the closure; both from :mod:`~loopcap.trim.release`) before a burst and
+#: its breath that may stand no higher over the background than the
+#: syllable's fading end did (issue 15: the "t" of "right" and "left" cut,
+#: 10-64 ms of audible speech, under a video's voice and music).
 #: ...where that syllable faded within this long (s) from this close (dB)
 #: to the note's loudest, and from ``OPEN_DB`` over the most the background
 #: reaches (over ``EDGE_S``): the walk ended on the note, not on the
@@ -222,15 +221,16 @@ def _grow_core(
 
 def note_over_background(
     powers: np.ndarray, params: TrimParams, floor_db: float | None = None
-) -> tuple[tuple[int, int] | None, int, tuple[int, int], int]:
+) -> tuple[tuple[int, int] | None, int, tuple[int, int], int, tuple[int, int] | None]:
     """The note's span (chunks) as what stands above the background, the
     length of the probes (chunks, at either end) the background was measured
     on, the chunks [lo, hi) outside which the note cannot lie (see
     :func:`floor_limits`; the whole capture unless ``floor_db``, the
     capture's floor in dBFS, is given), and the chunk up to which the note
     reaches at least, however its quiet end is found (a word-final stop's
-    release, :func:`_release`; 0 where none); the span is None where
-    nothing stands clear of the background.
+    release, :func:`_release`; 0 where none), and its loudest group (see
+    :func:`loudest_group`); the span and the group are None where nothing
+    stands clear of the background.
 
     The background is measured on the capture's ends, ``PROBE_S`` first and
     then twice, four and eight times as long: the longest probes that still
@@ -246,7 +246,7 @@ def note_over_background(
     best_probe, found = _probed(edge, long, params)
     limits = (0, len(powers))
     if found is None:
-        return None, best_probe, limits, 0
+        return None, best_probe, limits, 0, None
     best, best_core, best_end, best_start, best_median = found
     # The most the background reaches on the short levels, on the probes.
     reach = max(float(edge[:best_probe].max()), float(edge[len(edge) - best_probe :].max()))
@@ -255,7 +255,7 @@ def note_over_background(
     if floor_db is not None:
         limits = floor_limits(powers, best_core, floor_db, params)
         best = (max(best[0], limits[0]), min(best[1], limits[1]))
-    return best, best_probe, limits, min(release, limits[1])
+    return best, best_probe, limits, min(release, limits[1]), best_core
 
 
 def _probed(
@@ -297,10 +297,9 @@ def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | N
     """The note's loudest group (chunks [start, end)) as
     :func:`note_over_background` finds it: its stretches ``OPEN_DB`` over
     the most the background reaches, across pauses up to ``max_pause_s``;
-    None where nothing stands clear of the background."""
-    edge = levels_db(powers, params, frame_s=EDGE_S)
-    _, found = _probed(edge, levels_db(powers, params, frame_s=CORE_S), params)
-    return None if found is None else found[1]
+    None where nothing stands clear of the background.  Where the model
+    has run, its answer holds the group: no need to run it again."""
+    return note_over_background(powers, params)[4]
 
 
 def _over_probes(

@@ -30,9 +30,13 @@ pad taken for the capture's floor, a fan's unsteady floor; see
 onnxruntime is imported, and the model loaded (once per process), only
 when a capture reaches the background model, or has such a floor; never
 for a note between silences or over a device's floor.  Without
-onnxruntime nothing is bounded (when unsure, keep).  Pure computation, no I/O but the model's
-bytes read from the package; not thread-safe while the model loads (the
-trimmer runs on one thread).
+onnxruntime, or where the model fails to load or to run (a corrupt or
+missing file), nothing is bounded (when unsure, keep); a model that failed
+to load is not tried again in that process.  Pure computation, no I/O but
+the model's bytes read from the package.  Thread-safe: two threads that
+reach the first load together may both load it (harmless, one is kept);
+the session, which lives for the process, runs from any thread
+(onnxruntime's ``InferenceSession.run`` is thread-safe).
 
 Positions are in samples (frames) of the capture; times in seconds.
 """
@@ -90,19 +94,23 @@ _Run = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarr
 def _model() -> _Run | None:
     """The detector over a block of windows (each with its context before
     it) and the LSTM's state: (windows, h, c) -> (probabilities, h, c); None
-    without onnxruntime."""
+    without onnxruntime or where the model fails to load (cached: not tried
+    again for every capture)."""
     try:
         import onnxruntime  # only here: most captures never need it
     except ImportError:
         return None
-    blob = resources.files(__package__).joinpath("models", "silero_vad_16k_sequence.onnx")
-    options = onnxruntime.SessionOptions()
-    options.inter_op_num_threads = 1
-    options.intra_op_num_threads = 1
-    options.log_severity_level = 3  # its export leaves unused initialisers: warned of, harmless
-    session = onnxruntime.InferenceSession(
-        blob.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    try:
+        blob = resources.files(__package__).joinpath("models", "silero_vad_16k_sequence.onnx")
+        options = onnxruntime.SessionOptions()
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = 1
+        options.log_severity_level = 3  # its export leaves unused initialisers: warned of, harmless
+        session = onnxruntime.InferenceSession(
+            blob.read_bytes(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception:  # noqa: BLE001 - a missing or corrupt model (InvalidProtobuf, OSError): keep
+        return None
 
     def run(
         x: np.ndarray, h: np.ndarray, c: np.ndarray
@@ -117,7 +125,8 @@ def speech_probs(y: np.ndarray) -> np.ndarray | None:
     """The detector's speech probability for each whole ``WINDOW`` of
     ``y`` (mono, 16 kHz), as silero-vad computes it window by window (each
     with the ``CONTEXT`` samples before it, the state carried on), in
-    blocks of ``BLOCK`` windows; None without onnxruntime."""
+    blocks of ``BLOCK`` windows; None without onnxruntime, or where the
+    model fails to load or to run (when unsure, keep)."""
     run = _model()
     if run is None:
         return None
@@ -134,7 +143,10 @@ def speech_probs(y: np.ndarray) -> np.ndarray | None:
         x[1:, :CONTEXT] = block[:-1, -CONTEXT:]
         x[:, CONTEXT:] = block
         before = block[-1, -CONTEXT:]
-        out, h, c = run(x, h, c)
+        try:
+            out, h, c = run(x, h, c)
+        except Exception:  # noqa: BLE001 - a failing run bounds nothing
+            return None
         probs[k : k + len(block)] = out
     return probs
 
@@ -178,7 +190,7 @@ def speech_span(
     in its first and last ``LISTEN_S`` where it is longer than twice that
     (a long note costs no more than a short one); None where it hears none
     there, or without a reader or onnxruntime."""
-    if read is None or end - start < WINDOW:
+    if read is None or end - start < WINDOW * samplerate / RATE:
         return None
     listen = round(LISTEN_S * samplerate)
     if end - start <= 2 * listen:

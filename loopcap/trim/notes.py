@@ -105,7 +105,8 @@ def find_bounds(
     # longer pause may be the gap to the next note.
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
     core = seg.voiced(list(range(len(seg.regions))))
-    a, b, _, _ = seg.grow(core, voice_gap=voice_gap, widen=True)
+    a, b, first, last = seg.grow(core, voice_gap=voice_gap, widen=True)
+    grown = (a, b)
     a, b = seg.quiet_voices(core, a, b)
     found = seg.bounds(a, b, edge_sounds=True)
     hop = seg.hop
@@ -148,7 +149,7 @@ def find_bounds(
             # bounded to that speech, with generous margins (its own edges
             # are coarse); only where the note's loudest part lies inside
             # those bounds (else the detector missed some of the note).
-            start, end = _bounded_to_speech(seg, start, end, read)
+            start, end = _bounded_to_speech(seg, start, end, read, over_model[4])
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
@@ -158,10 +159,18 @@ def find_bounds(
         # Nothing stands clear of it by its level either; but the voice
         # detector may still hear where the speech is: the capture is
         # bounded to it, by the same margins, where the capture's loudest
-        # moments lie inside (else it may have missed some of the note; seeds
-        # 1-21: six captures of 17 kept whole bounded, no speech cut).
+        # moments lie inside, and every sound the segmenter joined to its
+        # note as a voice (else it may have missed some of the note: a
+        # quieter sentence; seeds 1-21: six captures of 17 kept whole
+        # bounded, no speech cut).  Every voice-like sound outside was tried
+        # too: music that looks like a voice kept 3 of the 6 whole.
         bounded = bounds_of_speech(read, frames, samplerate, hop, (0, -(-frames // hop)))
-        if bounded is not None and _holds_loudest(powers, bounded, params):
+        joined = [seg.regions[i] for i in range(first, last + 1) if i != core]
+        if (
+            bounded is not None
+            and _holds_loudest(powers, bounded, params)
+            and not any((v[0] < bounded[0] or v[1] > bounded[1]) and seg.voice(*v) for v in joined)
+        ):
             start, end = bounded[0] * hop, min(frames, bounded[1] * hop)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
@@ -178,9 +187,31 @@ def find_bounds(
         # note's edges here too, by the same rules.  A note between
         # silences or over a device's floor never loads it.
         start, end = _bounded_to_speech(seg, found.start, found.end, read)
+        # A stretch the segmenter joined to the note as a voice (a quiet
+        # sentence across a pause, quiet last words) that the detector
+        # missed is doubt, not background: the edge does not move across it.
+        voices = [seg.regions[i] for i in range(first, last + 1) if i != core]
+        voices += [(a, grown[0]), (grown[1], b)]
+        hop = seg.hop
+        if any(v[0] < start // hop and _voice(seg, v, grown) for v in voices):
+            start = found.start
+        if any(v[1] > -(-end // hop) and _voice(seg, v, grown) for v in voices):
+            end = found.end
         if (start, end) != (found.start, found.end):
             return Bounds(start, end, seg.floor, samplerate, found.reason)
     return found
+
+
+def _voice(seg: Segmenter, stretch: tuple[int, int], grown: tuple[int, int]) -> bool:
+    """Whether ``stretch`` (chunks [a, b)) of the note is a voice as the
+    segmenter joined it: a quiet voice it took in beyond the grown note
+    ``grown``, or a sound in it that could be a voice."""
+    a, b = stretch
+    if b <= a:
+        return False
+    if b <= grown[0] or a >= grown[1]:
+        return True  # taken in by quiet_voices, as a voice
+    return bool(seg.voice(a, b))
 
 
 def _holds_loudest(powers: np.ndarray, span: tuple[int, int], params: TrimParams) -> bool:
@@ -192,28 +223,41 @@ def _holds_loudest(powers: np.ndarray, span: tuple[int, int], params: TrimParams
 
 
 def _bounded_to_speech(
-    seg: Segmenter, start: int, end: int, read: Reader | None
+    seg: Segmenter,
+    start: int,
+    end: int,
+    read: Reader | None,
+    loud: tuple[int, int] | None = None,
 ) -> tuple[int, int]:
     """The note's edges (frames [start, end)) bounded to the speech a voice
     detector hears (see :func:`~loopcap.trim.judge.bounds_of_speech`):
     where the walks ran on past it (music over the background's median,
     issue 15), with generous margins (its own edges are coarse); only where
-    the note's loudest part lies inside those bounds (else the detector
-    missed some of the note).  It only ever moves an edge inwards."""
+    the note's loudest group (``loud``, chunks, as the background model
+    found it; else found here) lies inside those bounds (else the detector
+    missed some of the note).  It only ever moves an edge inwards, and
+    never past the other.
+
+    Its quieter sentences joined to that group (at ``JOIN_DB``) are not
+    asked to lie inside too: over music, what joins there is mostly the
+    music's swell the walks ran on into, the very thing bounded (seeds
+    1-21: 20 of the bounded captures lost, none better)."""
     hop = seg.hop
     edges = (start // hop, -(-end // hop))  # in chunks
     bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges)
     if bounded is not None:
         lo, hi = bounded
-        loud = loudest_group(seg.powers, seg.params)
+        loud = loud or loudest_group(seg.powers, seg.params)
         if loud is not None and lo <= loud[0] and loud[1] <= hi:
-            start, end = max(start, lo * hop), min(end, hi * hop)
+            a, b = max(start, lo * hop), min(end, hi * hop)
+            if a < b:
+                start, end = a, b
     return start, end
 
 
 def _over_edges(
     over: tuple[int, int],
-    model: tuple[object, int, tuple[int, int], int],
+    model: tuple[object, int, tuple[int, int], int, object],
     found: Bounds,
     seg: Segmenter,
     settle: bool,
@@ -226,7 +270,7 @@ def _over_edges(
     short of a word-final stop's release, and where ``settle``, the
     segmenter's edges (``found``) where they stand (see
     :func:`~loopcap.trim.around.settle_edge`)."""
-    _, probe, (lo, hi), release = model
+    _, probe, (lo, hi), release, _ = model
     powers, hop, params = seg.powers, seg.hop, seg.params
     # Its quiet edges over the background's spectrum, measured on the
     # probes (a fading syllable above what the music has there).

@@ -199,7 +199,7 @@ def test_where_nothing_stands_clear_the_speech_heard_bounds_the_capture(monkeypa
 
     x = place(music(8.0, 0.005), 3.0, NOTE)
     monkeypatch.setattr(
-        notes, "note_over_background", lambda p, params, floor: (None, 1, (0, len(p)), 0)
+        notes, "note_over_background", lambda p, params, floor: (None, 1, (0, len(p)), 0, None)
     )
     monkeypatch.setattr(notes, "note_by_floor", lambda *args: None)
     hears(monkeypatch, None)
