@@ -35,7 +35,8 @@ __all__ = [
 #: A sound at the edge is a click or a shutter when its RMS frequency lies
 #: above this (Hz): clicks, shutters 8,700-12,600 Hz in the benchmark's
 #: captures, the note's own last or first sounds (an "s" included) at most
-#: 4,100 Hz.
+#: 4,100 Hz, but for an "s" over a hiss just before its vowel (see
+#: :data:`~loopcap.trim.edges.FRICATIVE_HZ`).
 CLICK_HZ = 6000.0
 #: Inside the dip after a sound at the note's start, a moment this far (dB)
 #: under the note's own floor comes before the note: the floor, once
