@@ -36,7 +36,7 @@ from .background import (
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
-from .judge import bounds_of_speech
+from .judge import MARGIN_S, REACH_S, bounds_of_speech
 from .levels import levels_db, quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -166,11 +166,9 @@ def find_bounds(
         # too: music that looks like a voice kept 3 of the 6 whole.
         bounded = bounds_of_speech(read, frames, samplerate, hop, (0, -(-frames // hop)))
         joined = [seg.regions[i] for i in range(first, last + 1) if i != core]
-        if (
-            bounded is not None
-            and _holds_loudest(powers, bounded, params)
-            and not any((v[0] < bounded[0] or v[1] > bounded[1]) and seg.voice(*v) for v in joined)
-        ):
+        inside = [_loudest(powers, params)] + [v for v in joined if seg.voice(*v)]
+        held = (min(v[0] for v in inside), max(v[1] for v in inside))
+        if bounded is not None and (bounded := _reaching(bounded, held, samplerate, hop)):
             start, end = bounded[0] * hop, min(frames, bounded[1] * hop)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found
@@ -214,12 +212,30 @@ def _voice(seg: Segmenter, stretch: tuple[int, int], grown: tuple[int, int]) -> 
     return bool(seg.voice(a, b))
 
 
-def _holds_loudest(powers: np.ndarray, span: tuple[int, int], params: TrimParams) -> bool:
-    """Whether chunks ``span`` [lo, hi) hold the capture's loudest moments:
-    every level over ``CORE_S`` within ``LOUDEST_DB`` of its loudest."""
+def _loudest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
+    """Chunks [first, last + 1) of the capture's loudest moments: its
+    levels over ``CORE_S`` within ``LOUDEST_DB`` of its loudest."""
     level = levels_db(powers, params, frame_s=CORE_S)
     loud = np.flatnonzero(level >= float(level.max()) - LOUDEST_DB)
-    return span[0] <= int(loud[0]) and int(loud[-1]) < span[1]
+    return int(loud[0]), int(loud[-1]) + 1
+
+
+def _reaching(
+    bounded: tuple[int, int], loud: tuple[int, int] | None, samplerate: int, hop: int
+) -> tuple[int, int] | None:
+    """The bounds (chunks [lo, hi), from
+    :func:`~loopcap.trim.judge.bounds_of_speech`) that hold ``loud`` (chunks
+    [a, b): the note's loudest part): where it ends past ``hi`` but within
+    ``REACH_S`` past the speech heard, ``hi`` moves out to its end; None
+    where it begins before ``lo`` or ends further out (the detector may
+    have missed some of the note: nothing is bounded)."""
+    lo, hi = bounded
+    if loud is None:
+        return None
+    reach = hi + round((REACH_S - MARGIN_S) * samplerate / hop)
+    if loud[0] < lo or loud[1] > reach:
+        return None
+    return lo, max(hi, loud[1])
 
 
 def _bounded_to_speech(
@@ -234,9 +250,10 @@ def _bounded_to_speech(
     where the walks ran on past it (music over the background's median,
     issue 15), with generous margins (its own edges are coarse); only where
     the note's loudest group (``loud``, chunks, as the background model
-    found it; else found here) lies inside those bounds (else the detector
-    missed some of the note).  It only ever moves an edge inwards, and
-    never past the other.
+    found it; else found here) lies inside those bounds, or ends within
+    ``REACH_S`` past the speech heard (then the end is bounded where it
+    ends; see :func:`_reaching`), else the detector missed some of the
+    note.  It only ever moves an edge inwards, and never past the other.
 
     Its quieter sentences joined to that group (at ``JOIN_DB``) are not
     asked to lie inside too: over music, what joins there is mostly the
@@ -246,12 +263,12 @@ def _bounded_to_speech(
     edges = (start // hop, -(-end // hop))  # in chunks
     bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges)
     if bounded is not None:
-        lo, hi = bounded
         loud = loud or loudest_group(seg.powers, seg.params)
-        if loud is not None and lo <= loud[0] and loud[1] <= hi:
-            a, b = max(start, lo * hop), min(end, hi * hop)
-            if a < b:
-                start, end = a, b
+        bounded = _reaching(bounded, loud, seg.samplerate, hop)
+    if bounded is not None:
+        a, b = max(start, bounded[0] * hop), min(end, bounded[1] * hop)
+        if a < b:
+            start, end = a, b
     return start, end
 
 

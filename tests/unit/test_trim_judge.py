@@ -15,9 +15,12 @@ from trimsignals import SR, bounds_of, noise, place
 
 from loopcap.trim import BACKGROUND_REASON, judge
 from loopcap.trim.judge import (
+    APART_S,
+    BLIP,
     HOLD,
     LEAD_S,
     MARGIN_S,
+    REACH_S,
     bounds_of_speech,
     speech_probs,
     speech_span,
@@ -135,6 +138,54 @@ def test_a_first_phrase_barely_heard_does_not_bound_the_start(monkeypatch):
         assert span is not None
         assert span[0] / SR == pytest.approx(first, abs=1 / SR)
         assert span[1] / SR == pytest.approx(100 * window_s, abs=1 / SR)
+
+
+def test_a_blip_heard_apart_after_the_speech_does_not_hold_the_end_open(monkeypatch):
+    # Speech heard over windows 40-99; then music's drum hits the detector
+    # takes for a syllable: at most BLIP windows over ON, APART_S or more
+    # after the speech before them (issue 15: an end bounded 0.5 s past
+    # such a hit, 1.2 s after the note).  A phrase of BLIP + 1 windows, or
+    # a blip nearer the speech, still counts: a short last word.
+    window_s = judge.WINDOW / judge.RATE
+    apart = int(np.ceil(APART_S / window_s)) + 1
+    probs = np.full(220, 0.01)
+    probs[40:100] = 0.9
+    hit = 100 + apart
+    blips = probs.copy()
+    blips[hit : hit + BLIP] = 0.8
+    blips[hit + BLIP] = 0.4  # its hysteresis over OFF
+    blips[hit + BLIP + apart : hit + 2 * BLIP + apart] = 0.7  # a second one, further out
+    word = probs.copy()
+    word[hit : hit + BLIP + 1] = 0.8
+    near = probs.copy()
+    near[102 : 102 + BLIP] = 0.8
+    quiet = np.zeros(round(220 * window_s * SR), np.float32)
+    for p, last in ((probs, 100), (blips, 100), (word, hit + BLIP + 1), (near, 102 + BLIP)):
+        monkeypatch.setattr(judge, "speech_probs", lambda y, p=p: p)
+        span = speech_span(lambda a, b: quiet[a:b], 0, len(quiet), SR)
+        assert span is not None
+        assert span[0] / SR == pytest.approx(40 * window_s, abs=1 / SR)
+        assert span[1] / SR == pytest.approx(last * window_s, abs=1 / SR)
+
+
+def test_a_loudest_group_just_past_the_bound_moves_the_end_out_to_it(monkeypatch):
+    # The note's loudest group, as the background model finds it, may take
+    # in a music's swell joined to the note's end: where it ends within
+    # REACH_S past the speech heard, the end is bounded where it ends; where
+    # it ends further out, nothing is bounded (the detector may have missed
+    # some of the note).
+    from loopcap.trim.notes import _reaching
+
+    hop = 20
+    chunk = lambda t: round(t * SR / hop)  # noqa: E731
+    bounded = (chunk(3.0 - LEAD_S), chunk(5.5 + MARGIN_S))
+    assert _reaching(bounded, (chunk(3.0), chunk(5.0)), SR, hop) == bounded
+    past = chunk(5.5 + (MARGIN_S + REACH_S) / 2)
+    assert _reaching(bounded, (chunk(3.0), past), SR, hop) == (bounded[0], past)
+    assert _reaching(bounded, (chunk(3.0), chunk(5.5 + REACH_S) + 1), SR, hop) is None
+    assert _reaching(bounded, (bounded[0] - 1, chunk(5.0)), SR, hop) is None
+    assert _reaching(bounded, None, SR, hop) is None
+    assert REACH_S > MARGIN_S
 
 
 def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
