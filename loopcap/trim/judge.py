@@ -80,12 +80,13 @@ OFF = 0.35
 #: so 0.3 s would leave no room; 0.5 s kept up to 0.1 s more of the music
 #: after the note in 28 captures of seeds 1-23...
 MARGIN_S = 0.4
-#: ...but never inside the note's loudest group: where that group ends
-#: past the bound, within this far (s) past the speech heard, the end is
-#: bounded where the group ends (seed 2 of the accuracy benchmark: a
-#: music's swell joined to that group 0.4-0.5 s after the speech); further
-#: out, the detector may have missed some of the note, and nothing is
-#: bounded.
+#: ...but never inside the note's loudest group, nor inside a sound the
+#: segmenter joined to the note as a voice where nothing stands clear of
+#: the background: where those end past the bound, within this far (s) past
+#: the speech heard, the end is bounded where they end (seed 2 of the
+#: accuracy benchmark: a sound joined as a voice 0.4-0.5 s after the speech
+#: heard, the capture kept whole at 0.4 s); further out, the detector may
+#: have missed some of the note, and nothing is bounded.
 REACH_S = 0.5
 #: ...and begins no earlier than this far (s) before it: its probability
 #: rises up to 0.16 s after the voice's first syllable begins...
