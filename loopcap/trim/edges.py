@@ -356,15 +356,19 @@ def leave_out_edge_sounds(
             under = reach((na, a + dips[k - 1][1]), na, half)
             if under > half + margin:  # else the sound fills every band
                 na = min(na, under)
-    elif k and audible is not None and buried:
-        # The note's floor is buried: the dip holds the capture's floor and
-        # perhaps the sound's faded tail; the note begins where the dip's
-        # end stands over the floor's spectrum or, over 10 ms, its level
-        # (less a margin): a faint first syllable under the hiss stays.
+    elif k and audible is not None and (buried or reference == floor_db):
+        # The note's floor is buried, or not told from its quiet syllables
+        # (it lies less than OWN_FLOOR_DEPTH_DB under its loudest), and the
+        # dips were looked for at the capture's floor: the dip holds that
+        # floor and perhaps the sound's faded tail; the note begins where
+        # the dip's end stands over the floor's spectrum or, over 10 ms, its
+        # level (less a margin): a faint first syllable under the hiss
+        # stays.  (Issue 15: else the cut went just after a click left out,
+        # and the 0.4-0.6 s of the capture's floor up to the note stayed.)
         d0, d1 = a + dips[k - 1][0], a + dips[k - 1][1]
         heard = min(audible(d1, d0), level_reach(powers, d1, d0, floor_db, params))
         na = max(na, min(d1, heard - margin))
-        if look is not None:
+        if buried and look is not None:
             # The note's floor and the capture's, as they are just before
             # its voice (``BURIED_REF_S``), followed outwards: a sound's faded
             # tail beyond where the note began holds no part of it in some
@@ -393,11 +397,11 @@ def leave_out_edge_sounds(
             under = reach((a + dips[j + 1][0], nb), nb, half)
             if under < half - margin:
                 nb = max(nb, under)
-    elif j < len(dips) - 1 and audible is not None and buried:
+    elif j < len(dips) - 1 and audible is not None and (buried or reference == floor_db):
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
         heard = max(audible(d0, d1), level_reach(powers, d0, d1, floor_db, params))
         nb = min(nb, max(d0, heard + (fade if heard > d0 else margin)))
-        if look is not None:
+        if buried and look is not None:
             r1 = min(d1, d0 + window_chunks(BURIED_REF_S, params))
             if look.measure(d0, r1):
                 nb = min(nb, look.reach(r1, d1, window_chunks(HELD_GAP_S, params)))
