@@ -237,7 +237,9 @@ def note_over_background(
     hold nothing of the note give the best picture of it (a short probe may
     fall in a pause of a video's voice or between two drum hits).  A probe
     holds something of the note when the note found reaches into it, or when
-    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest."""
+    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest.  The
+    note's start may then stand later, found with one probe grown longer
+    than the other (see :func:`_probed`)."""
     edge = levels_db(powers, params, frame_s=EDGE_S)
     # Core and joins on longer windows: over a quarter second a background
     # (a drum hit, a syllable of another voice) varies far less than over
@@ -261,36 +263,75 @@ def note_over_background(
 def _probed(
     edge: np.ndarray, long: np.ndarray, params: TrimParams
 ) -> tuple[int, tuple[tuple[int, int], tuple[int, int], int, int, float] | None]:
-    """The probes' length (chunks) the background is best measured on, and
-    what :func:`_over_probes` finds with them: the note's span, its loudest
-    group, where the walk to its end stopped, where it begins and the
-    background's median; None where nothing stands clear of the background
-    (see :func:`note_over_background`)."""
-    best: tuple[int, int] | None = None
-    best_core = (0, 0)
-    best_probe = window_chunks(PROBE_S, params)
-    best_end, best_start, best_median = 0, 0, 0.0
+    """The probes' length (chunks, at either end) the background is best
+    measured on, and what :func:`_over_probes` finds with them: the note's
+    span, its loudest group, where the walk to its end stopped, where it
+    begins and the background's median; None where nothing stands clear of
+    the background (see :func:`note_over_background`).
+
+    Then each probe grows on its own, doubling up to ``MAX_PROBE_S`` while
+    it still holds nothing of the note: a note that lies nearer one of the
+    capture's ends leaves more of the background at the other, and the
+    longer that probe, the more of the background's loudest words it holds.
+    The note's start found with those probes stands where it is later (issue
+    15: a video's voice whose words, louder than the short probes reached,
+    joined the note as its quiet syllables after a pause, 0.4-1.5 s of it
+    kept before the note; seeds 1-23, 12 starts later, none earlier, no
+    speech cut).  Nothing else moves: with the probes of unequal length the
+    ends moved both ways and some a little into the note's fading last
+    syllable (within 40 dB of its peak)."""
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float] | None = None
+    first = window_chunks(PROBE_S, params)
+    best_probes = (first, first)
     probe_s = PROBE_S
     while probe_s <= MAX_PROBE_S + 1e-9:
         probe = window_chunks(probe_s, params)
-        found = _over_probes(edge, long, probe, params)
         probe_s *= 2
-        if found is None:
-            continue
-        (a, b), median, core, end, start = found
-        if best is not None:
-            # What the longer probes drop must lie well under the note: else
-            # they hold a sentence of the note itself (its first words in a
-            # long lead-in), not the background.
-            peak = float(long[a:b].max())
-            dropped = [long[best[0] : a], long[b : best[1]]]
-            if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
-                break
-        best, best_probe, best_core = (a, b), probe, core
-        best_end, best_start, best_median = end, start, median
+        found, near = _tried(edge, long, (probe, probe), best, params)
+        if near:
+            break
+        if found is not None:
+            best, best_probes = found, (probe, probe)
     if best is None:
-        return best_probe, None
-    return best_probe, (best, best_core, best_end, best_start, best_median)
+        return first, None
+    longest = window_chunks(MAX_PROBE_S, params)
+    grown, grown_probes = best, best_probes
+    for side in (0, 1):
+        while grown_probes[side] * 2 <= longest + 1:
+            probes = list(grown_probes)
+            probes[side] *= 2
+            found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params)
+            if found is None:
+                break
+            grown, grown_probes = found, (probes[0], probes[1])
+    return best_probes[0], (*best[:3], max(best[3], grown[3]), best[4])
+
+
+def _tried(
+    edge: np.ndarray,
+    long: np.ndarray,
+    probes: tuple[int, int],
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float] | None,
+    params: TrimParams,
+) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float] | None, bool]:
+    """What :func:`_over_probes` finds with ``probes`` (chunks at the
+    capture's start and end), in the order :func:`_probed` keeps: the note's
+    span, its loudest group, where the walk to its end stopped, where it
+    begins and the background's median (None where it fails), and whether
+    what the longer probes drop of the note found before (``best``) comes
+    within ``NOTE_NEAR_DB`` of the note's loudest: a sentence of the note
+    itself (its first words in a long lead-in), not the background; then
+    the answer is None too."""
+    found = _over_probes(edge, long, probes, params)
+    if found is None:
+        return None, False
+    (a, b), median, core, end, start = found
+    if best is not None:
+        peak = float(long[a:b].max())
+        dropped = [long[best[0][0] : a], long[b : best[0][1]]]
+        if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
+            return None, True
+    return ((a, b), core, end, start, median), False
 
 
 def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | None:
@@ -303,21 +344,25 @@ def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | N
 
 
 def _over_probes(
-    edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
+    edge: np.ndarray, long: np.ndarray, probes: tuple[int, int], params: TrimParams
 ) -> tuple[tuple[int, int], float, tuple[int, int], int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
     where the walk to its end stopped (before ``PAD_S``) and where the note
     begins, where it rises out of the background (:func:`_onset`, with
-    ``PAD_S``), the background measured on the first and last ``probe``
-    chunks; None where that fails (see :func:`note_over_background`)."""
+    ``PAD_S``), the background measured on the first and last ``probes``
+    chunks (the median on as many at each end, the shorter probe's length:
+    else the longer probe would weigh its end's pauses more); None where
+    that fails (see :func:`note_over_background`)."""
     n = len(edge)
-    if 3 * probe > n:
+    head, tail = probes
+    if head + tail + min(probes) > n:
         return None
     max_gap = round(params.max_pause_s / params.hop_s)
     outside = np.zeros(n, bool)
-    outside[:probe] = outside[n - probe :] = True
-    median = float(median_of(edge[outside]))
+    outside[:head] = outside[n - tail :] = True
+    even = min(probes)
+    median = float(median_of(np.concatenate([edge[:even], edge[n - even :]])))
     top = float(long[outside].max())
     grown = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
     if grown is None:
@@ -333,7 +378,7 @@ def _over_probes(
     dip = round(DIP_S / params.hop_s)
     a, b = walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
-    if a - pad < probe or n - b - pad < probe:
+    if a - pad < head or n - b - pad < tail:
         return None
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).

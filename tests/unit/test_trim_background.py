@@ -384,3 +384,26 @@ def test_the_notes_floor_stops_and_begins_to_the_chunk_next_to_a_gap():
     assert floor_gone(p, 0, 110, gone, params) == (0, 99)
     q = np.concatenate([p[100:], p[:100]])  # the gap at 0-19, a long note after it
     assert floor_gone(q, 0, 300, gone, params) == (21, 300)
+
+
+def test_a_videos_louder_words_in_a_long_lead_in_are_not_the_notes_quiet_syllables():
+    # Another voice throughout, over a -60 dBFS floor: a -40 dBFS word in
+    # the capture's first 0.3 s and its last 0.4 s, three -32 dBFS words at
+    # 0.8-2.1 s; the note from 2.5 s (its floor at -70 dBFS, buried) to
+    # 8.0 s, its voice at -15 dBFS from 2.6 s.  Probes of 0.6 s at both
+    # ends reach only -40 dBFS: the louder words joined the note as its
+    # quiet syllables after a pause (start at 0.71 s).  The lead-in is long
+    # enough for a 1.2 s probe, which holds one of them: they are the
+    # background's, and the note starts in its own lead-in.
+    p = chunk_powers(9.0, -60.0)
+    add(p, 0.0, 0.3, -40.0)
+    for a in (0.8, 1.3, 1.8):
+        add(p, a, a + 0.3, -32.0)
+    add(p, 8.6, 9.0, -40.0)
+    add(p, 2.5, 8.0, -70.0)
+    for a, b in ((2.6, 4.0), (4.4, 7.7)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 2.4 <= b.start_s <= 2.6
+    assert 7.7 <= b.end_s <= 8.1
