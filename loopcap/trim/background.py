@@ -23,6 +23,8 @@ Its start, though, lies no earlier than where it rises out of the
 background: its first syllables stand over what the background reaches
 (``RISE_PCT``), and its onset before them keeps falling (``RISE_DB``); a
 word of a video's voice just before it rises on its own (:func:`_onset`).
+Its end lies no later than ``FADE_ON_S`` past where its last syllables'
+fade stops falling the same way.
 A word-final stop's release ("t", "k") comes after its closure, a silence
 longer than a syllable's dips, and stands no higher over the background than
 the last syllable's fading end: where the walk stopped just after a syllable
@@ -142,11 +144,16 @@ GAP_S = 0.2
 #: lowest it has come to.  A word of a video's voice or a chord of music
 #: just before the note is a rise of its own, and the walk over the
 #: background's median takes it in whenever it never falls to that median
-#: (issue 15: 0.1-0.9 s of a video's voice kept before the note).  The
-#: note's end is left where that walk puts it: a voice fades out more
-#: slowly than it sets in, and its fade goes on under the background's
-#: words beside it.
+#: (issue 15: 0.1-0.9 s of a video's voice kept before the note).  Its
+#: end likewise, after its last syllables, where its level stops falling...
 RISE_DB = 6.0
+#: ...then this much further (s), no further than the walk over the
+#: background's median: a voice fades out more slowly than it sets in, and
+#: its fade goes on under the background's words beside it (issue 15: a
+#: video's voice just after the note, 0.1-1.5 s of it kept; seeds 1-23:
+#: the voice's fade, to 40 dB under its peak, lasted up to 0.3 s past
+#: where the level stopped falling, 0.25 s cut it in two captures).
+FADE_ON_S = 0.45
 #: A note found over a background must peak this far (dB) over its median;
 #: else nothing stands clear of it and the capture is kept whole.
 MIN_SNR_DB = 15.0
@@ -383,37 +390,42 @@ def _over_probes(
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
-    start = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
-    return (a - pad, b + pad), median, group, b, start - pad
+    start, end = _onset(
+        edge, long, (a, b), loudest, clear, top + JOIN_DB, median + CLOSE_DB, params
+    )
+    return (a - pad, end + pad), median, group, end, start - pad
 
 
 def _onset(
     edge: np.ndarray,
     long: np.ndarray,
-    walked: int,
+    walked: tuple[int, int],
     loud: tuple[int, int],
     clear: float,
     join: float,
     close: float,
     params: TrimParams,
-) -> int:
-    """Where the note begins (chunk), no earlier than ``walked`` (where the
-    walk over the background's median stopped), from its loudest moments
-    ``loud`` (chunks) back: over its syllables, whose short levels
-    (``edge``) stand over ``clear`` (dBFS: what the background reaches),
-    across dips under that of up to ``GAP_S``, and quieter ones after a
-    pause whose ``long`` levels stand over ``join`` (see
-    :func:`~loopcap.trim.runs.walk`); then over its onset as long as the
-    level keeps falling towards ``close`` (``RISE_DB``, see
-    :func:`~loopcap.trim.runs.descend`).  A video's voice or music just
-    before the note rises again: a sound of its own, left out."""
+) -> tuple[int, int]:
+    """Where the note begins and ends (chunks [start, end)), within
+    ``walked`` (where the walk over the background's median stopped), from
+    its loudest moments ``loud`` (chunks) outwards: over its syllables,
+    whose short levels (``edge``) stand over ``clear`` (dBFS: what the
+    background reaches), across dips under that of up to ``GAP_S``, and
+    quieter ones after a pause whose ``long`` levels stand over ``join``
+    (see :func:`~loopcap.trim.runs.walk`); then over its onset and its
+    fading end as long as the level keeps falling towards ``close``
+    (``RISE_DB``, see :func:`~loopcap.trim.runs.descend`), and ``FADE_ON_S``
+    past that end.  A video's voice or music just before or after the note
+    rises again: a sound of its own, left out."""
     max_gap = round(params.max_pause_s / params.hop_s)
     # A quieter syllable after a pause joins as in the walk, by its long
     # level, but only where its short levels stand clear too: a quarter
     # second's level near the note's onset holds some of the note.
     joins = np.where(edge > clear, long, -np.inf)
-    start, _ = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
-    return max(walked, descend(edge, max(start, walked), -1, close, RISE_DB))
+    a, b = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
+    start = max(walked[0], descend(edge, max(a, walked[0]), -1, close, RISE_DB))
+    end = descend(edge, min(b, walked[1]) - 1, 1, close, RISE_DB) + 1
+    return start, min(walked[1], end + window_chunks(FADE_ON_S, params))
 
 
 def _release(

@@ -407,3 +407,25 @@ def test_a_videos_louder_words_in_a_long_lead_in_are_not_the_notes_quiet_syllabl
     assert b is not None and b.reason is None
     assert 2.4 <= b.start_s <= 2.6
     assert 7.7 <= b.end_s <= 8.1
+
+
+def test_a_videos_word_run_on_from_the_notes_fading_end_is_left_out():
+    # Another voice throughout, over a -60 dBFS floor: at the capture's
+    # ends -50 dBFS with a -35 dBFS word; after the note, a -42 dBFS word
+    # from 5.68 s to 7.2 s, 80 ms after the note's last syllable (to
+    # 5.6 s): the walk over the background's median (-50 dBFS) runs across
+    # that dip into it (7.3 s).  Its level stops falling at the dip and
+    # rises again: a sound of its own, left out past the note's fade
+    # (0.45 s; the note's own floor, buried, ends at 6.0 s).
+    p = chunk_powers(9.0, -60.0)
+    for a in (0.0, 8.7):
+        add(p, a, a + 0.3, -50.0)
+        add(p, a + 0.1, a + 0.2, -35.0)
+    add(p, 1.0, 6.0, -70.0)
+    for a, b in ((1.2, 3.0), (3.4, 5.6)):
+        add(p, a, b, -15.0)
+    add(p, 5.68, 7.2, -42.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 1.0 <= b.start_s <= 1.2
+    assert 5.9 <= b.end_s <= 6.3
