@@ -284,10 +284,12 @@ def _probed(
     15: a video's voice whose words, louder than the short probes reached,
     joined the note as its quiet syllables after a pause, 0.4-1.5 s of it
     kept before the note; seeds 1-23, 12 starts later, none earlier, no
-    speech cut).  Nothing else moves: with the probes of unequal length the
-    ends moved both ways and some a little into the note's fading last
-    syllable (within 40 dB of its peak)."""
-    best: tuple[tuple[int, int], tuple[int, int], int, int, float] | None = None
+    speech cut).  Its end stands where it is earlier, but no earlier than
+    its fade (see :func:`_onset`) found with those probes: their walk over
+    the median, which no longer joins the background's next word, stopped
+    a little short of the note's last syllable fading under it (within 40
+    dB of its peak) in two captures."""
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None = None
     first = window_chunks(PROBE_S, params)
     best_probes = (first, first)
     probe_s = PROBE_S
@@ -311,16 +313,22 @@ def _probed(
             if found is None:
                 break
             grown, grown_probes = found, (probes[0], probes[1])
-    return best_probes[0], (*best[:3], max(best[3], grown[3]), best[4])
+    # The note's start stands where it is later; its end where it is
+    # earlier, but no earlier than its fade found with the grown probes: a
+    # walk that no longer joins the background's next word stops short of
+    # the note's fading last syllable under it.
+    end = min(best[2], grown[5])
+    span = (best[0][0], end + round(PAD_S / params.hop_s))
+    return best_probes[0], (span, best[1], end, max(best[3], grown[3]), best[4])
 
 
 def _tried(
     edge: np.ndarray,
     long: np.ndarray,
     probes: tuple[int, int],
-    best: tuple[tuple[int, int], tuple[int, int], int, int, float] | None,
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None,
     params: TrimParams,
-) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float] | None, bool]:
+) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None, bool]:
     """What :func:`_over_probes` finds with ``probes`` (chunks at the
     capture's start and end), in the order :func:`_probed` keeps: the note's
     span, its loudest group, where the walk to its end stopped, where it
@@ -332,13 +340,13 @@ def _tried(
     found = _over_probes(edge, long, probes, params)
     if found is None:
         return None, False
-    (a, b), median, core, end, start = found
+    (a, b), median, core, end, start, fade = found
     if best is not None:
         peak = float(long[a:b].max())
         dropped = [long[best[0][0] : a], long[b : best[0][1]]]
         if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
             return None, True
-    return ((a, b), core, end, start, median), False
+    return ((a, b), core, end, start, median, fade), False
 
 
 def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | None:
@@ -352,12 +360,13 @@ def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | N
 
 def _over_probes(
     edge: np.ndarray, long: np.ndarray, probes: tuple[int, int], params: TrimParams
-) -> tuple[tuple[int, int], float, tuple[int, int], int, int] | None:
+) -> tuple[tuple[int, int], float, tuple[int, int], int, int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
-    where the walk to its end stopped (before ``PAD_S``) and where the note
-    begins, where it rises out of the background (:func:`_onset`, with
-    ``PAD_S``), the background measured on the first and last ``probes``
+    where the walk to its end stopped (before ``PAD_S``; no later than its
+    fade), where the note begins, where it rises out of the background
+    (:func:`_onset`, with ``PAD_S``), and where its fade ends (chunk, see
+    :func:`_onset`), the background measured on the first and last ``probes``
     chunks (the median on as many at each end, the shorter probe's length:
     else the longer probe would weigh its end's pauses more); None where
     that fails (see :func:`note_over_background`)."""
@@ -390,25 +399,24 @@ def _over_probes(
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
-    start, end = _onset(
-        edge, long, (a, b), loudest, clear, top + JOIN_DB, median + CLOSE_DB, params
-    )
-    return (a - pad, end + pad), median, group, end, start - pad
+    start, fade = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
+    end = min(b, fade)
+    return (a - pad, end + pad), median, group, end, start - pad, fade
 
 
 def _onset(
     edge: np.ndarray,
     long: np.ndarray,
-    walked: tuple[int, int],
+    walked: int,
     loud: tuple[int, int],
     clear: float,
     join: float,
     close: float,
     params: TrimParams,
 ) -> tuple[int, int]:
-    """Where the note begins and ends (chunks [start, end)), within
-    ``walked`` (where the walk over the background's median stopped), from
-    its loudest moments ``loud`` (chunks) outwards: over its syllables,
+    """Where the note begins, no earlier than ``walked`` (where the walk
+    over the background's median stopped), and where its fade ends (chunks
+    [start, end)), from its loudest moments ``loud`` (chunks) outwards: over its syllables,
     whose short levels (``edge``) stand over ``clear`` (dBFS: what the
     background reaches), across dips under that of up to ``GAP_S``, and
     quieter ones after a pause whose ``long`` levels stand over ``join``
@@ -423,9 +431,9 @@ def _onset(
     # second's level near the note's onset holds some of the note.
     joins = np.where(edge > clear, long, -np.inf)
     a, b = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
-    start = max(walked[0], descend(edge, max(a, walked[0]), -1, close, RISE_DB))
-    end = descend(edge, min(b, walked[1]) - 1, 1, close, RISE_DB) + 1
-    return start, min(walked[1], end + window_chunks(FADE_ON_S, params))
+    start = max(walked, descend(edge, max(a, walked), -1, close, RISE_DB))
+    end = descend(edge, b - 1, 1, close, RISE_DB) + 1
+    return start, end + window_chunks(FADE_ON_S, params)
 
 
 def _release(

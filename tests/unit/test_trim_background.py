@@ -429,3 +429,26 @@ def test_a_videos_word_run_on_from_the_notes_fading_end_is_left_out():
     assert b is not None and b.reason is None
     assert 1.0 <= b.start_s <= 1.2
     assert 5.9 <= b.end_s <= 6.3
+
+
+def test_the_videos_word_after_the_note_is_left_out_as_the_longer_probe_hears_it():
+    # As above (-32 dBFS words at 0.8-2.1 s, the note from 2.5 s), the
+    # note's voice ending at 7.2 s, its own floor at 7.5 s, a -34 dBFS word
+    # of the video at 7.45-7.85 s and a -40 dBFS one in the capture's last
+    # 0.3 s.  Probes of 0.6 s reach only -40 dBFS: the word joins the note
+    # (to 7.98 s), and 1.2 s ones would reach into it at the capture's end.
+    # A 1.2 s probe at its start only hears the louder words: the word is
+    # not the note's, which fades out by 0.45 s after its last syllable.
+    p = chunk_powers(8.5, -60.0)
+    add(p, 0.0, 0.3, -40.0)
+    for a in (0.8, 1.3, 1.8):
+        add(p, a, a + 0.3, -32.0)
+    add(p, 8.2, 8.5, -40.0)
+    add(p, 2.5, 7.5, -70.0)
+    for a, b in ((2.6, 4.0), (4.4, 7.2)):
+        add(p, a, b, -15.0)
+    add(p, 7.45, 7.85, -34.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 2.4 <= b.start_s <= 2.6
+    assert 7.5 <= b.end_s <= 7.8
