@@ -292,15 +292,20 @@ def _probed(
     best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None = None
     first = window_chunks(PROBE_S, params)
     best_probes = (first, first)
-    probe_s = PROBE_S
-    while probe_s <= MAX_PROBE_S + 1e-9:
-        probe = window_chunks(probe_s, params)
-        probe_s *= 2
-        found, near = _tried(edge, long, (probe, probe), best, params)
-        if near:
+    # Where no probes hold nothing of the note by its walk over the median,
+    # they may still by its onset and fade (see :func:`_over_probes`).
+    for relaxed in (False, True):
+        probe_s = PROBE_S
+        while probe_s <= MAX_PROBE_S + 1e-9:
+            probe = window_chunks(probe_s, params)
+            probe_s *= 2
+            found, near = _tried(edge, long, (probe, probe), best, params, relaxed)
+            if near:
+                break
+            if found is not None:
+                best, best_probes = found, (probe, probe)
+        if best is not None:
             break
-        if found is not None:
-            best, best_probes = found, (probe, probe)
     if best is None:
         return first, None
     longest = window_chunks(MAX_PROBE_S, params)
@@ -309,7 +314,7 @@ def _probed(
         while grown_probes[side] * 2 <= longest + 1:
             probes = list(grown_probes)
             probes[side] *= 2
-            found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params)
+            found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
             if found is None:
                 break
             grown, grown_probes = found, (probes[0], probes[1])
@@ -328,6 +333,7 @@ def _tried(
     probes: tuple[int, int],
     best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None,
     params: TrimParams,
+    relaxed: bool = False,
 ) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None, bool]:
     """What :func:`_over_probes` finds with ``probes`` (chunks at the
     capture's start and end), in the order :func:`_probed` keeps: the note's
@@ -337,7 +343,7 @@ def _tried(
     within ``NOTE_NEAR_DB`` of the note's loudest: a sentence of the note
     itself (its first words in a long lead-in), not the background; then
     the answer is None too."""
-    found = _over_probes(edge, long, probes, params)
+    found = _over_probes(edge, long, probes, params, relaxed)
     if found is None:
         return None, False
     (a, b), median, core, end, start, fade = found
@@ -359,7 +365,11 @@ def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | N
 
 
 def _over_probes(
-    edge: np.ndarray, long: np.ndarray, probes: tuple[int, int], params: TrimParams
+    edge: np.ndarray,
+    long: np.ndarray,
+    probes: tuple[int, int],
+    params: TrimParams,
+    relaxed: bool = False,
 ) -> tuple[tuple[int, int], float, tuple[int, int], int, int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
@@ -369,7 +379,9 @@ def _over_probes(
     :func:`_onset`), the background measured on the first and last ``probes``
     chunks (the median on as many at each end, the shorter probe's length:
     else the longer probe would weigh its end's pauses more); None where
-    that fails (see :func:`note_over_background`)."""
+    that fails (see :func:`note_over_background`).  ``relaxed``: the probes
+    need hold nothing of the note between its onset and its fade only, the
+    span then starting at its onset."""
     n = len(edge)
     head, tail = probes
     if head + tail + min(probes) > n:
@@ -394,13 +406,23 @@ def _over_probes(
     dip = round(DIP_S / params.hop_s)
     a, b = walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
-    if a - pad < head or n - b - pad < tail:
+    if not relaxed and (a - pad < head or n - b - pad < tail):
         return None
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
     start, fade = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
     end = min(b, fade)
+    if relaxed:
+        # The walk over the median ran into a probe (a video's voice that
+        # runs on into the note's lead-in or from its tail without a pause
+        # to the median): the note is where it rises out of the background
+        # and fades into it, and the probes hold none of it there, nor
+        # anything within NOTE_NEAR_DB of its loudest (else they may hold
+        # its first or last words: a note that fills the capture).
+        if start - pad < head or n - end - pad < tail or peak - top < NOTE_NEAR_DB:
+            return None
+        a = start
     return (a - pad, end + pad), median, group, end, start - pad, fade
 
 

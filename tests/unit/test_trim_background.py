@@ -452,3 +452,26 @@ def test_the_videos_word_after_the_note_is_left_out_as_the_longer_probe_hears_it
     assert b is not None and b.reason is None
     assert 2.4 <= b.start_s <= 2.6
     assert 7.5 <= b.end_s <= 7.8
+
+
+def test_a_video_that_runs_into_the_notes_lead_in_no_longer_keeps_it_whole():
+    # Another voice from the capture's first sample: a -36 dBFS word to
+    # 0.45 s, then -46 dBFS (never down to the -60 dBFS floor) until the
+    # note's voice (0.7-5.2 s, its own floor from 0.5 s, buried); at the
+    # capture's end -35 and -50 dBFS.  The walk over the background's
+    # median runs into the first probe, whatever its length: kept whole
+    # before.  The note rises out of the background at 0.45 s, and stands
+    # far clear of what the probes reach.
+    p = chunk_powers(7.0, -60.0)
+    add(p, 0.0, 0.15, -50.0)
+    add(p, 0.15, 0.45, -36.0)
+    add(p, 0.45, 0.7, -46.0)
+    add(p, 6.7, 6.8, -35.0)
+    add(p, 6.8, 7.0, -50.0)
+    add(p, 0.5, 5.5, -70.0)
+    for a, b in ((0.7, 2.5), (2.9, 5.2)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.3 <= b.start_s <= 0.7
+    assert 5.2 <= b.end_s <= 5.8
