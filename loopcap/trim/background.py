@@ -244,9 +244,10 @@ def note_over_background(
     hold nothing of the note give the best picture of it (a short probe may
     fall in a pause of a video's voice or between two drum hits).  A probe
     holds something of the note when the note found reaches into it, or when
-    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest.  The
-    note's start may then stand later, found with one probe grown longer
-    than the other (see :func:`_probed`)."""
+    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest.  Where
+    none do, the note's onset and fade, or unequal probes, may (see
+    :func:`_probed`); its edges may then stand further in, found with one
+    probe grown longer than the other."""
     edge = levels_db(powers, params, frame_s=EDGE_S)
     # Core and joins on longer windows: over a quarter second a background
     # (a drum hit, a syllable of another voice) varies far less than over
@@ -306,9 +307,15 @@ def _probed(
                 best, best_probes = found, (probe, probe)
         if best is not None:
             break
+    # Else a probe shorter at one end than at the other, the shortest first:
+    # a note near one of the capture's ends.
+    longest = window_chunks(MAX_PROBE_S, params)
+    lengths = [first * 2**k for k in range(4) if first * 2**k <= longest + 1]
+    pairs = sorted(((h, t) for h in lengths for t in lengths if h != t), key=lambda q: (sum(q), q))
+    for relaxed, (h, t) in ((r, q) for r in (False, True) for q in pairs if best is None):
+        best, best_probes = _tried(edge, long, (h, t), None, params, relaxed)[0], (h, t)
     if best is None:
         return first, None
-    longest = window_chunks(MAX_PROBE_S, params)
     grown, grown_probes = best, best_probes
     for side in (0, 1):
         while grown_probes[side] * 2 <= longest + 1:
@@ -324,7 +331,7 @@ def _probed(
     # the note's fading last syllable under it.
     end = min(best[2], grown[5])
     span = (best[0][0], end + round(PAD_S / params.hop_s))
-    return best_probes[0], (span, best[1], end, max(best[3], grown[3]), best[4])
+    return min(best_probes), (span, best[1], end, max(best[3], grown[3]), best[4])
 
 
 def _tried(

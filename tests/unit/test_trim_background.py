@@ -475,3 +475,25 @@ def test_a_video_that_runs_into_the_notes_lead_in_no_longer_keeps_it_whole():
     assert b is not None and b.reason is None
     assert 0.3 <= b.start_s <= 0.7
     assert 5.2 <= b.end_s <= 5.8
+
+
+def test_a_note_near_the_captures_start_is_found_with_a_longer_probe_at_its_end():
+    # Another voice throughout: -40 dBFS until the note's voice (0.45 s;
+    # its own floor from 0.35 s), after it -45 dBFS, then -38 dBFS from
+    # 5.5 s with a -30 dBFS word at 5.9-6.2 s.  Probes of 0.3 s reach only
+    # -38 dBFS: the word joins the note, which runs into the last probe;
+    # longer ones at both ends hold the note's first syllables.  A 0.3 s
+    # probe at the start and a 0.6 s one at the end hold all of the
+    # background's word and none of the note: kept whole before.
+    p = chunk_powers(6.5, -60.0)
+    add(p, 0.0, 0.45, -40.0)
+    add(p, 0.35, 5.3, -70.0)
+    for a, b in ((0.45, 2.5), (2.9, 5.0)):
+        add(p, a, b, -15.0)
+    add(p, 5.0, 5.5, -45.0)
+    add(p, 5.5, 6.5, -38.0)
+    add(p, 5.9, 6.2, -30.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.3 <= b.start_s <= 0.45
+    assert 5.0 <= b.end_s <= 5.5
