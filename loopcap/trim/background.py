@@ -314,6 +314,10 @@ def _probed(
     pairs = sorted(((h, t) for h in lengths for t in lengths if h != t), key=lambda q: (sum(q), q))
     for relaxed, (h, t) in ((r, q) for r in (False, True) for q in pairs if best is None):
         best, best_probes = _tried(edge, long, (h, t), None, params, relaxed)[0], (h, t)
+    # Else the same where only the note's own floor, buried (``PAD_S``),
+    # would reach into a probe.
+    for h, t in (q for q in [(f, f) for f in lengths] + pairs if best is None):
+        best, best_probes = _tried(edge, long, (h, t), None, params, True, True)[0], (h, t)
     if best is None:
         return first, None
     grown, grown_probes = best, best_probes
@@ -341,6 +345,7 @@ def _tried(
     best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None,
     params: TrimParams,
     relaxed: bool = False,
+    touch: bool = False,
 ) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None, bool]:
     """What :func:`_over_probes` finds with ``probes`` (chunks at the
     capture's start and end), in the order :func:`_probed` keeps: the note's
@@ -350,7 +355,7 @@ def _tried(
     within ``NOTE_NEAR_DB`` of the note's loudest: a sentence of the note
     itself (its first words in a long lead-in), not the background; then
     the answer is None too."""
-    found = _over_probes(edge, long, probes, params, relaxed)
+    found = _over_probes(edge, long, probes, params, relaxed, touch)
     if found is None:
         return None, False
     (a, b), median, core, end, start, fade = found
@@ -377,6 +382,7 @@ def _over_probes(
     probes: tuple[int, int],
     params: TrimParams,
     relaxed: bool = False,
+    touch: bool = False,
 ) -> tuple[tuple[int, int], float, tuple[int, int], int, int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
@@ -388,7 +394,8 @@ def _over_probes(
     else the longer probe would weigh its end's pauses more); None where
     that fails (see :func:`note_over_background`).  ``relaxed``: the probes
     need hold nothing of the note between its onset and its fade only, the
-    span then starting at its onset."""
+    span then starting at its onset; with ``touch``, only its own floor
+    (``PAD_S``) beyond them may lie in the probes."""
     n = len(edge)
     head, tail = probes
     if head + tail + min(probes) > n:
@@ -427,7 +434,8 @@ def _over_probes(
         # and fades into it, and the probes hold none of it there, nor
         # anything within NOTE_NEAR_DB of its loudest (else they may hold
         # its first or last words: a note that fills the capture).
-        if start - pad < head or n - end - pad < tail or peak - top < NOTE_NEAR_DB:
+        margin = 0 if touch else pad
+        if start - margin < head or n - end - margin < tail or peak - top < NOTE_NEAR_DB:
             return None
         a = start
     return (a - pad, end + pad), median, group, end, start - pad, fade

@@ -497,3 +497,25 @@ def test_a_note_near_the_captures_start_is_found_with_a_longer_probe_at_its_end(
     assert b is not None and b.reason is None
     assert 0.3 <= b.start_s <= 0.45
     assert 5.0 <= b.end_s <= 5.5
+
+
+def test_a_note_whose_own_floor_alone_would_reach_into_a_probe_is_found():
+    # As above, a video's voice running into the note's lead-in: -52 dBFS,
+    # a -36 dBFS word at 0.2-0.34 s, -46 dBFS until the note's voice
+    # (0.6-5.2 s); -52 dBFS from 5.6 s to the end.  The note rises out of
+    # the background at 0.34 s, 40 ms after the first probe (0.3 s) ends:
+    # only its own floor, buried (PAD_S), would reach into it.  Kept whole
+    # before.
+    p = chunk_powers(7.0, -60.0)
+    add(p, 0.0, 0.2, -52.0)
+    add(p, 0.2, 0.34, -36.0)
+    add(p, 0.34, 0.6, -46.0)
+    add(p, 5.6, 7.0, -52.0)
+    add(p, 6.75, 6.8, -35.0)
+    add(p, 0.4, 5.5, -70.0)
+    for a, b in ((0.6, 2.5), (2.9, 5.2)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.25 <= b.start_s <= 0.6
+    assert 5.2 <= b.end_s <= 5.8
