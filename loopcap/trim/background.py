@@ -22,7 +22,7 @@ background, and keeping it costs nothing while cutting a syllable would.
 Its start, though, lies no earlier than where it rises out of the
 background: its first syllables stand over what the background reaches
 (``RISE_PCT``), and its onset before them keeps falling (``RISE_DB``); a
-word of a video's voice just before it rises on its own (:func:`_onset`).
+word of a video's voice just before it rises on its own (:func:`~loopcap.trim.runs.rises`).
 Its end lies no later than ``FADE_ON_S`` past where its last syllables'
 fade stops falling the same way.
 A word-final stop's release ("t", "k") comes after its closure, a silence
@@ -57,7 +57,7 @@ from .levels import levels_db, median_of
 from .ownfloor import floor_limits
 from .params import TrimParams, window_chunks
 from .release import CLOSURE_S, RELEASE_S
-from .runs import descend, merge, reach, runs_of, walk
+from .runs import merge, reach, rises, runs_of, walk
 
 __all__ = [
     "BACKGROUND_REASON",
@@ -154,6 +154,8 @@ RISE_DB = 6.0
 #: the voice's fade, to 40 dB under its peak, lasted up to 0.3 s past
 #: where the level stopped falling, 0.25 s cut it in two captures).
 FADE_ON_S = 0.45
+#: Each probe grows on its own by these factors in turn (see :func:`_probed`).
+GROW_BY = (2.0, 1.5)
 #: A note found over a background must peak this far (dB) over its median;
 #: else nothing stands clear of it and the capture is kept whole.
 MIN_SNR_DB = 15.0
@@ -277,19 +279,21 @@ def _probed(
     begins and the background's median; None where nothing stands clear of
     the background (see :func:`note_over_background`).
 
-    Then each probe grows on its own, doubling up to ``MAX_PROBE_S`` while
-    it still holds nothing of the note: a note that lies nearer one of the
+    Then each probe grows on its own, by each factor of ``GROW_BY`` in
+    turn (from where the others left it), up to ``MAX_PROBE_S`` while it
+    still holds nothing of the note: a note that lies nearer one of the
     capture's ends leaves more of the background at the other, and the
     longer that probe, the more of the background's loudest words it holds.
     The note's start found with those probes stands where it is later (issue
     15: a video's voice whose words, louder than the short probes reached,
     joined the note as its quiet syllables after a pause, 0.4-1.5 s of it
-    kept before the note; seeds 1-23, 12 starts later, none earlier, no
-    speech cut).  Its end stands where it is earlier, but no earlier than
-    its fade (see :func:`_onset`) found with those probes: their walk over
-    the median, which no longer joins the background's next word, stopped
-    a little short of the note's last syllable fading under it (within 40
-    dB of its peak) in two captures."""
+    kept before the note), its end where it is earlier but no earlier than
+    its fade (see :func:`~loopcap.trim.runs.rises`) found with them: their
+    walk over the median, which no longer joins the background's next word,
+    stopped a little short of the note's last syllable fading under it
+    (within 40 dB of its peak) in two captures.  Probes that double only,
+    and then grow by half, each found edges the other did not (seeds 1-23:
+    18 captures better, none worse)."""
     best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None = None
     first = window_chunks(PROBE_S, params)
     best_probes = (first, first)
@@ -320,22 +324,22 @@ def _probed(
         best, best_probes = _tried(edge, long, (h, t), None, params, True, True)[0], (h, t)
     if best is None:
         return first, None
-    grown, grown_probes = best, best_probes
-    for side in (0, 1):
-        while grown_probes[side] * 2 <= longest + 1:
-            probes = list(grown_probes)
-            probes[side] *= 2
-            found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
-            if found is None:
-                break
-            grown, grown_probes = found, (probes[0], probes[1])
-    # The note's start stands where it is later; its end where it is
-    # earlier, but no earlier than its fade found with the grown probes: a
-    # walk that no longer joins the background's next word stops short of
-    # the note's fading last syllable under it.
-    end = min(best[2], grown[5])
+    # The note's start stands where it is latest, its end where it is
+    # earliest but no earlier than its fade, over probes grown each way.
+    start, end = best[3], best[2]
+    for factor in GROW_BY:
+        grown, grown_probes = best, best_probes
+        for side in (0, 1):
+            while round(grown_probes[side] * factor) <= longest + 1:
+                probes = list(grown_probes)
+                probes[side] = round(probes[side] * factor)
+                found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
+                if found is None:
+                    break
+                grown, grown_probes = found, (probes[0], probes[1])
+        start, end = max(start, grown[3]), min(end, grown[5])
     span = (best[0][0], end + round(PAD_S / params.hop_s))
-    return min(best_probes), (span, best[1], end, max(best[3], grown[3]), best[4])
+    return min(best_probes), (span, best[1], end, start, best[4])
 
 
 def _tried(
@@ -388,8 +392,8 @@ def _over_probes(
     median, that median, the note's loudest group (see :func:`_grow_core`),
     where the walk to its end stopped (before ``PAD_S``; no later than its
     fade), where the note begins, where it rises out of the background
-    (:func:`_onset`, with ``PAD_S``), and where its fade ends (chunk, see
-    :func:`_onset`), the background measured on the first and last ``probes``
+    (:func:`~loopcap.trim.runs.rises`, with ``PAD_S``), and where its fade ends (chunk, see
+    :func:`~loopcap.trim.runs.rises`), the background measured on the first and last ``probes``
     chunks (the median on as many at each end, the shorter probe's length:
     else the longer probe would weigh its end's pauses more); None where
     that fails (see :func:`note_over_background`).  ``relaxed``: the probes
@@ -425,7 +429,11 @@ def _over_probes(
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
-    start, fade = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
+    gap = round(GAP_S / params.hop_s)
+    start, fade = rises(
+        edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, max_gap, gap, RISE_DB
+    )
+    fade += window_chunks(FADE_ON_S, params)
     end = min(b, fade)
     if relaxed:
         # The walk over the median ran into a probe (a video's voice that
@@ -439,38 +447,6 @@ def _over_probes(
             return None
         a = start
     return (a - pad, end + pad), median, group, end, start - pad, fade
-
-
-def _onset(
-    edge: np.ndarray,
-    long: np.ndarray,
-    walked: int,
-    loud: tuple[int, int],
-    clear: float,
-    join: float,
-    close: float,
-    params: TrimParams,
-) -> tuple[int, int]:
-    """Where the note begins, no earlier than ``walked`` (where the walk
-    over the background's median stopped), and where its fade ends (chunks
-    [start, end)), from its loudest moments ``loud`` (chunks) outwards: over its syllables,
-    whose short levels (``edge``) stand over ``clear`` (dBFS: what the
-    background reaches), across dips under that of up to ``GAP_S``, and
-    quieter ones after a pause whose ``long`` levels stand over ``join``
-    (see :func:`~loopcap.trim.runs.walk`); then over its onset and its
-    fading end as long as the level keeps falling towards ``close``
-    (``RISE_DB``, see :func:`~loopcap.trim.runs.descend`), and ``FADE_ON_S``
-    past that end.  A video's voice or music just before or after the note
-    rises again: a sound of its own, left out."""
-    max_gap = round(params.max_pause_s / params.hop_s)
-    # A quieter syllable after a pause joins as in the walk, by its long
-    # level, but only where its short levels stand clear too: a quarter
-    # second's level near the note's onset holds some of the note.
-    joins = np.where(edge > clear, long, -np.inf)
-    a, b = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
-    start = max(walked, descend(edge, max(a, walked), -1, close, RISE_DB))
-    end = descend(edge, b - 1, 1, close, RISE_DB) + 1
-    return start, end + window_chunks(FADE_ON_S, params)
 
 
 def _release(

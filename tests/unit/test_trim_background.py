@@ -519,3 +519,23 @@ def test_a_note_whose_own_floor_alone_would_reach_into_a_probe_is_found():
     assert b is not None and b.reason is None
     assert 0.25 <= b.start_s <= 0.6
     assert 5.2 <= b.end_s <= 5.8
+
+
+def test_a_probe_grown_by_half_holds_a_videos_word_that_doubling_skips():
+    # Levels (dBFS, the same over short and long windows, one per 2.5 ms
+    # chunk): -60 dBFS; -40 dBFS words in the capture's first and last
+    # 0.3 s, a -32 dBFS word at 0.70-0.86 s, the note at 1.0-6.0 s.  Probes
+    # of 0.6 s hold none of the word, which joins the note as its quiet
+    # syllable (its start 0.62 s); doubled, the first reaches into the note.
+    # Grown by half (0.9 s) it holds the word: the note starts at 1.0 s,
+    # less its buried floor (PAD_S).
+    from loopcap.trim.background import _probed
+
+    levels = np.full(round(7.0 / HOP), -60.0)
+    for a, b, db in ((0.0, 0.3, -40.0), (0.7, 0.86, -32.0), (1.0, 6.0, -15.0), (6.7, 7.0, -40.0)):
+        levels[round(a / HOP) : round(b / HOP)] = db
+    probe, found = _probed(levels, levels, TrimParams())
+    assert found is not None
+    assert round(probe * HOP, 3) == 0.6
+    assert round(found[3] * HOP, 3) == 0.92
+    assert round(found[2] * HOP, 3) == 6.0
