@@ -277,7 +277,11 @@ def _probed(
     measured on, and what :func:`_over_probes` finds with them: the note's
     span, its loudest group, where the walk to its end stopped, where it
     begins and the background's median; None where nothing stands clear of
-    the background (see :func:`note_over_background`).
+    the background (see :func:`note_over_background`).  Where no equal
+    probes hold nothing of the note, they may by its onset and fade, then
+    unequal ones (the shortest first: a note near one of the capture's
+    ends), by its walk or by its onset and fade, then any where only its
+    buried floor would reach into them (see :func:`_over_probes`).
 
     Then each probe grows on its own, by each factor of ``GROW_BY`` in
     turn (from where the others left it), up to ``MAX_PROBE_S`` while it
