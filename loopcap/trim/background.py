@@ -22,7 +22,9 @@ background, and keeping it costs nothing while cutting a syllable would.
 Its start, though, lies no earlier than where it rises out of the
 background: its first syllables stand over what the background reaches
 (``RISE_PCT``), and its onset before them keeps falling (``RISE_DB``); a
-word of a video's voice just before it rises on its own (:func:`_onset`).
+word of a video's voice just before it rises on its own (:func:`~loopcap.trim.runs.rises`).
+Its end lies no later than ``FADE_ON_S`` past where its last syllables'
+fade stops falling the same way.
 A word-final stop's release ("t", "k") comes after its closure, a silence
 longer than a syllable's dips, and stands no higher over the background than
 the last syllable's fading end: where the walk stopped just after a syllable
@@ -55,7 +57,7 @@ from .levels import levels_db, median_of
 from .ownfloor import floor_limits
 from .params import TrimParams, window_chunks
 from .release import CLOSURE_S, RELEASE_S
-from .runs import descend, merge, reach, runs_of, walk
+from .runs import merge, reach, rises, runs_of, walk
 
 __all__ = [
     "BACKGROUND_REASON",
@@ -142,11 +144,18 @@ GAP_S = 0.2
 #: lowest it has come to.  A word of a video's voice or a chord of music
 #: just before the note is a rise of its own, and the walk over the
 #: background's median takes it in whenever it never falls to that median
-#: (issue 15: 0.1-0.9 s of a video's voice kept before the note).  The
-#: note's end is left where that walk puts it: a voice fades out more
-#: slowly than it sets in, and its fade goes on under the background's
-#: words beside it.
+#: (issue 15: 0.1-0.9 s of a video's voice kept before the note).  Its
+#: end likewise, after its last syllables, where its level stops falling...
 RISE_DB = 6.0
+#: ...then this much further (s), no further than the walk over the
+#: background's median: a voice fades out more slowly than it sets in, and
+#: its fade goes on under the background's words beside it (issue 15: a
+#: video's voice just after the note, 0.1-1.5 s of it kept; seeds 1-23:
+#: the voice's fade, to 40 dB under its peak, lasted up to 0.3 s past
+#: where the level stopped falling, 0.25 s cut it in two captures).
+FADE_ON_S = 0.45
+#: Each probe grows on its own by these factors in turn (see :func:`_probed`).
+GROW_BY = (2.0, 1.5)
 #: A note found over a background must peak this far (dB) over its median;
 #: else nothing stands clear of it and the capture is kept whole.
 MIN_SNR_DB = 15.0
@@ -237,7 +246,10 @@ def note_over_background(
     hold nothing of the note give the best picture of it (a short probe may
     fall in a pause of a video's voice or between two drum hits).  A probe
     holds something of the note when the note found reaches into it, or when
-    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest."""
+    the probe comes within ``PROBE_CLEAR_DB`` of the note's loudest.  Where
+    none do, the note's onset and fade, or unequal probes, may (see
+    :func:`_probed`); its edges may then stand further in, found with one
+    probe grown longer than the other."""
     edge = levels_db(powers, params, frame_s=EDGE_S)
     # Core and joins on longer windows: over a quarter second a background
     # (a drum hit, a syllable of another voice) varies far less than over
@@ -261,36 +273,106 @@ def note_over_background(
 def _probed(
     edge: np.ndarray, long: np.ndarray, params: TrimParams
 ) -> tuple[int, tuple[tuple[int, int], tuple[int, int], int, int, float] | None]:
-    """The probes' length (chunks) the background is best measured on, and
-    what :func:`_over_probes` finds with them: the note's span, its loudest
-    group, where the walk to its end stopped, where it begins and the
-    background's median; None where nothing stands clear of the background
-    (see :func:`note_over_background`)."""
-    best: tuple[int, int] | None = None
-    best_core = (0, 0)
-    best_probe = window_chunks(PROBE_S, params)
-    best_end, best_start, best_median = 0, 0, 0.0
-    probe_s = PROBE_S
-    while probe_s <= MAX_PROBE_S + 1e-9:
-        probe = window_chunks(probe_s, params)
-        found = _over_probes(edge, long, probe, params)
-        probe_s *= 2
-        if found is None:
-            continue
-        (a, b), median, core, end, start = found
-        if best is not None:
-            # What the longer probes drop must lie well under the note: else
-            # they hold a sentence of the note itself (its first words in a
-            # long lead-in), not the background.
-            peak = float(long[a:b].max())
-            dropped = [long[best[0] : a], long[b : best[1]]]
-            if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
+    """The probes' length (chunks, at either end) the background is best
+    measured on, and what :func:`_over_probes` finds with them: the note's
+    span, its loudest group, where the walk to its end stopped, where it
+    begins and the background's median; None where nothing stands clear of
+    the background (see :func:`note_over_background`).  Where no equal
+    probes hold nothing of the note, they may by its onset and fade, then
+    unequal ones (the shortest first: a note near one of the capture's
+    ends), by its walk or by its onset and fade, then any where only its
+    buried floor would reach into them (see :func:`_over_probes`).
+
+    Then each probe grows on its own, by each factor of ``GROW_BY`` in
+    turn (from where the others left it), up to ``MAX_PROBE_S`` while it
+    still holds nothing of the note: a note that lies nearer one of the
+    capture's ends leaves more of the background at the other, and the
+    longer that probe, the more of the background's loudest words it holds.
+    The note's start found with those probes stands where it is later (issue
+    15: a video's voice whose words, louder than the short probes reached,
+    joined the note as its quiet syllables after a pause, 0.4-1.5 s of it
+    kept before the note), its end where it is earlier but no earlier than
+    its fade (see :func:`~loopcap.trim.runs.rises`) found with them: their
+    walk over the median, which no longer joins the background's next word,
+    stopped a little short of the note's last syllable fading under it
+    (within 40 dB of its peak) in two captures.  Probes that double only,
+    and then grow by half, each found edges the other did not (seeds 1-23:
+    18 captures better, none worse)."""
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None = None
+    first = window_chunks(PROBE_S, params)
+    best_probes = (first, first)
+    # Where no probes hold nothing of the note by its walk over the median,
+    # they may still by its onset and fade (see :func:`_over_probes`).
+    for relaxed in (False, True):
+        probe_s = PROBE_S
+        while probe_s <= MAX_PROBE_S + 1e-9:
+            probe = window_chunks(probe_s, params)
+            probe_s *= 2
+            found, near = _tried(edge, long, (probe, probe), best, params, relaxed)
+            if near:
                 break
-        best, best_probe, best_core = (a, b), probe, core
-        best_end, best_start, best_median = end, start, median
+            if found is not None:
+                best, best_probes = found, (probe, probe)
+        if best is not None:
+            break
+    # Else a probe shorter at one end than at the other, the shortest first:
+    # a note near one of the capture's ends.
+    longest = window_chunks(MAX_PROBE_S, params)
+    lengths = [first * 2**k for k in range(4) if first * 2**k <= longest + 1]
+    pairs = sorted(((h, t) for h in lengths for t in lengths if h != t), key=lambda q: (sum(q), q))
+    for relaxed, (h, t) in ((r, q) for r in (False, True) for q in pairs if best is None):
+        best, best_probes = _tried(edge, long, (h, t), None, params, relaxed)[0], (h, t)
+    # Else the same where only the note's own floor, buried (``PAD_S``),
+    # would reach into a probe.
+    for h, t in (q for q in [(f, f) for f in lengths] + pairs if best is None):
+        best, best_probes = _tried(edge, long, (h, t), None, params, True, True)[0], (h, t)
     if best is None:
-        return best_probe, None
-    return best_probe, (best, best_core, best_end, best_start, best_median)
+        return first, None
+    # The note's start stands where it is latest, its end where it is
+    # earliest but no earlier than its fade, over probes grown each way.
+    start, end = best[3], best[2]
+    for factor in GROW_BY:
+        grown, grown_probes = best, best_probes
+        for side in (0, 1):
+            while round(grown_probes[side] * factor) <= longest + 1:
+                probes = list(grown_probes)
+                probes[side] = round(probes[side] * factor)
+                found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
+                if found is None:
+                    break
+                grown, grown_probes = found, (probes[0], probes[1])
+        start, end = max(start, grown[3]), min(end, grown[5])
+    span = (best[0][0], end + round(PAD_S / params.hop_s))
+    return min(best_probes), (span, best[1], end, start, best[4])
+
+
+def _tried(
+    edge: np.ndarray,
+    long: np.ndarray,
+    probes: tuple[int, int],
+    best: tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None,
+    params: TrimParams,
+    relaxed: bool = False,
+    touch: bool = False,
+) -> tuple[tuple[tuple[int, int], tuple[int, int], int, int, float, int] | None, bool]:
+    """What :func:`_over_probes` finds with ``probes`` (chunks at the
+    capture's start and end), in the order :func:`_probed` keeps: the note's
+    span, its loudest group, where the walk to its end stopped, where it
+    begins and the background's median (None where it fails), and whether
+    what the longer probes drop of the note found before (``best``) comes
+    within ``NOTE_NEAR_DB`` of the note's loudest: a sentence of the note
+    itself (its first words in a long lead-in), not the background; then
+    the answer is None too."""
+    found = _over_probes(edge, long, probes, params, relaxed, touch)
+    if found is None:
+        return None, False
+    (a, b), median, core, end, start, fade = found
+    if best is not None:
+        peak = float(long[a:b].max())
+        dropped = [long[best[0][0] : a], long[b : best[0][1]]]
+        if any(len(d) and float(d.max()) >= peak - NOTE_NEAR_DB for d in dropped):
+            return None, True
+    return ((a, b), core, end, start, median, fade), False
 
 
 def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | None:
@@ -303,21 +385,34 @@ def loudest_group(powers: np.ndarray, params: TrimParams) -> tuple[int, int] | N
 
 
 def _over_probes(
-    edge: np.ndarray, long: np.ndarray, probe: int, params: TrimParams
-) -> tuple[tuple[int, int], float, tuple[int, int], int, int] | None:
+    edge: np.ndarray,
+    long: np.ndarray,
+    probes: tuple[int, int],
+    params: TrimParams,
+    relaxed: bool = False,
+    touch: bool = False,
+) -> tuple[tuple[int, int], float, tuple[int, int], int, int, int] | None:
     """The note's span as far as the level stays over the background's
     median, that median, the note's loudest group (see :func:`_grow_core`),
-    where the walk to its end stopped (before ``PAD_S``) and where the note
-    begins, where it rises out of the background (:func:`_onset`, with
-    ``PAD_S``), the background measured on the first and last ``probe``
-    chunks; None where that fails (see :func:`note_over_background`)."""
+    where the walk to its end stopped (before ``PAD_S``; no later than its
+    fade), where the note begins, where it rises out of the background
+    (:func:`~loopcap.trim.runs.rises`, with ``PAD_S``), and where its fade ends (chunk, see
+    :func:`~loopcap.trim.runs.rises`), the background measured on the first and last ``probes``
+    chunks (the median on as many at each end, the shorter probe's length:
+    else the longer probe would weigh its end's pauses more); None where
+    that fails (see :func:`note_over_background`).  ``relaxed``: the probes
+    need hold nothing of the note between its onset and its fade only, the
+    span then starting at its onset; with ``touch``, only its own floor
+    (``PAD_S``) beyond them may lie in the probes."""
     n = len(edge)
-    if 3 * probe > n:
+    head, tail = probes
+    if head + tail + min(probes) > n:
         return None
     max_gap = round(params.max_pause_s / params.hop_s)
     outside = np.zeros(n, bool)
-    outside[:probe] = outside[n - probe :] = True
-    median = float(median_of(edge[outside]))
+    outside[:head] = outside[n - tail :] = True
+    even = min(probes)
+    median = float(median_of(np.concatenate([edge[:even], edge[n - even :]])))
     top = float(long[outside].max())
     grown = _grow_core(long, top + OPEN_DB, top + JOIN_DB, max_gap)
     if grown is None:
@@ -333,42 +428,29 @@ def _over_probes(
     dip = round(DIP_S / params.hop_s)
     a, b = walk(edge, a, b, median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
     pad = round(PAD_S / params.hop_s)
-    if a - pad < probe or n - b - pad < probe:
+    if not relaxed and (a - pad < head or n - b - pad < tail):
         return None
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
     clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
-    start = _onset(edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, params)
-    return (a - pad, b + pad), median, group, b, start - pad
-
-
-def _onset(
-    edge: np.ndarray,
-    long: np.ndarray,
-    walked: int,
-    loud: tuple[int, int],
-    clear: float,
-    join: float,
-    close: float,
-    params: TrimParams,
-) -> int:
-    """Where the note begins (chunk), no earlier than ``walked`` (where the
-    walk over the background's median stopped), from its loudest moments
-    ``loud`` (chunks) back: over its syllables, whose short levels
-    (``edge``) stand over ``clear`` (dBFS: what the background reaches),
-    across dips under that of up to ``GAP_S``, and quieter ones after a
-    pause whose ``long`` levels stand over ``join`` (see
-    :func:`~loopcap.trim.runs.walk`); then over its onset as long as the
-    level keeps falling towards ``close`` (``RISE_DB``, see
-    :func:`~loopcap.trim.runs.descend`).  A video's voice or music just
-    before the note rises again: a sound of its own, left out."""
-    max_gap = round(params.max_pause_s / params.hop_s)
-    # A quieter syllable after a pause joins as in the walk, by its long
-    # level, but only where its short levels stand clear too: a quarter
-    # second's level near the note's onset holds some of the note.
-    joins = np.where(edge > clear, long, -np.inf)
-    start, _ = walk(edge, *loud, clear, joins, join, max_gap, round(GAP_S / params.hop_s))
-    return max(walked, descend(edge, max(start, walked), -1, close, RISE_DB))
+    gap = round(GAP_S / params.hop_s)
+    start, fade = rises(
+        edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, max_gap, gap, RISE_DB
+    )
+    fade += window_chunks(FADE_ON_S, params)
+    end = min(b, fade)
+    if relaxed:
+        # The walk over the median ran into a probe (a video's voice that
+        # runs on into the note's lead-in or from its tail without a pause
+        # to the median): the note is where it rises out of the background
+        # and fades into it, and the probes hold none of it there, nor
+        # anything within NOTE_NEAR_DB of its loudest (else they may hold
+        # its first or last words: a note that fills the capture).
+        margin = 0 if touch else pad
+        if start - margin < head or n - end - margin < tail or peak - top < NOTE_NEAR_DB:
+            return None
+        a = start
+    return (a - pad, end + pad), median, group, end, start - pad, fade
 
 
 def _release(

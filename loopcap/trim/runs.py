@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["runs_of", "merge", "reach", "walk", "descend"]
+__all__ = ["runs_of", "merge", "reach", "walk", "descend", "rises"]
 
 
 def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -88,3 +88,35 @@ def descend(edge: np.ndarray, i: int, step: int, close: float, rise: float) -> i
         low = min(low, float(edge[j]))
         j += step
     return j - step
+
+
+def rises(
+    edge: np.ndarray,
+    long: np.ndarray,
+    walked: int,
+    loud: tuple[int, int],
+    clear: float,
+    join: float,
+    close: float,
+    max_gap: int,
+    gap: int,
+    rise: float,
+) -> tuple[int, int]:
+    """Where the note begins, no earlier than ``walked`` (where the walk
+    over the background's median stopped), and where its last syllables'
+    fade stops falling (chunks [start, end)), from its loudest moments
+    ``loud`` (chunks) outwards: over its syllables, whose short levels
+    (``edge``) stand over ``clear`` (dBFS: what the background reaches),
+    across dips under that of up to ``gap`` chunks, and quieter ones within
+    ``max_gap`` chunks whose ``long`` levels stand over ``join`` (see
+    :func:`walk`); then over its onset and its fade as long as the level
+    keeps falling towards ``close`` (never ``rise`` dB over the lowest, see
+    :func:`descend`).  A video's voice or music just before or after the
+    note rises again: a sound of its own, left out."""
+    # A quieter syllable after a pause joins as in the walk, by its long
+    # level, but only where its short levels stand clear too: a quarter
+    # second's level near the note's onset holds some of the note.
+    joins = np.where(edge > clear, long, -np.inf)
+    a, b = walk(edge, *loud, clear, joins, join, max_gap, gap)
+    start = max(walked, descend(edge, max(a, walked), -1, close, rise))
+    return start, descend(edge, b - 1, 1, close, rise) + 1

@@ -384,3 +384,158 @@ def test_the_notes_floor_stops_and_begins_to_the_chunk_next_to_a_gap():
     assert floor_gone(p, 0, 110, gone, params) == (0, 99)
     q = np.concatenate([p[100:], p[:100]])  # the gap at 0-19, a long note after it
     assert floor_gone(q, 0, 300, gone, params) == (21, 300)
+
+
+def test_a_videos_louder_words_in_a_long_lead_in_are_not_the_notes_quiet_syllables():
+    # Another voice throughout, over a -60 dBFS floor: a -40 dBFS word in
+    # the capture's first 0.3 s and its last 0.4 s, three -32 dBFS words at
+    # 0.8-2.1 s; the note from 2.5 s (its floor at -70 dBFS, buried) to
+    # 8.0 s, its voice at -15 dBFS from 2.6 s.  Probes of 0.6 s at both
+    # ends reach only -40 dBFS: the louder words joined the note as its
+    # quiet syllables after a pause (start at 0.71 s).  The lead-in is long
+    # enough for a 1.2 s probe, which holds one of them: they are the
+    # background's, and the note starts in its own lead-in.
+    p = chunk_powers(9.0, -60.0)
+    add(p, 0.0, 0.3, -40.0)
+    for a in (0.8, 1.3, 1.8):
+        add(p, a, a + 0.3, -32.0)
+    add(p, 8.6, 9.0, -40.0)
+    add(p, 2.5, 8.0, -70.0)
+    for a, b in ((2.6, 4.0), (4.4, 7.7)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 2.4 <= b.start_s <= 2.6
+    assert 7.7 <= b.end_s <= 8.1
+
+
+def test_a_videos_word_run_on_from_the_notes_fading_end_is_left_out():
+    # Another voice throughout, over a -60 dBFS floor: at the capture's
+    # ends -50 dBFS with a -35 dBFS word; after the note, a -42 dBFS word
+    # from 5.68 s to 7.2 s, 80 ms after the note's last syllable (to
+    # 5.6 s): the walk over the background's median (-50 dBFS) runs across
+    # that dip into it (7.3 s).  Its level stops falling at the dip and
+    # rises again: a sound of its own, left out past the note's fade
+    # (0.45 s; the note's own floor, buried, ends at 6.0 s).
+    p = chunk_powers(9.0, -60.0)
+    for a in (0.0, 8.7):
+        add(p, a, a + 0.3, -50.0)
+        add(p, a + 0.1, a + 0.2, -35.0)
+    add(p, 1.0, 6.0, -70.0)
+    for a, b in ((1.2, 3.0), (3.4, 5.6)):
+        add(p, a, b, -15.0)
+    add(p, 5.68, 7.2, -42.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 1.0 <= b.start_s <= 1.2
+    assert 5.9 <= b.end_s <= 6.3
+
+
+def test_the_videos_word_after_the_note_is_left_out_as_the_longer_probe_hears_it():
+    # As above (-32 dBFS words at 0.8-2.1 s, the note from 2.5 s), the
+    # note's voice ending at 7.2 s, its own floor at 7.5 s, a -34 dBFS word
+    # of the video at 7.45-7.85 s and a -40 dBFS one in the capture's last
+    # 0.3 s.  Probes of 0.6 s reach only -40 dBFS: the word joins the note
+    # (to 7.98 s), and 1.2 s ones would reach into it at the capture's end.
+    # A 1.2 s probe at its start only hears the louder words: the word is
+    # not the note's, which fades out by 0.45 s after its last syllable.
+    p = chunk_powers(8.5, -60.0)
+    add(p, 0.0, 0.3, -40.0)
+    for a in (0.8, 1.3, 1.8):
+        add(p, a, a + 0.3, -32.0)
+    add(p, 8.2, 8.5, -40.0)
+    add(p, 2.5, 7.5, -70.0)
+    for a, b in ((2.6, 4.0), (4.4, 7.2)):
+        add(p, a, b, -15.0)
+    add(p, 7.45, 7.85, -34.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 2.4 <= b.start_s <= 2.6
+    assert 7.5 <= b.end_s <= 7.8
+
+
+def test_a_video_that_runs_into_the_notes_lead_in_no_longer_keeps_it_whole():
+    # Another voice from the capture's first sample: a -36 dBFS word to
+    # 0.45 s, then -46 dBFS (never down to the -60 dBFS floor) until the
+    # note's voice (0.7-5.2 s, its own floor from 0.5 s, buried); at the
+    # capture's end -35 and -50 dBFS.  The walk over the background's
+    # median runs into the first probe, whatever its length: kept whole
+    # before.  The note rises out of the background at 0.45 s, and stands
+    # far clear of what the probes reach.
+    p = chunk_powers(7.0, -60.0)
+    add(p, 0.0, 0.15, -50.0)
+    add(p, 0.15, 0.45, -36.0)
+    add(p, 0.45, 0.7, -46.0)
+    add(p, 6.7, 6.8, -35.0)
+    add(p, 6.8, 7.0, -50.0)
+    add(p, 0.5, 5.5, -70.0)
+    for a, b in ((0.7, 2.5), (2.9, 5.2)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.3 <= b.start_s <= 0.7
+    assert 5.2 <= b.end_s <= 5.8
+
+
+def test_a_note_near_the_captures_start_is_found_with_a_longer_probe_at_its_end():
+    # Another voice throughout: -40 dBFS until the note's voice (0.45 s;
+    # its own floor from 0.35 s), after it -45 dBFS, then -38 dBFS from
+    # 5.5 s with a -30 dBFS word at 5.9-6.2 s.  Probes of 0.3 s reach only
+    # -38 dBFS: the word joins the note, which runs into the last probe;
+    # longer ones at both ends hold the note's first syllables.  A 0.3 s
+    # probe at the start and a 0.6 s one at the end hold all of the
+    # background's word and none of the note: kept whole before.
+    p = chunk_powers(6.5, -60.0)
+    add(p, 0.0, 0.45, -40.0)
+    add(p, 0.35, 5.3, -70.0)
+    for a, b in ((0.45, 2.5), (2.9, 5.0)):
+        add(p, a, b, -15.0)
+    add(p, 5.0, 5.5, -45.0)
+    add(p, 5.5, 6.5, -38.0)
+    add(p, 5.9, 6.2, -30.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.3 <= b.start_s <= 0.45
+    assert 5.0 <= b.end_s <= 5.5
+
+
+def test_a_note_whose_own_floor_alone_would_reach_into_a_probe_is_found():
+    # As above, a video's voice running into the note's lead-in: -52 dBFS,
+    # a -36 dBFS word at 0.2-0.34 s, -46 dBFS until the note's voice
+    # (0.6-5.2 s); -52 dBFS from 5.6 s to the end.  The note rises out of
+    # the background at 0.34 s, 40 ms after the first probe (0.3 s) ends:
+    # only its own floor, buried (PAD_S), would reach into it.  Kept whole
+    # before.
+    p = chunk_powers(7.0, -60.0)
+    add(p, 0.0, 0.2, -52.0)
+    add(p, 0.2, 0.34, -36.0)
+    add(p, 0.34, 0.6, -46.0)
+    add(p, 5.6, 7.0, -52.0)
+    add(p, 6.75, 6.8, -35.0)
+    add(p, 0.4, 5.5, -70.0)
+    for a, b in ((0.6, 2.5), (2.9, 5.2)):
+        add(p, a, b, -15.0)
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 0.25 <= b.start_s <= 0.6
+    assert 5.2 <= b.end_s <= 5.8
+
+
+def test_a_probe_grown_by_half_holds_a_videos_word_that_doubling_skips():
+    # Levels (dBFS, the same over short and long windows, one per 2.5 ms
+    # chunk): -60 dBFS; -40 dBFS words in the capture's first and last
+    # 0.3 s, a -32 dBFS word at 0.70-0.86 s, the note at 1.0-6.0 s.  Probes
+    # of 0.6 s hold none of the word, which joins the note as its quiet
+    # syllable (its start 0.62 s); doubled, the first reaches into the note.
+    # Grown by half (0.9 s) it holds the word: the note starts at 1.0 s,
+    # less its buried floor (PAD_S).
+    from loopcap.trim.background import _probed
+
+    levels = np.full(round(7.0 / HOP), -60.0)
+    for a, b, db in ((0.0, 0.3, -40.0), (0.7, 0.86, -32.0), (1.0, 6.0, -15.0), (6.7, 7.0, -40.0)):
+        levels[round(a / HOP) : round(b / HOP)] = db
+    probe, found = _probed(levels, levels, TrimParams())
+    assert found is not None
+    assert round(probe * HOP, 3) == 0.6
+    assert round(found[3] * HOP, 3) == 0.92
+    assert round(found[2] * HOP, 3) == 6.0
