@@ -303,6 +303,7 @@ def _probed(
     best_probes = (first, first)
     # Where no probes hold nothing of the note by its walk over the median,
     # they may still by its onset and fade (see :func:`_over_probes`).
+    mode = (False, False)  # (relaxed, touch) of the probes that found ``best``
     for relaxed in (False, True):
         probe_s = PROBE_S
         while probe_s <= MAX_PROBE_S + 1e-9:
@@ -312,7 +313,7 @@ def _probed(
             if near:
                 break
             if found is not None:
-                best, best_probes = found, (probe, probe)
+                best, best_probes, mode = found, (probe, probe), (relaxed, False)
         if best is not None:
             break
     # Else a probe shorter at one end than at the other, the shortest first:
@@ -322,26 +323,34 @@ def _probed(
     pairs = sorted(((h, t) for h in lengths for t in lengths if h != t), key=lambda q: (sum(q), q))
     for relaxed, (h, t) in ((r, q) for r in (False, True) for q in pairs if best is None):
         best, best_probes = _tried(edge, long, (h, t), None, params, relaxed)[0], (h, t)
+        mode = (relaxed, False)
     # Else the same where only the note's own floor, buried (``PAD_S``),
     # would reach into a probe.
     for h, t in (q for q in [(f, f) for f in lengths] + pairs if best is None):
         best, best_probes = _tried(edge, long, (h, t), None, params, True, True)[0], (h, t)
+        mode = (True, True)
     if best is None:
         return first, None
     # The note's start stands where it is latest, its end where it is
-    # earliest but no earlier than its fade, over probes grown each way.
+    # earliest but no earlier than its fade, over probes grown each way,
+    # tried as the probes that found the note were; grown probes whose
+    # loudest group is another sound (their top rose over the note's) found
+    # another note, and are not taken.
     start, end = best[3], best[2]
+    group = best[1]
     for factor in GROW_BY:
         grown, grown_probes = best, best_probes
         for side in (0, 1):
             while round(grown_probes[side] * factor) <= longest + 1:
                 probes = list(grown_probes)
                 probes[side] = round(probes[side] * factor)
-                found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
-                if found is None:
+                found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, *mode)
+                if found is None or found[1][1] <= group[0] or found[1][0] >= group[1]:
                     break
                 grown, grown_probes = found, (probes[0], probes[1])
         start, end = max(start, grown[3]), min(end, grown[5])
+    if start >= end:
+        start, end = best[3], best[2]
     span = (best[0][0], end + round(PAD_S / params.hop_s))
     return min(best_probes), (span, best[1], end, start, best[4])
 
