@@ -211,7 +211,8 @@ def leave_out_edge_sounds(
     audible_own = floor_db + params.close_db <= own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB
     # Dips lie at the note's floor where it lies far under its loudest, even
     # a few dB over the capture's (a hum's): a click's lead-in is one.
-    reference = own if own <= float(edge.max()) - OWN_FLOOR_DEPTH_DB else floor_db
+    at_floor = own > float(edge.max()) - OWN_FLOOR_DEPTH_DB  # dips at the capture's floor
+    reference = floor_db if at_floor else own
     # The note's quietest lies under the capture's floor: its own floor is
     # buried there (a note without pauses, a steady sound, has none).
     buried = own < floor_db + params.close_db
@@ -219,7 +220,7 @@ def leave_out_edge_sounds(
     if own - floor_db >= GONE_MIN_DB and not floor_held(middle[qa:qb], gone, floor_db, params):
         # Nor is a quietest stretch that falls halfway to the capture's floor
         # the note's floor: a quiet syllable and a gap between words.
-        audible_own, reference = False, floor_db
+        audible_own, reference, at_floor = False, floor_db, True
     if audible_own and own - floor_db >= GONE_MIN_DB and not any(narrowed):
         # The note's floor, once begun, goes on to its last sample: where
         # the level falls halfway to the capture's floor, the note is not
@@ -356,10 +357,10 @@ def leave_out_edge_sounds(
             under = reach((na, a + dips[k - 1][1]), na, half)
             if under > half + margin:  # else the sound fills every band
                 na = min(na, under)
-    elif k and audible is not None and (buried or reference == floor_db):
+    elif k and audible is not None and (buried or at_floor):
         # The note's floor is buried, or not told from its quiet syllables
-        # (it lies less than OWN_FLOOR_DEPTH_DB under its loudest), and the
-        # dips were looked for at the capture's floor: the dip holds that
+        # (it lies less than OWN_FLOOR_DEPTH_DB under its loudest, or is not
+        # held), and the dips were looked for at the capture's floor: the dip holds that
         # floor and perhaps the sound's faded tail; the note begins where
         # the dip's end stands over the floor's spectrum or, over 10 ms, its
         # level (less a margin): a faint first syllable under the hiss
@@ -397,7 +398,7 @@ def leave_out_edge_sounds(
             under = reach((a + dips[j + 1][0], nb), nb, half)
             if under < half - margin:
                 nb = max(nb, under)
-    elif j < len(dips) - 1 and audible is not None and (buried or reference == floor_db):
+    elif j < len(dips) - 1 and audible is not None and (buried or at_floor):
         d0, d1 = a + dips[j + 1][0], a + dips[j + 1][1]
         heard = max(audible(d0, d1), level_reach(powers, d0, d1, floor_db, params))
         nb = min(nb, max(d0, heard + (fade if heard > d0 else margin)))

@@ -12,12 +12,14 @@ music keeps above that median, the walk runs on past the note's end (issue
 where its level falls into the background also cut the clean voice's
 fading last 15-20 dB.  The detector hears where the speech is, by what it
 sounds like rather than how loud it is; its own edges are coarse (32 ms
-windows, and its probability falls up to 0.3 s before a fading voice ends),
-so it only bounds the note's edges: they end no later than ``MARGIN_S``
-past the last window it hears as speech, and start no earlier than
-``LEAD_S`` before the first, and stay where the walks put them inside
-those bounds.  Ending the note nearer the speech heard by the level (where
-it falls into the background inside the margin) was tried: it cut the
+windows, and the audible voice goes on up to 0.31 s after it stops hearing
+it), so it only bounds the note's edges: they end no later than
+``MARGIN_S`` past the last window it hears as speech (a blip heard apart
+after it, ``BLIP``, left out; never inside the note's loudest part,
+``REACH_S``), and start no earlier than ``LEAD_S`` before the first, and
+stay where the walks put them inside those bounds.  Ending the note
+nearer the speech heard by the level (where it falls into the background
+inside the margin) was tried: it cut the
 clean voice's fading end where the detector's probability fell early.  A
 video's voice is speech too: there the detector hears the background,
 bounds nothing, and the level rules alone decide.
@@ -235,9 +237,8 @@ def _last_heard(probs: np.ndarray, on: np.ndarray) -> int:
             phrases[-1][1], phrases[-1][2] = z, phrases[-1][2] + 1
         else:
             phrases.append([a, z, 1])
+    # Phrases lie APART_S or more from each other (nearer ones joined).
     while len(phrases) > 1 and phrases[-1][2] <= BLIP:
-        if phrases[-1][0] - phrases[-2][1] - 1 < apart:
-            break
         phrases.pop()
     return phrases[-1][1]
 

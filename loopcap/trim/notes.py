@@ -160,15 +160,18 @@ def find_bounds(
         # detector may still hear where the speech is: the capture is
         # bounded to it, by the same margins, where the capture's loudest
         # moments lie inside, and every sound the segmenter joined to its
-        # note as a voice (else it may have missed some of the note: a
+        # note as a voice (the end moved out to them where they end within
+        # REACH_S past the speech; else it may have missed some of the note: a
         # quieter sentence; seeds 1-21: six captures of 17 kept whole
         # bounded, no speech cut).  Every voice-like sound outside was tried
         # too: music that looks like a voice kept 3 of the 6 whole.
         bounded = bounds_of_speech(read, frames, samplerate, hop, (0, -(-frames // hop)))
-        joined = [seg.regions[i] for i in range(first, last + 1) if i != core]
-        inside = [_loudest(powers, params)] + [v for v in joined if seg.voice(*v)]
-        held = (min(v[0] for v in inside), max(v[1] for v in inside))
-        if bounded is not None and (bounded := _reaching(bounded, held, samplerate, hop)):
+        if bounded is not None:
+            joined = [seg.regions[i] for i in range(first, last + 1) if i != core]
+            inside = [_loudest(powers, params)] + [v for v in joined if seg.voice(*v)]
+            held = (min(v[0] for v in inside), max(v[1] for v in inside))
+            bounded = _reaching(bounded, held, samplerate, hop)
+        if bounded is not None:
             start, end = bounded[0] * hop, min(frames, bounded[1] * hop)
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it: keep the whole capture (the note found

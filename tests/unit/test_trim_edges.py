@@ -540,3 +540,18 @@ def test_a_chime_left_out_before_a_note_whose_floor_lies_near_its_voice_takes_th
         powers, 0, n, floor_db, params, low_share, lambda a, b: 500.0, audible=audible
     )
     assert at(0.55) <= na <= at(0.6) and nb == n
+
+    # The same backwards: the chime after the note, the hiss between them
+    # left out with it, up to where the note's floor ends (less a margin).
+    reverse = powers[::-1].copy()
+
+    def low_share_after(a: int, b: int) -> float:
+        return 0.01 if a >= n - at(0.15) else 0.9
+
+    def audible_after(start: int, bound: int) -> int:
+        return start
+
+    na, nb = leave_out_edge_sounds(
+        reverse, 0, n, floor_db, params, low_share_after, lambda a, b: 500.0, audible=audible_after
+    )
+    assert na == 0 and n - at(0.6) <= nb <= n - at(0.55)

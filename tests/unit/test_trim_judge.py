@@ -159,8 +159,17 @@ def test_a_blip_heard_apart_after_the_speech_does_not_hold_the_end_open(monkeypa
     word[hit : hit + BLIP + 1] = 0.8
     near = probs.copy()
     near[102 : 102 + BLIP] = 0.8
+    # At the edge of APART_S: a gap of whole windows under it joins the
+    # blip to the speech, one over it leaves the blip apart.
+    under, over = int(np.floor(APART_S / window_s)), int(np.ceil(APART_S / window_s))
+    joined = probs.copy()
+    joined[100 + under : 100 + under + BLIP] = 0.8
+    alone = probs.copy()
+    alone[100 + over : 100 + over + BLIP] = 0.8
     quiet = np.zeros(round(220 * window_s * SR), np.float32)
-    for p, last in ((probs, 100), (blips, 100), (word, hit + BLIP + 1), (near, 102 + BLIP)):
+    cases = [(probs, 100), (blips, 100), (word, hit + BLIP + 1), (near, 102 + BLIP)]
+    cases += [(joined, 100 + under + BLIP), (alone, 100)]
+    for p, last in cases:
         monkeypatch.setattr(judge, "speech_probs", lambda y, p=p: p)
         span = speech_span(lambda a, b: quiet[a:b], 0, len(quiet), SR)
         assert span is not None
