@@ -31,7 +31,14 @@ from .levels import levels_db
 from .params import TrimParams, window_chunks
 from .runs import runs_of
 
-__all__ = ["AROUND_SHARE", "SPEAKER_PAUSE_S", "plays_around", "quiet_ends", "settle_edge"]
+__all__ = [
+    "AROUND_SHARE",
+    "SPEAKER_PAUSE_S",
+    "plays_around",
+    "plays_beside",
+    "quiet_ends",
+    "settle_edge",
+]
 
 #: Levels over windows of this length (s): a syllable's, as the background
 #: model's short levels (:data:`~loopcap.trim.background.EDGE_S`).
@@ -81,15 +88,25 @@ def plays_around(
     ``AROUND_FRAME_S`` stand ``edge_db`` over the capture's floor
     (``floor_db``, dBFS) for ``AROUND_SHARE`` of the time, and fall under
     that for no longer than ``SPEAKER_PAUSE_S`` at a time."""
+    return all(plays_beside(powers, floor_db, span, params))
+
+
+def plays_beside(
+    powers: np.ndarray, floor_db: float, span: tuple[int, int], params: TrimParams
+) -> tuple[bool, bool]:
+    """Whether something plays before the note ``span`` (chunks), and
+    whether after it, each side told on its own as :func:`plays_around`
+    tells both."""
     a, b = span
     sound = levels_db(powers, params, frame_s=AROUND_FRAME_S) > floor_db + params.edge_db
     pause = window_chunks(SPEAKER_PAUSE_S, params)
-    for part in (sound[:a], sound[b:]):
+
+    def plays(part: np.ndarray) -> bool:
         if len(part) == 0 or float(np.mean(part)) < AROUND_SHARE:
             return False
-        if any(e - s > pause for s, e in runs_of(~part)):
-            return False
-    return True
+        return not any(e - s > pause for s, e in runs_of(~part))
+
+    return plays(sound[:a]), plays(sound[b:])
 
 
 def settle_edge(

@@ -323,7 +323,8 @@ def _probed(
     for relaxed, (h, t) in ((r, q) for r in (False, True) for q in pairs if best is None):
         best, best_probes = _tried(edge, long, (h, t), None, params, relaxed)[0], (h, t)
     # Else the same where only the note's own floor, buried (``PAD_S``),
-    # would reach into a probe.
+    # would reach into a probe; the probes then grow the same way.
+    touch = best is None
     for h, t in (q for q in [(f, f) for f in lengths] + pairs if best is None):
         best, best_probes = _tried(edge, long, (h, t), None, params, True, True)[0], (h, t)
     if best is None:
@@ -337,7 +338,9 @@ def _probed(
             while round(grown_probes[side] * factor) <= longest + 1:
                 probes = list(grown_probes)
                 probes[side] = round(probes[side] * factor)
-                found, _ = _tried(edge, long, (probes[0], probes[1]), grown, params, relaxed)
+                found, _ = _tried(
+                    edge, long, (probes[0], probes[1]), grown, params, relaxed or touch, touch
+                )
                 if found is None:
                     break
                 grown, grown_probes = found, (probes[0], probes[1])

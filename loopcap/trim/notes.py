@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .around import plays_around, quiet_ends, settle_edge
+from .around import plays_around, plays_beside, quiet_ends, settle_edge
 from .background import (
     BACKGROUND_REASON,
     CORE_S,
@@ -126,6 +126,8 @@ def find_bounds(
         # between its sentences (issue 15: its words joined to the note).
         model = note_over_background(powers, params, seg.floor)
         spans = model[0] is not None and plays_around(powers, seg.floor, model[0], params)
+        if model[0] is not None and not spans:
+            found = _one_side(found, model[0], seg)
     touches = found.start == 0 or found.end == frames
     if seg.steady and (spans or touches):
         # Silence at one end, and the note runs to the other without a
@@ -198,6 +200,25 @@ def find_bounds(
         if (start, end) != (found.start, found.end):
             return Bounds(start, end, seg.floor, samplerate, found.reason)
     return found
+
+
+def _one_side(found: Bounds, over: tuple[int, int], seg: Segmenter) -> Bounds:
+    """The note's edges (``found``, the segmenter's) where something plays
+    before it though not after it (``over``: its span in chunks as the
+    background model finds it): a video's voice that pauses at the
+    capture's end.  The start moves in to the model's, whose walk leaves
+    out the background's words that the segmenter joined to the note across
+    pauses at the capture's floor (issue 15: 0.55-2.1 s of a video's voice
+    kept).  The end stays: after the note, the model's walk stops no
+    earlier than its fade, not its last quiet syllables (seeds 1-23, moved
+    in where something plays after the note: a note's tail cut in two
+    captures, its speech in one)."""
+    if not plays_beside(seg.powers, seg.floor, over, seg.params)[0]:
+        return found
+    start = max(found.start, over[0] * seg.hop)
+    if start == found.start or start >= found.end:
+        return found
+    return Bounds(start, found.end, seg.floor, seg.samplerate, found.reason)
 
 
 def _voice(seg: Segmenter, stretch: tuple[int, int], grown: tuple[int, int]) -> bool:
