@@ -7,7 +7,13 @@ import numpy as np
 from trimsignals import SR, bounds_of, noise, place, voice
 
 from loopcap.trim import TrimParams
-from loopcap.trim.around import SPEAKER_PAUSE_S, plays_around, quiet_ends, settle_edge
+from loopcap.trim.around import (
+    SPEAKER_PAUSE_S,
+    plays_around,
+    plays_beside,
+    quiet_ends,
+    settle_edge,
+)
 from loopcap.trim.levels import chunk_powers
 
 HOP = TrimParams().hop_s
@@ -107,3 +113,22 @@ def test_an_edge_is_the_segmenters_where_both_agree_or_it_saw_a_sound():
     s = round(1.0 / HOP)
     assert settle_edge(p, -70.0, s, s - 10, -1, params) == s - 10
     assert settle_edge(p, -70.0, s, s - 100, -1, params) == s
+
+
+def test_a_video_heard_only_before_the_note_is_left_out_of_its_start():
+    # The video's voice plays from 0.4 s up to the note (3.0-5.3 s) and
+    # pauses after it, to the capture's end at 6.0 s: nothing plays around
+    # the note, and the segmenter joined the video's words, across their
+    # pauses at the capture's floor, to the note from 0.42 s.  The video
+    # plays before the note: its start is the background model's, at most
+    # the video's word that runs into the note's onset kept; its end stays
+    # the segmenter's.
+    for seed in (0, 1, 2):
+        x = place(video_from(0.4, 3.0, seconds=6.0, seed=seed), 3.0, NOTE)
+        p = powers_of(x)
+        span = (round(3.0 / HOP), round(5.3 / HOP))
+        assert plays_beside(p, -70.0, span, TrimParams()) == (True, False)
+        b = bounds_of(x)
+        assert b is not None and b.reason is None
+        assert 2.45 <= b.start_s <= 3.0
+        assert b.end_s == 5.3
