@@ -14,6 +14,7 @@ from loopcap.trim.around import (
     quiet_ends,
     settle_edge,
 )
+from loopcap.trim.background import note_over_background
 from loopcap.trim.levels import chunk_powers
 
 HOP = TrimParams().hop_s
@@ -132,3 +133,17 @@ def test_a_video_heard_only_before_the_note_is_left_out_of_its_start():
         assert b is not None and b.reason is None
         assert 2.45 <= b.start_s <= 3.0
         assert b.end_s == 5.3
+
+
+def test_probes_grow_where_only_the_notes_buried_floor_reaches_one():
+    # The note's fade (and 0.45 s past it) runs into the last probe, 0.5 s
+    # after the note: the model finds it only where its buried floor may lie
+    # in a probe.  Probes then still grow: the first, grown over the video's
+    # words, puts the note's start where it rises out of them, not at the
+    # video's first word (0.4 s).
+    for seed in (0, 2):
+        x = place(video_from(0.4, 3.0, seconds=5.8, seed=seed), 3.0, NOTE)
+        over = note_over_background(powers_of(x), TrimParams(), -70.0)[0]
+        assert over is not None
+        assert 2.45 <= over[0] * HOP <= 3.0
+        assert 5.3 <= over[1] * HOP <= 5.6
