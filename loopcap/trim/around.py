@@ -36,6 +36,7 @@ __all__ = [
     "SPEAKER_PAUSE_S",
     "plays_around",
     "plays_beside",
+    "paused_after",
     "quiet_ends",
     "settle_edge",
 ]
@@ -54,6 +55,10 @@ AROUND_SHARE = 0.15
 #: speaker's pause between sentences.  A note's lead-in or tail with nothing
 #: but its pre-roll, or a chime seconds away, has a longer silence.
 SPEAKER_PAUSE_S = 1.0
+#: A pause at the capture's floor this long (s) or longer, after the note
+#: as the background model finds it, parts the note from what the segmenter
+#: joined to it across that pause (see :func:`paused_after`).
+FLOOR_PAUSE_S = 0.15
 #: The background model's edge and the segmenter's agree when they lie
 #: this close (s): the model's padding past the last level it walked over
 #: (:data:`~loopcap.trim.background.PAD_S`).
@@ -132,3 +137,23 @@ def settle_edge(
         return found if out <= window_chunks(AGREE_S, params) else model
     level = levels_db(powers[min(found, model) : max(found, model)], params)
     return found if float(level.max()) > floor_db + params.open_db else model
+
+
+def paused_after(
+    powers: np.ndarray, floor_db: float, lo: int, hi: int, params: TrimParams
+) -> int | None:
+    """Where the first pause at the capture's floor (``floor_db``, dBFS;
+    levels over ``AROUND_FRAME_S`` no more than ``edge_db`` over it) of at
+    least ``FLOOR_PAUSE_S`` in chunks [lo, hi) begins, when something
+    sounds again after it before ``hi``; else None.  Between the note's end
+    as the background model finds it (``lo``) and the segmenter's
+    (``hi``), such a pause parts the note from a sound the segmenter joined
+    to it: a video's next words."""
+    if hi <= lo:
+        return None
+    quiet = levels_db(powers, params, frame_s=AROUND_FRAME_S)[lo:hi] <= floor_db + params.edge_db
+    pause = window_chunks(FLOOR_PAUSE_S, params)
+    for s, e in runs_of(quiet):
+        if e - s >= pause and e < hi - lo:
+            return lo + s
+    return None

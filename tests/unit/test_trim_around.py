@@ -147,3 +147,17 @@ def test_probes_grow_where_only_the_notes_buried_floor_reaches_one():
         assert over is not None
         assert 2.45 <= over[0] * HOP <= 3.0
         assert 5.3 <= over[1] * HOP <= 5.6
+
+
+def test_a_video_heard_only_after_the_note_is_left_out_past_its_first_pause():
+    # The note (0.6-2.9 s) with 0.6 s of quiet lead-in; the video's voice
+    # begins after it and plays to the capture's end.  The segmenter joined
+    # the video's words to the note across their pauses at the capture's
+    # floor; the background model's end lies before one of those pauses,
+    # and the note ends there: the video's words after it are left out.
+    for start_s, seed in ((3.4, 0), (3.6, 3)):
+        x = place(video_from(start_s, 6.0, seconds=6.4, seed=seed), 0.6, NOTE)
+        b = bounds_of(x)
+        assert b is not None and b.reason is None
+        assert b.start_s == 0.6
+        assert 2.9 <= b.end_s <= 3.5
