@@ -213,8 +213,8 @@ def _one_side(found: Bounds, over: tuple[int, int], seg: Segmenter) -> Bounds:
     the note, the end moves in only to the first such pause after the
     model's end (see :func:`~loopcap.trim.around.paused_after`): that end
     stands no earlier than the note's fade, not its last quiet syllables
-    (seeds 1-23, the end moved to the model's: a note's tail cut in four
-    captures, its speech in one; to the pause: 1.3 s of a video's voice
+    (seeds 1-23, the end moved to the model's: the note cut short in five
+    captures, its speech in two; to the pause: 1.3 s of a video's voice
     left out in one, none worse)."""
     before, after = plays_beside(seg.powers, seg.floor, over, seg.params)
     hop = seg.hop
