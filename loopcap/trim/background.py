@@ -334,9 +334,9 @@ def _probed(
     # The note's start stands where it is latest, its end where it is
     # earliest but no earlier than its fade, over probes grown each way.
     start, end = best[3], best[2]
-    for factor in GROW_BY:
+    for factor, sides in ((f, o) for f in GROW_BY for o in ((0, 1), (1, 0))):
         grown, grown_probes = best, best_probes
-        for side in (0, 1):
+        for side in sides:
             while round(grown_probes[side] * factor) <= longest + 1:
                 probes = list(grown_probes)
                 probes[side] = round(probes[side] * factor)
