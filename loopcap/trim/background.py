@@ -284,7 +284,9 @@ def _probed(
     buried floor would reach into them (see :func:`_over_probes`).
 
     Then each probe grows on its own, by each factor of ``GROW_BY`` in
-    turn (from where the others left it), up to ``MAX_PROBE_S`` while it
+    turn (from where the other left it; the first probe first, then the
+    last first: one grown may keep the other from growing, seeds 1-23: 5
+    captures better), up to ``MAX_PROBE_S`` while it
     still holds nothing of the note: a note that lies nearer one of the
     capture's ends leaves more of the background at the other, and the
     longer that probe, the more of the background's loudest words it holds.
