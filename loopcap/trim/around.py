@@ -38,6 +38,7 @@ __all__ = [
     "plays_beside",
     "paused_after",
     "quiet_ends",
+    "quiet_sides",
     "settle_edge",
 ]
 
@@ -71,10 +72,17 @@ def quiet_ends(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
     floor, ``floor_db``): then nothing plays around the note (see
     :func:`plays_around`), told from those two stretches alone, without the
     background model."""
+    return any(quiet_sides(powers, floor_db, params))
+
+
+def quiet_sides(powers: np.ndarray, floor_db: float, params: TrimParams) -> tuple[bool, bool]:
+    """Whether the capture's first and whether its last ``SPEAKER_PAUSE_S``
+    is silent throughout (see :func:`quiet_ends`); neither in a capture of
+    two such stretches or less."""
     pause = window_chunks(SPEAKER_PAUSE_S, params)
     n = len(powers)
     if n <= 2 * pause:
-        return False
+        return False, False
     threshold = floor_db + params.edge_db
 
     def silent(lo: int, hi: int) -> bool:
@@ -82,7 +90,7 @@ def quiet_ends(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
             (levels_db(powers[lo:hi], params, frame_s=AROUND_FRAME_S) > threshold).any()
         )
 
-    return silent(0, pause + 1) or silent(n - pause - 1, n)
+    return silent(0, pause + 1), silent(n - pause - 1, n)
 
 
 def plays_around(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .around import paused_after, plays_around, plays_beside, quiet_ends, settle_edge
+from .around import AGREE_S, paused_after, plays_around, plays_beside, quiet_sides, settle_edge
 from .background import (
     BACKGROUND_REASON,
     CORE_S,
@@ -120,7 +120,15 @@ def find_bounds(
     unsteady = not seg.steady and sounds_at_an_end(powers, seg.floor, params)
     spans = unsteady or spans_capture(powers, seg.floor, span, seg.regions, params)
     model = None
-    if not spans and not quiet_ends(powers, seg.floor, params):
+    quiet = quiet_sides(powers, seg.floor, params)
+    if not spans and quiet[0] != quiet[1]:
+        # Silent at one end only: a video's voice may still play up to the
+        # note from the other (its words joined to the note across pauses
+        # at the capture's floor), though nothing plays around it.
+        one = note_over_background(powers, params, seg.floor)[0]
+        if one is not None:
+            found = _one_side(found, one, seg)
+    if not spans and not any(quiet):
         # Quiet at an end, yet a background may play all around the note: a
         # video's voice that begins just after the capture does, in a pause
         # between its sentences (issue 15: its words joined to the note).
@@ -218,7 +226,9 @@ def _one_side(found: Bounds, over: tuple[int, int], seg: Segmenter) -> Bounds:
     left out in one, none worse)."""
     before, after = plays_beside(seg.powers, seg.floor, over, seg.params)
     hop = seg.hop
-    start = max(found.start, over[0] * hop) if before else found.start
+    # Within AGREE_S, both found the same edge: the outer one stands.
+    agree = round(AGREE_S * seg.samplerate)
+    start = over[0] * hop if before and over[0] * hop > found.start + agree else found.start
     end = found.end
     if after:
         fb = -(-found.end // hop)

@@ -12,6 +12,7 @@ from loopcap.trim.around import (
     plays_around,
     plays_beside,
     quiet_ends,
+    quiet_sides,
     settle_edge,
 )
 from loopcap.trim.background import note_over_background
@@ -161,3 +162,17 @@ def test_a_video_heard_only_after_the_note_is_left_out_past_its_first_pause():
         assert b is not None and b.reason is None
         assert b.start_s == 0.6
         assert 2.9 <= b.end_s <= 3.5
+
+
+def test_a_video_heard_before_the_note_is_left_out_though_the_capture_ends_silent():
+    # As above, but the capture runs on 1.2-2.7 s past the note in silence:
+    # its last second is quiet, which alone tells that nothing plays around
+    # the note, yet the video's words before it are still left out.
+    for seconds in (6.5, 8.0):
+        for seed in (0, 1):
+            x = place(video_from(0.4, 3.0, seconds=seconds, seed=seed), 3.0, NOTE)
+            assert quiet_sides(powers_of(x), -70.0, TrimParams()) == (False, True)
+            b = bounds_of(x)
+            assert b is not None and b.reason is None
+            assert 2.45 <= b.start_s <= 3.0
+            assert b.end_s == 5.3
