@@ -20,6 +20,13 @@ but its quiet lead-in and tail (its own floor lies inside the span the
 background model finds), and a notification sound lasts 1.5 s at most,
 with seconds of silence between it and the capture's ends or the note.
 
+A background heard on one side of the note only (a video's voice that
+pauses at the capture's other end, or after the note until the capture
+ends silent) is told the same way, side by side (:func:`plays_beside`):
+there the note's edge on that side is the background model's (see
+``find_bounds``), the end only up to the first pause at the capture's
+floor after it (:func:`paused_after`).
+
 Positions are chunk indices ``[start, end)``; levels in dBFS.
 """
 
