@@ -20,6 +20,13 @@ but its quiet lead-in and tail (its own floor lies inside the span the
 background model finds), and a notification sound lasts 1.5 s at most,
 with seconds of silence between it and the capture's ends or the note.
 
+A background heard on one side of the note only (a video's voice that
+pauses at the capture's other end, or after the note until the capture
+ends silent) is told the same way, side by side (:func:`plays_beside`):
+there the note's edge on that side is the background model's (see
+``find_bounds``), the end only up to the first pause at the capture's
+floor after it (:func:`paused_after`).
+
 Positions are chunk indices ``[start, end)``; levels in dBFS.
 """
 
@@ -31,7 +38,16 @@ from .levels import levels_db
 from .params import TrimParams, window_chunks
 from .runs import runs_of
 
-__all__ = ["AROUND_SHARE", "SPEAKER_PAUSE_S", "plays_around", "quiet_ends", "settle_edge"]
+__all__ = [
+    "AROUND_SHARE",
+    "SPEAKER_PAUSE_S",
+    "plays_around",
+    "plays_beside",
+    "paused_after",
+    "quiet_ends",
+    "quiet_sides",
+    "settle_edge",
+]
 
 #: Levels over windows of this length (s): a syllable's, as the background
 #: model's short levels (:data:`~loopcap.trim.background.EDGE_S`).
@@ -47,6 +63,10 @@ AROUND_SHARE = 0.15
 #: speaker's pause between sentences.  A note's lead-in or tail with nothing
 #: but its pre-roll, or a chime seconds away, has a longer silence.
 SPEAKER_PAUSE_S = 1.0
+#: A pause at the capture's floor this long (s) or longer, after the note
+#: as the background model finds it, parts the note from what the segmenter
+#: joined to it across that pause (see :func:`paused_after`).
+FLOOR_PAUSE_S = 0.15
 #: The background model's edge and the segmenter's agree when they lie
 #: this close (s): the model's padding past the last level it walked over
 #: (:data:`~loopcap.trim.background.PAD_S`).
@@ -59,10 +79,17 @@ def quiet_ends(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
     floor, ``floor_db``): then nothing plays around the note (see
     :func:`plays_around`), told from those two stretches alone, without the
     background model."""
+    return any(quiet_sides(powers, floor_db, params))
+
+
+def quiet_sides(powers: np.ndarray, floor_db: float, params: TrimParams) -> tuple[bool, bool]:
+    """Whether the capture's first and whether its last ``SPEAKER_PAUSE_S``
+    is silent throughout (see :func:`quiet_ends`); neither in a capture of
+    two such stretches or less."""
     pause = window_chunks(SPEAKER_PAUSE_S, params)
     n = len(powers)
     if n <= 2 * pause:
-        return False
+        return False, False
     threshold = floor_db + params.edge_db
 
     def silent(lo: int, hi: int) -> bool:
@@ -70,7 +97,7 @@ def quiet_ends(powers: np.ndarray, floor_db: float, params: TrimParams) -> bool:
             (levels_db(powers[lo:hi], params, frame_s=AROUND_FRAME_S) > threshold).any()
         )
 
-    return silent(0, pause + 1) or silent(n - pause - 1, n)
+    return silent(0, pause + 1), silent(n - pause - 1, n)
 
 
 def plays_around(
@@ -81,15 +108,25 @@ def plays_around(
     ``AROUND_FRAME_S`` stand ``edge_db`` over the capture's floor
     (``floor_db``, dBFS) for ``AROUND_SHARE`` of the time, and fall under
     that for no longer than ``SPEAKER_PAUSE_S`` at a time."""
+    return all(plays_beside(powers, floor_db, span, params))
+
+
+def plays_beside(
+    powers: np.ndarray, floor_db: float, span: tuple[int, int], params: TrimParams
+) -> tuple[bool, bool]:
+    """Whether something plays before the note ``span`` (chunks), and
+    whether after it, each side told on its own as :func:`plays_around`
+    tells both."""
     a, b = span
     sound = levels_db(powers, params, frame_s=AROUND_FRAME_S) > floor_db + params.edge_db
     pause = window_chunks(SPEAKER_PAUSE_S, params)
-    for part in (sound[:a], sound[b:]):
+
+    def plays(part: np.ndarray) -> bool:
         if len(part) == 0 or float(np.mean(part)) < AROUND_SHARE:
             return False
-        if any(e - s > pause for s, e in runs_of(~part)):
-            return False
-    return True
+        return not any(e - s > pause for s, e in runs_of(~part))
+
+    return plays(sound[:a]), plays(sound[b:])
 
 
 def settle_edge(
@@ -115,3 +152,23 @@ def settle_edge(
         return found if out <= window_chunks(AGREE_S, params) else model
     level = levels_db(powers[min(found, model) : max(found, model)], params)
     return found if float(level.max()) > floor_db + params.open_db else model
+
+
+def paused_after(
+    powers: np.ndarray, floor_db: float, lo: int, hi: int, params: TrimParams
+) -> int | None:
+    """Where the first pause at the capture's floor (``floor_db``, dBFS;
+    levels over ``AROUND_FRAME_S`` no more than ``edge_db`` over it) of at
+    least ``FLOOR_PAUSE_S`` in chunks [lo, hi) begins, when something
+    sounds again after it before ``hi``; else None.  Between the note's end
+    as the background model finds it (``lo``) and the segmenter's
+    (``hi``), such a pause parts the note from a sound the segmenter joined
+    to it: a video's next words."""
+    if hi <= lo:
+        return None
+    quiet = levels_db(powers, params, frame_s=AROUND_FRAME_S)[lo:hi] <= floor_db + params.edge_db
+    pause = window_chunks(FLOOR_PAUSE_S, params)
+    for s, e in runs_of(quiet):
+        if e - s >= pause and e < hi - lo:
+            return lo + s
+    return None

@@ -7,7 +7,15 @@ import numpy as np
 from trimsignals import SR, bounds_of, noise, place, voice
 
 from loopcap.trim import TrimParams
-from loopcap.trim.around import SPEAKER_PAUSE_S, plays_around, quiet_ends, settle_edge
+from loopcap.trim.around import (
+    SPEAKER_PAUSE_S,
+    plays_around,
+    plays_beside,
+    quiet_ends,
+    quiet_sides,
+    settle_edge,
+)
+from loopcap.trim.background import note_over_background
 from loopcap.trim.levels import chunk_powers
 
 HOP = TrimParams().hop_s
@@ -107,3 +115,64 @@ def test_an_edge_is_the_segmenters_where_both_agree_or_it_saw_a_sound():
     s = round(1.0 / HOP)
     assert settle_edge(p, -70.0, s, s - 10, -1, params) == s - 10
     assert settle_edge(p, -70.0, s, s - 100, -1, params) == s
+
+
+def test_a_video_heard_only_before_the_note_is_left_out_of_its_start():
+    # The video's voice plays from 0.4 s up to the note (3.0-5.3 s) and
+    # pauses after it, to the capture's end at 6.0 s: nothing plays around
+    # the note, and the segmenter joined the video's words, across their
+    # pauses at the capture's floor, to the note from 0.42 s.  The video
+    # plays before the note: its start is the background model's, at most
+    # the video's word that runs into the note's onset kept; its end stays
+    # the segmenter's.
+    for seed in (0, 1, 2):
+        x = place(video_from(0.4, 3.0, seconds=6.0, seed=seed), 3.0, NOTE)
+        p = powers_of(x)
+        span = (round(3.0 / HOP), round(5.3 / HOP))
+        assert plays_beside(p, -70.0, span, TrimParams()) == (True, False)
+        b = bounds_of(x)
+        assert b is not None and b.reason is None
+        assert 2.45 <= b.start_s <= 3.0
+        assert b.end_s == 5.3
+
+
+def test_probes_grow_where_only_the_notes_buried_floor_reaches_one():
+    # The note's fade (and 0.45 s past it) runs into the last probe, 0.5 s
+    # after the note: the model finds it only where its buried floor may lie
+    # in a probe.  Probes then still grow: the first, grown over the video's
+    # words, puts the note's start where it rises out of them, not at the
+    # video's first word (0.4 s).
+    for seed in (0, 2):
+        x = place(video_from(0.4, 3.0, seconds=5.8, seed=seed), 3.0, NOTE)
+        over = note_over_background(powers_of(x), TrimParams(), -70.0)[0]
+        assert over is not None
+        assert 2.45 <= over[0] * HOP <= 3.0
+        assert 5.3 <= over[1] * HOP <= 5.6
+
+
+def test_a_video_heard_only_after_the_note_is_left_out_past_its_first_pause():
+    # The note (0.6-2.9 s) with 0.6 s of quiet lead-in; the video's voice
+    # begins after it and plays to the capture's end.  The segmenter joined
+    # the video's words to the note across their pauses at the capture's
+    # floor; the background model's end lies before one of those pauses,
+    # and the note ends there: the video's words after it are left out.
+    for start_s, seed in ((3.4, 0), (3.6, 3)):
+        x = place(video_from(start_s, 6.0, seconds=6.4, seed=seed), 0.6, NOTE)
+        b = bounds_of(x)
+        assert b is not None and b.reason is None
+        assert b.start_s == 0.6
+        assert 2.9 <= b.end_s <= 3.5
+
+
+def test_a_video_heard_before_the_note_is_left_out_though_the_capture_ends_silent():
+    # As above, but the capture runs on 1.2-2.7 s past the note in silence:
+    # its last second is quiet, which alone tells that nothing plays around
+    # the note, yet the video's words before it are still left out.
+    for seconds in (6.5, 8.0):
+        for seed in (0, 1):
+            x = place(video_from(0.4, 3.0, seconds=seconds, seed=seed), 3.0, NOTE)
+            assert quiet_sides(powers_of(x), -70.0, TrimParams()) == (False, True)
+            b = bounds_of(x)
+            assert b is not None and b.reason is None
+            assert 2.45 <= b.start_s <= 3.0
+            assert b.end_s == 5.3
