@@ -371,7 +371,8 @@ def _tried(
     """What :func:`_over_probes` finds with ``probes`` (chunks at the
     capture's start and end), in the order :func:`_probed` keeps: the note's
     span, its loudest group, where the walk to its end stopped, where it
-    begins and the background's median (None where it fails), and whether
+    begins, the background's median and where its fade ends, ``FADE_ON_S``
+    on (None where it fails), and whether
     what the longer probes drop of the note found before (``best``) comes
     within ``NOTE_NEAR_DB`` of the note's loudest: a sentence of the note
     itself (its first words in a long lead-in), not the background; then
@@ -409,9 +410,10 @@ def _over_probes(
     median, that median, the note's loudest group (see :func:`_grow_core`),
     where the walk to its end stopped (before ``PAD_S``; no later than its
     fade), where the note begins, where it rises out of the background
-    (:func:`~loopcap.trim.runs.rises`, with ``PAD_S``), and where its fade ends (chunk, see
-    :func:`~loopcap.trim.runs.rises`), the background measured on the first and last ``probes``
-    chunks (the median on as many at each end, the shorter probe's length:
+    (:func:`~loopcap.trim.runs.rises`, with ``PAD_S``), and where its fade
+    ends, ``FADE_ON_S`` on (chunk, see :func:`~loopcap.trim.runs.rises`),
+    the background measured on the first and last ``probes`` chunks (the
+    median on as many at each end, the shorter probe's length:
     else the longer probe would weigh its end's pauses more); None where
     that fails (see :func:`note_over_background`).  ``relaxed``: the probes
     need hold nothing of the note between its onset and its fade only, the
