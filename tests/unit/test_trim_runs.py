@@ -4,7 +4,7 @@ chunk)."""
 
 import numpy as np
 
-from loopcap.trim.runs import descend, merge, reach, runs_of, walk
+from loopcap.trim.runs import descend, merge, reach, rises, runs_of, walk
 
 
 def test_runs_are_merged_across_short_gaps_and_reached_outwards():
@@ -31,3 +31,16 @@ def test_the_descent_follows_a_fall_and_stops_where_the_level_rises_again():
     assert descend(edge, 8, -1, -41.0, 6.0) == 6
     # Forwards, the same.
     assert descend(edge[::-1].copy(), 0, 1, -50.0, 6.0) == 6
+
+
+def test_a_note_rises_from_its_onset_and_fades_until_a_sound_rises_again():
+    # Levels per chunk (short and long alike): another voice's word at
+    # chunks 1-2 (-30 dBFS) just before the note's onset, which falls back
+    # from its loudest (chunks 6-8) to -44 dBFS at chunk 3; after it, the
+    # fade falls to -46 dBFS at chunk 12, then another word rises (-28).
+    edge = np.array([-50, -30, -30, -44, -36, -25, -15, -15, -15, -25, -35, -42, -46, -28, -28])
+    edge = edge.astype(float)
+    start, fade = rises(edge, edge, 0, (6, 9), -20.0, 100.0, -48.0, 3, 1, 6.0)
+    assert (start, fade) == (3, 13)  # the word before and the word after left out
+    # Never earlier than where the walk over the background's median stopped.
+    assert rises(edge, edge, 5, (6, 9), -20.0, 100.0, -48.0, 3, 1, 6.0)[0] == 5
