@@ -14,6 +14,16 @@ def chime(seconds, amp=0.3, f=1500.0, decay_s=0.15):
     return tone(seconds, amp, f) * np.exp(-np.arange(n) / SR / decay_s).astype(np.float32)
 
 
+def chunks(seconds: float, db: float) -> np.ndarray:
+    """Chunk powers at ``db`` dBFS for ``seconds`` (the default 2.5 ms hop)."""
+    return np.full(round(seconds / TrimParams().hop_s), 10 ** (db / 10), np.float32)
+
+
+def at(seconds: float) -> int:
+    """The chunk at ``seconds`` (the default 2.5 ms hop)."""
+    return round(seconds / TrimParams().hop_s)
+
+
 def test_the_notes_floor_is_followed_under_a_chime_to_its_first_sample():
     x = np.zeros(int(5 * SR), np.float32)
     place(x, 1.0, noise(3.0, -60, seed=3))  # the note: its own floor, 1.0-4.0 s
@@ -434,9 +444,6 @@ def test_a_quiet_syllable_and_a_gap_between_words_are_no_floor_of_the_notes_own(
     halfway to the hiss: the first words stay."""
     params = TrimParams()
 
-    def chunks(seconds: float, db: float) -> np.ndarray:
-        return np.full(round(seconds / params.hop_s), 10 ** (db / 10), np.float32)
-
     floor_db = -68.0
     powers = np.concatenate(
         [
@@ -474,12 +481,6 @@ def test_a_chime_before_a_note_without_a_floor_of_its_own_is_cut_where_the_dip_b
     begins and the quiet syllable stays."""
     params = TrimParams()
 
-    def chunks(seconds: float, db: float) -> np.ndarray:
-        return np.full(round(seconds / params.hop_s), 10 ** (db / 10), np.float32)
-
-    def at(seconds: float) -> int:
-        return round(seconds / params.hop_s)
-
     floor_db = -68.0
     powers = np.concatenate(
         [
@@ -509,12 +510,6 @@ def test_a_chime_left_out_before_a_note_whose_floor_lies_near_its_voice_takes_th
     hiss up to where the note's floor rises out of it, less a margin
     (issue 15: 0.4-0.6 s of the capture's floor kept after a click)."""
     params = TrimParams()
-
-    def chunks(seconds: float, db: float) -> np.ndarray:
-        return np.full(round(seconds / params.hop_s), 10 ** (db / 10), np.float32)
-
-    def at(seconds: float) -> int:
-        return round(seconds / params.hop_s)
 
     floor_db = -66.0
     powers = np.concatenate(
