@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .floorgap import end_before_gap
 from .levels import levels_db, quietest, to_db
 from .params import TrimParams, window_chunks
 from .runs import runs_of
@@ -123,7 +124,8 @@ def floor_limits(
     if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
         return 0, n
     gone = (own_db + floor_db) / 2
-    runs = gone_runs(levels_db(powers, params), gone, params)
+    short = levels_db(powers, params)
+    runs = gone_runs(short, gone, params)
     # The note's floor, once heard, goes on to its last sample: a stretch of
     # none of it inside the core says otherwise (a note whose pauses are
     # digital silence, or a floor measured too high where the background
@@ -134,6 +136,11 @@ def floor_limits(
     after = [r for r in runs if r[0] >= cb]
     lo = min(ca, floor_begins(powers, before[-1], gone, params)) if before else 0
     hi = max(cb, floor_ends(powers, after[0], gone, params)) if after else n
+    if after:
+        # ...or before a sound that falls from there straight to the
+        # capture's floor, none of the note's floor after it (see floorgap).
+        peaks = levels_db(powers, params, frame_s=PEAK_S)
+        hi = max(cb, end_before_gap(short, peaks, core, hi, own_db, params))
     return lo, hi
 
 
