@@ -104,7 +104,10 @@ def floor_limits(
     background with pauses (a video's voice between its sentences) falls
     there, the note never does: its edges stop at the first such stretch,
     wherever the background's level would carry the walk on (issue 15: a
-    video's voice kept for seconds beside the note).
+    video's voice kept for seconds beside the note).  The end stands
+    earlier still before a sound that falls from the note's floor straight
+    to the capture's, none of that floor after it: not the note's (see
+    :func:`~loopcap.trim.floorgap.end_before_gap`).
 
     The whole capture where the note's floor is not heard (buried under a
     hiss or hum, or a background that never pauses), and where the level
