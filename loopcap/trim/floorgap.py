@@ -47,12 +47,13 @@ BAND_DB = 3.0
 #: (seed 6 mix016); at 0.06 s that word was kept.
 TRAIL_S = 0.09
 #: The pause before the sound: the note's floor alone for at least this
-#: long (s). At 0.15 s one capture better, one other (seed 9 mix040; seed 13
-#: mix004 instead at 0.25 s), at 0.3 s one of three left (seeds 1-13).
-PAUSE_S = 0.25
+#: long (s), longer than a stop's closure inside a word (seeds 1-24: 6
+#: captures better at 0.15 s, 5 at 0.2 s, 4 at 0.25 s, none worse).
+PAUSE_S = 0.15
 #: The sound left out peaks at least this far (dB, over ``PEAK_S``) under
-#: the note's loudest: a video's words stood 12-14 dB under it (seeds 1-13,
-#: the captures this moved); a word of the note's own that loud is kept.
+#: the note's loudest: a video's words stood 12-14 dB under it where they
+#: were left out (seeds 1-13; at 14 dB one of three left); a word of the
+#: note's own that loud is kept.
 NEAR_DB = 12.0
 #: Peaks measured over this window (s), as the background model's short
 #: levels are.

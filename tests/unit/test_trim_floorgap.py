@@ -41,7 +41,7 @@ def test_a_word_with_the_notes_floor_after_it_is_the_notes():
 def test_a_loud_word_or_one_after_a_short_pause_is_kept():
     lv, end = tail(-20.0, 0.4, 0.0)  # 10 dB under the note's loudest
     assert end_before_gap(lv, lv, (0, 100), end, OWN, COARSE) == end
-    lv, end = tail(-25.0, 0.2, 0.0)  # a pause shorter than PAUSE_S
+    lv, end = tail(-25.0, 0.1, 0.0)  # a pause shorter than PAUSE_S
     assert end_before_gap(lv, lv, (0, 100), end, OWN, COARSE) == end
 
 
