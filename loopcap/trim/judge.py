@@ -61,6 +61,7 @@ __all__ = [
     "LEAD_S",
     "MARGIN_S",
     "MARGIN_OVER_S",
+    "LEAD_OVER_S",
     "REACH_S",
     "bounds_of_speech",
     "speech_span",
@@ -86,18 +87,27 @@ MARGIN_S = 0.4
 #: Where the walks (or the segmenter, over a pad) found the note's edges,
 #: the bound lies this far (s) past the speech heard instead: every capture
 #: that reaches it has something playing under the note (music, a tone, a
-#: pad or a fan), and there the audible voice goes on at most 0.17 s after
+#: pad or a fan), and there the audible voice goes on at most 0.13 s after
 #: the detector stops hearing it, and the clean voice's faint end (within
-#: 40 dB of its loudest, buried under what plays) at most 0.27 s (seeds
-#: 1-6 and 9-10 of the accuracy benchmark, the 110 captures over music or a
-#: tone where the detector hears speech; seed 6 mix054: 0.271 s).  0.4 s
-#: kept up to 0.1 s more of the music after the note (seed 1 mix018: 358 ms
-#: past the note's last sample; seed 4 mix012, a pad: 294 ms).  The 0.31 s
-#: under ``MARGIN_S`` is the voice audible over a device's floor, where
-#: the detector is never asked; where nothing stands clear of the
-#: background and the detector bounds the whole capture, ``MARGIN_S``
-#: stays (it may have missed some of the note there).
-MARGIN_OVER_S = 0.3
+#: 40 dB of its loudest, buried under what plays) at most 0.31 s (seeds
+#: 1-6 and 9-16 of the accuracy benchmark, the 256 captures over music or
+#: a tone where the detector hears speech; seed 13 mix055, a tone:
+#: 0.306 s; seed 6 mix054, music: 0.271 s).  0.4 s kept up to 0.1 s more
+#: of the music after the note (seed 1 mix018: 358 ms past the note's last
+#: sample; seed 4 mix012, a pad: 294 ms).  The 0.31 s audible under
+#: ``MARGIN_S`` is the voice over a device's floor, where the detector is
+#: never asked; where nothing stands clear of the background and the
+#: detector bounds the whole capture, ``MARGIN_S`` stays (it may have
+#: missed some of the note there).
+MARGIN_OVER_S = 0.35
+#: ...and the start no earlier than this far (s) before the speech heard:
+#: there the detector rose at most 0.14 s after the clean voice's first
+#: moment (the same 256 captures; seed 1 mix054, music: 0.139 s), while
+#: ``LEAD_S`` kept up to 0.1 s more of the music before the note (seed 3
+#: mix036: 133 ms before the note's first sample).  Where the first speech
+#: heard holds fewer than ``HOLD`` windows, the start is not bounded, as
+#: before.
+LEAD_OVER_S = 0.2
 #: ...but never inside the note's loudest group, nor inside a sound the
 #: segmenter joined to the note as a voice where nothing stands clear of
 #: the background: where those end past the bound, within this far (s) past
@@ -286,9 +296,10 @@ def bounds_of_speech(
     hop: int,
     over: tuple[int, int],
     margin_s: float = MARGIN_S,
+    lead_s: float = LEAD_S,
 ) -> tuple[int, int] | None:
     """Chunks [lo, hi) to which the edges of the note found over a
-    background are bounded, from ``LEAD_S`` before the speech the
+    background are bounded, from ``lead_s`` (s) before the speech the
     detector hears to ``margin_s`` (s) after it, where the note's edges as
     found, ``over`` (chunks [start, end)), reach further than that at either
     end (the speech: :func:`speech_span`).  None where ``over`` lies within
@@ -308,7 +319,7 @@ def bounds_of_speech(
     speech = speech_span(read, first, last, samplerate)
     if speech is None:
         return None
-    lo = max(0, speech[0] // hop - round(LEAD_S * samplerate / hop))
+    lo = max(0, speech[0] // hop - round(lead_s * samplerate / hop))
     hi = min(-(-frames // hop), -(-speech[1] // hop) + round(margin_s * samplerate / hop))
     if over[0] >= lo and over[1] <= hi:
         return None

@@ -18,6 +18,7 @@ from loopcap.trim.judge import (
     APART_S,
     BLIP,
     HOLD,
+    LEAD_OVER_S,
     LEAD_S,
     MARGIN_OVER_S,
     MARGIN_S,
@@ -213,6 +214,15 @@ def test_a_loudest_group_just_past_the_bound_moves_the_end_out_to_it(monkeypatch
         chunk(5.5 + REACH_S),
     )
     assert _reaching(near, (chunk(3.0), chunk(5.5 + REACH_S) + 1), SR, hop, MARGIN_OVER_S) is None
+    # ...and with the nearer start over a background, a loudest part that
+    # begins up to LEAD_S before the speech heard holds the start out to it
+    # (never inside it); further out, nothing is bounded.
+    both = (chunk(3.0 - LEAD_OVER_S), near[1])
+    early = chunk(3.0 - (LEAD_S + LEAD_OVER_S) / 2)
+    args = (SR, hop, MARGIN_OVER_S, LEAD_OVER_S)
+    assert _reaching(both, (chunk(3.0), chunk(5.0)), *args) == both
+    assert _reaching(both, (early, chunk(5.0)), *args) == (early, both[1])
+    assert _reaching(both, (chunk(3.0 - LEAD_S) - 1, chunk(5.0)), *args) is None
 
 
 def test_without_onnxruntime_nothing_is_bounded(monkeypatch):
@@ -234,7 +244,7 @@ def test_a_note_beside_a_video_that_starts_after_the_capture_is_bounded_too(monk
     assert bounds_of(x).start_s < 2.6
     hears(monkeypatch, (3.0, 5.3))
     b = bounds_of(x)
-    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.start_s == pytest.approx(3.0 - LEAD_OVER_S, abs=0.003)
     assert 5.3 <= b.end_s <= 5.3 + MARGIN_S
 
 
@@ -257,7 +267,7 @@ def test_over_a_pad_the_segmenters_edges_are_bounded_too(monkeypatch):
     assert bounds_of(x).start_s < 2.0
     hears(monkeypatch, (3.0, 5.5))
     b = bounds_of(x)
-    assert b.start_s == pytest.approx(3.0 - LEAD_S, abs=0.003)
+    assert b.start_s == pytest.approx(3.0 - LEAD_OVER_S, abs=0.003)
     assert b.end_s >= 5.5 and b.reason is None
 
 
