@@ -302,7 +302,8 @@ def _bounded_to_speech(
     where the walks ran on past it (music over the background's median,
     issue 15), with generous margins (its own edges are coarse); only where
     the note's loudest group (``loud``, chunks, as the background model
-    found it; else found here) lies inside those bounds, or ends within
+    found it; else found here; else the capture's loudest moments, see
+    :func:`_loudest`) lies inside those bounds, or ends within
     ``REACH_S`` past the speech heard (then the end is bounded where it
     ends; see :func:`_reaching`), else the detector missed some of the
     note.  It only ever moves an edge inwards, and never past the other.
@@ -320,7 +321,12 @@ def _bounded_to_speech(
     margin = MARGIN_OVER_S
     bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges, margin, LEAD_OVER_S)
     if bounded is not None:
-        loud = loud or loudest_group(seg.powers, seg.params)
+        # Over a pad taken for the capture's floor the background model may
+        # find nothing standing clear of it: then the capture's loudest
+        # moments are held inside instead, as where nothing stands clear
+        # (seed 23 mix012: 266 ms of a pad's swell kept before the note,
+        # bounded nowhere; seed 7 mix012: 54 ms).
+        loud = loud or loudest_group(seg.powers, seg.params) or _loudest(seg.powers, seg.params)
         bounded = _reaching(bounded, loud, seg.samplerate, hop, margin, LEAD_OVER_S)
     if bounded is not None:
         a, b = max(start, bounded[0] * hop), min(end, bounded[1] * hop)
