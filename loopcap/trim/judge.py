@@ -16,11 +16,13 @@ windows, and the audible voice goes on up to 0.31 s after it stops hearing
 it), so it only bounds the note's edges: they end no later than
 ``MARGIN_S`` past the last window it hears as speech (a blip heard apart
 after it, ``BLIP``, left out; never inside the note's loudest part,
-``REACH_S``), and start no earlier than ``LEAD_S`` before the first, and
-stay where the walks put them inside those bounds.  Ending the note
-nearer the speech heard by the level (where it falls into the background
-inside the margin) was tried: it cut the
-clean voice's fading end where the detector's probability fell early.  A
+``REACH_S``), and start no earlier than ``LEAD_S`` before the first
+(nearer, ``MARGIN_OVER_S`` and ``LEAD_OVER_S``, where the walks or the
+segmenter found them: under what plays there the voice's faint edges lie
+nearer the speech heard), and stay where the walks put them inside those
+bounds.  Ending the note nearer the speech heard by the level (where it
+falls into the background inside the margin) was tried: it cut the clean
+voice's fading end where the detector's probability fell early.  A
 video's voice is speech too: there the detector hears the background,
 bounds nothing, and the level rules alone decide.
 
@@ -84,30 +86,6 @@ OFF = 0.35
 #: so 0.3 s would leave no room; 0.5 s kept up to 0.1 s more of the music
 #: after the note in 28 captures of seeds 1-23...
 MARGIN_S = 0.4
-#: Where the walks (or the segmenter, over a pad) found the note's edges,
-#: the bound lies this far (s) past the speech heard instead: every capture
-#: that reaches it has something playing under the note (music, a tone, a
-#: pad or a fan), and there the audible voice goes on at most 0.13 s after
-#: the detector stops hearing it, and the clean voice's faint end (within
-#: 40 dB of its loudest, buried under what plays) at most 0.31 s (seeds
-#: 1-6 and 9-16 of the accuracy benchmark, the 256 captures over music or
-#: a tone where the detector hears speech; seed 13 mix055, a tone:
-#: 0.306 s; seed 6 mix054, music: 0.271 s).  0.4 s kept up to 0.1 s more
-#: of the music after the note (seed 1 mix018: 358 ms past the note's last
-#: sample; seed 4 mix012, a pad: 294 ms).  The 0.31 s audible under
-#: ``MARGIN_S`` is the voice over a device's floor, where the detector is
-#: never asked; where nothing stands clear of the background and the
-#: detector bounds the whole capture, ``MARGIN_S`` stays (it may have
-#: missed some of the note there).
-MARGIN_OVER_S = 0.35
-#: ...and the start no earlier than this far (s) before the speech heard:
-#: there the detector rose at most 0.14 s after the clean voice's first
-#: moment (the same 256 captures; seed 1 mix054, music: 0.139 s), while
-#: ``LEAD_S`` kept up to 0.1 s more of the music before the note (seed 3
-#: mix036: 133 ms before the note's first sample).  Where the first speech
-#: heard holds fewer than ``HOLD`` windows, the start is not bounded, as
-#: before.
-LEAD_OVER_S = 0.2
 #: ...but never inside the note's loudest group, nor inside a sound the
 #: segmenter joined to the note as a voice where nothing stands clear of
 #: the background: where those end past the bound, within this far (s) past
@@ -137,6 +115,30 @@ HOLD = 2
 #: its first syllables may be heard late and barely.
 BLIP = 2
 APART_S = 0.3
+#: Where the walks (or the segmenter, over a pad) found the note's edges,
+#: the bound lies this far (s) past the speech heard instead: every capture
+#: that reaches it has something playing under the note (music, a tone, a
+#: pad or a fan), and there the audible voice goes on at most 0.14 s after
+#: the detector stops hearing it, and the clean voice's faint end (within
+#: 40 dB of its loudest, buried under what plays) at most 0.31 s (seeds
+#: 1-24 of the accuracy benchmark, the 438 captures over music or a tone
+#: where the detector hears speech; seed 13 mix055, a tone: 0.306 s; seed
+#: 6 mix054, music: 0.271 s).  ``MARGIN_S`` kept up to 0.1 s more of the
+#: music after the note (seed 1 mix018: 358 ms past the note's last
+#: sample; seed 4 mix012, a pad: 294 ms).  The 0.31 s audible under
+#: ``MARGIN_S`` is the voice over a device's floor, where the detector is
+#: never asked; where nothing stands clear of the background and the
+#: detector bounds the whole capture, ``MARGIN_S`` stays (it may have
+#: missed some of the note there).
+MARGIN_OVER_S = 0.35
+#: ...and the start no earlier than this far (s) before the speech heard:
+#: there the detector rose at most 0.14 s after the clean voice's first
+#: moment (the same 438 captures; seed 1 mix054, music: 0.139 s), while
+#: ``LEAD_S`` kept up to 0.1 s more of the music before the note (seed 3
+#: mix036: 133 ms before the note's first sample).  Where the first speech
+#: heard holds fewer than ``HOLD`` windows, the start is not bounded, as
+#: before.
+LEAD_OVER_S = 0.2
 #: The detector listens to the note's first and last this long (s) at
 #: most: the walks run on for seconds, not minutes.
 LISTEN_S = 20.0
