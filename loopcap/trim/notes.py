@@ -36,7 +36,7 @@ from .background import (
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
-from .judge import MARGIN_S, REACH_S, bounds_of_speech
+from .judge import LEAD_OVER_S, LEAD_S, MARGIN_OVER_S, MARGIN_S, REACH_S, bounds_of_speech
 from .levels import levels_db, quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -264,21 +264,30 @@ def _loudest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
 
 
 def _reaching(
-    bounded: tuple[int, int], loud: tuple[int, int] | None, samplerate: int, hop: int
+    bounded: tuple[int, int],
+    loud: tuple[int, int] | None,
+    samplerate: int,
+    hop: int,
+    margin_s: float = MARGIN_S,
+    lead_s: float = LEAD_S,
 ) -> tuple[int, int] | None:
     """The bounds (chunks [lo, hi), from
-    :func:`~loopcap.trim.judge.bounds_of_speech`) that hold ``loud`` (chunks
-    [a, b): the note's loudest part): where it ends past ``hi`` but within
-    ``REACH_S`` past the speech heard, ``hi`` moves out to its end; None
-    where it begins before ``lo`` or ends further out (the detector may
-    have missed some of the note: nothing is bounded)."""
+    :func:`~loopcap.trim.judge.bounds_of_speech`, ``lo`` lying ``lead_s``
+    (s) before the speech heard and ``hi`` ``margin_s`` past it) that hold
+    ``loud`` (chunks [a, b): the note's loudest part): where it ends past
+    ``hi`` but within ``REACH_S`` past the speech heard, ``hi`` moves out
+    to its end, and where it begins before ``lo`` but within ``LEAD_S``
+    before that speech, ``lo`` moves out to its start; None where it
+    begins or ends further out (the detector may have missed some of the
+    note: nothing is bounded)."""
     lo, hi = bounded
     if loud is None:
         return None
-    reach = hi + round((REACH_S - MARGIN_S) * samplerate / hop)
-    if loud[0] < lo or loud[1] > reach:
+    reach = hi + round((REACH_S - margin_s) * samplerate / hop)
+    before = lo - round((LEAD_S - lead_s) * samplerate / hop)
+    if loud[0] < before or loud[1] > reach:
         return None
-    return lo, max(hi, loud[1])
+    return min(lo, loud[0]), max(hi, loud[1])
 
 
 def _bounded_to_speech(
@@ -293,10 +302,15 @@ def _bounded_to_speech(
     where the walks ran on past it (music over the background's median,
     issue 15), with generous margins (its own edges are coarse); only where
     the note's loudest group (``loud``, chunks, as the background model
-    found it; else found here) lies inside those bounds, or ends within
+    found it; else found here; else the capture's loudest moments, see
+    :func:`_loudest`) lies inside those bounds, or ends within
     ``REACH_S`` past the speech heard (then the end is bounded where it
     ends; see :func:`_reaching`), else the detector missed some of the
     note.  It only ever moves an edge inwards, and never past the other.
+
+    The end is bounded ``MARGIN_OVER_S`` past the speech heard, the start
+    ``LEAD_OVER_S`` before it: under what plays there, the voice's faint
+    edges lie nearer it than over a device's floor.
 
     Its quieter sentences joined to that group (at ``JOIN_DB``) are not
     asked to lie inside too: over music, what joins there is mostly the
@@ -304,10 +318,16 @@ def _bounded_to_speech(
     1-21: 20 of the bounded captures lost, none better)."""
     hop = seg.hop
     edges = (start // hop, -(-end // hop))  # in chunks
-    bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges)
+    margin = MARGIN_OVER_S
+    bounded = bounds_of_speech(read, seg.frames, seg.samplerate, hop, edges, margin, LEAD_OVER_S)
     if bounded is not None:
-        loud = loud or loudest_group(seg.powers, seg.params)
-        bounded = _reaching(bounded, loud, seg.samplerate, hop)
+        # Over a pad taken for the capture's floor the background model may
+        # find nothing standing clear of it: then the capture's loudest
+        # moments are held inside instead, as where nothing stands clear
+        # (seed 23 mix012: 266 ms of a pad's swell kept before the note,
+        # bounded nowhere; seed 7 mix012: 54 ms).
+        loud = loud or loudest_group(seg.powers, seg.params) or _loudest(seg.powers, seg.params)
+        bounded = _reaching(bounded, loud, seg.samplerate, hop, margin, LEAD_OVER_S)
     if bounded is not None:
         a, b = max(start, bounded[0] * hop), min(end, bounded[1] * hop)
         if a < b:

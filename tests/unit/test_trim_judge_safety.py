@@ -160,6 +160,28 @@ def test_bounds_that_would_cross_leave_the_edges_where_they_are(monkeypatch):
     assert notes._bounded_to_speech(seg, 0, 300 * hop, None, (120, 150)) == (100 * hop, 200 * hop)
 
 
+def test_without_a_loudest_group_the_captures_loudest_moments_are_held(monkeypatch):
+    # Over a pad the background model may find nothing standing clear of
+    # it (no loudest group): the bounds still apply where the capture's
+    # loudest moments lie inside them (seed 23 mix012 of the accuracy
+    # benchmark: 266 ms of a pad's swell before the note, now none), and
+    # nothing is bounded where they lie outside.
+    from types import SimpleNamespace
+
+    from loopcap.trim import TrimParams, notes
+
+    hop = 20
+    params = TrimParams()
+    powers = np.full(400, 1e-6)
+    powers[120:150] = 1e-2  # the note's loudest moments
+    seg = SimpleNamespace(hop=hop, frames=400 * hop, samplerate=SR, powers=powers, params=params)
+    monkeypatch.setattr(notes, "bounds_of_speech", lambda *args: (50, 250))
+    monkeypatch.setattr(notes, "loudest_group", lambda *args: None)
+    assert notes._bounded_to_speech(seg, 0, 400 * hop, None) == (50 * hop, 250 * hop)
+    powers[300:330] = 1e-1  # louder still, past the bounds: the detector missed it
+    assert notes._bounded_to_speech(seg, 0, 400 * hop, None) == (0, 400 * hop)
+
+
 def test_over_a_background_the_loudest_group_is_not_found_twice(monkeypatch):
     from loopcap.trim import notes
 
