@@ -86,6 +86,14 @@ EDGE_CLICK_S = 0.02
 CLICK_RISE_DB = 10.0
 CLICK_NEXT_S = 0.03
 CLICK_FADED_DB = 3.0
+#: ...and past its faded end, at most ``CLICK_GAP_CHUNKS`` chunks after it
+#: (before it, at the note's end) more than ``CLICK_GAP_DB`` (dB) under that
+#: level and still brighter than ``CLICK_HZ``, with the chunk next to that:
+#: the note's floor begins (ends) inside that chunk (seed 2 mix039, seed 3
+#: mix021: a click 4-6 ms before the note's first sample, its last 2-4 ms
+#: kept; a dark chunk there is the note's floor flickering, seed 10 mix003).
+CLICK_GAP_CHUNKS = 2
+CLICK_GAP_DB = 3.0
 
 
 def floor_measured(
@@ -193,6 +201,17 @@ def edge_clicks(
         end = int(loud[-1]) + 1
         while end < w and lv[end] > next_db + CLICK_FADED_DB:
             end += 1
+        # ...and past its faded end under the note's level there, still
+        # bright: the note had not begun, and its first sample lies in the
+        # chunk after it.
+        gap = end
+        while (
+            gap < min(w, end + CLICK_GAP_CHUNKS)
+            and lv[gap] < next_db - CLICK_GAP_DB
+            and bright(a + gap, a + gap + 1) > CLICK_HZ
+        ):
+            gap += 1
+        end = gap + 1 if gap > end else end
         if end < w:
             na = a + end
     tail = lv[len(lv) - w :]
@@ -202,6 +221,14 @@ def edge_clicks(
         start = int(loud[0])
         while start > 0 and tail[start - 1] > next_db + CLICK_FADED_DB:
             start -= 1
+        gap = start
+        while (
+            gap > max(0, start - CLICK_GAP_CHUNKS)
+            and tail[gap - 1] < next_db - CLICK_GAP_DB
+            and bright(b - w + gap - 1, b - w + gap) > CLICK_HZ
+        ):
+            gap -= 1
+        start = gap - 1 if gap < start else start
         if start > 0:
             nb = b - w + start
     return na, nb

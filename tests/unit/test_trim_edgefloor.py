@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from loopcap.trim import TrimParams
-from loopcap.trim.edgefloor import floor_measured, quietest_steady, steady
+from loopcap.trim.edgefloor import edge_clicks, floor_measured, quietest_steady, steady
 from loopcap.trim.levels import levels_db
 from loopcap.trim.looks import FloorLook
 from loopcap.trim.ownfloor import quietest_db
@@ -72,3 +72,40 @@ def test_the_floor_is_measured_past_a_chimes_faded_end_in_the_middle(seed):
     edge = levels_db(powers, params, frame_s=0.05)
     look = FloorLook(lambda s, e: x[max(s, 0) : e], hop, RATE)
     assert floor_measured(look, powers, a, b, quarter, (qa, qb), -95.0, edge, params)
+
+
+def _clicked(gap_db: float) -> np.ndarray:
+    """200 chunks of a note's floor (-48.5 dB) after a click (-33 dB) on its
+    first chunk, whose faded end (``gap_db``) fills the second, and a chunk
+    part click, part floor (-50.8 dB) after it."""
+    lv = np.full(200, -48.5)
+    lv[:3] = [-33.0, gap_db, -50.8]
+    return (10 ** (lv / 10)).astype(np.float32)
+
+
+@pytest.mark.parametrize("at_start", [True, False])
+def test_a_clicks_bright_faded_end_under_the_floor_is_left_out_with_it(at_start):
+    # Seed 2 mix039: the click's last 4 ms, 4 dB under the note's floor and
+    # still bright, were kept with it (the note's first sample lies in the
+    # chunk after them).
+    params = TrimParams()
+    powers = _clicked(-52.7)
+    n = len(powers)
+    if not at_start:
+        powers = powers[::-1].copy()
+
+    def bright(x: int, y: int) -> float:
+        click = (x < 2) if at_start else (y > n - 2)
+        return 9000.0 if click else 1000.0
+
+    na, nb = edge_clicks(powers, 0, n, params, bright)
+    assert (na, nb) == ((3, n) if at_start else (0, n - 3))
+
+
+def test_a_dark_chunk_under_the_floor_after_a_click_is_the_floors():
+    # Seed 10 mix003: the floor's own chunk 2 dB under its level flickers;
+    # dark, it is no part of the click.
+    params = TrimParams()
+    powers = _clicked(-52.7)
+    na, _ = edge_clicks(powers, 0, len(powers), params, lambda x, y: 9000.0 if x < 1 else 1000.0)
+    assert na == 1
