@@ -121,10 +121,11 @@ def floor_measured(
         qa, qb = quietest_over(middle, floor_db + SEEN_OWN_DB, params)
     # The floor is checked on frames across the middle half...
     lo, hi = a + quarter, b - quarter
-    if not steady(middle[qa:qb]):
+    if fading(middle[qa:qb]):
         # A floor is steady; a stretch whose level falls (rises) all along
         # is a sound's faded end reaching into the middle of a short note
-        # (seed 9 mix009: a chime's last 0.1 s, 9 dB down over it): the
+        # (seed 9 mix009: a chime's last 0.1 s, 9 dB down over it; a
+        # syllable's end and a short pause, seed 13 mix039, is none): the
         # floor is the quietest steady stretch, checked on the middle half's
         # own middle, out of that sound's reach.
         qa, qb = quietest_steady(middle, params, (qa, qb))
@@ -152,6 +153,19 @@ def steady(powers: np.ndarray) -> bool:
     if parts.min() <= 0.0:
         return bool(parts.max() <= 0.0)
     return bool(10.0 * np.log10(parts.max() / parts.min()) <= TREND_DB)
+
+
+def fading(powers: np.ndarray) -> bool:
+    """Whether the level of ``powers`` (a stretch of chunks) falls (or
+    rises) all along, part by part of its ``TREND_PARTS``, by more than
+    ``TREND_DB`` in all: a sound's faded end, no floor (a quiet syllable
+    going into a pause rises and falls, or stops falling)."""
+    k = len(powers) // TREND_PARTS
+    if k == 0 or steady(powers):
+        return False
+    parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
+    step = np.diff(parts)
+    return bool((step < 0).all() or (step > 0).all())
 
 
 def quietest_steady(

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from loopcap.trim import TrimParams
-from loopcap.trim.edgefloor import edge_clicks, floor_measured, quietest_steady, steady
+from loopcap.trim.edgefloor import (
+    edge_clicks,
+    fading,
+    floor_measured,
+    quietest_steady,
+    steady,
+)
 from loopcap.trim.levels import levels_db
 from loopcap.trim.looks import FloorLook
 from loopcap.trim.ownfloor import quietest_db
@@ -22,6 +28,18 @@ def test_a_falling_stretch_is_not_steady_and_a_flat_one_is():
     flat = np.full(40, _db(-60), np.float32)
     assert not steady(falling)
     assert steady(flat)
+
+
+def test_a_stretch_fading_all_along_fades_and_a_syllables_end_does_not():
+    # A chime's faded end falls part by part (seed 9 mix009: -69.6, -71.8,
+    # -74.0, -76.4 dB); a syllable's end and a short pause fall, then rise
+    # (seed 13 mix039: -57.4, -58.7, -68.1, -66.2 dB), and a floor holds.
+    def parts(*db: float) -> np.ndarray:
+        return np.repeat([_db(x) for x in db], 10).astype(np.float32)
+
+    assert fading(parts(-69.6, -71.8, -74.0, -76.4))
+    assert not fading(parts(-57.4, -58.7, -68.1, -66.2))
+    assert not fading(parts(-60.0, -61.0, -60.5, -61.5))
 
 
 def test_the_quietest_steady_stretch_stands_in_for_a_falling_one_near_it():
