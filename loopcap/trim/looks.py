@@ -349,10 +349,12 @@ class FloorLook:
         # Where the floor is held up to the edge itself there is no frame
         # beyond it to see it stop in: a sound over it there fills it.
         # But where it stops right where it was alone (no sound over it in
-        # between), its stop is seen as it is however near the edge (seed 9
-        # mix015: a chime over the 24 ms before the note's first sample).
+        # between) and a whole frame beyond that lies inside the span, its
+        # stop is seen as it is however near the edge (seed 9 mix015: a
+        # chime over the 24 ms before the note's first sample).
         beyond = abs(q - (a if at_start else b))
-        near_edge = beyond <= (0 if closed else margin) and (t > few or beyond <= few)
+        seen = t <= few and beyond > -(-self.n // self.hop)
+        near_edge = beyond <= (0 if closed else margin) and not seen
         if near_edge or longest_unseen > blind:
             return ("fills", s)
         if at_start:
