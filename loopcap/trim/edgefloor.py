@@ -73,10 +73,18 @@ CHECK_SHARE = 0.9
 #: a chime's faded end falls all along (seed 9 mix009).
 TREND_PARTS = 4
 TREND_DB = 3.0
-#: ...and a steady stretch stands in for an unsteady quietest one only
-#: within this (dB) of it: the note's floor lay 6.6 dB over a chime's faded
-#: end there (seed 9 mix009); a note without pauses has only syllables
-#: steady, 31 dB over its quietest (seed 11 mix003).
+#: A stretch fades when its level falls (rises) by more than this (dB)
+#: from each part to the next: a chime's end 2.2-2.4 dB (seed 9 mix009);
+#: a syllable's end falling into the note's floor stops there (seed 4
+#: case107: 4.0, 3.7, then 0.1 dB).
+FADE_STEP_DB = 1.0
+#: ...and a steady stretch stands in for a fading quietest one only from
+#: ``STEADY_OVER_DB`` to ``STEADY_NEAR_DB`` (dB) over it: the note's floor
+#: lay 6.6 dB over a chime's faded end (seed 9 mix009); a note without
+#: pauses has only syllables steady, 31 dB over its quietest (seed 11
+#: mix003), and a syllable's end falling into a pause lies 2.5-3 dB under
+#: the steady syllables near it (seed 4 case107, seed 13 case025).
+STEADY_OVER_DB = 5.0
 STEADY_NEAR_DB = 10.0
 #: A click on the note's very edge: at most ``EDGE_CLICK_S`` (s) long,
 #: ``CLICK_RISE_DB`` (dB) over the ``CLICK_NEXT_S`` (s) next to it inside,
@@ -157,15 +165,16 @@ def steady(powers: np.ndarray) -> bool:
 
 def fading(powers: np.ndarray) -> bool:
     """Whether the level of ``powers`` (a stretch of chunks) falls (or
-    rises) all along, part by part of its ``TREND_PARTS``, by more than
-    ``TREND_DB`` in all: a sound's faded end, no floor (a quiet syllable
-    going into a pause rises and falls, or stops falling)."""
+    rises) all along, by more than ``FADE_STEP_DB`` from each of its
+    ``TREND_PARTS`` parts to the next and more than ``TREND_DB`` in all: a
+    sound's faded end, no floor (a quiet syllable going into a pause rises
+    and falls, or stops falling at the floor)."""
     k = len(powers) // TREND_PARTS
     if k == 0 or steady(powers):
         return False
     parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
-    step = np.diff(parts)
-    return bool((step < 0).all() or (step > 0).all())
+    step = 10.0 * np.diff(np.log10(np.maximum(parts, 1e-30)))
+    return bool((step < -FADE_STEP_DB).all() or (step > FADE_STEP_DB).all())
 
 
 def quietest_steady(
@@ -190,8 +199,12 @@ def quietest_steady(
     i = int(np.argmin(np.where(ok, sums, np.inf)))
     # ...and near the quietest's level: else the note has no steady floor
     # in its middle (no pause; a steady stretch far above is a syllable).
+    # A sound's faded end lies under the note's floor (the note never falls
+    # under its own floor while it goes on); a syllable's end falling into
+    # a pause does not.
     least = float(powers[found[0] : found[1]].astype(np.float64).sum())
-    if least <= 0.0 or 10.0 * np.log10(sums[i] / least) > STEADY_NEAR_DB:
+    over = 10.0 * np.log10(sums[i] / least) if least > 0.0 else np.inf
+    if not STEADY_OVER_DB <= over <= STEADY_NEAR_DB:
         return found
     return i, i + n
 

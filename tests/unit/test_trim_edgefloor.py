@@ -40,17 +40,23 @@ def test_a_stretch_fading_all_along_fades_and_a_syllables_end_does_not():
     assert fading(parts(-69.6, -71.8, -74.0, -76.4))
     assert not fading(parts(-57.4, -58.7, -68.1, -66.2))
     assert not fading(parts(-60.0, -61.0, -60.5, -61.5))
+    # ...nor a syllable's end that stops falling at the floor (seed 4 case107).
+    assert not fading(parts(-52.3, -56.3, -60.0, -60.1))
 
 
 def test_the_quietest_steady_stretch_stands_in_for_a_falling_one_near_it():
     params = TrimParams()
-    # 40 chunks (0.1 s) falling from -66 to -75 dB (a chime's faded end),
+    # 40 chunks (0.1 s) falling from -68 to -77 dB (a chime's faded end),
     # then a floor at -65 dB: the quietest 0.1 s is the fall.
-    falling = _db(-66 - 9 * np.arange(40) / 40)
+    falling = _db(-68 - 9 * np.arange(40) / 40)
     p = np.concatenate([falling, np.full(120, _db(-65))]).astype(np.float32)
     assert quietest_steady(p, params, (0, 40))[0] >= 30
-    # ...but not a steady stretch far above it (a syllable, no floor).
+    # ...but not a steady stretch far above it (a syllable, no floor)...
     p[40:] = _db(-40)
+    assert quietest_steady(p, params, (0, 40)) == (0, 40)
+    # ...nor one just above it (a syllable's end falling into a pause lies
+    # under the syllables near it, seed 4 case107).
+    p[40:] = _db(-69)
     assert quietest_steady(p, params, (0, 40)) == (0, 40)
 
 
