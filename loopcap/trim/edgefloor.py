@@ -68,6 +68,24 @@ SEEN_OWN_DB = 3.0
 #: floor: a long chime's faded end reaching into the middle).
 CHECK_FRAMES = 48
 CHECK_SHARE = 0.9
+#: The note's floor is steady: over its quietest stretch the levels of its
+#: ``TREND_PARTS`` parts lie within ``TREND_DB`` (dB) of each other, where
+#: a chime's faded end falls all along (seed 9 mix009).
+TREND_PARTS = 4
+TREND_DB = 3.0
+#: A stretch fades when its level falls (rises) by more than this (dB)
+#: from each part to the next: a chime's end 2.2-2.4 dB (seed 9 mix009);
+#: a syllable's end falling into the note's floor stops there (seed 4
+#: case107: 4.0, 3.7, then 0.1 dB).
+FADE_STEP_DB = 1.0
+#: ...and a steady stretch stands in for a fading quietest one only from
+#: ``STEADY_OVER_DB`` to ``STEADY_NEAR_DB`` (dB) over it: the note's floor
+#: lay 6.6 dB over a chime's faded end (seed 9 mix009); a note without
+#: pauses has only syllables steady, 31 dB over its quietest (seed 11
+#: mix003), and a syllable's end falling into a pause lies 2.5-3 dB under
+#: the steady syllables near it (seed 4 case107, seed 13 case025).
+STEADY_OVER_DB = 5.0
+STEADY_NEAR_DB = 10.0
 #: A click on the note's very edge: at most ``EDGE_CLICK_S`` (s) long,
 #: ``CLICK_RISE_DB`` (dB) over the ``CLICK_NEXT_S`` (s) next to it inside,
 #: brighter than ``CLICK_HZ``; it is left out up to where it has faded to
@@ -76,6 +94,14 @@ EDGE_CLICK_S = 0.02
 CLICK_RISE_DB = 10.0
 CLICK_NEXT_S = 0.03
 CLICK_FADED_DB = 3.0
+#: ...and past its faded end, at most ``CLICK_GAP_CHUNKS`` chunks after it
+#: (before it, at the note's end) more than ``CLICK_GAP_DB`` (dB) under that
+#: level and still brighter than ``CLICK_HZ``, with the chunk next to that:
+#: the note's floor begins (ends) inside that chunk (seed 2 mix039, seed 3
+#: mix021: a click 4-6 ms before the note's first sample, its last 2-4 ms
+#: kept; a dark chunk there is the note's floor flickering, seed 10 mix003).
+CLICK_GAP_CHUNKS = 2
+CLICK_GAP_DB = 3.0
 
 
 def floor_measured(
@@ -101,6 +127,17 @@ def floor_measured(
         # quietest stretch is a gap between the note and a sound joined to
         # it, and the floor is the quietest stretch with sound.
         qa, qb = quietest_over(middle, floor_db + SEEN_OWN_DB, params)
+    # The floor is checked on frames across the middle half...
+    lo, hi = a + quarter, b - quarter
+    if fading(middle[qa:qb]):
+        # A floor is steady; a stretch whose level falls (rises) all along
+        # is a sound's faded end reaching into the middle of a short note
+        # (seed 9 mix009: a chime's last 0.1 s, 9 dB down over it; a
+        # syllable's end and a short pause, seed 13 mix039, is none): the
+        # floor is the quietest steady stretch, checked on the middle half's
+        # own middle, out of that sound's reach.
+        qa, qb = quietest_steady(middle, params, (qa, qb))
+        lo, hi = lo + quarter // 2, hi - quarter // 2
     seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
     if not floor_db + SEEN_OWN_DB <= seen <= float(edge.max()) - OWN_FLOOR_DEPTH_DB:
         return False
@@ -108,10 +145,68 @@ def floor_measured(
         return False
     # The floor goes on under the whole note (frames at the capture's
     # floor are a gap, not the note).
-    at = np.linspace(a + quarter, b - quarter - 1, CHECK_FRAMES).astype(np.int64)
+    at = np.linspace(lo, hi - 1, CHECK_FRAMES).astype(np.int64)
     w = window_chunks(params.frame_s, params)
     level = to_db(np.array([powers[c : c + w].mean() for c in at], np.float32))
     return look.held_share(at[level > floor_db + SEEN_OWN_DB]) >= CHECK_SHARE
+
+
+def steady(powers: np.ndarray) -> bool:
+    """Whether the level of ``powers`` (a stretch of chunks) holds: its
+    ``TREND_PARTS`` parts' levels lie within ``TREND_DB`` of each other."""
+    k = len(powers) // TREND_PARTS
+    if k == 0:
+        return True
+    parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
+    if parts.min() <= 0.0:
+        return bool(parts.max() <= 0.0)
+    return bool(10.0 * np.log10(parts.max() / parts.min()) <= TREND_DB)
+
+
+def fading(powers: np.ndarray) -> bool:
+    """Whether the level of ``powers`` (a stretch of chunks) falls (or
+    rises) all along, by more than ``FADE_STEP_DB`` from each of its
+    ``TREND_PARTS`` parts to the next and more than ``TREND_DB`` in all: a
+    sound's faded end, no floor (a quiet syllable going into a pause rises
+    and falls, or stops falling at the floor)."""
+    k = len(powers) // TREND_PARTS
+    if k == 0 or steady(powers):
+        return False
+    parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
+    step = 10.0 * np.diff(np.log10(np.maximum(parts, 1e-30)))
+    return bool((step < -FADE_STEP_DB).all() or (step > FADE_STEP_DB).all())
+
+
+def quietest_steady(
+    powers: np.ndarray, params: TrimParams, found: tuple[int, int]
+) -> tuple[int, int]:
+    """The quietest ``floor_window_s`` of ``powers`` that is :func:`steady`;
+    ``found`` where none is."""
+    n = window_chunks(params.floor_window_s, params)
+    k = n // TREND_PARTS
+    if len(powers) <= n or k == 0:
+        return found
+    p = powers.astype(np.float64)
+    sums = np.convolve(p, np.ones(n), "valid")
+    parts = np.convolve(p, np.ones(k), "valid")
+    # Each window's parts: the sums of k chunks at offsets 0, k, 2k, ...
+    each = np.stack([parts[j * k : j * k + len(sums)] for j in range(TREND_PARTS)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = 10.0 * np.log10(each.max(axis=0) / each.min(axis=0))
+    ok = spread <= TREND_DB
+    if not ok.any():
+        return found
+    i = int(np.argmin(np.where(ok, sums, np.inf)))
+    # ...and near the quietest's level: else the note has no steady floor
+    # in its middle (no pause; a steady stretch far above is a syllable).
+    # A sound's faded end lies under the note's floor (the note never falls
+    # under its own floor while it goes on); a syllable's end falling into
+    # a pause does not.
+    least = float(powers[found[0] : found[1]].astype(np.float64).sum())
+    over = 10.0 * np.log10(sums[i] / least) if least > 0.0 else np.inf
+    if not STEADY_OVER_DB <= over <= STEADY_NEAR_DB:
+        return found
+    return i, i + n
 
 
 def edge_clicks(
@@ -133,6 +228,17 @@ def edge_clicks(
         end = int(loud[-1]) + 1
         while end < w and lv[end] > next_db + CLICK_FADED_DB:
             end += 1
+        # ...and past its faded end under the note's level there, still
+        # bright: the note had not begun, and its first sample lies in the
+        # chunk after it.
+        gap = end
+        while (
+            gap < min(w, end + CLICK_GAP_CHUNKS)
+            and lv[gap] < next_db - CLICK_GAP_DB
+            and bright(a + gap, a + gap + 1) > CLICK_HZ
+        ):
+            gap += 1
+        end = gap + 1 if gap > end else end
         if end < w:
             na = a + end
     tail = lv[len(lv) - w :]
@@ -142,6 +248,14 @@ def edge_clicks(
         start = int(loud[0])
         while start > 0 and tail[start - 1] > next_db + CLICK_FADED_DB:
             start -= 1
+        gap = start
+        while (
+            gap > max(0, start - CLICK_GAP_CHUNKS)
+            and tail[gap - 1] < next_db - CLICK_GAP_DB
+            and bright(b - w + gap - 1, b - w + gap) > CLICK_HZ
+        ):
+            gap -= 1
+        start = gap - 1 if gap < start else start
         if start > 0:
             nb = b - w + start
     return na, nb

@@ -53,3 +53,27 @@ def test_a_floor_held_up_to_a_closed_start_never_reads_the_inner_frame():
     assert look.measure(320, 400)
     got = look.edge(0, 400, params, True, closed=True)
     assert got is not None and got[0] == "fills"
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("begins", "tone_ends"), [(5, 7), (6, 8), (7, 8)])
+def test_a_floor_that_stops_right_where_it_is_alone_near_the_edge_stops(seed, begins, tone_ends):
+    # A -30 dBFS 800 Hz tone over the span's first 17.5-20 ms, the note's
+    # floor (-50 dBFS) from 12.5-17.5 ms on, over a -90 dBFS capture floor:
+    # the floor is alone from where the tone ends and stops just before it,
+    # more than a frame (10.7 ms) but less than 20 ms into the span.  Seen
+    # stopping there, not taken for a floor that may go on under the tone
+    # (seed 9 mix015: a chime's 4 ms kept).
+    params = TrimParams()
+    hop = round(params.hop_s * RATE)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(400 * hop) * 10 ** (-90 / 20)
+    x[begins * hop :] += rng.standard_normal((400 - begins) * hop) * 10 ** (-50 / 20)
+    n = tone_ends * hop
+    x[:n] += 10 ** (-30 / 20) * np.sin(2 * np.pi * 800 * np.arange(n) / RATE)
+    x = x.astype(np.float32)
+    look = FloorLook(lambda a, b: x[max(a, 0) : b], hop, RATE)
+    assert look.measure(320, 400)
+    got = look.edge(0, 400, params, True)
+    assert got is not None and got[0] == "floor"
+    assert begins <= got[1] <= begins + 4
