@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .floorgap import end_before_gap
 from .levels import levels_db, quietest, to_db
 from .params import TrimParams, window_chunks
 from .runs import runs_of
@@ -104,10 +103,7 @@ def floor_limits(
     background with pauses (a video's voice between its sentences) falls
     there, the note never does: its edges stop at the first such stretch,
     wherever the background's level would carry the walk on (issue 15: a
-    video's voice kept for seconds beside the note).  The end stands
-    earlier still before a sound that falls from the note's floor straight
-    to the capture's, none of that floor after it: not the note's (see
-    :func:`~loopcap.trim.floorgap.end_before_gap`).
+    video's voice kept for seconds beside the note).
 
     The whole capture where the note's floor is not heard (buried under a
     hiss or hum, or a background that never pauses), and where the level
@@ -127,8 +123,7 @@ def floor_limits(
     if own_db - floor_db < OWN_CLEAR_DB or own_db > peak - OWN_DEPTH_DB:
         return 0, n
     gone = (own_db + floor_db) / 2
-    short = levels_db(powers, params)
-    runs = gone_runs(short, gone, params)
+    runs = gone_runs(levels_db(powers, params), gone, params)
     # The note's floor, once heard, goes on to its last sample: a stretch of
     # none of it inside the core says otherwise (a note whose pauses are
     # digital silence, or a floor measured too high where the background
@@ -139,11 +134,6 @@ def floor_limits(
     after = [r for r in runs if r[0] >= cb]
     lo = min(ca, floor_begins(powers, before[-1], gone, params)) if before else 0
     hi = max(cb, floor_ends(powers, after[0], gone, params)) if after else n
-    if after:
-        # ...or before a sound that falls from there straight to the
-        # capture's floor, none of the note's floor after it (see floorgap).
-        peaks = levels_db(powers, params, frame_s=PEAK_S)
-        hi = max(cb, end_before_gap(short, peaks, core, hi, own_db, params))
     return lo, hi
 
 
