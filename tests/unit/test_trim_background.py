@@ -539,3 +539,27 @@ def test_a_probe_grown_by_half_holds_a_videos_word_that_doubling_skips():
     assert round(probe * HOP, 3) == 0.6
     assert round(found[3] * HOP, 3) == 0.92
     assert round(found[2] * HOP, 3) == 6.0
+
+
+def test_a_quiet_last_word_with_little_of_the_notes_floor_after_it_is_kept():
+    # A note whose recording stopped right after its last word: a pause at
+    # its own floor, then "bye" 15 dB under its loudest, 0.05 s of its floor
+    # and the capture's floor.  Its floor stops where the word does, as
+    # after a video's word, yet the word is the note's and stays whole.
+    params = TrimParams()
+    db = np.concatenate(
+        [
+            np.full(400, -80.0),  # the capture's floor, 1 s
+            np.full(200, -10.0),  # the note's loudest, 0.5 s
+            np.full(200, -50.0),  # a pause at its own floor
+            np.full(200, -10.0),
+            np.full(160, -50.0),  # 0.4 s at its own floor
+            np.full(200, -25.0),  # its quiet last word, 0.5 s
+            np.full(20, -50.0),  # 0.05 s of its floor
+            np.full(400, -80.0),
+        ]
+    )
+    powers = (10 ** (db / 10)).astype(np.float32)
+    lo, hi = floor_limits(powers, (400, 1000), -80.0, params)
+    assert lo <= 400
+    assert hi >= 1360  # the word's end (1160-1360) and its floor kept
