@@ -277,9 +277,11 @@ def _reaching(
     ``loud`` (chunks [a, b): the note's loudest part): where it ends past
     ``hi`` but within ``REACH_S`` past the speech heard, ``hi`` moves out
     to its end, and where it begins before ``lo`` but within ``LEAD_S``
-    before that speech, ``lo`` moves out to its start; None where it
-    begins or ends further out (the detector may have missed some of the
-    note: nothing is bounded)."""
+    before that speech, ``lo`` moves out to ``LEAD_S`` before it (the
+    detector rose late there: the note's quieter onset before its loudest
+    part is kept, as with ``LEAD_S`` everywhere); None where it begins or
+    ends further out (the detector may have missed some of the note:
+    nothing is bounded)."""
     lo, hi = bounded
     if loud is None:
         return None
@@ -287,7 +289,7 @@ def _reaching(
     before = lo - round((LEAD_S - lead_s) * samplerate / hop)
     if loud[0] < before or loud[1] > reach:
         return None
-    return min(lo, loud[0]), max(hi, loud[1])
+    return (before if loud[0] < lo else lo), max(hi, loud[1])
 
 
 def _bounded_to_speech(

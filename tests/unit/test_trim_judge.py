@@ -215,13 +215,16 @@ def test_a_loudest_group_just_past_the_bound_moves_the_end_out_to_it(monkeypatch
     )
     assert _reaching(near, (chunk(3.0), chunk(5.5 + REACH_S) + 1), SR, hop, MARGIN_OVER_S) is None
     # ...and with the nearer start over a background, a loudest part that
-    # begins up to LEAD_S before the speech heard holds the start out to it
-    # (never inside it); further out, nothing is bounded.
+    # begins up to LEAD_S before the speech heard holds the start out to
+    # LEAD_S before it (the detector rose late: the onset before that part
+    # is kept too); further out, nothing is bounded.
     both = (chunk(3.0 - LEAD_OVER_S), near[1])
     early = chunk(3.0 - (LEAD_S + LEAD_OVER_S) / 2)
     args = (SR, hop, MARGIN_OVER_S, LEAD_OVER_S)
     assert _reaching(both, (chunk(3.0), chunk(5.0)), *args) == both
-    assert _reaching(both, (early, chunk(5.0)), *args) == (early, both[1])
+    lead = (chunk(3.0 - LEAD_S), both[1])
+    assert _reaching(both, (early, chunk(5.0)), *args) == lead
+    assert _reaching(both, (chunk(3.0 - LEAD_S), chunk(5.0)), *args) == lead
     assert _reaching(both, (chunk(3.0 - LEAD_S) - 1, chunk(5.0)), *args) is None
 
 
