@@ -136,8 +136,10 @@ def floor_measured(
         # syllable's end and a short pause, seed 13 mix039, is none): the
         # floor is the quietest steady stretch, checked on the middle half's
         # own middle, out of that sound's reach.
-        qa, qb = quietest_steady(middle, params, (qa, qb))
-        lo, hi = lo + quarter // 2, hi - quarter // 2
+        steady = quietest_steady(middle, params, (qa, qb))
+        if steady != (qa, qb):
+            qa, qb = steady
+            lo, hi = lo + quarter // 2, hi - quarter // 2
     seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
     if not floor_db + SEEN_OWN_DB <= seen <= float(edge.max()) - OWN_FLOOR_DEPTH_DB:
         return False
@@ -238,9 +240,8 @@ def edge_clicks(
             and bright(a + gap, a + gap + 1) > CLICK_HZ
         ):
             gap += 1
-        end = gap + 1 if gap > end else end
-        if end < w:
-            na = a + end
+        if end < w:  # faded within EDGE_CLICK_S: a click, left out
+            na = a + (min(w, gap + 1) if gap > end else end)
     tail = lv[len(lv) - w :]
     next_db = float(median_of(lv[len(lv) - w - m : len(lv) - w]))
     loud = np.flatnonzero(tail > next_db + CLICK_RISE_DB)
@@ -255,9 +256,8 @@ def edge_clicks(
             and bright(b - w + gap - 1, b - w + gap) > CLICK_HZ
         ):
             gap -= 1
-        start = gap - 1 if gap < start else start
         if start > 0:
-            nb = b - w + start
+            nb = b - w + (max(0, gap - 1) if gap < start else start)
     return na, nb
 
 

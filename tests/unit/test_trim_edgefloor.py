@@ -133,3 +133,25 @@ def test_a_dark_chunk_under_the_floor_after_a_click_is_the_floors():
     powers = _clicked(-52.7)
     na, _ = edge_clicks(powers, 0, len(powers), params, lambda x, y: 9000.0 if x < 1 else 1000.0)
     assert na == 1
+
+
+@pytest.mark.parametrize("at_start", [True, False])
+def test_a_click_whose_faded_end_reaches_the_edge_window_is_still_left_out(at_start):
+    # A click over the first 12.5 ms (EDGE_CLICK_S is 8 chunks), its bright
+    # faded end under the floor over the next two chunks: the walk past that
+    # end reaches the window's edge, and the click is still left out (it
+    # was kept whole when the chunk after the faded end lay outside it).
+    params = TrimParams()
+    lv = np.full(200, -48.5)
+    lv[:8] = [-33.0] * 5 + [-52.7, -52.7, -50.8]
+    powers = (10 ** (lv / 10)).astype(np.float32)
+    n = len(powers)
+    if not at_start:
+        powers = powers[::-1].copy()
+
+    def bright(x: int, y: int) -> float:
+        click = (x < 7) if at_start else (y > n - 7)
+        return 9000.0 if click else 1000.0
+
+    na, nb = edge_clicks(powers, 0, n, params, bright)
+    assert (na, nb) == ((8, n) if at_start else (0, n - 8))
