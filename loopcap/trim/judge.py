@@ -81,10 +81,10 @@ OFF = 0.35
 #: The note found over a background ends no later than this far (s) past
 #: the speech the detector hears: the audible voice goes on up to 0.31 s
 #: after the detector stops hearing it, on any of the 3,910 captures of
-#: seeds 1-23 of the accuracy benchmark where it hears speech (0.17 s
-#: under music or a tone; the clean voice's faint end under them, 0.26 s),
-#: so 0.3 s would leave no room; 0.5 s kept up to 0.1 s more of the music
-#: after the note in 28 captures of seeds 1-23...
+#: seeds 1-23 of the accuracy benchmark where it hears speech (under music
+#: or a tone, nearer: see ``MARGIN_OVER_S``), so 0.3 s would leave no room;
+#: 0.5 s kept up to 0.1 s more of the music after the note in 28 captures
+#: of seeds 1-23...
 MARGIN_S = 0.4
 #: ...but never inside the note's loudest group, nor inside a sound the
 #: segmenter joined to the note as a voice where nothing stands clear of

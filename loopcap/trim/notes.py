@@ -156,9 +156,10 @@ def find_bounds(
             start, end = _over_edges(over, over_model, found, seg, model is not None, read)
             # Where the walks ran on past the speech a voice detector hears
             # (music over the background's median, issue 15), the edges are
-            # bounded to that speech, with generous margins (its own edges
-            # are coarse); only where the note's loudest part lies inside
-            # those bounds (else the detector missed some of the note).
+            # bounded to that speech, with margins over the worst measured
+            # (MARGIN_OVER_S, LEAD_OVER_S: its own edges are coarse); only
+            # where the note's loudest part lies inside those bounds (else
+            # the detector missed some of the note).
             start, end = _bounded_to_speech(seg, start, end, read, over_model[4])
             return Bounds(start, end, seg.floor, samplerate)
         # Nothing stands clear of it by its level; but the note's own floor,
@@ -168,13 +169,15 @@ def find_bounds(
             return Bounds(piece[0] * hop, min(frames, piece[1] * hop), seg.floor, samplerate)
         # Nothing stands clear of it by its level either; but the voice
         # detector may still hear where the speech is: the capture is
-        # bounded to it, by the same margins, where the capture's loudest
-        # moments lie inside, and every sound the segmenter joined to its
-        # note as a voice (the end moved out to them where they end within
-        # REACH_S past the speech; else it may have missed some of the note: a
-        # quieter sentence; seeds 1-21: six captures of 17 kept whole
-        # bounded, no speech cut).  Every voice-like sound outside was tried
-        # too: music that looks like a voice kept 3 of the 6 whole.
+        # bounded to it, by the wider margins MARGIN_S and LEAD_S (where
+        # nothing stands clear it may have missed some of the note), where
+        # the capture's loudest moments lie inside, and every sound the
+        # segmenter joined to its note as a voice (the end moved out to them
+        # where they end within REACH_S past the speech; else it may have
+        # missed some of the note: a quieter sentence; seeds 1-21: six
+        # captures of 17 kept whole bounded, no speech cut).  Every
+        # voice-like sound outside was tried too: music that looks like a
+        # voice kept 3 of the 6 whole.
         bounded = bounds_of_speech(read, frames, samplerate, hop, (0, -(-frames // hop)))
         if bounded is not None:
             joined = [seg.regions[i] for i in range(first, last + 1) if i != core]
@@ -302,13 +305,15 @@ def _bounded_to_speech(
     """The note's edges (frames [start, end)) bounded to the speech a voice
     detector hears (see :func:`~loopcap.trim.judge.bounds_of_speech`):
     where the walks ran on past it (music over the background's median,
-    issue 15), with generous margins (its own edges are coarse); only where
+    issue 15), with margins (its own edges are coarse); only where
     the note's loudest group (``loud``, chunks, as the background model
     found it; else found here; else the capture's loudest moments, see
     :func:`_loudest`) lies inside those bounds, or ends within
     ``REACH_S`` past the speech heard (then the end is bounded where it
-    ends; see :func:`_reaching`), else the detector missed some of the
-    note.  It only ever moves an edge inwards, and never past the other.
+    ends), or begins within ``LEAD_S`` before it (then the start is
+    bounded ``LEAD_S`` before that speech; see :func:`_reaching`), else
+    the detector missed some of the note.  It only ever moves an edge
+    inwards, and never past the other.
 
     The end is bounded ``MARGIN_OVER_S`` past the speech heard, the start
     ``LEAD_OVER_S`` before it: under what plays there, the voice's faint
