@@ -60,7 +60,6 @@ def test_the_end_stops_past_the_speech_heard_where_the_walk_ran_on(monkeypatch):
     # MARGIN_S (seed 1 mix018 of the accuracy benchmark: 358 -> 258 ms of
     # music kept after the note).
     assert after.end_s == pytest.approx(5.5 + MARGIN_OVER_S, abs=0.003)
-    assert MARGIN_OVER_S < MARGIN_S
     assert 3.0 - LEAD_S <= after.start_s <= 3.0  # never after the note's first sample
     assert after.reason is None
 
