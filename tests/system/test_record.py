@@ -176,8 +176,11 @@ def test_chirp_is_captured_whole(pulse, record):
     # and kept what was left of an unfinished 10 ms fragment: the last 32
     # frames of this chirp were missing in half the runs; see
     # loopcap.device.soundcard.stream.pipewire_fragment.)
+    # 7 s: the 3.25 s played and room for a player that starts late under
+    # load (on PulseAudio in CI the chirp once began 2.2 s into a 5 s
+    # capture, and its last 0.4 s fell outside it).
     played, offset = with_lead_in(chirp)
-    run = record("--duration", "5")
+    run = record("--duration", "7")
     run.wait_started()
     pulse.play_array(played)
     assert (status := run.finish()) == 0, f"exit status {status}; stderr:\n{run.stderr}"
