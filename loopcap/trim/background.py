@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .levels import levels_db, median_of
+from .levels import levels_db, median_of, percentile_of
 from .ownfloor import floor_limits
 from .params import TrimParams, window_chunks
 from .release import CLOSURE_S, RELEASE_S
@@ -447,7 +447,7 @@ def _over_probes(
         return None
     # The note's start: where it rises out of the background (the walk over
     # the median may take in the background's words just before it).
-    clear = max(median + CLOSE_DB, float(np.percentile(edge[outside], RISE_PCT)))
+    clear = max(median + CLOSE_DB, percentile_of(edge[outside], RISE_PCT))
     gap = round(GAP_S / params.hop_s)
     start, fade = rises(
         edge, long, a, loudest, clear, top + JOIN_DB, median + CLOSE_DB, max_gap, gap, RISE_DB

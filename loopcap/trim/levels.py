@@ -377,9 +377,10 @@ def floor_spread_db(
 
 
 def percentile_of(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` of a 1-D float64 array without NaN, to the
+    """``np.percentile(values, q)`` of a 1-D float array without NaN, to the
     bit (its default "linear" method: the same index, weight and
-    interpolation), from a partition around the two values it needs.
+    interpolation, in the array's own dtype), from a partition around the
+    two values it needs.
 
     ``np.percentile`` asks ``np.unique`` for those two indices, and there
     (numpy 2.4) that imports ``numpy.ma`` on the first call in a process:
@@ -391,11 +392,12 @@ def percentile_of(values: np.ndarray, q: float) -> float:
     if virtual >= n - 1:
         return float(values.max())
     i = max(0, math.floor(virtual))
-    lo, hi = np.partition(values, (i, i + 1))[[i, i + 1]].tolist()
-    gamma = virtual - i
+    lo, hi = np.partition(values, (i, i + 1))[[i, i + 1]]
+    # numpy weighs in the array's dtype (float32 levels give float32 sums).
+    gamma = values.dtype.type(virtual - i)
     diff = hi - lo
     # numpy's _lerp: from the nearer end, so that gamma 1 gives ``hi`` exactly.
-    return hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma
+    return float(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
 
 
 def median_of(values: np.ndarray, axis: int | None = None) -> np.ndarray:
