@@ -43,13 +43,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 import trim_dataset  # noqa: E402
 from bench_trim_accuracy import FFMPEG_AF, SOX_ARGS, category  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The captures timed, by category: between silences and device floors
-#: (no onnxruntime), and with something playing under the note.
+#: (no onnxruntime), and with something playing under the note; then, with
+#: ``--long``, a note between silences and one over music made longer.
 CATEGORIES = ("zero", "hiss", "music", "tone", "overlap_sounds", "video_voice")
 
 
@@ -91,6 +94,20 @@ def pick(cases: list[dict], per: int) -> list[tuple[str, dict]]:
     return chosen
 
 
+def lengthened(case: dict, cdir: Path, seconds: float, into: Path) -> dict:
+    """A capture like ``case`` whose note lasts about ``seconds``: the note's
+    own span (true start to true end) played again and again, the capture's
+    lead-in and tail around it.  The dataset's notes last 2-10 s; people's
+    voice notes often last a minute."""
+    x, sr = sf.read(str(cdir / case["file"]), dtype="float32", always_2d=True)
+    a, b = round(case["true_start_s"] * sr), round(case["true_end_s"] * sr)
+    times = max(1, round(seconds * sr / (b - a)))
+    y = np.concatenate([x[:a], *[x[a:b]] * times, x[b:]])
+    path = into / f"{case['id']}-{seconds:g}s.wav"
+    sf.write(str(path), y, sr, subtype="FLOAT")
+    return {"id": f"{case['id']} ({len(y) / sr:.0f} s)", "path": path}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", help="directory of captures (generated there if missing)")
@@ -98,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-category", type=int, default=3)
     ap.add_argument("--runs", type=int, default=8, help="timed runs per capture and command")
     ap.add_argument("--against", help="another loopcap checkout to time beside this one")
+    ap.add_argument(
+        "--long",
+        default="30,60",
+        help="also notes lengthened to these seconds (comma-separated; '' for none)",
+    )
     a = ap.parse_args(argv)
 
     tmp_cases = None
@@ -111,6 +133,19 @@ def main(argv: list[str] | None = None) -> int:
         trim_dataset.generate(cdir, 120, a.seed, new=trim_dataset.N_MIX)
     cases = json.loads((cdir / "manifest.json").read_text())["cases"]
     chosen = pick(cases, a.per_category)
+    for c in chosen:
+        c[1]["path"] = cdir / c[1]["file"]
+    long_dir = tempfile.TemporaryDirectory(prefix="trimcli-long-")
+    for seconds in [float(v) for v in a.long.split(",") if v.strip()]:
+        for cat in ("zero", "music"):
+            first = next((c for c in cases if category(c) == cat), None)
+            if first is not None:
+                chosen.append(
+                    (
+                        f"{cat}, a {seconds:g} s note",
+                        lengthened(first, cdir, seconds, Path(long_dir.name)),
+                    )
+                )
 
     py = sys.executable
     sources = {"loopcap": ROOT}
@@ -141,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             CPU.clear()
 
         for cat, case in chosen:
-            src = cdir / case["file"]
+            src = case["path"]
             runs: dict[str, tuple[list[str], dict[str, str] | None]] = {}
             for name, env in envs.items():
                 cmd = [py, "-m", "loopcap", "trim", str(src), "-o", str(out), "--force"]
@@ -196,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{slowest:.3f}, {statistics.median(every):.3f}, {statistics.median(used):.3f}"
             )
         print(f"| {cat} | " + " | ".join(cells) + " |")
+    long_dir.cleanup()
     if tmp_cases is not None:
         tmp_cases.cleanup()
     return 0
