@@ -29,7 +29,7 @@ from .params import Reader, TrimParams
 from .spectrum import FLOOR_BANDS_HZ, band_powers, mono, taken_until_gap
 from .voice import VoiceFloor, voice_floor, voice_measure
 
-__all__ = ["brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
+__all__ = ["Brightness", "brightness", "voicelike", "low_share", "FloorLook", "FloorEdge"]
 
 
 #: At most this much of a sound (s) is read to judge its brightness.
@@ -45,28 +45,73 @@ def _rms_hz(x: np.ndarray, samplerate: int) -> tuple[float, float]:
     return float(np.mean(np.square(x))), float(np.mean(np.square(np.diff(x, axis=0))))
 
 
-def brightness(
-    read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int
-) -> Callable[[int, int], float]:
+#: A span under the floor's level is judged bright (:meth:`Brightness.under_floor`)
+#: only this many times as bright as the floor: a hiss's own quiet chunks
+#: are as bright as it.
+UNDER_FLOOR_BRIGHTER = 2.0
+
+
+class Brightness:
     """A sound's RMS frequency in Hz, above the floor's: from the power of its
     first difference over its power (``4 sin^2(pi f / rate)`` for a tone).
     About 300-1500 Hz for speech through a 16 kHz codec; clicks, shutters and
-    hiss bursts lie far above.  Without a reader every sound counts as speech."""
-    if read is None:
-        return lambda a, b: 0.0
-    limit = round(_BRIGHT_READ_S * samplerate)
-    fp, fd = _rms_hz(read(quiet[0] * hop, min(quiet[1] * hop, quiet[0] * hop + limit)), samplerate)
+    hiss bursts lie far above.  Without a reader every sound counts as speech.
 
-    def bright(a: int, b: int) -> float:
-        start = a * hop
-        p, d = _rms_hz(read(start, min(b * hop, start + limit)), samplerate)
-        p, d = p - fp, d - fd
+    Called with a span of chunks ``(a, b)``; :meth:`under_floor` judges a span
+    quieter than the floor, which the call takes for none (0 Hz)."""
+
+    def __init__(
+        self, read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int
+    ) -> None:
+        self.read, self.hop, self.samplerate = read, hop, samplerate
+        self.limit = round(_BRIGHT_READ_S * samplerate)
+        self.fp, self.fd = 0.0, 0.0
+        if read is not None:
+            start = quiet[0] * hop
+            end = min(quiet[1] * hop, start + self.limit)
+            self.fp, self.fd = _rms_hz(read(start, end), samplerate)
+        #: The floor's own RMS frequency (Hz).
+        self.floor_hz = self._hz(self.fp, self.fd)
+
+    def _hz(self, p: float, d: float) -> float:
         if p <= 0:
             return 0.0
         ratio = min(max(d / p, 0.0), 4.0)
-        return samplerate / math.pi * math.asin(math.sqrt(ratio) / 2)
+        return self.samplerate / math.pi * math.asin(math.sqrt(ratio) / 2)
 
-    return bright
+    def _powers(self, a: int, b: int) -> tuple[float, float]:
+        assert self.read is not None
+        start = a * self.hop
+        return _rms_hz(self.read(start, min(b * self.hop, start + self.limit)), self.samplerate)
+
+    def __call__(self, a: int, b: int) -> float:
+        if self.read is None:
+            return 0.0
+        p, d = self._powers(a, b)
+        return self._hz(p - self.fp, d - self.fd)
+
+    def under_floor(self, a: int, b: int) -> float:
+        """The RMS frequency (Hz) of a span quieter than the floor, as it is
+        (nothing to take the floor's from), where it is at least
+        ``UNDER_FLOOR_BRIGHTER`` times as bright as the floor itself; else 0:
+        a click's faded end in a hum's trough (seed 3 mix021: 5,360 Hz, 16 dB
+        under a hum of 451 Hz, whose own chunks under its level all lie
+        darker than that), never a hiss's own quiet chunk."""
+        if self.read is None:
+            return 0.0
+        p, d = self._powers(a, b)
+        if p <= 0 or p >= self.fp:
+            return 0.0
+        hz = self._hz(p, d)
+        return hz if hz > UNDER_FLOOR_BRIGHTER * self.floor_hz else 0.0
+
+
+def brightness(
+    read: Reader | None, quiet: tuple[int, int], hop: int, samplerate: int
+) -> Brightness:
+    """The :class:`Brightness` of spans of a capture whose quietest stretch
+    ``quiet`` (chunks) stands for its floor."""
+    return Brightness(read, quiet, hop, samplerate)
 
 
 #: At most this much of a sound (s) is read to judge whether it is a voice.
