@@ -120,10 +120,10 @@ class Saved:
         return {
             "path": str(self.path) if self.path else None,
             "raw_path": str(self.raw_path) if self.raw_path else None,
-            "duration_s": round(self.duration_s, 4),
-            "start_s": round(b.start_s, 4) if b else None,
-            "end_s": round(b.end_s, 4) if b else None,
-            "kept_s": round(b.kept_s, 4) if b else None,
+            "duration_s": round(self.duration_s, 6),
+            "start_s": round(b.start_s, 6) if b else None,
+            "end_s": round(b.end_s, 6) if b else None,
+            "kept_s": round(b.kept_s, 6) if b else None,
             "peak_dbfs": round(self.peak_dbfs, 2) if self.peak_dbfs > -1e9 else None,
             "samplerate": self.samplerate,
             "channels": self.channels,
@@ -131,9 +131,9 @@ class Saved:
             "notes": [
                 {
                     "path": str(p),
-                    "start_s": round(n.start_s, 4),
-                    "end_s": round(n.end_s, 4),
-                    "kept_s": round(n.kept_s, 4),
+                    "start_s": round(n.start_s, 6),
+                    "end_s": round(n.end_s, 6),
+                    "kept_s": round(n.kept_s, 6),
                 }
                 for p, n in zip(self.paths, self.notes, strict=False)
             ],

@@ -78,9 +78,9 @@ class TrimResult:
         d: dict[str, object] = {
             "input": str(self.input),
             "output": str(self.output) if self.output else None,
-            "start_s": None if self.start_s is None else round(self.start_s, 4),
-            "end_s": None if self.end_s is None else round(self.end_s, 4),
-            "kept_s": None if self.kept_s is None else round(self.kept_s, 4),
+            "start_s": None if self.start_s is None else round(self.start_s, 6),
+            "end_s": None if self.end_s is None else round(self.end_s, 6),
+            "kept_s": None if self.kept_s is None else round(self.kept_s, 6),
         }
         if self.error:
             d["error"] = self.error
@@ -98,9 +98,9 @@ class TrimResult:
             d["notes"] = [
                 {
                     "output": str(path),
-                    "start_s": round(b.start_s, 4),
-                    "end_s": round(b.end_s, 4),
-                    "kept_s": round(b.kept_s, 4),
+                    "start_s": round(b.start_s, 6),
+                    "end_s": round(b.end_s, 6),
+                    "kept_s": round(b.kept_s, 6),
                     **({"reason": b.reason} if b.reason else {}),
                 }
                 for path, b in self.notes

@@ -26,6 +26,7 @@ from .params import Bounds, Reader, TrimParams, hop_frames, window_chunks
 from .regions import bridged_by_floor, extend_edges, find_regions, refine_edges
 from .release import release_end
 from .room import INSIDE_S, with_room
+from .silentedge import silent_edges
 from .spectrum import (
     LONG_DB,
     LONG_FRAME_S,
@@ -403,7 +404,13 @@ class Segmenter:
             return not left[side] and self._voice_at(edges[side], 1 - 2 * side)
 
         a, b = with_room(self.powers, a, b, self.floor, p, lo, hi, clear)
+        start, end = max(a * self.hop, lo * self.hop), min(self.frames, b * self.hop, hi * self.hop)
+        if self.read is not None:
+            # To the sample over digital silence: the edge chunks hold up to
+            # 2.5 ms of it (an edge at the capture's own start or end stays).
+            s, e = silent_edges(self.read, start, end, self.floor)
+            start, end = (start if start == 0 else s), (end if end == self.frames else e)
         pad = round(p.pad_s * self.samplerate)
-        start = max(0, a * self.hop - pad, lo * self.hop)
-        end = min(self.frames, b * self.hop + pad, hi * self.hop)
+        start = max(0, start - pad, lo * self.hop)
+        end = min(self.frames, end + pad, hi * self.hop)
         return Bounds(start, end, self.floor, self.samplerate)
