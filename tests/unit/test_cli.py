@@ -82,9 +82,10 @@ def test_record_on_fake_source(tmp_path, monkeypatch, capsys):
     # before the start was asked for); the note keeps a short lead before the
     # burst, wherever it landed.
     raw, _ = sf.read(result["raw_path"], dtype="float32")
-    onset = np.flatnonzero(np.abs(raw).max(axis=1) > 0.01)[0] / 48000
-    assert 0.45 < onset < 0.55
-    assert onset - 0.06 < result["start_s"] <= onset and abs(result["kept_s"] - 0.5) < 0.003
+    first = int(np.flatnonzero(np.abs(raw).max(axis=1) > 0.01)[0])  # the burst's first sample
+    assert 0.45 < first / 48000 < 0.55
+    start = round(result["start_s"] * 48000)  # the JSON's seconds name the sample
+    assert first - 0.06 * 48000 < start <= first and abs(result["kept_s"] - 0.5) < 0.003
     assert sf.info(result["path"]).frames == round(result["kept_s"] * 48000)
 
 
