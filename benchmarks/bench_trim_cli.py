@@ -71,7 +71,10 @@ def wall(cmd: list[str], env: dict[str, str] | None = None) -> float:
     when one is open (see :func:`main`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, env=env, check=False)
+    # From a folder with no loopcap in it: ``python -m`` puts the working
+    # directory first on sys.path, ahead of PYTHONPATH (run from a checkout,
+    # --against would time that checkout twice).
+    p = subprocess.run(cmd, capture_output=True, env=env, check=False, cwd=tempfile.gettempdir())
     dt = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:

@@ -276,7 +276,7 @@ def cmd_recover(args: argparse.Namespace, config: Config) -> int:
     done = recover_dir(folder)
     if args.json:
         print(
-            json.dumps([{"path": str(r.path), "duration_s": round(r.duration_s, 4)} for r in done])
+            json.dumps([{"path": str(r.path), "duration_s": round(r.duration_s, 6)} for r in done])
         )
     elif not left:
         print(f"nothing to recover in {folder}")

@@ -167,9 +167,11 @@ class Segmenter:
                 self.steady = False
 
     def _voice_at(self, edge: int, inwards: int) -> bool:
-        """Whether the sound that rises at chunk ``edge`` (going ``inwards``:
-        1 from a start, -1 from an end), within ``INSIDE_S``, could be a
-        voice; False where none rises there."""
+        """Whether the sound (region) that reaches within ``INSIDE_S`` of
+        chunk ``edge`` (going ``inwards``: 1 from a start, -1 from an end)
+        could be a voice, as :func:`~loopcap.trim.looks.voicelike` judges it
+        (on its first 3 s: at the end of a long sound, its beginning);
+        False where none reaches there."""
         near = window_chunks(INSIDE_S, self.params)
         for r in self.regions if inwards > 0 else reversed(self.regions):
             if (
@@ -330,7 +332,10 @@ class Segmenter:
         """Chunk span [a, b) -> the note's Bounds: quiet edges taken in (never
         past chunks ``lo``/``hi``, a neighbouring note's edge), edges refined,
         (``edge_sounds``) a chime or click over the note's own floor at
-        either edge left out, padded."""
+        either edge left out, room kept where the voice rises out of the
+        capture's floor (:mod:`~loopcap.trim.room`), the edges moved in to
+        the sample over digital silence (:mod:`~loopcap.trim.silentedge`),
+        padded."""
         p = self.params
         hi = len(self.powers) if hi is None else hi
         ea, eb = extend_edges(self.powers, a, b, self.edge_threshold, p)
@@ -408,7 +413,7 @@ class Segmenter:
         if self.read is not None:
             # To the sample over digital silence: the edge chunks hold up to
             # 2.5 ms of it (an edge at the capture's own start or end stays).
-            s, e = silent_edges(self.read, start, end, self.floor)
+            s, e = silent_edges(self.read, start, end, self.floor, self.powers, self.hop)
             start, end = (start if start == 0 else s), (end if end == self.frames else e)
         pad = round(p.pad_s * self.samplerate)
         start = max(0, start - pad, lo * self.hop)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .levels import chunk_powers
 from .params import MIN_DB, Reader
 
 __all__ = ["SILENT_AMP", "silent_edges"]
@@ -28,7 +29,7 @@ __all__ = ["SILENT_AMP", "silent_edges"]
 #: A sample of digital silence lies at most this far (linear) from zero: -120
 #: dBFS.  Mixing in float leaves traces at -130 dBFS and under where a sound
 #: has ended (seed 17 mix003: a click's silent tail, -134 to -200 dBFS); a
-#: 16-bit capture's least step lies at -96 dBFS, a 24-bit one's at -138.  The
+#: 16-bit capture's least step lies at -90 dBFS, a 24-bit one's at -138.  The
 #: quietest note's floor in the benchmark's captures lies at -94 dBFS RMS
 #: (seed 8 mix033): one of its samples in 25 or so lies this near zero, and
 #: two in a row one in 600, so the bound moves in over a sample or two of it
@@ -42,19 +43,53 @@ SILENT_FLOOR_DB = MIN_DB
 MAX_MOVE = 4096
 
 
-def silent_edges(read: Reader, start: int, end: int, floor_db: float) -> tuple[int, int]:
+def silent_edges(
+    read: Reader,
+    start: int,
+    end: int,
+    floor_db: float,
+    powers: np.ndarray | None = None,
+    hop: int = 0,
+) -> tuple[int, int]:
     """[start, end) (frames) moved in over the digitally silent samples at
     either end, where the capture's floor ``floor_db`` (dBFS) is digital
     silence; else as given.  An end whose ``MAX_MOVE`` frames next to it are
-    all silent stays where it is (what lies past them is not looked at)."""
+    all silent stays where it is (what lies past them is not looked at).
+
+    With the meter's chunk ``powers`` (``hop`` frames each), an end moves
+    only where what ``read`` gives there is what the meter measured:
+    libsndfile's seek is not to the sample in every format (Ogg Vorbis,
+    libsndfile issue #885: a read after a seek came back up to 832 frames
+    off, and the end moved 16 ms into the note), and a read that is off is
+    not looked at."""
     if floor_db > SILENT_FLOOR_DB or end <= start:
         return start, end
     n = min(MAX_MOVE, end - start)
-    loud_head = _loud(read(start, start + n))
-    loud_tail = _loud(read(end - n, end))
-    new_start = start + int(np.argmax(loud_head)) if loud_head.any() else start
-    new_end = end - int(np.argmax(loud_tail[::-1])) if loud_tail.any() else end
+    head, tail = read(start, start + n), read(end - n, end)
+    new_start, new_end = start, end
+    if _as_metered(head, start, powers, hop):
+        loud_head = _loud(head)
+        new_start = start + int(np.argmax(loud_head)) if loud_head.any() else start
+    if _as_metered(tail, end - n, powers, hop):
+        loud_tail = _loud(tail)
+        new_end = end - int(np.argmax(loud_tail[::-1])) if loud_tail.any() else end
     return (new_start, new_end) if new_end > new_start else (start, end)
+
+
+def _as_metered(x: np.ndarray, at: int, powers: np.ndarray | None, hop: int) -> bool:
+    """Whether frames ``x``, read from frame ``at`` on, hold the chunk powers
+    the meter measured there (every whole chunk in them, to float32's
+    rounding); True without ``powers``.  False where no whole chunk lies in
+    them: nothing to check is not trusted."""
+    if powers is None or hop <= 0:
+        return True
+    k0 = -(-at // hop)  # the first whole chunk
+    skip = k0 * hop - at
+    m = min((len(x) - skip) // hop, len(powers) - k0)
+    if m <= 0:
+        return False
+    got = chunk_powers(np.asarray(x[skip : skip + m * hop], np.float32), hop)
+    return bool(np.allclose(got, powers[k0 : k0 + m], rtol=1e-3, atol=1e-12))
 
 
 def _loud(x: np.ndarray) -> np.ndarray:

@@ -206,6 +206,32 @@ def test_a_quiet_note_never_clear_of_the_hiss_is_still_found():
     assert bounds_of(noise(3.0, -50, seed=12)) is None
 
 
+def test_an_edge_at_the_captures_own_start_or_end_stays_there():
+    # A note already playing when the capture started: its first sample,
+    # sin(0), is 0, yet the note is kept from the capture's start, as the
+    # reason says; the same for a note still playing at the end.
+    x = np.concatenate([tone(1.0), silence(0.5)])
+    assert x[0] == 0.0
+    b = bounds_of(x)
+    assert b.start == 0 and b.reason is not None
+    x = np.concatenate([silence(0.5), tone(1.0) * -1])
+    x[-1] = 0.0
+    b = bounds_of(x)
+    assert b.end == len(x) and b.reason is not None
+
+
+def test_a_reader_whose_seek_lands_off_moves_no_edge_to_the_sample():
+    # An Ogg Vorbis file's seek may land frames off (libsndfile issue #885):
+    # the edges stay on the chunk grid rather than move by what was misread.
+    x = np.concatenate([silence(0.5), tone(1.0), silence(0.5)])
+    m = LevelMeter(SR)
+    m.feed(x)
+    exact = m.find_bounds(lambda a, b: x[a:b])
+    assert (exact.start, exact.end) == (4001, 12000)
+    b = m.find_bounds(lambda a, b: x[a + 7 : b + 7])
+    assert (b.start, b.end) == (4000, 12000)
+
+
 def test_over_digital_silence_a_silent_gap_ends_the_note():
     # Over digital silence a real note's pauses hold its own floor; a silent
     # gap of 1 s is therefore not a pause, and the sound after it is left out.

@@ -72,7 +72,8 @@ def test_a_note_over_silence_with_a_short_lead_in_keeps_its_exact_edges():
     b = bounds_of(x)
     assert b is not None and b.reason is None
     # As before the background rule, with ROOM_S of the hiss before the
-    # voice that rises out of it (its end is a release's, not the voice's).
+    # voice that rises out of it (none at its end, where a sound at the
+    # edge was left out).
     assert (b.start_s, b.end_s) == (round(0.4 - ROOM_S, 6), 2.745)
     p = powers_of(x)
     span = (round(0.4 / HOP), round(2.7 / HOP))
