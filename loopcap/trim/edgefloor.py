@@ -158,16 +158,27 @@ def floor_measured(
     return look.held_share(at[level > floor_db + SEEN_OWN_DB]) >= CHECK_SHARE
 
 
-def steady(powers: np.ndarray) -> bool:
-    """Whether the level of ``powers`` (a stretch of chunks) holds: its
-    ``TREND_PARTS`` parts' levels lie within ``TREND_DB`` of each other."""
+def _parts(powers: np.ndarray) -> np.ndarray | None:
+    """The mean power of each of ``TREND_PARTS`` equal parts of ``powers``
+    (float64); None where a part would hold no chunk."""
     k = len(powers) // TREND_PARTS
     if k == 0:
-        return True
-    parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
+        return None
+    return powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
+
+
+def _holds(parts: np.ndarray) -> bool:
+    """Whether the parts' levels lie within ``TREND_DB`` of each other."""
     if parts.min() <= 0.0:
         return bool(parts.max() <= 0.0)
     return bool(10.0 * np.log10(parts.max() / parts.min()) <= TREND_DB)
+
+
+def steady(powers: np.ndarray) -> bool:
+    """Whether the level of ``powers`` (a stretch of chunks) holds: its
+    ``TREND_PARTS`` parts' levels lie within ``TREND_DB`` of each other."""
+    parts = _parts(powers)
+    return parts is None or _holds(parts)
 
 
 def fading(powers: np.ndarray) -> bool:
@@ -176,10 +187,9 @@ def fading(powers: np.ndarray) -> bool:
     ``TREND_PARTS`` parts to the next and more than ``TREND_DB`` in all: a
     sound's faded end, no floor (a quiet syllable going into a pause rises
     and falls, or stops falling at the floor)."""
-    k = len(powers) // TREND_PARTS
-    if k == 0 or steady(powers):
+    parts = _parts(powers)
+    if parts is None or _holds(parts):
         return False
-    parts = powers[: k * TREND_PARTS].astype(np.float64).reshape(TREND_PARTS, k).mean(axis=1)
     step = 10.0 * np.diff(np.log10(np.maximum(parts, 1e-30)))
     return bool((step < -FADE_STEP_DB).all() or (step > FADE_STEP_DB).all())
 
