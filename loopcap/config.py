@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from loopcap.errors import ConfigError
 from loopcap.formats import CAPTURE_FORMATS
+from loopcap.log import logger
 from loopcap.naming import render_stem
 from loopcap.platforms import captures_dir, config_dir
 from loopcap.trim import TrimParams

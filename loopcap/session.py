@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.capture.reader import Block
 from loopcap.capture.tap import Tap
 from loopcap.config import OutputConfig
@@ -33,6 +31,7 @@ from loopcap.device import HANDOVER_S, Source
 from loopcap.errors import LoopcapError, OutputError
 from loopcap.formats import capture_target
 from loopcap.fs import create_locked, ensure_private_dir
+from loopcap.log import logger
 from loopcap.naming import PARTIAL_SUFFIX, claim, partial_name, render_stem, stem_of_partial
 from loopcap.output.reading import analyse_file, notes_in_capture
 from loopcap.output.save import save_capture, save_plot

@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from loguru import logger
-
 from loopcap.errors import LoopcapError
+from loopcap.log import logger
 
 if TYPE_CHECKING:
     from loopcap.device import AppInfo, Source

@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap import __version__
 from loopcap.app.control import COMMANDS, cli_commands, send
 from loopcap.app.logsetup import setup_logging
@@ -30,6 +28,7 @@ from loopcap.errors import (
     LoopcapError,
 )
 from loopcap.formats import CAPTURE_FORMATS, FORMATS
+from loopcap.log import logger
 
 __all__ = ["main", "build_parser"]
 

@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from loguru import logger
-
 from loopcap.app.apps import open_capture_source
 from loopcap.capture.arm import ARM_CHECK_S, ARM_LEAD_S, Armed
 from loopcap.capture.tap import Tap
@@ -39,6 +37,7 @@ from loopcap.config import Config
 from loopcap.device import list_loopbacks, watch_default_output
 from loopcap.errors import LoopcapError
 from loopcap.fs import ensure_private_dir, link_exclusive
+from loopcap.log import logger
 from loopcap.naming import claim
 from loopcap.session import Recording, Saved
 

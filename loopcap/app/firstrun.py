@@ -19,10 +19,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.config import Config
 from loopcap.fs import create_exclusive, ensure_private_dir
+from loopcap.log import logger
 from loopcap.platforms import config_dir
 
 __all__ = ["MARKER_NAME", "welcome_lines", "first_start", "marker_path"]

@@ -23,10 +23,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
 from loopcap.app.desktop import APP_ID
 from loopcap.config import HotkeysConfig
+from loopcap.log import logger
 
 __all__ = ["start_hotkeys", "hotkey_support", "Hotkeys", "hotkey_doctor_lines", "BACKEND_ENV"]
 

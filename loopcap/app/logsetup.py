@@ -1,5 +1,5 @@
 """Logging, configured once by the entry point (other modules only use
-``from loguru import logger``).
+``from loopcap.log import logger``, loguru's logger imported on first use).
 
 - Human lines on stderr: INFO and up, or DEBUG with ``-v``.
 - A rotating log file in the user log folder (mode 0600, folder 0700 on
@@ -16,12 +16,16 @@ import os
 import sys
 import warnings
 from collections import Counter
+from functools import partial
 from pathlib import Path
-
-from loguru import logger
+from typing import TYPE_CHECKING
 
 from loopcap.fs import ensure_private_dir
+from loopcap.log import configure, logger
 from loopcap.platforms import log_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loguru import Logger
 
 __all__ = ["setup_logging", "warning_counts", "log_path"]
 
@@ -44,8 +48,18 @@ def _showwarning(message, category, filename, lineno, file=None, line=None) -> N
 
 
 def setup_logging(verbose: bool = False) -> None:
-    logger.remove()
-    logger.add(
+    """Route messages to stderr and the log file, and Python's warnings to
+    the log.  The sinks are added when the first message is logged
+    (:func:`loopcap.log.configure`): a command that logs nothing never
+    imports loguru nor opens the log file."""
+    configure(partial(_add_sinks, verbose=verbose))
+    warnings.showwarning = _showwarning
+    warnings.simplefilter("default")
+
+
+def _add_sinks(real: Logger, verbose: bool) -> None:
+    real.remove()
+    real.add(
         sys.stderr,
         level="DEBUG" if verbose else "INFO",
         format="{message}",
@@ -56,7 +70,7 @@ def setup_logging(verbose: bool = False) -> None:
     try:
         path = log_path()
         ensure_private_dir(path.parent)
-        logger.add(
+        real.add(
             path,
             level="DEBUG",
             rotation="1 MB",
@@ -68,6 +82,4 @@ def setup_logging(verbose: bool = False) -> None:
             format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level: <7} {name}: {message}",
         )
     except OSError as exc:
-        logger.warning(f"cannot write the log file ({exc}); logging to the terminal only")
-    warnings.showwarning = _showwarning
-    warnings.simplefilter("default")
+        real.warning(f"cannot write the log file ({exc}); logging to the terminal only")

@@ -21,8 +21,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.app.control import ControlServer, InstanceLock
 from loopcap.app.controller import Controller
 from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
@@ -32,6 +30,7 @@ from loopcap.app.signals import forward_signals
 from loopcap.app.x11 import thread_safe_xlib
 from loopcap.config import Config
 from loopcap.errors import EXIT_OK
+from loopcap.log import logger
 
 __all__ = ["run_app", "welcome"]
 

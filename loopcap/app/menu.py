@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loguru import logger
-
 from loopcap.app.apps import EVERYTHING, apps_playing
 from loopcap.app.controller import ARMED, ERROR, IDLE, RECORDING, Snapshot
+from loopcap.log import logger
 
 if TYPE_CHECKING:
     from loopcap.device import AppInfo

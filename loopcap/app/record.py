@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.app.logsetup import warning_counts
 from loopcap.config import Config, check_app_name
 from loopcap.errors import EXIT_NO_SOUND, EXIT_OK, ConfigError
+from loopcap.log import logger
 
 __all__ = ["cmd_record", "StopFlag", "recorded"]
 

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
 from PIL import Image  # already loaded: loopcap.app.icons draws with it
 
 from loopcap.app.controller import RECORDING, SAVING, Controller, Snapshot
@@ -32,6 +31,7 @@ from loopcap.app.icons import icon_image
 from loopcap.app.menu import MenuEntry, cut_picture_of, menu_entries, open_path, status_title
 from loopcap.app.x11 import XConnection, panel_colour_around, x11_tray_owner
 from loopcap.fs import ensure_private_dir
+from loopcap.log import logger
 
 # open_path and cut_picture_of live in loopcap.app.menu now; kept here for callers.
 __all__ = ["Tray", "tray_support", "open_path", "xorg_frame", "cut_picture_of"]

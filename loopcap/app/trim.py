@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.config import Config, check_normalize_lufs
 from loopcap.errors import EXIT_ERROR, EXIT_NO_SOUND, EXIT_OK, ConfigError, LoopcapError
 from loopcap.fs import ensure_private_dir
+from loopcap.log import logger
 from loopcap.naming import trimmed_name
 from loopcap.output.export import output_target
 from loopcap.output.reading import analyse_file

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import os
 
-from loguru import logger
+from loopcap.log import logger
 
 __all__ = [
     "thread_safe_xlib",

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from loguru import logger
 
 from loopcap.device import Source, Stream
 from loopcap.errors import LoopcapError
+from loopcap.log import logger
 
 __all__ = ["Block", "Capture", "END"]
 

@@ -29,11 +29,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from loguru import logger
-
 from loopcap.capture.reader import END, Block, Capture
 from loopcap.device import HANDOVER_S, Source
 from loopcap.errors import LoopcapError
+from loopcap.log import logger
 
 __all__ = ["Tap", "MIN_RING_S", "ARM_LEAD_S"]
 

@@ -41,11 +41,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
 from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo, Stream, run_start
 from loopcap.device.mixer import GAP_S, Mixer
 from loopcap.errors import DeviceError
+from loopcap.log import logger
 
 __all__ = [
     "PolledAppSource",

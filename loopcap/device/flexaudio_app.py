@@ -23,11 +23,11 @@ from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
 from loopcap.device.app_follow import PolledAppSource, PolledAppStream, pid_alive
 from loopcap.device.base import AppInfo, match_app
 from loopcap.errors import DeviceError, DeviceLostError
+from loopcap.log import logger
 
 __all__ = [
     "FlexaudioAppSource",

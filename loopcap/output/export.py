@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from loguru import logger
 
 from loopcap.formats import FORMATS, Target
 from loopcap.fs import create_exclusive, link_exclusive
+from loopcap.log import logger
 from loopcap.naming import temporary_name
 from loopcap.output.containers import inspect
 from loopcap.output.encode import Converter, Tags

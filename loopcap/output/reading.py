@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from loguru import logger
 
 from loopcap.errors import InputError
+from loopcap.log import logger
 from loopcap.output.containers import MAX_CHANNELS, MAX_RATE, MIN_RATE, Layout, PrefixFile, inspect
 from loopcap.trim import Bounds, LevelMeter, Reader, TrimParams
 

@@ -24,11 +24,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import soundfile as sf
-from loguru import logger
 
 from loopcap.errors import OutputError
 from loopcap.formats import Target, capture_target, raw_target
 from loopcap.fs import link_exclusive
+from loopcap.log import logger
 from loopcap.naming import PLOT_SUFFIX, claim, note_name, plot_name, raw_stem, unique_path
 from loopcap.output.encode import Tags
 from loopcap.output.export import normalize_gain_db, write_span

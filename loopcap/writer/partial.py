@@ -35,11 +35,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from loguru import logger
 
 from loopcap.capture.reader import Block
 from loopcap.device import DRAIN_LAG_S, HANDOVER_S
 from loopcap.errors import OutputError
+from loopcap.log import logger
 from loopcap.naming import stem_of_partial
 from loopcap.trim import LevelMeter
 from loopcap.writer.rescue import Rescue, copy_written, describe, reserve_rescue_partial

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import soundfile as sf
-from loguru import logger
 
 from loopcap.formats import SAVED_EXTS
 from loopcap.fs import link_exclusive, try_lock
+from loopcap.log import logger
 from loopcap.naming import PARTIAL_SUFFIX, claim, is_temporary_of, raw_stem, stem_of_partial
 from loopcap.platforms import current
 from loopcap.writer.riff import HEAD_BYTES, chunks, read_fmt, wave_kind

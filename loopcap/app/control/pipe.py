@@ -45,8 +45,6 @@ from multiprocessing.connection import (
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from loguru import logger
-
 from loopcap.app.control.protocol import (
     CLOSE_WAIT_S,
     CONNECTION_TIMEOUT_S,
@@ -62,6 +60,7 @@ from loopcap.app.control.protocol import (
     unreachable,
 )
 from loopcap.fs import create_exclusive, ensure_private_dir, link_exclusive
+from loopcap.log import logger
 from loopcap.platforms import paths
 
 __all__ = [

@@ -31,8 +31,6 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru import logger
-
 from loopcap.app.control.protocol import (
     CLOSE_WAIT_S,
     CONNECTION_TIMEOUT_S,
@@ -47,6 +45,7 @@ from loopcap.app.control.protocol import (
     reply_to,
     unreachable,
 )
+from loopcap.log import logger
 
 if sys.platform == "win32":  # the whole module is POSIX's; Windows has .pipe
     raise ImportError("the Unix control socket is for Linux and macOS")

@@ -25,9 +25,8 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from loguru import logger
-
 from loopcap.errors import LoopcapError
+from loopcap.log import logger
 
 __all__ = ["SessionBus", "DesktopUnavailable", "CONNECT_TIMEOUT_S"]
 

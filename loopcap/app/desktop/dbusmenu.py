@@ -25,9 +25,9 @@ from dbus_fast.constants import PropertyAccess
 from dbus_fast.errors import DBusError
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 from dbus_fast.signature import Variant
-from loguru import logger
 
 from loopcap.app.menu import MenuEntry
+from loopcap.log import logger
 
 __all__ = ["DBusMenu", "MENU_INTERFACE", "escape_label"]
 

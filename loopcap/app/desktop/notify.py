@@ -39,10 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loguru import logger
-
 from loopcap.app.desktop import APP_ID
 from loopcap.errors import DeviceLostError
+from loopcap.log import logger
 from loopcap.session import Saved
 
 __all__ = [

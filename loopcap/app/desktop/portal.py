@@ -41,11 +41,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
 from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
 from loopcap.app.desktop.keys import PressFilter, portal_trigger
 from loopcap.config import HotkeysConfig
+from loopcap.log import logger
 
 __all__ = [
     "PortalShortcuts",

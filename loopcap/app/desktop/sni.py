@@ -36,12 +36,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loguru import logger
-
 from loopcap.app.controller import RECORDING, Controller, Snapshot
 from loopcap.app.desktop.bus import DesktopUnavailable, SessionBus
 from loopcap.app.menu import MenuEntry, menu_entries, status_title
 from loopcap.fs import ensure_private_dir
+from loopcap.log import logger
 
 if TYPE_CHECKING:
     from loopcap.app.desktop.dbusmenu import DBusMenu

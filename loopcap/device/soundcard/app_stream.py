@@ -24,7 +24,6 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-from loguru import logger
 
 from loopcap.device.base import DRAIN_LAG_S, HANDOVER_S, DeviceInfo, Stream
 from loopcap.device.mixer import Mixer
@@ -37,6 +36,7 @@ from loopcap.device.soundcard.connection import (
 )
 from loopcap.device.soundcard.passive import PassiveRecorder
 from loopcap.errors import DeviceError, DeviceLostError
+from loopcap.log import logger
 
 __all__ = ["AppSource", "AppStream"]
 

@@ -21,12 +21,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from loguru import logger
-
 from loopcap.device.base import AppInfo, match_app
 from loopcap.device.soundcard.connection import NO_SERVER
 from loopcap.device.soundcard.events import CLIENT_NAME, EventListener, connect
 from loopcap.errors import DeviceError
+from loopcap.log import logger
 
 __all__ = ["list_apps", "AppWatcher", "default_channels", "CLIENT_NAME"]
 

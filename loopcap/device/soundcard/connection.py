@@ -21,10 +21,9 @@ import threading
 import traceback
 from typing import Any
 
-from loguru import logger
-
 from loopcap.device.soundcard.com import join_com
 from loopcap.errors import DeviceError
+from loopcap.log import logger
 
 __all__ = ["NO_SERVER", "soundcard_module", "pulse_extra", "stream_opened", "stream_closed"]
 

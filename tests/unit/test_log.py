@@ -1,0 +1,123 @@
+"""loopcap.log: loguru imported at the first message, configured as the entry
+point said, from any thread, once.
+
+The command-line cases run in a fresh interpreter: in this test process
+loguru is imported already (the tests' own sinks), where ``configure``
+applies at once, as the in-process case checks.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import soundfile as sf
+
+from loopcap import log
+
+# Runs loopcap's command line in-process, then says whether loguru was
+# imported; the exit status is main's.
+RUN = textwrap.dedent(
+    """
+    import sys
+    from loopcap.app.cli import main
+    rc = main(sys.argv[1:])
+    print("loguru imported:", "loguru" in sys.modules)
+    sys.exit(rc)
+    """
+)
+
+
+def _run(tmp_path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    return subprocess.run(
+        [sys.executable, "-c", RUN, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def _note(path) -> None:
+    sr = 48_000
+    t = np.arange(sr) / sr
+    x = np.zeros(3 * sr, dtype=np.float32)
+    x[sr : 2 * sr] = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
+    sf.write(path, x, sr, subtype="FLOAT")
+
+
+def test_a_trim_that_logs_nothing_never_imports_loguru(tmp_path):
+    _note(tmp_path / "in.wav")
+    p = _run(tmp_path, "trim", "in.wav", "-o", "out.wav")
+    assert p.returncode == 0, p.stderr
+    assert "loguru imported: False" in p.stdout
+    assert sf.info(tmp_path / "out.wav").duration < 2.5
+    assert not (tmp_path / "state").exists()  # nor opened the log file
+
+
+def test_the_first_message_goes_to_the_terminal_and_the_log_as_configured(tmp_path):
+    _note(tmp_path / "in.wav")
+    (tmp_path / "out.wav").write_bytes(b"mine")
+    p = _run(tmp_path, "trim", "in.wav", "-o", "out.wav")
+    assert p.returncode != 0
+    assert "loguru imported: True" in p.stdout
+    # stderr has the plain line of setup_logging's sink, not loguru's default
+    # format (a timestamp, the level, the module) from before the setup.
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert lines == ["loopcap: out.wav already exists; use --force to replace it"]
+    logs = list((tmp_path / "state").rglob("loopcap.log"))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    assert text.count("already exists") == 1
+    assert " ERROR   loopcap.app.trim: loopcap: " in text  # the caller's module, as before
+    assert (tmp_path / "out.wav").read_bytes() == b"mine"
+
+
+def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys, threading, time
+        from loopcap.app.logsetup import setup_logging
+        from loopcap.log import logger
+        setup_logging()
+        go = threading.Barrier(16)
+        def first(i):
+            go.wait()
+            time.sleep(0.01 * i)  # some while loguru loads, some while it is set up
+            logger.info(f"message {i}")
+        ts = [threading.Thread(target=first, args=(i,)) for i in range(16)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        """
+    )
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    p = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert p.returncode == 0, p.stderr
+    # Every message once, each in the configured format ("{message}" alone).
+    assert sorted(p.stderr.split()) == sorted(w for i in range(16) for w in ("message", str(i))), (
+        p.stderr
+    )
+    text = next((tmp_path / "state").rglob("loopcap.log")).read_text()
+    assert all(text.count(f"message {i}\n") == 1 for i in range(16))
+
+
+def test_with_loguru_imported_the_configuration_applies_at_once():
+    from loguru import logger as real
+
+    seen: list[str] = []
+
+    def setup(lg) -> None:
+        seen.append("configured")
+        assert lg is real
+
+    log.configure(setup)
+    assert seen == ["configured"]  # before any message
+    assert log.logger.opt is not None and log.logger.add.__self__ is real
