@@ -16,6 +16,14 @@ __all__ = ["MIN_DB", "TrimParams", "Bounds", "Reader", "hop_frames", "window_chu
 
 #: Level given to digital silence, in dBFS (below any real device's floor).
 MIN_DB = -140.0
+#: A capture floor at or under this (dBFS) is digital silence: nothing
+#: audible lies under it, so no room is kept for a voice buried there
+#: (room.py), and its samples lie within ``silentedge.SILENT_AMP`` (-120
+#: dBFS) of zero, so the bounds move in to the note's first and last sample
+#: (silentedge.py).  Float mixing leaves traces down to -134 dBFS and under
+#: where a sound has ended (seed 17 mix003); a 24-bit capture's least step
+#: lies at -138 dBFS.
+DIGITAL_SILENCE_DB = MIN_DB + 10.0
 
 
 @dataclass(frozen=True)

@@ -45,16 +45,13 @@ import numpy as np
 
 from .levels import levels_db
 from .ownfloor import quietest_db
-from .params import MIN_DB, TrimParams, window_chunks
+from .params import DIGITAL_SILENCE_DB, TrimParams, window_chunks
 
 __all__ = ["INSIDE_S", "ROOM_S", "with_room"]
 
 #: The capture's floor kept at most beyond an edge where the voice rises out
 #: of it (s).
 ROOM_S = 0.03
-#: A capture floor at or under this (dBFS) is digital silence, with nothing
-#: under it.
-SILENT_DB = MIN_DB + 10.0
 #: How far inside the edge (s) the voice must stand clear of the floor.
 INSIDE_S = 0.05
 #: ...and within how far (dB) of the note's loudest: the note's own floor
@@ -88,7 +85,10 @@ def with_room(
     # Nothing lies buried under digital silence; and where the note's own
     # floor shows in its quietest stretch (a pause), its edges are its
     # floor's, to the chunk.
-    if floor_db <= SILENT_DB or quietest_db(powers[a:b], params)[1] > floor_db + params.close_db:
+    if (
+        floor_db <= DIGITAL_SILENCE_DB
+        or quietest_db(powers[a:b], params)[1] > floor_db + params.close_db
+    ):
         return a, b
     # Levels over the note, and over ROOM_S on either side of it, each on its
     # own: a frame straddling the edge would take in the voice's onset.

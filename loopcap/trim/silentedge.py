@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .levels import chunk_powers
-from .params import MIN_DB, Reader
+from .params import DIGITAL_SILENCE_DB, Reader
 
 __all__ = ["SILENT_AMP", "silent_edges"]
 
@@ -35,9 +35,6 @@ __all__ = ["SILENT_AMP", "silent_edges"]
 #: two in a row one in 600, so the bound moves in over a sample or two of it
 #: at most (0.04 ms, nothing heard).
 SILENT_AMP = 1e-6
-#: The capture's floor is digital silence where its level lies at ``MIN_DB``
-#: (dBFS) or under.
-SILENT_FLOOR_DB = MIN_DB
 #: The bounds move in at most this many frames at either end: over what the
 #: chunks at the edges hold and the frames a sound's silent end adds.
 MAX_MOVE = 4096
@@ -62,7 +59,7 @@ def silent_edges(
     libsndfile issue #885: a read after a seek came back up to 832 frames
     off, and the end moved 16 ms into the note), and a read that is off is
     not looked at."""
-    if floor_db > SILENT_FLOOR_DB or end <= start:
+    if floor_db > DIGITAL_SILENCE_DB or end <= start:
         return start, end
     n = min(MAX_MOVE, end - start)
     head, tail = read(start, start + n), read(end - n, end)

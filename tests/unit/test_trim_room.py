@@ -76,3 +76,11 @@ def test_no_room_beside_a_sound_that_is_no_voice():
     b = bounds_of(x)
     assert 1.0 - 0.003 <= b.start_s <= 1.0 + 0.003
     assert 2.3 - 0.003 <= b.end_s <= 2.3 + 0.003
+
+
+def test_no_room_over_a_floor_of_digital_silence():
+    # Float traces at -135 dBFS (a sound's silent end, seed 17 mix003): no
+    # voice lies buried under them, and room there would be error alone.
+    p = _powers([(-135, 400), (-20, 200), (-135, 80), (-22, 200), (-135, 400)])
+    assert with_room(p, 400, 880, -125.5, P) == (400 - ROOM, 880 + ROOM)  # a floor, not silence
+    assert with_room(p, 400, 880, -135.5, P) == (400, 880)

@@ -37,6 +37,17 @@ def test_a_sounds_float_traces_after_the_note_count_as_silence():
     assert silent_edges(_read(x), 1000, 5240, MIN_DB)[1] == 5000
 
 
+def test_a_floor_of_float_traces_is_digital_silence_too():
+    # A capture floor measured at -135 dBFS (float mixing's traces, under a
+    # 24-bit capture's least step): its samples lie within SILENT_AMP of
+    # zero, and the bounds go to the note's first and last sample, as over
+    # zeros.  Where no room is kept either (room.py): one threshold for both.
+    x = _note(-60.0)
+    x[:1000] = x[5000:] = 2e-7 * np.sign(np.sin(np.arange(1000)))
+    assert silent_edges(_read(x), 880, 5120, -135.0) == (1000, 5000)
+    assert silent_edges(_read(x), 880, 5120, -125.0) == (880, 5120)
+
+
 def test_nothing_moves_over_a_floor_that_is_not_digital_silence():
     # The same silent samples at the edges, but the capture's floor measured
     # at -96 dBFS (a dither): they are not taken for digital silence.
