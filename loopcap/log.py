@@ -6,11 +6,12 @@ as loguru's ``logger`` (the same object's methods: ``logger.info``,
 through :func:`configure` (:func:`loopcap.app.logsetup.setup_logging`).
 
 Why not ``from loguru import logger`` at the top of each module: importing
-loguru takes 70-75 ms (it imports asyncio, ssl and multiprocessing) and
-adding its two sinks 14 ms more (its exception formatter asks sysconfig for
-the library folders), on an AMD EPYC host.  ``loopcap trim`` of one voice
-note takes about 0.3 s in all, most of it Python's start and numpy's import,
-and logs nothing when all goes well: that third of its budget bought nothing.
+loguru after numpy and soundfile adds 35-40 ms (it imports asyncio, ssl and
+multiprocessing) and adding its two sinks 14 ms more (its exception
+formatter asks sysconfig for the library folders), on an AMD EPYC host.
+``loopcap trim`` of one voice note took 0.23-0.32 s in all, most of it
+Python's start and numpy's import, and logs nothing when all goes well:
+those 40-50 ms of its 0.3 s budget bought nothing.
 Now a command that logs nothing never imports loguru; the first message, from
 any thread, imports it, applies the entry point's configuration, and is
 logged as before (to the terminal and the log file).
@@ -63,7 +64,13 @@ def _load() -> Logger:
 
             setup, _pending = _pending, None
             if setup is not None:
-                setup(real)
+                try:
+                    setup(real)
+                except BaseException:
+                    # Not applied: tried again at the next message, whose
+                    # caller sees the error as the entry point would have.
+                    _pending = setup
+                    raise
             # Only now: another thread's first message waits on the lock
             # rather than reach loguru's default sink before the setup.
             _real = real

@@ -32,7 +32,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import loguru  # noqa: F401 - see below
 import pytest
+
+# loguru imported before any test: loopcap.log then applies the entry
+# point's logging setup at once, as loopcap did when every module imported
+# loguru.  Without it, a test that runs loopcap in-process and logs nothing
+# would leave that setup pending, and a later test's first message would
+# apply it: its logger.remove() took away the sink the test had just added.
+# (tests/unit/test_log.py checks the deferred setup in fresh interpreters.)
 
 TESTS_DIR = Path(__file__).resolve().parent
 SYSTEM_DIR = TESTS_DIR / "system"

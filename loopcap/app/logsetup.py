@@ -59,14 +59,17 @@ def setup_logging(verbose: bool = False) -> None:
 
 def _add_sinks(real: Logger, verbose: bool) -> None:
     real.remove()
-    real.add(
-        sys.stderr,
-        level="DEBUG" if verbose else "INFO",
-        format="{message}",
-        colorize=False,
-        backtrace=False,
-        diagnose=False,
-    )
+    # pythonw.exe (Windows' start at login, desktop_file.py) has no stderr:
+    # sys.stderr is None there, which loguru refuses as a sink.
+    if sys.stderr is not None:
+        real.add(
+            sys.stderr,
+            level="DEBUG" if verbose else "INFO",
+            format="{message}",
+            colorize=False,
+            backtrace=False,
+            diagnose=False,
+        )
     try:
         path = log_path()
         ensure_private_dir(path.parent)

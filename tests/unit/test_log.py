@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -24,8 +25,10 @@ RUN = textwrap.dedent(
     """
     import sys
     from loopcap.app.cli import main
+    from loopcap.app.logsetup import log_path
     rc = main(sys.argv[1:])
     print("loguru imported:", "loguru" in sys.modules)
+    print("log file:", log_path())
     sys.exit(rc)
     """
 )
@@ -44,6 +47,12 @@ def _run(tmp_path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _log_file(p: subprocess.CompletedProcess[str]) -> Path:
+    """The log file the child named (the user log folder, pointed into the
+    test's folder through XDG_STATE_HOME on Linux)."""
+    return Path(p.stdout.split("log file: ", 1)[1].strip())
+
+
 def _note(path) -> None:
     sr = 48_000
     t = np.arange(sr) / sr
@@ -58,7 +67,7 @@ def test_a_trim_that_logs_nothing_never_imports_loguru(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "loguru imported: False" in p.stdout
     assert sf.info(tmp_path / "out.wav").duration < 2.5
-    assert not (tmp_path / "state").exists()  # nor opened the log file
+    assert not _log_file(p).exists()  # nor opened the log file
 
 
 def test_the_first_message_goes_to_the_terminal_and_the_log_as_configured(tmp_path):
@@ -71,9 +80,7 @@ def test_the_first_message_goes_to_the_terminal_and_the_log_as_configured(tmp_pa
     # format (a timestamp, the level, the module) from before the setup.
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["loopcap: out.wav already exists; use --force to replace it"]
-    logs = list((tmp_path / "state").rglob("loopcap.log"))
-    assert len(logs) == 1
-    text = logs[0].read_text()
+    text = _log_file(p).read_text()
     assert text.count("already exists") == 1
     assert " ERROR   loopcap.app.trim: loopcap: " in text  # the caller's module, as before
     assert (tmp_path / "out.wav").read_bytes() == b"mine"
@@ -83,7 +90,7 @@ def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path
     script = textwrap.dedent(
         """
         import sys, threading, time
-        from loopcap.app.logsetup import setup_logging
+        from loopcap.app.logsetup import log_path, setup_logging
         from loopcap.log import logger
         setup_logging()
         go = threading.Barrier(16)
@@ -94,6 +101,7 @@ def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path
         ts = [threading.Thread(target=first, args=(i,)) for i in range(16)]
         for t in ts: t.start()
         for t in ts: t.join()
+        print(log_path())
         """
     )
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
@@ -105,8 +113,65 @@ def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path
     assert sorted(p.stderr.split()) == sorted(w for i in range(16) for w in ("message", str(i))), (
         p.stderr
     )
-    text = next((tmp_path / "state").rglob("loopcap.log")).read_text()
+    text = Path(p.stdout.strip()).read_text()
     assert all(text.count(f"message {i}\n") == 1 for i in range(16))
+
+
+def _child(tmp_path, script: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_without_a_stderr_messages_still_reach_the_log_file(tmp_path):
+    # pythonw.exe (Windows' start at login) runs with sys.stderr None, which
+    # loguru refuses as a sink: the first message raised, and logging stopped.
+    p = _child(
+        tmp_path,
+        """
+        import sys
+        from loopcap.app.logsetup import log_path, setup_logging
+        from loopcap.log import logger
+        print(log_path())
+        sys.stderr = None
+        setup_logging()
+        logger.info("running without a terminal")
+        """,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "running without a terminal" in Path(p.stdout.strip()).read_text()
+
+
+def test_a_setup_that_fails_is_tried_again_at_the_next_message(tmp_path):
+    p = _child(
+        tmp_path,
+        """
+        from loopcap import log
+        from loopcap.log import logger
+        tries = []
+        def setup(real):
+            tries.append(1)
+            if len(tries) == 1:
+                raise RuntimeError("no sink yet")
+            real.remove()
+            real.add(print, format="{message}")
+        log.configure(setup)
+        try:
+            logger.info("first")
+        except RuntimeError as exc:
+            print("raised:", exc)
+        logger.info("second")
+        print("tries:", len(tries))
+        """,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["raised:", "no", "sink", "yet", "second", "tries:", "2"]
 
 
 def test_with_loguru_imported_the_configuration_applies_at_once():
