@@ -19,25 +19,34 @@ import soundfile as sf
 
 from loopcap import log
 
+# Every child first names the log file and its size (-1: none yet).  On
+# Linux it lies in the test's folder (XDG_STATE_HOME); elsewhere in the user
+# log folder that other tests share, so what a child added is read from
+# that size on.
+PROLOGUE = """
+import os, sys
+from loopcap.app.logsetup import log_path
+print("log file:", log_path())
+print("log size before:", os.path.getsize(log_path()) if log_path().exists() else -1)
+"""
+
 # Runs loopcap's command line in-process, then says whether loguru was
-# imported; the exit status is main's.
-RUN = textwrap.dedent(
+# imported and the log's size; the exit status is main's.
+RUN = PROLOGUE + textwrap.dedent(
     """
-    import sys
     from loopcap.app.cli import main
-    from loopcap.app.logsetup import log_path
     rc = main(sys.argv[1:])
     print("loguru imported:", "loguru" in sys.modules)
-    print("log file:", log_path())
+    print("log size after:", os.path.getsize(log_path()) if log_path().exists() else -1)
     sys.exit(rc)
     """
 )
 
 
-def _run(tmp_path, *argv: str) -> subprocess.CompletedProcess[str]:
+def _child(tmp_path, script: str, *argv: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
     return subprocess.run(
-        [sys.executable, "-c", RUN, *argv],
+        [sys.executable, "-c", textwrap.dedent(script), *argv],
         capture_output=True,
         text=True,
         env=env,
@@ -47,10 +56,14 @@ def _run(tmp_path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _log_file(p: subprocess.CompletedProcess[str]) -> Path:
-    """The log file the child named (the user log folder, pointed into the
-    test's folder through XDG_STATE_HOME on Linux)."""
-    return Path(p.stdout.split("log file: ", 1)[1].strip())
+def _said(p: subprocess.CompletedProcess[str], what: str) -> str:
+    return p.stdout.split(f"{what}: ", 1)[1].splitlines()[0].strip()
+
+
+def _logged(p: subprocess.CompletedProcess[str]) -> str:
+    """What the child added to the log file."""
+    before = max(int(_said(p, "log size before")), 0)
+    return Path(_said(p, "log file")).read_bytes()[before:].decode("utf-8")
 
 
 def _note(path) -> None:
@@ -63,34 +76,35 @@ def _note(path) -> None:
 
 def test_a_trim_that_logs_nothing_never_imports_loguru(tmp_path):
     _note(tmp_path / "in.wav")
-    p = _run(tmp_path, "trim", "in.wav", "-o", "out.wav")
+    p = _child(tmp_path, RUN, "trim", "in.wav", "-o", "out.wav")
     assert p.returncode == 0, p.stderr
     assert "loguru imported: False" in p.stdout
     assert sf.info(tmp_path / "out.wav").duration < 2.5
-    assert not _log_file(p).exists()  # nor opened the log file
+    # ...nor wrote to the log file (on Linux: nor made it).
+    assert _said(p, "log size after") == _said(p, "log size before")
 
 
 def test_the_first_message_goes_to_the_terminal_and_the_log_as_configured(tmp_path):
     _note(tmp_path / "in.wav")
     (tmp_path / "out.wav").write_bytes(b"mine")
-    p = _run(tmp_path, "trim", "in.wav", "-o", "out.wav")
+    p = _child(tmp_path, RUN, "trim", "in.wav", "-o", "out.wav")
     assert p.returncode != 0
     assert "loguru imported: True" in p.stdout
     # stderr has the plain line of setup_logging's sink, not loguru's default
     # format (a timestamp, the level, the module) from before the setup.
     lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert lines == ["loopcap: out.wav already exists; use --force to replace it"]
-    text = _log_file(p).read_text()
+    text = _logged(p)
     assert text.count("already exists") == 1
     assert " ERROR   loopcap.app.trim: loopcap: " in text  # the caller's module, as before
     assert (tmp_path / "out.wav").read_bytes() == b"mine"
 
 
 def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path):
-    script = textwrap.dedent(
+    script = PROLOGUE + textwrap.dedent(
         """
-        import sys, threading, time
-        from loopcap.app.logsetup import log_path, setup_logging
+        import threading, time
+        from loopcap.app.logsetup import setup_logging
         from loopcap.log import logger
         setup_logging()
         go = threading.Barrier(16)
@@ -101,51 +115,33 @@ def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path
         ts = [threading.Thread(target=first, args=(i,)) for i in range(16)]
         for t in ts: t.start()
         for t in ts: t.join()
-        print(log_path())
         """
     )
-    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
-    p = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
-    )
+    p = _child(tmp_path, script)
     assert p.returncode == 0, p.stderr
     # Every message once, each in the configured format ("{message}" alone).
     assert sorted(p.stderr.split()) == sorted(w for i in range(16) for w in ("message", str(i))), (
         p.stderr
     )
-    text = Path(p.stdout.strip()).read_text()
+    text = _logged(p)
     assert all(text.count(f"message {i}\n") == 1 for i in range(16))
-
-
-def _child(tmp_path, script: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_without_a_stderr_messages_still_reach_the_log_file(tmp_path):
     # pythonw.exe (Windows' start at login) runs with sys.stderr None, which
     # loguru refuses as a sink: the first message raised, and logging stopped.
-    p = _child(
-        tmp_path,
+    script = PROLOGUE + textwrap.dedent(
         """
-        import sys
-        from loopcap.app.logsetup import log_path, setup_logging
+        from loopcap.app.logsetup import setup_logging
         from loopcap.log import logger
-        print(log_path())
         sys.stderr = None
         setup_logging()
         logger.info("running without a terminal")
-        """,
+        """
     )
+    p = _child(tmp_path, script)
     assert p.returncode == 0, p.stderr
-    assert "running without a terminal" in Path(p.stdout.strip()).read_text()
+    assert "running without a terminal" in _logged(p)
 
 
 def test_a_setup_that_fails_is_tried_again_at_the_next_message(tmp_path):
