@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from loguru import Logger
 
-__all__ = ["logger", "configure"]
+__all__ = ["logger", "configure", "load"]
 
 # Re-entrant: a configuration may log (a warning that the log file cannot be
 # written) while the first use holds the lock.
@@ -52,6 +52,14 @@ def configure(setup: Callable[[Logger], None]) -> None:
             return
         _pending = None
     setup(_load())
+
+
+def load() -> None:
+    """Import loguru and apply the setup now rather than at the first
+    message: for the commands that start a capture thread (``run``,
+    ``record``), whose reads must not share the interpreter with loguru's
+    import (40-90 ms) once the capture runs."""
+    _load()
 
 
 def _load() -> Logger:

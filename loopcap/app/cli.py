@@ -28,6 +28,7 @@ from loopcap.errors import (
     LoopcapError,
 )
 from loopcap.formats import CAPTURE_FORMATS, FORMATS
+from loopcap.log import load as load_logger
 from loopcap.log import logger
 
 __all__ = ["main", "build_parser"]
@@ -189,6 +190,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     record_dir = args.out_dir if args.command == "record" and args.out_dir else None
     _recover_quietly(Path(record_dir) if record_dir else config.output.directory)
+    if args.command in ("run", "record"):
+        load_logger()  # before any capture thread, not in the middle of its reads
     return _WITH_CONFIG[args.command](args, config)
 
 

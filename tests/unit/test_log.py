@@ -43,8 +43,10 @@ RUN = PROLOGUE + textwrap.dedent(
 )
 
 
-def _child(tmp_path, script: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+def _child(
+    tmp_path, script: str, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), **(env or {}))
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script), *argv],
         capture_output=True,
@@ -98,6 +100,30 @@ def test_the_first_message_goes_to_the_terminal_and_the_log_as_configured(tmp_pa
     assert text.count("already exists") == 1
     assert " ERROR   loopcap.app.trim: loopcap: " in text  # the caller's module, as before
     assert (tmp_path / "out.wav").read_bytes() == b"mine"
+
+
+def test_a_recording_loads_loguru_before_its_capture_thread_starts(tmp_path):
+    # Its reads must not share the interpreter with loguru's import.
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        seen = []
+        start = threading.Thread.start
+        def noted(self, *a, **k):
+            seen.append((self.name, "loguru" in sys.modules))
+            return start(self, *a, **k)
+        threading.Thread.start = noted
+        from loopcap.app.cli import main
+        rc = main(["record", "--duration", "1.0", "--out-dir", "out", "--format", "wav"])
+        print(seen)
+        sys.exit(rc)
+        """
+    )
+    env = dict(LOOPCAP_BACKEND="fake", LOOPCAP_FAKE="signal=burst")
+    p = _child(tmp_path, script, env=env)
+    assert p.returncode == 0, p.stderr
+    seen = eval(p.stdout.strip().splitlines()[-1])  # noqa: S307 - our own child's list
+    assert seen and all(loaded for _, loaded in seen), seen
 
 
 def test_threads_logging_their_first_messages_at_once_configure_it_once(tmp_path):
