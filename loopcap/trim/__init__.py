@@ -21,7 +21,8 @@ playing throughout the capture: music, a hum, another voice; with
 :mod:`~loopcap.trim.judge`: a voice detector that bounds the note's edges
 there),
 :mod:`~loopcap.trim.segmenter` (the floor, the sounds and the rules that
-join them into a note), :mod:`~loopcap.trim.notes` (one note or every note) and
+join them into a note), :mod:`~loopcap.trim.steady` (a capture that is one
+steady sound throughout), :mod:`~loopcap.trim.notes` (one note or every note) and
 :mod:`~loopcap.trim.meter` (:class:`LevelMeter`, which feeds it block by
 block); beside them :mod:`~loopcap.trim.gate` (live sound/silence for armed
 capture) and :mod:`~loopcap.trim.loudness` (LUFS).
@@ -34,6 +35,7 @@ from loopcap.trim.meter import LevelMeter, bounds_of_array, notes_of_array
 from loopcap.trim.notes import find_bounds, find_notes
 from loopcap.trim.params import MIN_DB, Bounds, Reader, TrimParams
 from loopcap.trim.regions import find_regions
+from loopcap.trim.steady import STEADY_REASON
 
 __all__ = [
     "TrimParams",
@@ -44,6 +46,7 @@ __all__ = [
     "BACKGROUND_REASON",
     "CUT_OFF_REASON",
     "STARTED_REASON",
+    "STEADY_REASON",
     "ended_otherwise",
     "chunk_powers",
     "levels_db",

@@ -47,6 +47,7 @@ from .spectrum import (
     SPECTRAL_FRAME_CHUNKS,
     extend_by_spectrum,
 )
+from .steady import PLAYS_DB, steady_throughout
 
 __all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
 
@@ -55,11 +56,6 @@ __all__ = ["find_bounds", "find_notes", "VOICE_PAUSE_S"]
 #: ``max_pause_s``: where the note's quiet syllables are buried under a hum
 #: or hiss, its pauses are heard longer than they are.
 VOICE_PAUSE_S = 3.0
-
-#: A capture's floor louder than this (dBFS) is something playing (a pad, a
-#: fan, a tone), not a device's floor: the hiss and hum floors of the
-#: accuracy benchmark reach -50.2 dBFS, its music and tones -34 to -61.
-PLAYS_DB = -49.0
 
 #: Where nothing stands clear of a background by its level, the voice
 #: detector bounds the capture only where what it hears holds every moment
@@ -85,7 +81,9 @@ def find_bounds(
     params: TrimParams | None = None,
     read: Reader | None = None,
 ) -> Bounds | None:
-    """The note's bounds from chunk powers, or None when there is no sound.
+    """The note's bounds from chunk powers, or None when there is no sound
+    (a steady sound over a moment of digital silence at the capture's end
+    or start is kept, with a ``reason``: :mod:`loopcap.trim.steady`).
 
     The note grows from the longest sound.  ``read`` gives access to the
     audio so that the few sounds near the note can be judged (clicks and
@@ -97,7 +95,8 @@ def find_bounds(
     params = params or TrimParams()
     seg = Segmenter(powers, samplerate, frames, params, read)
     if not seg.regions:
-        return None
+        # Silence; or one steady sound over a moment of silence (steady.py).
+        return steady_throughout(seg.floor, frames, samplerate, params, read, powers, seg.hop)
     # The note grows from the longest sound that could be a voice, and
     # bridges longer silent pauses to voices (a quiet note over a hum: its
     # quiet syllables are under the hum, its pauses heard longer than they
@@ -396,10 +395,15 @@ def find_notes(
     :mod:`loopcap.trim.voice`); otherwise (a notification sound, a click) it is
     left out, unless it could be a fragment of speech too short for the
     voice test: that joins the nearest note (:mod:`loopcap.trim.fragments`).
-    Notes never overlap.
+    Notes never overlap.  Where no sound stands out, a steady sound over a
+    moment of digital silence at the capture's end or start is one note,
+    with a ``reason`` (:mod:`loopcap.trim.steady`).
     """
     params = params or TrimParams()
     seg = Segmenter(powers, samplerate, frames, params, read)
+    if not seg.regions:
+        one = steady_throughout(seg.floor, frames, samplerate, params, read, powers, seg.hop)
+        return [] if one is None else [one]
     owner: list[int | None] = [None] * len(seg.regions)  # note index, or -1 for "not a note"
     spans: list[tuple[int, int]] = []
     min_len = params.min_note_s / params.hop_s

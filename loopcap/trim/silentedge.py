@@ -24,7 +24,7 @@ import numpy as np
 from .levels import chunk_powers
 from .params import DIGITAL_SILENCE_DB, Reader
 
-__all__ = ["SILENT_AMP", "silent_edges"]
+__all__ = ["SILENT_AMP", "as_metered", "silent_edges"]
 
 #: A sample of digital silence lies at most this far (linear) from zero: -120
 #: dBFS.  Mixing in float leaves traces at -130 dBFS and under where a sound
@@ -64,16 +64,16 @@ def silent_edges(
     n = min(MAX_MOVE, end - start)
     head, tail = read(start, start + n), read(end - n, end)
     new_start, new_end = start, end
-    if _as_metered(head, start, powers, hop):
+    if as_metered(head, start, powers, hop):
         loud_head = _loud(head)
         new_start = start + int(np.argmax(loud_head)) if loud_head.any() else start
-    if _as_metered(tail, end - n, powers, hop):
+    if as_metered(tail, end - n, powers, hop):
         loud_tail = _loud(tail)
         new_end = end - int(np.argmax(loud_tail[::-1])) if loud_tail.any() else end
     return (new_start, new_end) if new_end > new_start else (start, end)
 
 
-def _as_metered(x: np.ndarray, at: int, powers: np.ndarray | None, hop: int) -> bool:
+def as_metered(x: np.ndarray, at: int, powers: np.ndarray | None, hop: int) -> bool:
     """Whether frames ``x``, read from frame ``at`` on, hold the chunk powers
     the meter measured there (every whole chunk in them, to float32's
     rounding); True without ``powers``.  False where no whole chunk lies in
