@@ -9,7 +9,9 @@ follows the matching processes through :class:`~loopcap.device.app_follow.
 PolledAppStream`.  On Windows a stream records a process and its children:
 a process whose parent also matches is left to its parent's stream (told
 through psutil where it is installed; without it every matching process is
-recorded).  flexaudio is imported lazily: it is an optional extra
+recorded).  Chunks a stream's queue dropped (its ``frame_index`` jumps:
+this thread was held up) are put back as silence, so that what follows
+keeps its place.  flexaudio is imported lazily: it is an optional extra
 (``loopcap[app-windows]``).
 
 Lifecycle and threads: as :mod:`loopcap.device.app_follow`.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,11 +47,31 @@ WINDOWS_TOO_OLD = (
 )
 #: Listings of the processes failing this long (s) end the capture.
 LISTING_LOST_S = 5.0
+#: Each stream's queue, in 20 ms chunks: 5 s.  flexaudio's default (about
+#: 1 s, measured on PipeWire, flexaudio 0.8.1) dropped 16 chunks when the
+#: polling thread was held up for 1.3 s, as a loaded host may hold it.
+RING_CHUNKS = 250
+#: flexaudio's ``frame_index`` counts frames at this rate (Hz), whatever
+#: the stream's own (flexaudio 0.8.1: 48 kHz frames; "other primary rates
+#: share units"; measured at 44.1 kHz: 960 a chunk of 882 frames).
+INDEX_RATE = 48000
+
+
 PERMISSION = (
     "the system refused to let loopcap record other applications' sound: allow it "
     "(macOS: System Settings > Privacy & Security > Screen & System Audio Recording) "
     "and record again"
 )
+
+
+@dataclass
+class _Drops:
+    """What a stream's queue dropped, to put back as silence."""
+
+    next: float | None = None  # the frame_index its next chunk should have
+    dropped: int = 0  # flexaudio's count of chunks dropped, as last told
+    unplaced: int = 0  # dropped chunks no gap in frame_index has shown yet
+    frames: int = 0  # the size of its chunks (frames), as last delivered
 
 
 def flexaudio_module() -> Any:
@@ -148,6 +171,7 @@ class FlexaudioAppStream(PolledAppStream):
     def __init__(self, name: str, samplerate: int, channels: int) -> None:
         self._fa = flexaudio_module()
         self._failing_since: float | None = None  # when the listings began to fail
+        self._drops: dict[int, _Drops] = {}  # by id(handle), until it is closed
         super().__init__(name, samplerate, channels)
 
     def _scan(self) -> dict[Hashable, Any] | None:
@@ -182,6 +206,7 @@ class FlexaudioAppStream(PolledAppStream):
                 process_id=int(target.pid),
                 output_rate=self.samplerate,
                 output_channels=self.channels,
+                ring_capacity_chunks=RING_CHUNKS,
             )
         except Exception as exc:
             error = _translate(exc, fa)
@@ -190,7 +215,8 @@ class FlexaudioAppStream(PolledAppStream):
             logger.debug("process {} not recorded: {}", key, exc)
             return None
 
-    def _poll(self, handle: Any) -> tuple[np.ndarray, bool]:
+    def _events(self, handle: Any, track: _Drops) -> bool:
+        """Take ``handle``'s events; whether it still runs."""
         alive = True
         while (event := handle.poll_event()) is not None:
             kind = event.type
@@ -199,23 +225,73 @@ class FlexaudioAppStream(PolledAppStream):
             if kind in ("terminalError", "error", "deviceLost"):
                 logger.debug("a capture of the app ended: {}", event.message or kind)
                 alive = False
+            elif kind == "chunkDropped":  # count: chunks dropped so far
+                count = int(event.count)
+                if count < track.dropped:  # counted again from 0 (a new stream)
+                    track.dropped = 0
+                track.unplaced += count - track.dropped
+                track.dropped = count
+            elif kind in ("stalled", "recovered"):
+                # A reopened stream: its frames resume with no downtime in
+                # them; the mixer places them by their arrival.
+                track.unplaced, track.next = 0, None
+                logger.debug("flexaudio: {}", kind)
             elif kind == "silenceWhileSourceActive" and sys.platform == "darwin":
                 logger.warning("only silence arrives while the app plays: " + PERMISSION)
             else:
                 logger.debug("flexaudio: {}", kind)
-        chunks = []
+        return alive
+
+    def _poll(self, handle: Any) -> tuple[np.ndarray, bool]:
+        track = self._drops.setdefault(id(handle), _Drops())
+        alive = self._events(handle, track)
+        got = []
         try:
             while (chunk := handle.poll_chunk()) is not None:
-                chunks.append(chunk.data)
+                got.append(chunk)
         except RuntimeError as exc:  # terminal: what it delivered before is kept
             error = _translate(exc, self._fa)
             if error is not None and not isinstance(error, DeviceLostError):
                 raise error from None
             alive = False
+        # (A drop told after the chunks were taken: its gap shows in them.)
+        alive = self._events(handle, track) and alive
+        chunks: list[bytes] = []
+        lost = 0
+        width = 4 * self.channels  # bytes per frame (float32)
+        per_index = self.samplerate / INDEX_RATE  # frames per frame_index unit
+        for chunk in got:
+            frames = len(chunk.data) // width
+            if track.next is None:
+                track.unplaced = 0  # dropped before its first chunk: no place
+            # A jump of frame_index where flexaudio told of dropped chunks:
+            # its queue dropped them while this thread was held up (a loaded
+            # host).  Silence goes in their place (no more than it dropped,
+            # in chunks of the size before), so that what follows keeps its
+            # true place.
+            size = track.frames or frames
+            if track.next is not None and track.unplaced and size:
+                gap = round((chunk.frame_index - track.next) * per_index)
+                if gap > 0:
+                    count = min(track.unplaced, max(1, round(gap / size)))
+                    fill = min(gap, count * size)
+                    chunks.append(bytes(fill * width))
+                    lost += fill
+                    track.unplaced -= count
+            chunks.append(chunk.data)
+            track.next = chunk.frame_index + frames / per_index
+            track.frames = frames or track.frames
+        if lost:
+            logger.warning(
+                f"{1000 * lost / self.samplerate:.0f} ms of the app's sound could "
+                "not be collected in time (the computer was too busy): silence stands in "
+                "its place, and what follows stays at its true place"
+            )
         data = np.frombuffer(b"".join(chunks), np.float32)
         return data.reshape(-1, self.channels), alive
 
     def _close(self, handle: Any) -> None:
+        self._drops.pop(id(handle), None)
         # stop() blocks until flexaudio's worker notices, up to 250 ms
         # (measured on PipeWire: 0.25 s, or 0.01 s once the stream stalled):
         # on a thread of its own, so that a stop takes no longer than a

@@ -30,9 +30,24 @@ class FakeStream:
         self.events: deque = deque()
         self.stopped = threading.Event()
         self.fail: Exception | None = None
+        self.stop_s = 0.0
+        self.rate = SR  # the stream's rate
+        self.frame_index = 0  # as flexaudio counts: 48 kHz frames at any rate
+        self.dropped = 0
 
     def push(self, frames: np.ndarray) -> None:
-        self.chunks.append(SimpleNamespace(data=frames.astype(np.float32).tobytes()))
+        data = frames.astype(np.float32).tobytes()
+        self.chunks.append(SimpleNamespace(data=data, frame_index=self.frame_index))
+        self.frame_index += round(len(frames) * 48000 / self.rate)
+
+    def drop(self, chunks: int, frames: int) -> None:
+        """Chunks of ``frames`` its ring dropped: told as flexaudio tells
+        them (one event each, counting), and the next chunk's frame_index
+        jumps."""
+        for _ in range(chunks):
+            self.dropped += 1
+            self.events.append(SimpleNamespace(type="chunkDropped", count=self.dropped))
+        self.frame_index += round(chunks * frames * 48000 / self.rate)
 
     def poll_chunk(self):
         if self.fail is not None and not self.chunks:
@@ -43,6 +58,7 @@ class FakeStream:
         return self.events.popleft() if self.events else None
 
     def stop(self) -> None:
+        time.sleep(self.stop_s)  # flexaudio's stop blocks up to 0.25 s
         self.stopped.set()
 
 
@@ -61,13 +77,15 @@ def fake_module(status: str = "supported", reason: dict | None = None) -> types.
     fa.procs = []
     fa.streams = {}
     fa.opened = []
+    fa.open_kwargs = []
     fa.open_error = None
 
     def processes():
         return list(fa.procs)
 
-    def open_(kind, *, process_id, output_rate, output_channels, **_):
+    def open_(kind, *, process_id, output_rate, output_channels, **options):
         fa.opened.append((kind, process_id, output_rate, output_channels))
+        fa.open_kwargs.append(options)
         if fa.open_error is not None:
             raise fa.open_error
         fa.streams[process_id] = FakeStream(process_id)
@@ -184,6 +202,111 @@ def test_zeros_before_a_sound_are_nothing_and_inside_it_are_kept(fa, clock):
     np.testing.assert_allclose(out[at : at + len(note)], note[:, 0], atol=1e-6)
 
 
+def test_chunks_flexaudio_dropped_become_silence_at_their_place(fa, clock):
+    """Its ring dropped 60 ms while this thread was held up (frame_index
+    jumps): silence stands there, what follows stays at its true place, and
+    the log says so."""
+    from loguru import logger
+
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", SR, 2)
+    t0 = stream._mixer.epoch
+    stream._follow()
+    fake, chunk = fa.streams[GONE], SR // 50
+    sound = tone(1.0)
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        feed(stream, fake, clock, sound[: 20 * chunk], t0 + 1.0)
+        fake.drop(3, chunk)
+        feed(stream, fake, clock, sound[23 * chunk :], t0 + 1.0 + 23 * chunk / SR)
+    finally:
+        logger.remove(sink)
+    out = mixed(stream)
+    at = round(1.0 * SR)
+    np.testing.assert_allclose(out[at : at + 20 * chunk], sound[: 20 * chunk, 0], atol=1e-6)
+    assert not out[at + 20 * chunk : at + 23 * chunk].any()
+    np.testing.assert_allclose(
+        out[at + 23 * chunk : at + len(sound)], sound[23 * chunk :, 0], atol=1e-6
+    )
+    assert len(lines) == 1 and "60 ms of the app's sound" in lines[0], lines
+    assert fa.open_kwargs[-1]["ring_capacity_chunks"] == fx.RING_CHUNKS
+
+
+def test_at_another_rate_frame_index_counts_48_khz_frames(fa, clock):
+    """At 44.1 kHz a chunk of 882 frames moves frame_index by 960: no gap
+    in that; a drop of two chunks is two chunks of silence."""
+    rate, chunk = 44100, 882
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", rate, 2)
+    stream._follow()
+    fake = fa.streams[GONE]
+    fake.rate = rate
+    sound = np.ones((40 * chunk, 2), np.float32) * 0.1
+    for i in range(20):
+        fake.push(sound[i * chunk : (i + 1) * chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == 20 * chunk and got.all()
+    # Unbroken chunks, then the drop, then one more, in one poll (the drop
+    # told first): only the jump is filled, two chunks long.
+    for i in range(3):
+        fake.push(sound[i * chunk : (i + 1) * chunk])
+    fake.drop(2, chunk)
+    fake.push(sound[:chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == 6 * chunk
+    assert got[: 3 * chunk].all(), "silence put between unbroken chunks"
+    assert not got[3 * chunk : 5 * chunk].any() and got[5 * chunk :].all()
+
+
+def test_a_drop_is_as_long_as_the_chunks_before_it(fa, clock):
+    """A short chunk after a drop (a stream's last): the silence is the
+    dropped chunk's size, not the short one's; drops told before the first
+    chunk have no place and are not put in later."""
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", SR, 2)
+    stream._follow()
+    fake, chunk = fa.streams[GONE], SR // 50
+    sound = np.ones((4 * chunk, 2), np.float32) * 0.1
+    fake.drop(1, chunk)  # before the first chunk
+    fake.push(sound[:chunk])
+    fake.push(sound[:chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == 2 * chunk and got.all()
+    fake.frame_index += chunk  # a jump no drop explains: not filled
+    fake.push(sound[:chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk
+    fake.drop(1, chunk)
+    fake.push(sound[:100])
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk + 100 and not got[:chunk].any() and got[chunk:].all()
+
+
+def test_a_jump_with_no_drop_told_is_left_to_the_mixer(fa, clock):
+    """frame_index jumps with no chunk dropped (a stream reopened after a
+    stall, or a startup's padding): nothing is put in; the mixer places
+    what follows by its arrival."""
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", SR, 2)
+    stream._follow()
+    fake, chunk = fa.streams[GONE], SR // 50
+    sound = np.ones((3 * chunk, 2), np.float32) * 0.1
+    fake.push(sound[:chunk])
+    stream._poll(fake)
+    fake.frame_index += 100 * chunk
+    fake.push(sound[:chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk and got.all()
+    # Drops told before a reopen are not put into the reopened stream.
+    fake.drop(2, chunk)
+    fake.events.append(SimpleNamespace(type="recovered"))
+    fake.frame_index += 50 * chunk
+    fake.push(sound[:chunk])
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk and got.all()
+
+
 def test_follows_processes_that_come_and_go(fa, clock):
     stream = fx.FlexaudioAppStream("notes", SR, 2)
     stream._follow()
@@ -293,6 +416,7 @@ def test_a_stop_while_playing_hands_over_all_within_250_ms(fa):
         assert time.monotonic() < deadline, "the process was never opened"
         time.sleep(0.01)
     fake = fa.streams[os.getpid()]
+    fake.stop_s = 0.25  # as measured on PipeWire: the close must not wait on it
     for _ in range(25):  # 0.5 s of sound, a chunk every 20 ms
         fake.push(tone(0.02))
         time.sleep(0.02)
@@ -300,9 +424,10 @@ def test_a_stop_while_playing_hands_over_all_within_250_ms(fa):
     done.set()
     stream.drain()
     thread.join(1)
-    took = time.monotonic() - t
     stream.close()
+    took = time.monotonic() - t
     assert took < 0.25, f"the stop took {1000 * took:.0f} ms"
+    assert fake.stopped.wait(1), "the stream was never stopped"
     total = sum(len(b) for b in blocks)
     assert abs(total - 25 * SR // 50) <= SR // 50, total
 
