@@ -94,14 +94,37 @@ def wait_saved(app: Loopcap, out: Path, count: int, timeout: float = 10.0) -> di
         time.sleep(0.05)
 
 
+def sound_in(raw: Path | None) -> str:
+    """Where a raw capture holds sound (peaks over -60 dBFS, in 50 ms steps): what
+    a failed check needs to tell a capture that missed the sound from a trim
+    that missed it."""
+    if raw is None:
+        return "no raw capture"
+    try:
+        data, sr = rig.read_audio(raw)
+    except Exception as exc:  # the failure at hand says more than this one
+        return f"the raw capture cannot be read ({exc})"
+    step = sr // 20
+    starts = range(0, len(data) - step + 1, step)
+    levels = [round(max(rig.dbfs(data[i : i + step]), -140.0)) for i in starts]
+    loud = [i for i, lv in enumerate(levels) if lv > -60]
+    where = "no sound"
+    if loud:
+        where = f"sound from {loud[0] / 20:.2f} s to {(loud[-1] + 1) / 20:.2f} s"
+    return f"raw capture {len(data) / sr:.2f} s, {where} (50 ms levels {levels})"
+
+
 def check_note(
-    files: dict[str, Path], played: np.ndarray, bounds: bool = True
+    files: dict[str, Path], played: np.ndarray, bounds: bool = True, log: str = ""
 ) -> tuple[np.ndarray, np.ndarray]:
     """The played sound is in the raw capture and in the trimmed note (correlation
     >= 0.95); the note is a stretch of the raw capture, sample for sample; with
     ``bounds``, that stretch starts and ends within 30 ms of the sound.
     Returns (raw, note)."""
-    assert set(files) == {"note", "raw"}, f"expected a note and its raw capture: {files}"
+    assert set(files) == {"note", "raw"}, (
+        f"expected a note and its raw capture: {files}; {sound_in(files.get('raw'))}; "
+        f"the app's log:\n{log}"
+    )
     raw, sr = rig.read_audio(files["raw"])
     note, sr2 = rig.read_audio(files["note"])
     assert sr == sr2 == SR and raw.shape[1] == note.shape[1] == 2
@@ -170,7 +193,7 @@ def test_icon_appears_and_hotkey_records_a_trimmed_note(
 
     assert len(found) == 1, found
     (files,) = found.values()
-    check_note(files, SWEEP)
+    check_note(files, SWEEP, log=app.log)
     status = cli_status(app_env, tmp_path)
     assert status["state"] == "idle"
     assert status["recent"] == [str(files["note"])], status
@@ -194,7 +217,7 @@ def test_click_on_the_icon_toggles_the_capture(pulse, xdisplay, start_app, shots
     found = wait_saved(app, out, 1, timeout=5)
     wait_icon(xdisplay, "idle", shots, app, timeout=5)
     (files,) = found.values()
-    check_note(files, SWEEP)
+    check_note(files, SWEEP, log=app.log)
 
 
 # --------------------------------------------------------------------------------------
@@ -218,7 +241,7 @@ def test_toggle_from_another_process_records_a_note(
     found = wait_saved(app, out, 1, timeout=5)
     wait_icon(xdisplay, "idle", shots, app, timeout=5)
     (files,) = found.values()
-    check_note(files, voice, bounds=False)
+    check_note(files, voice, bounds=False, log=app.log)
 
 
 # --------------------------------------------------------------------------------------
@@ -333,7 +356,7 @@ def test_twenty_toggles_in_two_seconds_leave_consistent_files(
     assert ask(app_env, "toggle")["state"] == "idle"
     found = wait_saved(app, out, 11, timeout=5)
     (new,) = set(found) - before
-    check_note(found[new], SWEEP)
+    check_note(found[new], SWEEP, log=app.log)
 
 
 # --------------------------------------------------------------------------------------
@@ -437,7 +460,7 @@ def test_without_a_tray_it_runs_with_hotkeys_and_toggle(pulse, start_app, app_en
         assert done.returncode == 0 and done.stdout.strip() == "idle", done
         found = wait_saved(app, out, 1, timeout=5)
         (files,) = found.values()
-        check_note(files, SWEEP)
+        check_note(files, SWEEP, log=app.log)
 
         # "hotkeys only": the keys work on this display.
         bare.key(KEY)

@@ -74,8 +74,9 @@ def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopc
         player.wait()
     print(f"{pulse.kind}: exit {1000 * (run.t_exit - t_sig):.0f} ms after SIGINT")
     # (To the process's exit: the stop, then the trim and the save of the
-    # note, 0.1 s allowed for those; measured 210-215 ms in all.)
-    assert run.t_exit - t_sig < 0.25 + 0.1, "the stop took too long"
+    # note; measured 210-215 ms here.  A loose bound, for a loaded host: a
+    # hung stop fails it; how long a stop takes is for the benchmark.)
+    assert run.t_exit - t_sig < 1.0, "the stop waited"
     assert status == 0, f"exit status {status}; stderr:\n{run.stderr}"
     # Not playing at the start: said once, with the apps that do play (a
     # misspelt name is seen at once).
@@ -161,15 +162,17 @@ def test_record_app_follows_its_stream_to_another_output(pulse, loopcap_env, tmp
     played = rig.mono(sweep)
 
     # The sweep in 1 s pieces from 0.05 s (PipeWire records a new stream from
-    # ~15 ms after it starts, see the README), each found on its own: one
-    # piece may hold the move (when it comes depends on the machine's load);
-    # every other is whole, and the first and the last lie as far apart as
-    # they were played.
+    # ~15 ms after it starts, see the README), each found on its own: the
+    # move may damage one piece, or two side by side where it straddles their
+    # boundary (when it comes depends on the machine's load: pieces 2 and 3
+    # once); every other is whole, and the first and the last lie as far
+    # apart as they were played.
     starts = [int((0.05 + k) * SR) for k in range(8)]
     found = [rig.best_lag(ours, played[a : a + SR]) for a in starts]
     print(f"{pulse.kind}: pieces " + ", ".join(f"{c:.4f}" for _, c in found))
     damaged = [k for k, (_, c) in enumerate(found) if c < 0.99]
-    assert len(damaged) <= 1 and 0 not in damaged and 7 not in damaged, found
+    assert not damaged or damaged[-1] - damaged[0] <= 1, found
+    assert 0 not in damaged and 7 not in damaged, found
     apart = (found[7][0] - found[0][0]) / SR
     print(f"{pulse.kind}: first and last piece {apart:.4f} s apart (played 7.0000 s apart)")
     assert apart == pytest.approx(7.0, abs=POSITION_TOLERANCE_S)
