@@ -221,6 +221,61 @@ def test_the_notes_floor_rules_out_nothing_where_it_is_not_heard_or_not_whole():
     assert floor_limits(p, core, -120.0, params) == (0, n)
 
 
+def one_sentence_beside_a_video(tail_floor_db=-60.0, capture_floor_db=-120.0):
+    """Chunk powers of 9 s: another voice's words (-35 dBFS, 0.2 s each,
+    0.3 s apart at the capture's floor) throughout but for the note, the
+    last before it ending at 1.94 s and the first after it beginning at
+    7.02 s; the note from 1.96 s to 7.0 s, its floor at -60 dBFS (at
+    ``tail_floor_db`` from 4.5 s), its voice one sentence (-15 dBFS,
+    falling to -30 dBFS and back every 0.4 s) from 2.3 s to 6.7 s without a
+    pause: its floor shows only in its lead-in and tail."""
+    p = chunk_powers(9.0, capture_floor_db)
+    for k in range(4):
+        add(p, 1.74 - 0.5 * k, 1.94 - 0.5 * k, -35.0)
+        add(p, 7.02 + 0.5 * k, 7.22 + 0.5 * k, -35.0)
+    add(p, 1.96, 4.5, -60.0)
+    add(p, 4.5, 7.0, tail_floor_db)
+    t = np.arange(round(2.3 / HOP), round(6.7 / HOP)) * HOP
+    level = -22.5 + 7.5 * np.cos(2 * np.pi * t / 0.4)
+    p[round(2.3 / HOP) : round(6.7 / HOP)] += 10 ** (level / 10)
+    return p
+
+
+def test_a_note_with_no_pause_is_bounded_by_its_floor_beside_it():
+    # The other voice pauses at the capture's floor most of the time, so
+    # the note's floor (-60 over -120 dBFS) stands over the background's
+    # median and the walks run on through it into the other voice's words
+    # either side.  The note's core holds no pause, so its floor cannot be
+    # measured there; its lead-in and tail show it, and the words beside
+    # the note are left out up to their first pause, as where it pauses
+    # (they were kept: 1.885-7.325 s).
+    params = TrimParams()
+    p = one_sentence_beside_a_video()
+    core = (round(2.3 / HOP), round(6.7 / HOP))
+    lo, hi = floor_limits(p, core, -120.0, params)
+    assert abs(lo * HOP - 1.96) <= 0.0051 and abs(hi * HOP - 7.0) <= 0.0051
+    b = find_bounds(p, 400, len(p))  # 400 Hz: one sample per chunk
+    assert b is not None and b.reason is None
+    assert 1.955 <= b.start_s <= 1.97
+    assert 6.99 <= b.end_s <= 7.005
+
+
+def test_a_floor_beside_the_note_rules_out_nothing_where_its_sides_differ_or_it_is_buried():
+    params = TrimParams()
+    core = (round(2.3 / HOP), round(6.7 / HOP))
+    n = round(9.0 / HOP)
+    # The lead-in and the tail 10 dB apart: not one microphone's noise.
+    p = one_sentence_beside_a_video(tail_floor_db=-70.0)
+    assert floor_limits(p, core, -120.0, params) == (0, n)
+    # 5 dB apart: the lower is the floor, and it bounds the note.
+    p = one_sentence_beside_a_video(tail_floor_db=-65.0)
+    lo, hi = floor_limits(p, core, -120.0, params)
+    assert abs(lo * HOP - 1.96) <= 0.0051 and abs(hi * HOP - 7.0) <= 0.0051
+    # Buried under a hiss 2 dB under it: nothing is ruled out.
+    p = one_sentence_beside_a_video(capture_floor_db=-62.0)
+    assert floor_limits(p, core, -62.0, params) == (0, n)
+
+
 def test_a_note_as_loud_as_the_voice_beside_it_is_found_by_its_own_floor():
     # Another voice throughout, 0.5 s words and 0.2 s pauses at the
     # capture's floor (dither, -96 dBFS); the note from 2.0 s to 7.0 s no
