@@ -111,20 +111,70 @@ def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypat
     heard = []
 
     def fake(read, start, end, sr):
-        heard.append((start / sr, end / sr))
+        heard.append(("whole", start / sr, end / sr))
         return start + sr, end - sr  # speech from 1 s in to 1 s before the end
 
+    def fake_first(read, start, end, sr):
+        heard.append(("first", start / sr, end / sr))
+        return start + sr
+
     monkeypatch.setattr(judge, "_heard", fake)
+    monkeypatch.setattr(judge, "_first_heard", fake_first)
     listen = judge.LISTEN_S
-    span = speech_span(lambda a, b: None, 0, round((3 * listen) * SR), SR)
-    assert heard == [(0.0, listen), (2 * listen, 3 * listen)]
-    assert span == (SR, round((3 * listen - 1) * SR))
+    for length in (3 * listen, 1.5 * listen):
+        heard.clear()
+        span = speech_span(lambda a, b: None, 0, round(length * SR), SR)
+        assert heard == [("first", 0.0, listen), ("whole", length - listen, length)]
+        assert span == (SR, round((length - 1) * SR))
     heard.clear()
-    assert speech_span(lambda a, b: None, 0, round(2 * listen * SR), SR) == (
+    assert speech_span(lambda a, b: None, 0, round(listen * SR), SR) == (
         SR,
-        round((2 * listen - 1) * SR),
+        round((listen - 1) * SR),
     )
-    assert heard == [(0.0, 2 * listen)]  # short enough: listened to whole
+    assert heard == [("whole", 0.0, listen)]  # short enough: listened to whole
+
+
+def test_the_first_speech_is_heard_without_listening_on_past_it(monkeypatch):
+    # The shipped model, its state carried from block to block: listening
+    # until the first speech is settled gives the same probabilities, to the
+    # bit, as listening to the whole span, and the same first speech.
+    window_s = judge.WINDOW / judge.RATE
+    rng = np.random.default_rng(5)
+    y = (0.05 * rng.standard_normal(judge.RATE * 6)).astype(np.float32)
+    whole = speech_probs(y)
+    assert whole is not None
+    calls = []
+    run = judge._model()
+    monkeypatch.setattr(
+        judge, "_model", lambda: lambda x, h, c: (calls.append(len(x)), run(x, h, c))[1]
+    )
+    # Where nothing is settled the whole span is heard, in FIRST_BLOCK steps.
+    assert np.array_equal(speech_probs(y, settled=lambda p: False), whole)
+    assert sum(calls) == len(whole) and max(calls) == judge.FIRST_BLOCK
+    # A stand-in says the detector hears speech from window 70 on: it stops
+    # at the block where window 70 + HOLD - 1 is heard.
+    calls.clear()
+    settled = speech_probs(y, settled=lambda p: len(p) >= 70 + HOLD)
+    assert settled is not None and len(settled) == sum(calls) < len(whole)
+    assert len(settled) >= 70 + HOLD and len(settled) - judge.FIRST_BLOCK < 70 + HOLD
+    assert np.array_equal(settled, whole[: len(settled)])
+    # _first_heard answers what _heard does, from the settled windows.
+    probs = np.full(len(whole), 0.01)
+    probs[70 : 70 + HOLD] = 0.9
+    probs[69] = 0.4  # its hysteresis over OFF
+    quiet = np.zeros(len(y) * SR // judge.RATE, np.float32)
+    monkeypatch.setattr(
+        judge,
+        "speech_probs",
+        lambda y, settled=None: (
+            probs
+            if settled is None
+            else next(probs[:n] for n in range(1, len(probs) + 1) if settled(probs[:n]))
+        ),
+    )
+    first = judge._first_heard(lambda a, b: quiet[a:b], 0, len(quiet), SR)
+    assert first is not None and first / SR == pytest.approx(69 * window_s, abs=1 / SR)
+    assert judge._heard(lambda a, b: quiet[a:b], 0, len(quiet), SR)[0] == first
 
 
 def test_a_first_phrase_barely_heard_does_not_bound_the_start(monkeypatch):
