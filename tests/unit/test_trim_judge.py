@@ -120,18 +120,20 @@ def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypat
 
     monkeypatch.setattr(judge, "_heard", fake)
     monkeypatch.setattr(judge, "_first_heard", fake_first)
-    listen = judge.LISTEN_S
-    for length in (3 * listen, 1.5 * listen):
+    listen, whole = judge.LISTEN_S, judge.WHOLE_S
+    # Up to WHOLE_S, whole: heard afresh from the middle of a voice that
+    # speaks on, the detector stops hearing it.
+    for length in (1.5 * listen, whole):
         heard.clear()
         span = speech_span(lambda a, b: None, 0, round(length * SR), SR)
-        assert heard == [("first", 0.0, listen), ("whole", length - listen, length)]
+        assert heard == [("whole", 0.0, length)]
         assert span == (SR, round((length - 1) * SR))
+    # Longer: its start until the first speech is settled, and its end.
+    length = whole + 3 * listen
     heard.clear()
-    assert speech_span(lambda a, b: None, 0, round(listen * SR), SR) == (
-        SR,
-        round((listen - 1) * SR),
-    )
-    assert heard == [("whole", 0.0, listen)]  # short enough: listened to whole
+    span = speech_span(lambda a, b: None, 0, round(length * SR), SR)
+    assert heard == [("first", 0.0, listen), ("whole", length - listen, length)]
+    assert span == (SR, round((length - 1) * SR))
 
 
 def test_the_first_speech_is_heard_without_listening_on_past_it(monkeypatch):
