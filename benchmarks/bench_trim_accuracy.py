@@ -442,7 +442,7 @@ def category(case: dict) -> str:
 
 def categories(cases: list[dict]) -> list[str]:
     """The categories present, the floors first, in their usual order."""
-    order = trim_dataset.FLOORS + trim_dataset.MIX_CATEGORIES
+    order = trim_dataset.FLOORS + trim_dataset.MIX_CATEGORIES + trim_dataset.LONG_CATEGORIES
     present = {category(c) for c in cases}
     return [c for c in order if c in present] + sorted(present - set(order))
 
@@ -469,6 +469,12 @@ def main(argv: list[str] | None = None) -> int:
         default=trim_dataset.N_MIX,
         help="cases where something else plays, when generating (default %(default)s)",
     )
+    ap.add_argument(
+        "--long",
+        type=int,
+        default=0,
+        help="long notes (30-70 s), when generating (default %(default)s)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write per-case results here")
     ap.add_argument("--only", help="comma-separated tool names (e.g. loopcap,sox)")
@@ -481,12 +487,12 @@ def main(argv: list[str] | None = None) -> int:
         cdir = Path(a.cases)
         if not (cdir / "manifest.json").exists():
             print(f"generating {a.n} captures in {cdir} ...", file=sys.stderr)
-            trim_dataset.generate(cdir, a.n, a.seed, new=a.new)
+            trim_dataset.generate(cdir, a.n, a.seed, new=a.new, long=a.long)
     else:
         tmp_cases = tempfile.TemporaryDirectory(prefix="trimcases-")
         cdir = Path(tmp_cases.name)
         print(f"generating {a.n} + {a.new} captures in {cdir} ...", file=sys.stderr)
-        trim_dataset.generate(cdir, a.n, a.seed, new=a.new)
+        trim_dataset.generate(cdir, a.n, a.seed, new=a.new, long=a.long)
     meta = json.loads((cdir / "manifest.json").read_text())
     cases = meta["cases"]
 

@@ -430,6 +430,7 @@ def make_note(
     pause_s: tuple[float, float] = (0.4, 1.2),
     fast: bool = False,
     speed: float = 1.0,
+    pieces: int | None = None,
 ) -> tuple[Note, float | None]:
     """A note of 1-3 voice pieces joined by pauses of ``pause_s`` seconds,
     over the phone's floor, through Opus, at its playback gain.
@@ -442,25 +443,28 @@ def make_note(
     (sox ``tempo``, WSOLA as browsers do), its pauses and its floor before and
     after the voice shortened by the same factor.  The stretch is applied
     before the phone's floor and the codec, so the ground truth stays exact;
-    1.0 draws and builds exactly what it always did.
+    1.0 draws and builds exactly what it always did.  ``pieces``: that
+    many voice pieces instead (a long note), the draws before them the same.
     """
     # ---- the voice: 1-3 pieces with pauses
     n_pieces = int(rng.choice([1, 2, 2, 3]))
-    pieces = []
+    if pieces is not None:
+        n_pieces = pieces
+    clips = []
     for k in range(n_pieces):
         pool = voice_src
         if voice_src == "mixed":  # espeak, then a human voice, then either
-            pool = ["espeak", "alsa", ["freedesktop", "espeak"][int(rng.integers(2))]][k]
+            pool = ["espeak", "alsa", ["freedesktop", "espeak"][int(rng.integers(2))]][k % 3]
         name, clip = src[pool][int(rng.integers(len(src[pool])))]
         if speed != 1.0:
             clip = stretch(clip, speed)
-        pieces.append((name, clip * np.float32(10 ** (rng.uniform(-4, 0) / 20))))
+        clips.append((name, clip * np.float32(10 ** (rng.uniform(-4, 0) / 20))))
     lead = int(rng.uniform(0.1, 0.5) * SR / speed)
     trail = int(rng.uniform(0.1, 0.5) * SR / speed)
     parts = [np.zeros(lead, np.float32)]
     pauses = []  # [start, end) in samples from the note's start
     pos = lead
-    for k, (_, clip) in enumerate(pieces):
+    for k, (_, clip) in enumerate(clips):
         if k:
             gap = int(rng.uniform(*pause_s) * SR / speed)
             parts.append(np.zeros(gap, np.float32))
@@ -504,7 +508,7 @@ def make_note(
         lead=lead,
         pauses=pauses,
         voice=voice_src,
-        pieces=[p[0] for p in pieces],
+        pieces=[p[0] for p in clips],
         voice_peak_db=voice_peak_db,
         gain_db=float(gain_db),
         lag=lag,
@@ -735,6 +739,13 @@ def make_case(i: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 
 #: What else plays in the new cases (see :func:`make_mix_case`).
 MIX_CATEGORIES = ["music", "tone", "near_sounds", "overlap_sounds", "video_voice", "speed"]
+#: Long notes (``long000`` ..., see :func:`make_long_case`): over music, a
+#: tone, a video's voice, or a device's floor alone.
+LONG_CATEGORIES = ["long_music", "long_tone", "long_video_voice", "long_quiet"]
+#: A long note's voice pieces (a 30-70 s note) and its pauses (s): people
+#: pause longer now and then in a minute's note than in a sentence or two.
+LONG_PIECES = (10, 19)
+LONG_PAUSE_S = (0.4, 2.5)
 MUSIC_STYLES = ["melody", "chords", "pad"]
 TONE_KINDS = ["hum50", "hum60", "whine", "fan"]
 #: A background that spans the capture lies at least this far (dB) under the
@@ -912,7 +923,7 @@ def synth_video_voice(rng: np.random.Generator, src: dict, n: int) -> np.ndarray
     return (y / max(np.sqrt(np.mean(y[speech] ** 2)), 1e-12)).astype(np.float32)
 
 
-def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str, long: bool = False) -> dict:
     """One capture of the new categories (``mix000`` ...), where something
     else plays besides the note; category ``MIX_CATEGORIES[k % 6]``, voice
     and device floor cycled over ``k // 6``:
@@ -934,21 +945,38 @@ def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
       2x), over a quiet capture.
 
     Its own seed sequence (``[seed, k, 3]``): the single-note cases are
-    unchanged by it.
+    unchanged by it.  ``long``: a long note instead (see
+    :func:`make_long_case`).
     """
     src = _SOURCES
     assert src is not None
-    rng = np.random.default_rng([seed, k, 3])
-    category = MIX_CATEGORIES[k % len(MIX_CATEGORIES)]
-    j = k // len(MIX_CATEGORIES)
+    kinds = LONG_CATEGORIES if long else MIX_CATEGORIES
+    rng = np.random.default_rng([seed, k, 4 if long else 3])
+    category = kinds[k % len(kinds)]
+    background_kind = category.removeprefix("long_")
+    j = k // len(kinds)
     voice_src = VOICES[j % len(VOICES)]
     floor_kind = FLOORS[j % len(FLOORS)]
-    case_id = f"mix{k:03d}"
+    case_id = f"long{k:03d}" if long else f"mix{k:03d}"
     speed = (1.5, 2.0)[j % 2] if category == "speed" else 1.0
 
-    note, capture_floor_db = make_note(
-        rng, src, voice_src, floor_kind, None, tmp_dir, f"x{k}", fast=True, speed=speed
-    )
+    if long:
+        note, capture_floor_db = make_note(
+            rng,
+            src,
+            voice_src,
+            floor_kind,
+            None,
+            tmp_dir,
+            f"l{k}",
+            LONG_PAUSE_S,
+            True,
+            pieces=int(rng.integers(*LONG_PIECES)),
+        )
+    else:
+        note, capture_floor_db = make_note(
+            rng, src, voice_src, floor_kind, None, tmp_dir, f"x{k}", fast=True, speed=speed
+        )
 
     before: list[tuple[str, str, np.ndarray]] = []
     after: list[tuple[str, str, np.ndarray]] = []
@@ -996,20 +1024,20 @@ def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
 
     floor, capture_floor_db = make_floor(rng, floor_kind, total, capture_floor_db, fast=True)
     background: dict = {}
-    if category == "music":
+    if background_kind == "music":
         style = MUSIC_STYLES[j % len(MUSIC_STYLES)]
         drums = bool(j % 2)
         level = float(rng.uniform(-50, -30))
         sig = synth_music(rng, total, style, drums)
         background = {"kind": "music", "style": style, "drums": drums}
-    elif category == "tone":
+    elif background_kind == "tone":
         tone = TONE_KINDS[j % len(TONE_KINDS)]
         level = float(rng.uniform(-55, -35))
         if capture_floor_db is not None:
             level = max(level, capture_floor_db + 10)
         sig = synth_tone(rng, total, tone)
         background = {"kind": "tone", "style": tone}
-    elif category == "video_voice":
+    elif background_kind == "video_voice":
         level = -35.0
         sig = synth_video_voice(rng, src, total)
         background = {"kind": "video_voice"}
@@ -1052,6 +1080,17 @@ def make_mix_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
         "levels": truth["levels"],
         "opus_lag_samples": note.lag,
     }
+
+
+def make_long_case(k: int, seed: int, out_dir: str, tmp_dir: str) -> dict:
+    """One capture of a long note (``long000`` ...): 10-18 voice pieces
+    joined by pauses of 0.4-2.5 s, a note of 30-70 s (people's voice notes
+    often last a minute), category ``LONG_CATEGORIES[k % 4]``: over music,
+    a tone or a video's voice, made as for the mix cases
+    (:func:`make_mix_case`), or over the device's floor alone; voice and
+    floor cycled over ``k // 4``.  Its own seed sequence (``[seed, k, 4]``):
+    the other cases are unchanged by it."""
+    return make_mix_case(k, seed, out_dir, tmp_dir, long=True)
 
 
 # --------------------------------------------------------------------------
@@ -1218,15 +1257,16 @@ def generate(
     seed: int = 1,
     jobs: int | None = None,
     new: int = N_MIX,
+    long: int = 0,
 ) -> list[dict]:
     """Write ``n`` single-note cases (``case000`` ...), ``new`` cases where
-    something else plays (``mix000`` ..., see :func:`make_mix_case`) and
+    something else plays (``mix000`` ..., see :func:`make_mix_case`),
+    ``long`` long notes (``long000`` ..., see :func:`make_long_case`) and
     ``manifest.json`` into ``out_dir``; return the manifest (one dict per
     case, see the module's docstring).  The single-note cases are the same
-    whatever ``new`` is."""
-    return _generate(
-        [(make_case, n), (make_mix_case, new)], "single", out_dir, seed, jobs, {"new": new}
-    )
+    whatever ``new`` and ``long`` are, and the others whatever ``long`` is."""
+    makers = [(make_case, n), (make_mix_case, new), (make_long_case, long)]
+    return _generate(makers, "single", out_dir, seed, jobs, {"new": new, "long": long})
 
 
 def generate_multi(
@@ -1257,6 +1297,9 @@ def main(argv: list[str] | None = None) -> int:
         default=N_MIX,
         help=f"cases where something else plays (default {N_MIX}; not with --multi)",
     )
+    ap.add_argument(
+        "--long", type=int, default=0, help="long notes, 30-70 s (default 0; not with --multi)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: cores)")
     a = ap.parse_args(argv)
@@ -1264,7 +1307,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.multi:
         cases = generate_multi(a.out, 80 if a.n is None else a.n, a.seed, a.jobs)
     else:
-        cases = generate(a.out, 120 if a.n is None else a.n, a.seed, a.jobs, a.new)
+        cases = generate(a.out, 120 if a.n is None else a.n, a.seed, a.jobs, a.new, a.long)
     dt = time.perf_counter() - t0
     secs = sum(c["duration_s"] for c in cases)
     notes = sum(len(c.get("notes", [None])) for c in cases)

@@ -66,6 +66,7 @@ __all__ = [
     "LEAD_OVER_S",
     "REACH_S",
     "bounds_of_speech",
+    "hears_speech",
     "speech_span",
 ]
 
@@ -336,6 +337,22 @@ def _last_heard(probs: np.ndarray, on: np.ndarray) -> int:
     while len(phrases) > 1 and phrases[-1][2] <= BLIP:
         phrases.pop()
     return phrases[-1][1]
+
+
+def hears_speech(read: Reader, start: int, end: int, samplerate: int) -> bool:
+    """Whether the detector hears speech in frames [start, end) of the
+    capture: more than ``BLIP`` windows over ``ON`` (a drum hit or a chord
+    it takes for a syllable holds fewer), listening from ``SETTLE_S`` before
+    for its state to settle.  False without onnxruntime (when unsure, the
+    caller keeps what it found)."""
+    first = max(0, start - round(SETTLE_S * samplerate))
+    if end - first < WINDOW * samplerate / RATE:
+        return False
+    probs = _probs(read, first, end, samplerate)
+    if probs is None:
+        return False
+    skip = int((start - first) * RATE / samplerate) // WINDOW
+    return int(np.count_nonzero(probs[skip:] > ON)) > BLIP
 
 
 def speech_span(

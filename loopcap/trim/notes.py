@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .apart import widened_over_pauses
 from .around import AGREE_S, paused_after, plays_around, plays_beside, quiet_sides, settle_edge
 from .background import (
     BACKGROUND_REASON,
@@ -36,7 +37,15 @@ from .background import (
 )
 from .cutoff import CUT_OFF_REASON, STARTED_REASON, cut_off
 from .fragments import could_be_speech, join_fragments, merge_across
-from .judge import LEAD_OVER_S, LEAD_S, MARGIN_OVER_S, MARGIN_S, REACH_S, bounds_of_speech
+from .judge import (
+    LEAD_OVER_S,
+    LEAD_S,
+    MARGIN_OVER_S,
+    MARGIN_S,
+    REACH_S,
+    bounds_of_speech,
+    hears_speech,
+)
 from .levels import levels_db, quietest
 from .ownfloor import note_by_floor
 from .params import Bounds, Reader, TrimParams
@@ -152,6 +161,10 @@ def find_bounds(
         # video's voice; issue 15), or a note that fills the capture.
         over_model = model or note_over_background(powers, params, seg.floor)
         if (over := over_model[0]) is not None:
+            # A long note's sentences beyond a pause longer than the model
+            # bridges, where they stand as clear and the detector hears
+            # speech in them (apart.py).
+            over = _widened(seg, over, over_model, read)
             start, end = _over_edges(over, over_model, found, seg, model is not None, read)
             # Where the walks ran on past the speech a voice detector hears
             # (music over the background's median, issue 15), the edges are
@@ -292,6 +305,28 @@ def _reaching(
     if loud[0] < before or loud[1] > reach:
         return None
     return (before if loud[0] < lo else lo), max(hi, loud[1])
+
+
+def _widened(
+    seg: Segmenter,
+    over: tuple[int, int],
+    model: tuple[object, int, tuple[int, int], int, object],
+    read: Reader | None,
+) -> tuple[int, int]:
+    """``over`` widened over the note's sentences beyond a long pause (see
+    :func:`~loopcap.trim.apart.widened_over_pauses`); as it is without a
+    reader."""
+    if read is None:
+        return over
+    hop, sr = seg.hop, seg.samplerate
+    return widened_over_pauses(
+        seg.powers,
+        seg.params,
+        over,
+        model[1],
+        model[2],
+        lambda a, b: hears_speech(read, a * hop, min(seg.frames, b * hop), sr),
+    )
 
 
 def _bounded_to_speech(

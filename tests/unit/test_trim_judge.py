@@ -105,6 +105,22 @@ def test_the_shipped_detector_hears_no_speech_in_silence_or_noise():
     assert probs is not None and len(probs) == 16000 // 512
     assert float(probs.max()) < 0.1
     assert speech_span(None, 0, len(quiet), SR) is None
+    for x in (quiet, hiss):
+        assert not judge.hears_speech(lambda a, b, x=x: x[a:b], SR, len(x), SR)
+
+
+def test_speech_is_heard_in_a_span_only_where_more_than_a_blip_lies_in_it(monkeypatch):
+    # The detector listens from SETTLE_S before the span; what it hears
+    # there does not count, nor a blip of BLIP windows in the span.
+    window_s = judge.WINDOW / judge.RATE
+    quiet = np.zeros(SR * 4, np.float32)
+    settle = round(judge.SETTLE_S / window_s)  # windows before the span
+    read = lambda a, b: quiet[a:b]  # noqa: E731
+    for at, windows, heard in ((0, 10, False), (settle, BLIP, False), (settle, BLIP + 1, True)):
+        probs = np.full(round(3.5 / window_s), 0.01)
+        probs[at : at + windows] = 0.9
+        monkeypatch.setattr(judge, "speech_probs", lambda y, p=probs: p)
+        assert judge.hears_speech(read, SR // 2, 4 * SR, SR) is heard
 
 
 def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypatch):

@@ -1,0 +1,96 @@
+"""A long note's sentences beyond a long pause, over a background.
+
+The background model (:mod:`loopcap.trim.background`) finds the note as its
+loudest group, what stands ``OPEN_DB`` over the most the background reaches
+(on its quarter-second levels) joined across gaps up to ``max_pause_s``,
+and walks to its quiet edges from there.  People's notes last a minute, and
+now and then their speaker pauses longer than that between two sentences,
+the quiet words around the pause buried under the music: everything past
+such a pause was cut (a note over music played on to 30 s, its loud words
+2.3 s apart: 27 s of it cut; over a video's voice, 27-30 s).
+
+Here the note is widened, one group after another, over the groups that
+stand as clear of the background beyond it, up to ``PAUSE_S`` away, and
+that the voice detector hears as speech: a notification sound, a chime or
+a drum hit that stands as clear is not speech, and ends the widening.  Each
+group joins with its quiet edges, walked as the model walks the note's
+(over the background's median, ``PAD_S`` beyond).  Over a video's voice the
+detector hears the background too, but the background's words never stand
+``OPEN_DB`` over the most it reaches on the probes by construction.
+
+Pure numpy; the detector comes from the caller (``hears``).  Positions are
+chunk indices ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .background import CLOSE_DB, CORE_S, DIP_S, EDGE_S, JOIN_DB, OPEN_DB, PAD_S
+from .levels import levels_db, median_of
+from .params import TrimParams
+from .runs import merge, runs_of, walk
+
+__all__ = ["PAUSE_S", "widened_over_pauses"]
+
+#: A group standing clear of the background joins the note across a pause
+#: up to this long (s), where the detector hears speech in it: as a voice
+#: joins a note across a silent pause (``VOICE_PAUSE_S`` in
+#: :mod:`loopcap.trim.notes`).
+PAUSE_S = 3.0
+
+
+def widened_over_pauses(
+    powers: np.ndarray,
+    params: TrimParams,
+    over: tuple[int, int],
+    probe: int,
+    limits: tuple[int, int],
+    hears: Callable[[int, int], bool],
+) -> tuple[int, int]:
+    """``over`` (the note found over a background, chunks) widened over the
+    groups beyond it that stand clear of the background (see the module),
+    within ``PAUSE_S`` of it, one after another outwards, while
+    ``hears(a, b)`` says the detector hears speech in the group, chunks
+    [a, b); never
+    past ``limits`` (where the note's own floor ends it).  ``probe``: the
+    chunks at either end of the capture the background was measured on."""
+    n = len(powers)
+    if probe <= 0 or 2 * probe >= n:
+        return over
+    edge = levels_db(powers, params, frame_s=EDGE_S)
+    long = levels_db(powers, params, frame_s=CORE_S)
+    outside = np.zeros(n, bool)
+    outside[:probe] = outside[n - probe :] = True
+    top = float(long[outside].max())
+    median = float(median_of(edge[outside]))
+    max_gap = round(params.max_pause_s / params.hop_s)
+    groups = [(g[0], g[1]) for g in merge(runs_of(long > top + OPEN_DB), max_gap)]
+    pause = round(PAUSE_S / params.hop_s)
+    dip = round(DIP_S / params.hop_s)
+    pad = round(PAD_S / params.hop_s)
+    lo, hi = limits
+    a, b = over
+
+    def edges(g: tuple[int, int]) -> tuple[int, int]:
+        ga, gb = walk(edge, g[0], g[1], median + CLOSE_DB, long, top + JOIN_DB, max_gap, dip)
+        return max(lo, ga - pad), min(hi, gb + pad)
+
+    # Groups wholly beyond the note only: where one reaches into it, the
+    # model placed the note's edge inside it on purpose (where the note
+    # rises out of the background, a video's word just before it left out).
+    for g in groups:
+        if g[0] < b:
+            continue
+        if g[0] - b > pause or g[1] > hi or not hears(*g):
+            break
+        b = max(b, edges(g)[1])
+    for g in reversed(groups):
+        if g[1] > a:
+            continue
+        if a - g[1] > pause or g[0] < lo or not hears(*g):
+            break
+        a = min(a, edges(g)[0])
+    return a, b

@@ -1,0 +1,71 @@
+"""A long note's sentences beyond a long pause, over a background (issue
+15): the note over music is its loudest group and what lies within
+``max_pause_s`` of it; a sentence after a longer pause (up to
+``apart.PAUSE_S``) joins where the voice detector hears speech in it.  The
+detector itself is a stand-in here (synthetic tones are not speech to the
+shipped model); :mod:`loopcap.trim.judge`'s tests run the model."""
+
+from test_trim_background import music
+from trimsignals import bounds_of, place, tone, voice
+
+from loopcap.trim import apart, notes
+from loopcap.trim.params import TrimParams
+
+
+def hears(monkeypatch, speech_s):
+    """The detector hears speech over the spans in ``speech_s`` (seconds)
+    only; records what it was asked (seconds)."""
+    asked = []
+
+    def fake(read, start, end, sr):
+        asked.append((start / sr, end / sr))
+        return any(start / sr < b and a < end / sr for a, b in speech_s)
+
+    monkeypatch.setattr(notes, "hears_speech", fake)
+    return asked
+
+
+def two_sentences(pause_s, second=None):
+    """Music at -46 dBFS for 14 s; a sentence at 2.0-4.5 s, then ``second``
+    (a shorter sentence by default) after ``pause_s`` of the music alone."""
+    x = music(14.0, 0.005)
+    place(x, 2.0, voice(2.5))
+    place(x, 4.5 + pause_s, voice(1.5) if second is None else second)
+    return x
+
+
+def test_a_sentence_after_a_long_pause_joins_where_speech_is_heard(monkeypatch):
+    pause = TrimParams().max_pause_s + 0.6  # 2.3 s: not bridged by the model
+    assert pause < apart.PAUSE_S
+    x = two_sentences(pause)
+    asked = hears(monkeypatch, [])
+    before = bounds_of(x)
+    assert before.end_s < 5.0  # the second sentence cut...
+    assert asked  # ...though the detector was asked
+    hears(monkeypatch, [(2.0, 4.5), (6.8, 8.3)])
+    after = bounds_of(x)
+    assert abs(after.start_s - before.start_s) < 0.01
+    assert 8.3 <= after.end_s < 8.8  # the second sentence whole, its quiet edge too
+
+
+def test_a_chime_after_a_long_pause_stays_out_and_ends_the_widening(monkeypatch):
+    # A chime (1 kHz, no speech in it) stands as clear of the music 2.3 s
+    # after the note; a sentence 2.3 s after the chime: the widening stops
+    # at the chime, whatever lies beyond it.
+    pause = TrimParams().max_pause_s + 0.6
+    x = two_sentences(pause, tone(0.6, 0.1, 1000.0))
+    place(x, 4.5 + pause + 0.6 + pause, voice(1.5))
+    hears(monkeypatch, [(2.0, 4.5), (9.7, 11.2)])
+    b = bounds_of(x)
+    assert b.end_s < 5.0
+
+
+def test_a_sentence_further_than_pause_s_is_not_asked_about(monkeypatch):
+    # The pause is measured between the edges as the quarter-second levels
+    # see them (the note's quiet end walked on, the sentence's onset a
+    # window early): up to half a second shorter than it is.
+    x = two_sentences(apart.PAUSE_S + 0.8)
+    asked = hears(monkeypatch, [(2.0, 4.5), (8.3, 9.8)])
+    b = bounds_of(x)
+    assert b.end_s < 5.0
+    assert all(end < 8.0 for _, end in asked)  # the far sentence never reached
