@@ -47,6 +47,7 @@ Positions are in samples (frames) of the capture; times in seconds.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
@@ -67,6 +68,7 @@ __all__ = [
     "REACH_S",
     "bounds_of_speech",
     "hears_speech",
+    "phrases_heard",
     "speech_span",
 ]
 
@@ -243,13 +245,33 @@ def speech_probs(
     return probs
 
 
+#: The last span listened to whole: (the capture's reader, start, end,
+#: rate, probabilities).  The note's bounds and the phrases beyond it ask
+#: for the same span of the same capture one after the other (a minute's
+#: note: 120 ms once, not twice).  The reader is held weakly, and compared
+#: by identity: another capture never matches.  One tuple, replaced whole:
+#: safe from any thread.
+_last: tuple[weakref.ref, int, int, int, np.ndarray | None] | None = None
+
+
 def _probs(read: Reader, start: int, end: int, samplerate: int, **kw) -> np.ndarray | None:
     """:func:`speech_probs` of frames [start, end) of the capture, at the
-    detector's rate (``kw``: ``settled``, passed on)."""
+    detector's rate (``kw``: ``settled``, passed on; without it, the last
+    span's answer is kept for the next call, see ``_last``)."""
+    global _last
+    last = _last
+    if not kw and last is not None and last[0]() is read and last[1:4] == (start, end, samplerate):
+        return last[4]
     import soxr  # with the detector only
 
     y = soxr.resample(mono(read(start, end)), samplerate, RATE).astype(np.float32)
-    return speech_probs(y, **kw)
+    probs = speech_probs(y, **kw)
+    if not kw:
+        try:
+            _last = (weakref.ref(read), start, end, samplerate, probs)
+        except TypeError:  # a reader that cannot be referred to weakly: nothing kept
+            _last = None
+    return probs
 
 
 def _first_of(probs: np.ndarray, on: np.ndarray) -> int:
@@ -353,6 +375,40 @@ def hears_speech(read: Reader, start: int, end: int, samplerate: int) -> bool:
         return False
     skip = int((start - first) * RATE / samplerate) // WINDOW
     return int(np.count_nonzero(probs[skip:] > ON)) > BLIP
+
+
+def phrases_heard(read: Reader, frames: int, samplerate: int) -> list[tuple[int, int]] | None:
+    """Frames [start, end) of each phrase the detector hears in the whole
+    capture (``frames`` long), listened to whole: runs of windows over
+    ``OFF`` around windows over ``ON``, those less than ``APART_S`` apart
+    joined, each holding more than ``BLIP`` windows over ``ON`` (a drum hit
+    or a chord holds fewer).  None without onnxruntime, or where the capture
+    is longer than ``WHOLE_S`` (not listened to: seconds of work)."""
+    if frames > WHOLE_S * samplerate or frames < WINDOW * samplerate / RATE:
+        return None
+    probs = _probs(read, 0, frames, samplerate)
+    if probs is None:
+        return None
+    apart = APART_S * RATE / WINDOW
+    phrases: list[list[int]] = []  # [first, last window over OFF, windows over ON]
+    for k in np.flatnonzero(probs > ON).tolist():
+        if phrases and k <= phrases[-1][1]:
+            phrases[-1][2] += 1
+            continue
+        a = z = k
+        while a > 0 and probs[a - 1] > OFF:
+            a -= 1
+        while z + 1 < len(probs) and probs[z + 1] > OFF:
+            z += 1
+        if phrases and a - phrases[-1][1] - 1 < apart:
+            phrases[-1][1], phrases[-1][2] = z, phrases[-1][2] + 1
+        else:
+            phrases.append([a, z, 1])
+    return [
+        (_frame(0, a, samplerate), min(frames, _frame(0, z + 1, samplerate)))
+        for a, z, held in phrases
+        if held > BLIP
+    ]
 
 
 def speech_span(

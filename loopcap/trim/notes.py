@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .apart import widened_over_pauses
+from .apart import beyond_by_speech, widened_over_pauses
 from .around import AGREE_S, paused_after, plays_around, plays_beside, quiet_sides, settle_edge
 from .background import (
     BACKGROUND_REASON,
@@ -45,6 +45,7 @@ from .judge import (
     REACH_S,
     bounds_of_speech,
     hears_speech,
+    phrases_heard,
 )
 from .levels import levels_db, quietest
 from .ownfloor import note_by_floor
@@ -173,7 +174,7 @@ def find_bounds(
             # where the note's loudest part lies inside those bounds (else
             # the detector missed some of the note).
             start, end = _bounded_to_speech(seg, start, end, read, over_model[4])
-            return Bounds(start, end, seg.floor, samplerate)
+            return _beyond(Bounds(start, end, seg.floor, samplerate), seg, read)
         # Nothing stands clear of it by its level; but the note's own floor,
         # heard where the background pauses, may still say where it is.
         piece = note_by_floor(powers, seg.floor, params)
@@ -224,7 +225,8 @@ def find_bounds(
         if any(v[1] > -(-end // hop) and _voice(seg, v, grown) for v in voices):
             end = found.end
         if (start, end) != (found.start, found.end):
-            return Bounds(start, end, seg.floor, samplerate, found.reason)
+            found = Bounds(start, end, seg.floor, samplerate, found.reason)
+        return _beyond(found, seg, read)
     return found
 
 
@@ -327,6 +329,30 @@ def _widened(
         model[2],
         lambda a, b: hears_speech(read, a * hop, min(seg.frames, b * hop), sr),
     )
+
+
+def _beyond(b: Bounds, seg: Segmenter, read: Reader | None) -> Bounds:
+    """``b`` (a note found where something plays under it) widened over the
+    speech the detector hears beyond it (see
+    :func:`~loopcap.trim.apart.beyond_by_speech`); as it is without a
+    reader, with a ``reason``, or where nothing is heard."""
+    if read is None or b.reason:
+        return b
+    phrases = phrases_heard(read, seg.frames, seg.samplerate)
+    if not phrases:
+        return b
+    level = levels_db(seg.powers, seg.params, frame_s=CORE_S)
+    hop = seg.hop
+
+    def peak_db(a: int, z: int) -> float:
+        return float(level[a // hop : max(a // hop + 1, z // hop)].max())
+
+    span = beyond_by_speech(
+        (b.start, b.end), phrases, seg.frames, seg.samplerate, LEAD_S, MARGIN_S, peak_db
+    )
+    if span == (b.start, b.end):
+        return b
+    return Bounds(span[0], span[1], b.floor_db, b.samplerate)
 
 
 def _bounded_to_speech(

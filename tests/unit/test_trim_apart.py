@@ -69,3 +69,36 @@ def test_a_sentence_further_than_pause_s_is_not_asked_about(monkeypatch):
     b = bounds_of(x)
     assert b.end_s < 5.0
     assert all(end < 8.0 for _, end in asked)  # the far sentence never reached
+
+
+def test_phrases_heard_beyond_the_note_widen_it_where_they_are_as_loud():
+    sr = 1000  # frames are milliseconds here
+    note = (10_000, 20_000)  # peaks at -20 dBFS
+    levels = {(22_000, 24_000): -24.0, (25_200, 25_500): -35.0, (26_800, 28_000): -21.0}
+    levels |= {(5_000, 8_000): -26.0, (60_000, 62_000): -20.0}
+
+    def peak_db(a, b):
+        return levels.get((a, b), -20.0 if (a, b) == note else -60.0)
+
+    phrases = sorted(levels)
+    span = apart.beyond_by_speech(note, phrases, 100_000, sr, 0.3, 0.4, peak_db)
+    # After: 2 s on, a sentence 4 dB down; a quiet word (15 dB down) does
+    # not join by itself but lies inside once the next sentence, 2.4 s
+    # after the first's margin, joins; the one at 60 s lies more than
+    # PAUSE_S away.  Before: a sentence 6 dB down, 2 s before.
+    assert span == (5_000 - 300, 28_000 + 400)
+
+
+def test_no_phrase_joins_where_a_voice_plays_around_the_note_or_it_is_too_quiet():
+    sr = 1000
+    note = (10_000, 20_000)
+
+    def peak_db(a, b):
+        return -20.0 if (a, b) == note else -20.0 - (apart.NEAR_DB + 1) * (a == 22_000)
+
+    # Speech heard within AROUND_S of both ends of the capture: a video's
+    # voice; nothing joins, however loud.
+    around = [(200, 900), (22_000, 23_000), (29_000, 29_900)]
+    assert apart.beyond_by_speech(note, around, 30_000, sr, 0.3, 0.4, peak_db) == note
+    # A phrase more than NEAR_DB under the note's loudest: another sound.
+    assert apart.beyond_by_speech(note, around[1:2], 60_000, sr, 0.3, 0.4, peak_db) == note

@@ -29,6 +29,13 @@ from loopcap.trim.judge import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _nothing_heard_before(monkeypatch):
+    """Each test starts with no span's probabilities kept (judge._last):
+    some run one reader against several stand-in detectors."""
+    monkeypatch.setattr(judge, "_last", None)
+
+
 def hears(monkeypatch, span_s):
     """The detector hears speech over ``span_s`` (seconds), or nothing (None)."""
     monkeypatch.setattr(
@@ -115,12 +122,13 @@ def test_speech_is_heard_in_a_span_only_where_more_than_a_blip_lies_in_it(monkey
     window_s = judge.WINDOW / judge.RATE
     quiet = np.zeros(SR * 4, np.float32)
     settle = round(judge.SETTLE_S / window_s)  # windows before the span
-    read = lambda a, b: quiet[a:b]  # noqa: E731
     for at, windows, heard in ((0, 10, False), (settle, BLIP, False), (settle, BLIP + 1, True)):
         probs = np.full(round(3.5 / window_s), 0.01)
         probs[at : at + windows] = 0.9
         monkeypatch.setattr(judge, "speech_probs", lambda y, p=probs: p)
-        assert judge.hears_speech(read, SR // 2, 4 * SR, SR) is heard
+        # A reader of its own, as every capture has: the last span's answer
+        # is kept for the same reader (judge._last).
+        assert judge.hears_speech(lambda a, b: quiet[a:b], SR // 2, 4 * SR, SR) is heard
 
 
 def test_a_long_note_is_listened_to_at_its_first_and_last_seconds_only(monkeypatch):
@@ -403,3 +411,23 @@ def test_a_note_between_silences_never_loads_the_detector():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_phrases_heard_are_those_held_longer_than_a_blip(monkeypatch):
+    window_s = judge.WINDOW / judge.RATE
+    apart_w = int(np.ceil(APART_S / window_s)) + 1
+    probs = np.full(300, 0.01)
+    probs[20:40] = 0.9  # a phrase
+    probs[40:43] = 0.4  # its hysteresis over OFF
+    probs[43 + apart_w : 43 + apart_w + BLIP] = 0.9  # a blip apart: not a phrase
+    probs[150:160] = 0.9  # a phrase...
+    probs[165:170] = 0.9  # ...joined with one less than APART_S after it
+    monkeypatch.setattr(judge, "speech_probs", lambda y: probs)
+    quiet = np.zeros(round(300 * window_s * SR), np.float32)
+    got = judge.phrases_heard(lambda a, b: quiet[a:b], len(quiet), SR)
+    assert got is not None
+    spans = [(round(a / SR / window_s), round(b / SR / window_s)) for a, b in got]
+    assert spans == [(20, 43), (150, 170)]
+    # Longer than WHOLE_S: not listened to (seconds of work).
+    monkeypatch.setattr(judge, "WHOLE_S", len(quiet) / SR - 1.0)
+    assert judge.phrases_heard(lambda a, b: quiet[a:b], len(quiet), SR) is None
