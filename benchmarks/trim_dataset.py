@@ -59,6 +59,14 @@ above, plus ``category``, ``background`` (kind, style, level), ``speed`` and
 ``overlap`` (which edge a sound overlaps).  A sound over the note counts as
 left out when nothing of it outside the note is kept.
 
+*Long notes* (``long000`` ..., :func:`make_long_case`; none by default,
+``--long``): a note of 10-18 voice pieces joined by 0.4-2.5 s pauses (30-70
+s of voice: people's notes often last a minute, and pause longer now and
+then), over music, a tone or a video's voice made as above, or over the
+device's floor alone (``long_music``, ``long_tone``, ``long_video_voice``,
+``long_quiet`` in turn).  Their own seed sequence leaves every other case
+bit-identical.
+
 *Multi-note captures* (``--multi``, :func:`generate_multi`), for splitting a
 capture into its notes: 2-5 notes made as above (each its own voice source,
 1-3 pieces, pauses of 0.4-1.5 s, its own floor and gain, its own pass through
@@ -80,9 +88,11 @@ audible end to the next one's audible start, and whether it holds a
 Usage::
 
     python benchmarks/trim_dataset.py --out /tmp/trimcases --n 120 --new 60 --seed 1
+    python benchmarks/trim_dataset.py --out /tmp/longcases --n 0 --new 0 --long 16 --seed 1
     python benchmarks/trim_dataset.py --multi --out /tmp/splitcases --seed 1
 
-write ``case000.wav`` ..., ``mix000.wav`` ... (``multi000.wav`` ...) and ``manifest.json`` (a
+write ``case000.wav`` ..., ``mix000.wav`` ..., ``long000.wav`` ... (``multi000.wav`` ...) and
+``manifest.json`` (a
 list of the dicts that :func:`generate` / :func:`generate_multi` return).
 Needs ffmpeg (with libopus), sox and espeak-ng on PATH, and numpy +
 soundfile.  Deterministic for a given seed (given the same ffmpeg, sox and
