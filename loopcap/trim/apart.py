@@ -33,7 +33,15 @@ from .levels import levels_db, median_of
 from .params import TrimParams
 from .runs import merge, runs_of, walk
 
-__all__ = ["AROUND_S", "NEAR_DB", "PAUSE_S", "beyond_by_speech", "widened_over_pauses"]
+__all__ = [
+    "AROUND_S",
+    "NEAR_DB",
+    "PAUSE_S",
+    "WIDEN_LEAD_S",
+    "WIDEN_MARGIN_S",
+    "beyond_by_speech",
+    "widened_over_pauses",
+]
 
 #: A group standing clear of the background joins the note across a pause
 #: up to this long (s), where the detector hears speech in it: as a voice
@@ -103,6 +111,15 @@ def widened_over_pauses(
 #: speech after a note, and a video's words, 8.1-15.9 dB under it (seeds
 #: 1-31 of the accuracy benchmark).
 NEAR_DB = 7.0
+#: A phrase joined is kept from this long (s) before the detector hears it
+#: to this long after: what is kept here would otherwise be cut, and its
+#: first syllables under what plays may go unheard longer than where the
+#: detector only bounds a note found by its level (``LEAD_S``, ``MARGIN_S``
+#: in :mod:`loopcap.trim.judge`): a long note's first sentence over music,
+#: heard 0.74 s after it became audible (seed 3 long008), cut 0.44 s with
+#: 0.3 s; its last word heard 0.45 s before its end (seed 3 long012).
+WIDEN_LEAD_S = 1.0
+WIDEN_MARGIN_S = 0.6
 #: Where the detector hears speech within this long (s) of both of the
 #: capture's ends, a voice plays around the note (a video's): what it hears
 #: beyond the note may be that voice, and nothing is widened by it.
@@ -141,16 +158,22 @@ def beyond_by_speech(
     start, end = span
     near = peak_db(start, end) - NEAR_DB
     loud = [(a, b) for a, b in phrases if peak_db(a, b) >= near]
+    # Only speech beyond what is taken joins (a phrase of the note's own
+    # never widens it); the margin kept after one phrase may reach into
+    # the next, which then joins all the same.
+    heard_end, heard_start = end, start
     for a, b in loud:
-        if a < end:
+        if a < heard_end:
             continue
         if a - end > pause:
             break
+        heard_end = b
         end = min(frames, max(end, b + margin))
     for a, b in reversed(loud):
-        if b > start:
+        if b > heard_start:
             continue
         if start - b > pause:
             break
+        heard_start = a
         start = max(0, min(start, a - lead))
     return start, end

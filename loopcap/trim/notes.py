@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .apart import beyond_by_speech, widened_over_pauses
+from .apart import WIDEN_LEAD_S, WIDEN_MARGIN_S, beyond_by_speech, widened_over_pauses
 from .around import AGREE_S, paused_after, plays_around, plays_beside, quiet_sides, settle_edge
 from .background import (
     BACKGROUND_REASON,
@@ -348,7 +348,7 @@ def _beyond(b: Bounds, seg: Segmenter, read: Reader | None) -> Bounds:
         return float(level[a // hop : max(a // hop + 1, z // hop)].max())
 
     span = beyond_by_speech(
-        (b.start, b.end), phrases, seg.frames, seg.samplerate, LEAD_S, MARGIN_S, peak_db
+        (b.start, b.end), phrases, seg.frames, seg.samplerate, WIDEN_LEAD_S, WIDEN_MARGIN_S, peak_db
     )
     if span == (b.start, b.end):
         return b

@@ -102,3 +102,19 @@ def test_no_phrase_joins_where_a_voice_plays_around_the_note_or_it_is_too_quiet(
     assert apart.beyond_by_speech(note, around, 30_000, sr, 0.3, 0.4, peak_db) == note
     # A phrase more than NEAR_DB under the note's loudest: another sound.
     assert apart.beyond_by_speech(note, around[1:2], 60_000, sr, 0.3, 0.4, peak_db) == note
+
+
+def test_the_notes_own_phrases_never_widen_it_and_the_margin_reaches_the_next():
+    sr = 1000
+    note = (10_000, 20_000)
+
+    def peak_db(a, b):
+        return -20.0
+
+    # The note's own phrase (speech heard up to 19.9 s) widens nothing.
+    own = [(12_000, 19_900)]
+    assert apart.beyond_by_speech(note, own, 60_000, sr, 1.0, 0.6, peak_db) == note
+    # A phrase beyond it joins with the margin after it; the next begins
+    # inside that margin and joins all the same.
+    beyond = [*own, (22_000, 24_000), (24_300, 25_000)]
+    assert apart.beyond_by_speech(note, beyond, 60_000, sr, 1.0, 0.6, peak_db) == (10_000, 25_600)
