@@ -331,16 +331,14 @@ def _first_heard(read: Reader, start: int, end: int, samplerate: int) -> int | N
     return _frame(start, _first_of(probs, on), samplerate)
 
 
-def _last_heard(probs: np.ndarray, on: np.ndarray) -> int:
-    """The last window of the speech heard (an index into ``probs``; ``on``:
-    the windows over ``ON``, not empty), its hysteresis over ``OFF``
-    included: the last phrase's, where the phrases after the first that
-    hold at most ``BLIP`` windows over ``ON`` and begin ``APART_S`` or more
-    after the one before them are left out, from the last back.  A phrase:
-    the windows over ``OFF`` around windows over ``ON``, those less than
-    ``APART_S`` apart joined."""
+def _phrases(probs: np.ndarray, on: np.ndarray) -> list[list[int]]:
+    """The phrases heard: [first, last window over ``OFF``, windows over
+    ``ON``] each, in time order (``on``: the windows over ``ON``).  A
+    phrase: the windows over ``OFF`` around windows over ``ON``, those less
+    than ``APART_S`` apart joined; so phrases lie ``APART_S`` or more from
+    each other."""
     apart = APART_S * RATE / WINDOW  # in windows
-    phrases: list[list[int]] = []  # [first, last window over OFF, windows over ON]
+    phrases: list[list[int]] = []
     for k in on.tolist():
         if phrases and k <= phrases[-1][1]:
             phrases[-1][2] += 1  # in the phrase's run over OFF
@@ -355,7 +353,16 @@ def _last_heard(probs: np.ndarray, on: np.ndarray) -> int:
             phrases[-1][1], phrases[-1][2] = z, phrases[-1][2] + 1
         else:
             phrases.append([a, z, 1])
-    # Phrases lie APART_S or more from each other (nearer ones joined).
+    return phrases
+
+
+def _last_heard(probs: np.ndarray, on: np.ndarray) -> int:
+    """The last window of the speech heard (an index into ``probs``; ``on``:
+    the windows over ``ON``, not empty), its hysteresis over ``OFF``
+    included: the last phrase's (see :func:`_phrases`), where the phrases
+    after the first that hold at most ``BLIP`` windows over ``ON`` are left
+    out, from the last back."""
+    phrases = _phrases(probs, on)
     while len(phrases) > 1 and phrases[-1][2] <= BLIP:
         phrases.pop()
     return phrases[-1][1]
@@ -381,32 +388,18 @@ def phrases_heard(read: Reader, frames: int, samplerate: int) -> list[tuple[int,
     """Frames [start, end) of each phrase the detector hears in the whole
     capture (``frames`` long), listened to whole: runs of windows over
     ``OFF`` around windows over ``ON``, those less than ``APART_S`` apart
-    joined, each holding more than ``BLIP`` windows over ``ON`` (a drum hit
-    or a chord holds fewer).  None without onnxruntime, or where the capture
-    is longer than ``WHOLE_S`` (not listened to: seconds of work)."""
+    joined (:func:`_phrases`), each holding more than ``BLIP`` windows over
+    ``ON`` (a drum hit or a chord holds fewer).  None without onnxruntime,
+    or where the capture is longer than ``WHOLE_S`` (not listened to:
+    seconds of work)."""
     if frames > WHOLE_S * samplerate or frames < WINDOW * samplerate / RATE:
         return None
     probs = _probs(read, 0, frames, samplerate)
     if probs is None:
         return None
-    apart = APART_S * RATE / WINDOW
-    phrases: list[list[int]] = []  # [first, last window over OFF, windows over ON]
-    for k in np.flatnonzero(probs > ON).tolist():
-        if phrases and k <= phrases[-1][1]:
-            phrases[-1][2] += 1
-            continue
-        a = z = k
-        while a > 0 and probs[a - 1] > OFF:
-            a -= 1
-        while z + 1 < len(probs) and probs[z + 1] > OFF:
-            z += 1
-        if phrases and a - phrases[-1][1] - 1 < apart:
-            phrases[-1][1], phrases[-1][2] = z, phrases[-1][2] + 1
-        else:
-            phrases.append([a, z, 1])
     return [
         (_frame(0, a, samplerate), min(frames, _frame(0, z + 1, samplerate)))
-        for a, z, held in phrases
+        for a, z, held in _phrases(probs, np.flatnonzero(probs > ON))
         if held > BLIP
     ]
 
