@@ -27,6 +27,7 @@ at its true place.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -271,7 +272,8 @@ def test_flexaudio_keeps_a_sound_at_its_place_when_its_ring_dropped_chunks(
     """The reading thread held up for 0.3 s with a 100 ms ring: flexaudio
     drops about 0.2 s of a sweep.  What it delivered after lies at its
     true place, against what it delivered before (within 2 ms), with
-    0.1-0.3 s of silence in one piece where the dropped chunks were."""
+    0.1-0.3 s of silence where the dropped chunks were, and no silence
+    the stream did not tell of."""
     server = pipewire_only
     sweep = np.repeat(rig.chirp(4.0, f0=150.0, f1=6000.0, amplitude=0.3)[:, None], 2, axis=1)
     sweep_path = rig.write_wav(tmp_path / "sweep.wav", sweep)
@@ -306,12 +308,26 @@ def test_flexaudio_keeps_a_sound_at_its_place_when_its_ring_dropped_chunks(
     off_ms = 1000 * ((lag_a - lag_b) - (after[0] - before[0])) / SR
     # Between them, the silence put where the dropped chunks were.
     between = ours[lag_b + (before[1] - before[0]) : lag_a]
-    silent = np.flatnonzero(np.abs(between) == 0.0)
-    hole_s = len(silent) / SR
+    # Runs of exact zeros.  The sweep crosses zero hundreds of times a
+    # second and, once the sound server has converted it, a lone sample
+    # now and then is exactly 0.0, so only runs longer than 1 ms count as
+    # silence put in.
+    zero = np.concatenate([[0], (between == 0.0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(zero))
+    pairs = edges.reshape(-1, 2)  # (start, end) of each run
+    runs = [(int(a), int(b)) for a, b in pairs if b - a > SR // 1000]
+    hole_s = max((b - a for a, b in runs), default=0) / SR
+    silence_ms = 1000 * sum(b - a for a, b in runs) / SR
+    # A loaded host may make the ring drop a chunk more elsewhere (a CI run
+    # put 5 ms more silence beside the hole): every piece of silence must
+    # be one the stream told of (what it told may include drops outside
+    # this stretch).
+    told = [int(ms) for ms in re.findall(r"(\d+) ms of the app's sound could not", stderr)]
     print(
-        f"flexaudio: after 0.3 s held up, {1000 * hole_s:.0f} ms of silence; the sweep "
-        f"{off_ms:+.1f} ms from its place"
+        f"flexaudio: after 0.3 s held up, {1000 * hole_s:.0f} ms of silence "
+        f"({silence_ms:.0f} ms in {len(runs)} piece(s), {sum(told)} ms told); "
+        f"the sweep {off_ms:+.1f} ms from its place"
     )
     assert abs(off_ms) <= 2.0, f"the sound after the dropped chunks is {off_ms:+.1f} ms off"
     assert 0.1 <= hole_s <= 0.3, f"{1000 * hole_s:.0f} ms of silence where chunks were dropped"
-    assert silent[-1] - silent[0] + 1 == len(silent), "the silence is not in one piece"
+    assert silence_ms <= sum(told) + len(told) + len(runs), f"untold silence: {runs}, {told}"
