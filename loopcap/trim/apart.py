@@ -11,9 +11,10 @@ such a pause was cut (the accuracy benchmark's long notes, seeds 1-3: 22 of
 
 :func:`widened_over_pauses` widens the note, one group after another, over
 the groups that stand as clear of the background beyond it, up to
-``PAUSE_S`` away, and that the voice detector hears as speech: a
-notification sound, a chime or a drum hit that stands as clear is not
-speech, and ends the widening.  Each group joins with its quiet edges,
+``PAUSE_S`` away (further where they peak within ``NEAR_DB`` of the note's
+loudest), and that the voice detector hears as speech: a notification
+sound, a chime or a drum hit that stands as clear is not speech, and ends
+the widening.  Each group joins with its quiet edges,
 walked as the model walks the note's (over the background's median,
 ``PAD_S`` beyond).  Over a video's voice the detector hears the background
 too, but the background's words seldom stand ``OPEN_DB`` over the most it
@@ -56,6 +57,15 @@ __all__ = [
 #: :mod:`loopcap.trim.notes`).
 PAUSE_S = 3.0
 
+#: A phrase the detector hears beyond the note, or a group standing clear
+#: of the background further than ``PAUSE_S`` from it, joins it where it peaks
+#: within this many dB of the note's loudest (quarter seconds): a long
+#: note's sentences beyond a long pause peaked 6.4 dB under it to 1.0 dB
+#: over it (seeds 1-3 of the long notes); music the detector took for
+#: speech after a note, and a video's words, 8.1-15.9 dB under it (seeds
+#: 1-31 of the accuracy benchmark).
+NEAR_DB = 7.0
+
 
 def widened_over_pauses(
     powers: np.ndarray,
@@ -67,7 +77,8 @@ def widened_over_pauses(
 ) -> tuple[int, int]:
     """``over`` (the note found over a background, chunks) widened over the
     groups beyond it that stand clear of the background (see the module),
-    within ``PAUSE_S`` of it, one after another outwards, while
+    within ``PAUSE_S`` of it or peaking within ``NEAR_DB`` of its loudest
+    (quarter seconds), one after another outwards, while
     ``hears(a, b)`` says the detector hears speech in the group, chunks
     [a, b); never past ``limits`` (where the note's own floor ends it).  ``probe``: the
     chunks at either end of the capture the background was measured on."""
@@ -95,28 +106,33 @@ def widened_over_pauses(
     # Groups wholly beyond the note only: where one reaches into it, the
     # model placed the note's edge inside it on purpose (where the note
     # rises out of the background, a video's word just before it left out).
+    # A group further out joins where it stands as clear as the note's
+    # loudest (within NEAR_DB): a single note's capture holds one note,
+    # and a long note's quieter sentences over a video's voice may stand
+    # no clearer of it than its words do (2-5 dB over the most it reaches),
+    # so that 4-29 s lie between two groups of the note (the long notes,
+    # seeds 1-5: 22-34 s of four notes' starts cut).  Capture by capture,
+    # seeds 1-33 of the default captures did not move.
+    loudest = float(long[a:b].max()) if b > a else top
+
+    def far(g: tuple[int, int]) -> bool:
+        return float(long[g[0] : g[1]].max()) >= loudest - NEAR_DB
+
     for g in groups:
         if g[0] < b:
             continue
-        if g[0] - b > pause or g[1] > hi or not hears(*g):
+        if (g[0] - b > pause and not far(g)) or g[1] > hi or not hears(*g):
             break
         b = max(b, edges(g)[1])
     for g in reversed(groups):
         if g[1] > a:
             continue
-        if a - g[1] > pause or g[0] < lo or not hears(*g):
+        if (a - g[1] > pause and not far(g)) or g[0] < lo or not hears(*g):
             break
         a = min(a, edges(g)[0])
     return a, b
 
 
-#: A phrase the detector hears beyond the note joins it where it peaks
-#: within this many dB of the note's loudest (quarter seconds): a long
-#: note's sentences beyond a long pause peaked 6.4 dB under it to 1.0 dB
-#: over it (seeds 1-3 of the long notes); music the detector took for
-#: speech after a note, and a video's words, 8.1-15.9 dB under it (seeds
-#: 1-31 of the accuracy benchmark).
-NEAR_DB = 7.0
 #: A phrase joined is kept from this long (s) before the detector hears it
 #: to this long after: what is kept here would otherwise be cut, and its
 #: first syllables under what plays may go unheard longer than where the

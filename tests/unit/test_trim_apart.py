@@ -1,7 +1,8 @@
 """A long note's sentences beyond a long pause, over a background (issue
 15): the note over music is its loudest group and what lies within
 ``max_pause_s`` of it; a sentence after a longer pause (up to
-``apart.PAUSE_S``) joins where the voice detector hears speech in it.  The
+``apart.PAUSE_S``, or further where it is as loud as the note) joins where
+the voice detector hears speech in it.  The
 detector itself is a stand-in here (synthetic tones are not speech to the
 shipped model); :mod:`loopcap.trim.judge`'s tests run the model."""
 
@@ -60,15 +61,31 @@ def test_a_chime_after_a_long_pause_stays_out_and_ends_the_widening(monkeypatch)
     assert b.end_s < 5.0
 
 
-def test_a_sentence_further_than_pause_s_is_not_asked_about(monkeypatch):
+def test_a_quieter_sentence_further_than_pause_s_is_not_asked_about(monkeypatch):
     # The pause is measured between the edges as the quarter-second levels
     # see them (the note's quiet end walked on, the sentence's onset a
-    # window early): up to half a second shorter than it is.
-    x = two_sentences(apart.PAUSE_S + 0.8)
+    # window early): up to half a second shorter than it is.  The sentence
+    # stands clear of the music but lies NEAR_DB + 3 dB under the note.
+    quieter = voice(1.5, 0.1 * 10 ** (-(apart.NEAR_DB + 3) / 20))
+    x = two_sentences(apart.PAUSE_S + 0.8, quieter)
     asked = hears(monkeypatch, [(2.0, 4.5), (8.3, 9.8)])
     b = bounds_of(x)
     assert b.end_s < 5.0
     assert all(end < 8.0 for _, end in asked)  # the far sentence never reached
+
+
+def test_a_sentence_as_loud_as_the_note_joins_from_further_where_speech_is_heard(
+    monkeypatch,
+):
+    # 6 s of the music alone between two sentences as loud: the second
+    # joins where the detector hears speech in it, and only there.
+    x = two_sentences(6.0)
+    hears(monkeypatch, [(2.0, 4.5)])
+    assert bounds_of(x).end_s < 5.0
+    hears(monkeypatch, [(2.0, 4.5), (10.5, 12.0)])
+    b = bounds_of(x)
+    assert 12.0 <= b.end_s < 12.5
+    assert 1.7 < b.start_s <= 2.0
 
 
 def test_phrases_heard_beyond_the_note_widen_it_where_they_are_as_loud():
