@@ -6,7 +6,7 @@ yet playing all around the note (issue 15).  Small synthetic signals at
 import numpy as np
 from trimsignals import SR, bounds_of, noise, place, voice
 
-from loopcap.trim import TrimParams
+from loopcap.trim import TrimParams, notes
 from loopcap.trim.around import (
     SPEAKER_PAUSE_S,
     plays_around,
@@ -17,7 +17,9 @@ from loopcap.trim.around import (
 )
 from loopcap.trim.background import note_over_background
 from loopcap.trim.levels import chunk_powers
+from loopcap.trim.params import Bounds
 from loopcap.trim.room import ROOM_S
+from loopcap.trim.segmenter import Segmenter
 
 HOP = TrimParams().hop_s
 
@@ -180,3 +182,26 @@ def test_a_video_heard_before_the_note_is_left_out_though_the_capture_ends_silen
             assert b is not None and b.reason is None
             assert 2.45 <= b.start_s <= 3.0
             assert b.end_s == round(5.3 + ROOM_S, 6)
+
+
+def test_words_before_the_note_as_loud_as_it_are_the_notes_own_and_kept():
+    # The background model's note begins at 3.0 s, and words play before
+    # it from 0.4 s with short pauses, as a video's voice would.  At the
+    # video's level (14-28 dB under the note) the start moves in to the
+    # model's; as loud as the note (within NEAR_DB) they are the note's
+    # own first words, measured as the background at that end where the
+    # note began 0.3 s into the capture (seed 7 long007 of the long
+    # notes: its first 4.5 s lost), and the start stays.
+    params = TrimParams()
+    for gain, start_s in ((1.0, 3.0), (8.0, 0.4)):
+        for seed in (0, 1, 2):
+            x = video_from(0.4, 3.0, seconds=6.0, seed=seed) * np.float32(gain)
+            place(x, 3.0, NOTE)
+            p = powers_of(x)
+            seg = Segmenter(p, SR, len(p) * round(HOP * SR), params, lambda a, b, x=x: x[a:b])
+            over = (round(3.0 / HOP), round(5.3 / HOP))
+            found = Bounds(round(0.4 * SR), round(5.4 * SR), seg.floor, SR)
+            assert plays_beside(p, seg.floor, over, params)[0]
+            b = notes._one_side(found, over, seg)
+            assert b.start_s == start_s
+            assert b.end == found.end
