@@ -92,7 +92,7 @@ def test_phrases_heard_beyond_the_note_widen_it_where_they_are_as_loud():
     sr = 1000  # frames are milliseconds here
     note = (10_000, 20_000)  # peaks at -20 dBFS
     levels = {(22_000, 24_000): -24.0, (25_200, 25_500): -35.0, (26_800, 28_000): -21.0}
-    levels |= {(5_000, 8_000): -26.0, (60_000, 62_000): -20.0}
+    levels |= {(5_000, 8_000): -26.0, (1_000, 1_500): -36.0}
 
     def peak_db(a, b):
         return levels.get((a, b), -20.0 if (a, b) == note else -60.0)
@@ -101,9 +101,13 @@ def test_phrases_heard_beyond_the_note_widen_it_where_they_are_as_loud():
     span = apart.beyond_by_speech(note, phrases, 100_000, sr, 0.3, 0.4, peak_db)
     # After: 2 s on, a sentence 4 dB down; a quiet word (15 dB down) does
     # not join by itself but lies inside once the next sentence, 2.4 s
-    # after the first's margin, joins; the one at 60 s lies more than
-    # PAUSE_S away.  Before: a sentence 6 dB down, 2 s before.
+    # after the first's margin, joins.  Before: a sentence 6 dB down, 2 s
+    # before; a quiet phrase (16 dB down) before it stays out.
     assert span == (5_000 - 300, 28_000 + 400)
+    # A sentence as loud 32 s on joins too: however far, it is the note's.
+    levels[(60_000, 62_000)] = -20.0
+    span = apart.beyond_by_speech(note, sorted(levels), 100_000, sr, 0.3, 0.4, peak_db)
+    assert span == (5_000 - 300, 62_000 + 400)
 
 
 def test_no_phrase_joins_where_a_voice_plays_around_the_note_or_it_is_too_quiet():
