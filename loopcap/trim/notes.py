@@ -119,6 +119,12 @@ def find_bounds(
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
     core = seg.voiced(list(range(len(seg.regions))))
     a, b, first, last = seg.grow(core, voice_gap=voice_gap, widen=True)
+    near = (a, b)
+    a, b, first, last = _far_voices(seg, (a, b, first, last), read)
+    # Where voices further out joined, the detector has listened: what it
+    # hears beyond them joins too, as where something plays under the note
+    # (a quiet note's last sentence that never rose into a sound of its own).
+    far = (a, b) != near
     grown = (a, b)
     a, b = seg.quiet_voices(core, a, b)
     found = seg.bounds(a, b, edge_sounds=True)
@@ -231,7 +237,56 @@ def find_bounds(
         if (start, end) != (found.start, found.end):
             found = Bounds(start, end, seg.floor, samplerate, found.reason)
         return _beyond(found, seg, read)
-    return found
+    return _beyond(found, seg, read) if far else found
+
+
+def _far_voices(
+    seg: Segmenter, grown: tuple[int, int, int, int], read: Reader | None
+) -> tuple[int, int, int, int]:
+    """The note grown by the segmenter (``grown``: its span in chunks, its
+    first and last region) widened over the sounds beyond it, further than
+    ``VOICE_PAUSE_S``, one after another outwards, that could be a voice,
+    are not brighter than speech, peak within ``NEAR_DB`` of the note's
+    loudest (quarter seconds) and in which the voice detector hears speech;
+    the first that is not ends the widening.  As it is without a reader.
+
+    A quiet note over a hum (its voice 5-8 dB over it, its own floor
+    buried) rises over the capture's floor by ``open_db`` only in its
+    loudest words: 7 s lay between two of them, and the note's last 29 s
+    were cut (seed 9 long015 of the long notes)."""
+    a, b, first, last = grown
+    if read is None or b <= a:
+        return grown
+    p, hop, sr = seg.params, seg.hop, seg.samplerate
+
+    def peak_db(x: int, y: int) -> float:
+        return float(levels_db(seg.powers[x:y], p, frame_s=CORE_S).max())
+
+    note_db: list[float] = []  # the note's loudest, measured once, if asked
+
+    def joins(r: tuple[int, int]) -> bool | None:
+        """True: joins; False: ends the widening; None: stepped over (a
+        sound too short to judge as a voice joins only with one beyond)."""
+        if seg.bright(*r) > p.bright_hz:
+            return False
+        if not seg.voice(*r):
+            return None
+        note_db[:] = note_db or [peak_db(a, b)]
+        if peak_db(*r) < note_db[0] - NEAR_DB:
+            return False
+        return hears_speech(read, r[0] * hop, min(seg.frames, r[1] * hop), sr)
+
+    j = last + 1
+    while j < len(seg.regions) and (verdict := joins(seg.regions[j])) is not False:
+        if verdict:
+            last, b = j, seg.regions[j][1]
+        j += 1
+    j = first - 1
+    while j >= 0 and (verdict := joins(seg.regions[j])) is not False:
+        if verdict:
+            first, a = j, seg.regions[j][0]
+        j -= 1
+    return a, b, first, last
 
 
 def _one_side(found: Bounds, over: tuple[int, int], seg: Segmenter) -> Bounds:
