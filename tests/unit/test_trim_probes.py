@@ -25,11 +25,18 @@ def test_each_probe_grows_first_too(monkeypatch: pytest.MonkeyPatch) -> None:
         return ((200, 1200), (300, 800), 1100, 190, -60.0, fades[probes]), False
 
     monkeypatch.setattr(bg, "_tried", tried)
-    levels = np.zeros(2000)
+    levels = np.full(2000, -60.0)
+    levels[300:800] = -20.0  # the note's loudest group
     probe, found = bg._probed(levels, levels, TrimParams())
     assert probe == 120 and found is not None
     assert found[2] == 900  # the end probe grown first; 1,000 the other way only
     assert found[0] == (200, 900 + round(bg.PAD_S / TrimParams().hop_s))
+    # Where what the grown probe's end leaves out comes within NOTE_NEAR_DB
+    # of the note's loudest (a sentence of the note's own, 26 s of a long
+    # note over a video's voice on seed 9 long010), the end stays the walk's.
+    levels[1020:1090] = -20.0 - bg.NOTE_NEAR_DB + 1.0
+    found = bg._probed(levels, levels, TrimParams())[1]
+    assert found is not None and found[2] == 1100
 
 
 RATE = 400  # chunk powers at 400 per second: the default 2.5 ms hop
