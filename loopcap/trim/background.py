@@ -360,11 +360,11 @@ def _probed(
     # long notes).
     # (Its quarter seconds wholly outside the note so found: those nearer
     # hear its onset or its fade.)
-    near = float(long[group[0] : group[1]].max()) - NOTE_NEAR_DB
+    loud_db = float(long[group[0] : group[1]].max()) - NOTE_NEAR_DB
     core = round(CORE_S / params.hop_s)
 
     def loud(a: int, b: int) -> bool:
-        return b > a and float(long[a:b].max()) >= near
+        return b > a and float(long[a:b].max()) >= loud_db
 
     if loud(best[3], start - core):
         start = best[3]
