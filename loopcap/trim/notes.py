@@ -126,12 +126,12 @@ def find_bounds(
     voice_gap = round(VOICE_PAUSE_S / params.hop_s)
     core = seg.voiced(list(range(len(seg.regions))))
     a, b, first, last = seg.grow(core, voice_gap=voice_gap, widen=True)
-    near = (a, b)
+    within_gap = (a, b)
     a, b, first, last = _far_voices(seg, (a, b, first, last), read)
     # Where voices further out joined, the detector has listened: what it
     # hears beyond them joins too, as where something plays under the note
     # (a quiet note's last sentence that never rose into a sound of its own).
-    far = (a, b) != near
+    far = (a, b) != within_gap
     grown = (a, b)
     a, b = seg.quiet_voices(core, a, b)
     found = seg.bounds(a, b, edge_sounds=True)
