@@ -124,7 +124,9 @@ def floor_measured(
     its quietest stretch in the middle half (``quiet``, from ``a + quarter``)
     stands ``SEEN_OWN_DB`` over the capture's floor and far under the note's
     loudest (``edge``: its 50 ms levels), and frames across the middle hold
-    it.  Measures it into ``look``."""
+    it; where the middle has no such stretch (a note without pauses), its
+    quietest steady stretch in its first or last quarter (before its first
+    word, after its last) may stand in.  Measures it into ``look``."""
     middle = powers[a + quarter : b - quarter]
     qa, qb = quiet
     if floor_db <= MIN_DB + 1.0:
@@ -146,9 +148,20 @@ def floor_measured(
             qa, qb = steady
             lo, hi = lo + quarter // 2, hi - quarter // 2
     seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
-    if not floor_db + SEEN_OWN_DB <= seen <= float(edge.max()) - OWN_FLOOR_DEPTH_DB:
+    deepest = float(edge.max()) - OWN_FLOOR_DEPTH_DB
+    base = a + quarter
+    if seen > deepest:
+        # A note without pauses: its floor is heard only before its first
+        # word and after its last (seed 37 mix039: a chime over its last
+        # 33 ms, the floor 25 dB over a dither there and nowhere in its
+        # middle, and the chime's end kept).
+        outer = _outer_floor(powers, a, b, quarter, floor_db, params)
+        if outer is None:
+            return False
+        (base, qa, qb), seen = outer
+    if not floor_db + SEEN_OWN_DB <= seen <= deepest:
         return False
-    if not look.measure(a + quarter + qa, a + quarter + qb):
+    if not look.measure(base + qa, base + qb):
         return False
     # The floor goes on under the whole note (frames at the capture's
     # floor are a gap, not the note).
@@ -179,6 +192,26 @@ def steady(powers: np.ndarray) -> bool:
     ``TREND_PARTS`` parts' levels lie within ``TREND_DB`` of each other."""
     parts = _parts(powers)
     return parts is None or _holds(parts)
+
+
+def _outer_floor(
+    powers: np.ndarray, a: int, b: int, quarter: int, floor_db: float, params: TrimParams
+) -> tuple[tuple[int, int, int], float] | None:
+    """The note [a, b)'s floor in its first or last ``quarter`` chunks
+    (where it is quieter): the quietest ``floor_window_s`` that stands
+    ``SEEN_OWN_DB`` over the capture's floor all along and is steady, as
+    ``((offset, qa, qb), level)`` with ``[offset + qa, offset + qb)`` its
+    chunks; None where neither quarter holds one."""
+    found: tuple[tuple[int, int, int], float] | None = None
+    for at in (a, b - quarter):
+        part = powers[at : at + quarter]
+        qa, qb = quietest_over(part, floor_db + SEEN_OWN_DB, params)
+        if qb - qa < window_chunks(params.floor_window_s, params) or not steady(part[qa:qb]):
+            continue
+        level = float(to_db(np.array([part[qa:qb].mean()], np.float32))[0])
+        if level > floor_db + SEEN_OWN_DB and (found is None or level < found[1]):
+            found = ((at, qa, qb), level)
+    return found
 
 
 def fading(powers: np.ndarray) -> bool:
