@@ -129,6 +129,10 @@ FADE_DB = 15.0
 FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
 #: buried under the background (a phone's note has 0.1 s or more of it).
+#: Not past an end found ``FADE_ON_S`` after the fade stopped falling: that
+#: limit already holds the floor, and the walk ran on into the background
+#: (seeds 1-37: a video's voice after the note, 31 captures 80 ms nearer
+#: the note's end, none cut).
 PAD_S = 0.08
 #: The note begins no earlier than where it rises out of the background:
 #: its first syllables are those that stand over this percentile of the
@@ -372,7 +376,9 @@ def _probed(
         end = best[2]
     if start >= end:
         start, end = best[3], best[2]
-    span = (best[0][0], end + round(PAD_S / params.hop_s))
+    # The end at the fade's limit holds the floor already (see PAD_S).
+    pad = 0 if end >= best[5] else round(PAD_S / params.hop_s)
+    span = (best[0][0], end + pad)
     return min(best_probes), (span, best[1], end, start, best[4])
 
 
