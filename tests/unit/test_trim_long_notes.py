@@ -5,19 +5,8 @@ the accuracy benchmark's long notes (``benchmarks/trim_dataset.py
 a seed sequence of its own: the same capture) and trimmed as the benchmark
 trims them, scored by its yardstick."""
 
-import sys
-from pathlib import Path
-
 import pytest
-import rig
-import soundfile as sf
-
-BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
-if str(BENCH_DIR) not in sys.path:
-    sys.path.insert(0, str(BENCH_DIR))
-
-import bench_trim_accuracy  # noqa: E402
-import trim_dataset  # noqa: E402
+from benchcases import make_sources, trim_dataset, trimmed_score
 
 #: (seed, capture, background, what was cut): the first sentences over a
 #: video's voice that stood no clearer of it than its words (22-34 s); a
@@ -40,9 +29,7 @@ ONCE_CUT = [
 
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory):
-    for tool in ("ffmpeg", "sox", "espeak-ng"):
-        rig.require(tool)
-    trim_dataset._init_worker(trim_dataset.build_sources(tmp_path_factory.mktemp("src")))
+    make_sources(tmp_path_factory.mktemp("src"))
 
 
 @pytest.mark.parametrize(("seed", "k", "category", "was_cut"), ONCE_CUT)
@@ -50,10 +37,7 @@ def test_a_long_note_once_cut_loses_no_speech(sources, tmp_path, seed, k, catego
     case = trim_dataset.make_long_case(k, seed, str(tmp_path), str(tmp_path))
     assert case["id"] == f"long{k:03d}" and case["category"] == category
     assert case["true_end_s"] - case["true_start_s"] >= 30.0
-    path = tmp_path / case["file"]
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    span = bench_trim_accuracy.tool_loopcap(path, x, sr, tmp_path)
-    r = bench_trim_accuracy.score(case, span, sr)
+    r = trimmed_score(case, tmp_path)
     assert not r["failed"]
     assert not r["speech_cut"], f"cut again (was: {was_cut}): {r}"
     # Kept no more than 2 s beyond the note at either end.
