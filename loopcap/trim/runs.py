@@ -95,7 +95,7 @@ def rises(
     long: np.ndarray,
     walked: int,
     loud: tuple[int, int],
-    clear: float,
+    clear: tuple[float, float],
     join: float,
     close: float,
     max_gap: int,
@@ -106,8 +106,9 @@ def rises(
     over the background's median stopped), and where its last syllables'
     fade stops falling (chunks [start, end)), from its loudest moments
     ``loud`` (chunks) outwards: over its syllables, whose short levels
-    (``edge``) stand over ``clear`` (dBFS: what the background reaches),
-    across dips under that of up to ``gap`` chunks, and quieter ones within
+    (``edge``) stand over ``clear`` (dBFS: what the background reaches;
+    before the note, then after it), across dips under that of up to
+    ``gap`` chunks, and quieter ones within
     ``max_gap`` chunks whose ``long`` levels stand over ``join`` (see
     :func:`walk`); then over its onset and its fade as long as the level
     keeps falling towards ``close`` (never ``rise`` dB over the lowest, see
@@ -116,7 +117,11 @@ def rises(
     # A quieter syllable after a pause joins as in the walk, by its long
     # level, but only where its short levels stand clear too: a quarter
     # second's level near the note's onset holds some of the note.
-    joins = np.where(edge > clear, long, -np.inf)
-    a, b = walk(edge, *loud, clear, joins, join, max_gap, gap)
+    joins = np.where(edge > clear[0], long, -np.inf)
+    a, b = walk(edge, *loud, clear[0], joins, join, max_gap, gap)
+    if clear[1] > clear[0]:
+        # After the note, on its own bar (see background.RISE_PCT).
+        joins = np.where(edge > clear[1], long, -np.inf)
+        b = walk(edge, *loud, clear[1], joins, join, max_gap, gap)[1]
     start = max(walked, descend(edge, max(a, walked), -1, close, rise))
     return start, descend(edge, b - 1, 1, close, rise) + 1

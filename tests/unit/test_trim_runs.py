@@ -40,7 +40,23 @@ def test_a_note_rises_from_its_onset_and_fades_until_a_sound_rises_again():
     # fade falls to -46 dBFS at chunk 12, then another word rises (-28).
     edge = np.array([-50, -30, -30, -44, -36, -25, -15, -15, -15, -25, -35, -42, -46, -28, -28])
     edge = edge.astype(float)
-    start, fade = rises(edge, edge, 0, (6, 9), -20.0, 100.0, -48.0, 3, 1, 6.0)
+    start, fade = rises(edge, edge, 0, (6, 9), (-20.0, -20.0), 100.0, -48.0, 3, 1, 6.0)
     assert (start, fade) == (3, 13)  # the word before and the word after left out
     # Never earlier than where the walk over the background's median stopped.
-    assert rises(edge, edge, 5, (6, 9), -20.0, 100.0, -48.0, 3, 1, 6.0)[0] == 5
+    assert rises(edge, edge, 5, (6, 9), (-20.0, -20.0), 100.0, -48.0, 3, 1, 6.0)[0] == 5
+
+
+def test_after_the_note_only_syllables_over_the_end_bar_are_its_own():
+    # The note (chunks 4-8, its loudest -15 dBFS) then, after a dip to -45
+    # dBFS at chunk 9, another voice's word (chunks 10-12, -30 dBFS, 2 dB
+    # over the most it reached on the probes), then its fade.  Over the bar
+    # before the note (-33 dBFS) the word is one of the note's syllables and
+    # the fade runs on to chunk 15; over the bar after it (-28 dBFS) the
+    # note's fade stops at its dip, where the word rises.
+    edge = np.array(
+        [-50, -50, -50, -40, -20, -15, -15, -15, -25, -45, -30, -30, -30, -40, -44, -46], float
+    )
+    low = rises(edge, edge, 0, (5, 8), (-33.0, -33.0), 100.0, -48.0, 3, 1, 6.0)
+    assert low == (3, 16)
+    high = rises(edge, edge, 0, (5, 8), (-33.0, -28.0), 100.0, -48.0, 3, 1, 6.0)
+    assert high == (3, 10)  # the start as before; the end before the word
