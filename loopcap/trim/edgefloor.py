@@ -124,9 +124,10 @@ def floor_measured(
     its quietest stretch in the middle half (``quiet``, from ``a + quarter``)
     stands ``SEEN_OWN_DB`` over the capture's floor and far under the note's
     loudest (``edge``: its 50 ms levels), and frames across the middle hold
-    it; where the middle has no such stretch (a note without pauses), its
-    quietest steady stretch in its first or last quarter (before its first
-    word, after its last) may stand in.  Measures it into ``look``."""
+    it; where the middle has no such stretch (a note without pauses) or
+    only an unsteady one (a word's fading end), its quietest steady stretch
+    in its first or last quarter (before its first word, after its last)
+    may stand in.  Measures it into ``look``."""
     middle = powers[a + quarter : b - quarter]
     qa, qb = quiet
     if floor_db <= MIN_DB + 1.0:
@@ -143,22 +144,28 @@ def floor_measured(
         # syllable's end and a short pause, seed 13 mix039, is none): the
         # floor is the quietest steady stretch, checked on the middle half's
         # own middle, out of that sound's reach.
-        steady = quietest_steady(middle, params, (qa, qb))
-        if steady != (qa, qb):
-            qa, qb = steady
+        stand_in = quietest_steady(middle, params, (qa, qb))
+        if stand_in != (qa, qb):
+            qa, qb = stand_in
             lo, hi = lo + quarter // 2, hi - quarter // 2
+    unsteady = not steady(middle[qa:qb])
     seen = float(to_db(np.array([middle[qa:qb].mean()], np.float32))[0])
     deepest = float(edge.max()) - OWN_FLOOR_DEPTH_DB
     base = a + quarter
-    if seen > deepest:
+    if seen > deepest or unsteady:
         # A note without pauses: its floor is heard only before its first
         # word and after its last (seed 37 mix039: a chime over its last
         # 33 ms, the floor 25 dB over a dither there and nowhere in its
-        # middle, and the chime's end kept).
+        # middle, and the chime's end kept).  Nor is an unsteady stretch
+        # its floor where a steady one lies there (seed 38 case000: a
+        # word's fading end into a gap, 12 dB over the floor at its start
+        # and 5 dB at its end; the floor as measured there stopped 0.1 s
+        # inside the note's first sample and 0.27 s inside its last).
         outer = _outer_floor(powers, a, b, quarter, floor_db, params)
-        if outer is None:
+        if outer is not None:
+            (base, qa, qb), seen = outer
+        elif not unsteady:
             return False
-        (base, qa, qb), seen = outer
     if not floor_db + SEEN_OWN_DB <= seen <= deepest:
         return False
     if not look.measure(base + qa, base + qb):
