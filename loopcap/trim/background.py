@@ -129,10 +129,11 @@ FADE_DB = 15.0
 FADE_S = 0.2
 #: ...then this much further (s): the note's own floor before its voice,
 #: buried under the background (a phone's note has 0.1 s or more of it).
-#: Not past an end found ``FADE_ON_S`` after the fade stopped falling: that
-#: limit already holds the floor, and the walk ran on into the background
-#: (seeds 1-37: a video's voice after the note, 31 captures 80 ms nearer
-#: the note's end, none cut).
+#: Not past an end found ``FADE_ON_S`` after the fade stopped falling (with
+#: the probes that found the note or with grown ones): that limit already
+#: holds the floor, and the walk ran on into the background (seeds 1-38: a
+#: video's voice or music after the note, 76 captures 7-280 ms nearer the
+#: note's end, none cut).
 PAD_S = 0.08
 #: The note begins no earlier than where it rises out of the background:
 #: its first syllables are those that stand over this percentile of the
@@ -352,6 +353,7 @@ def _probed(
     # another note, and are not taken.
     start, end = best[3], best[2]
     group = best[1]
+    fades = {best[5]}  # the fades' limits (FADE_ON_S on) an end may stop at
     for factor, sides in ((f, o) for f in GROW_BY for o in ((0, 1), (1, 0))):
         grown, grown_probes = best, best_probes
         for side in sides:
@@ -363,6 +365,7 @@ def _probed(
                     break
                 grown, grown_probes = found, (probes[0], probes[1])
         start, end = max(start, grown[3]), min(end, grown[5])
+        fades.add(grown[5])
     # Never past a stretch within NOTE_NEAR_DB of the note's loudest: the
     # note's own sentences, not the background (a long note over a video's
     # voice, its first 26 s as loud as the rest within 2.5 dB, left out by
@@ -383,7 +386,7 @@ def _probed(
     if start >= end:
         start, end = best[3], best[2]
     # The end at the fade's limit holds the floor already (see PAD_S).
-    pad = 0 if end >= best[5] else round(PAD_S / params.hop_s)
+    pad = 0 if end >= best[5] or end in fades else round(PAD_S / params.hop_s)
     span = (best[0][0], end + pad)
     return min(best_probes), (span, best[1], end, start, best[4])
 
