@@ -13,12 +13,14 @@ GOAL_MS = 30.0
 
 #: (seed, capture, category, what was kept): a chime over a note's last
 #: 33 ms and past it, the note without pauses, its floor heard only before
-#: its first word and after its last; a note over a video's voice whose
+#: its first word and after its last; a click over a note's first sample,
+#: cut where the chunk that holds both begins; a note over a video's voice whose
 #: walk to its end ran on to the fade's limit (a grown probe's too), then
 #: 80 ms more; a video's word just after the note taken for its last
 #: syllable (it stood 1-2 dB over the most the video reached on the probes).
 ONCE_KEPT = [
     (37, 39, "overlap_sounds", "34 ms of a chime after the note"),
+    (39, 15, "overlap_sounds", "0.8 ms of a click before the note's first sample"),
     (17, 58, "video_voice", "138 ms of the video's voice after the note"),
     (25, 34, "video_voice", "78 ms of the video's voice after the note"),
     (23, 52, "video_voice", "71 ms of the video's voice after the note"),
