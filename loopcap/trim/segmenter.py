@@ -396,7 +396,7 @@ class Segmenter:
                     LONG_DB,
                 )
             # ...and a word-final stop's release after its closure.
-            b = release_end(self.read, floor_at, self.hop, self.samplerate, b, hi)
+            b = release_end(self.read, floor_at, self.hop, self.samplerate, b, hi, self.bright)
 
             def reach(own_at: tuple[int, int], start: int, bound: int) -> int:
                 return floor_reach(self.read, self.hop, self.samplerate, own_at, start, bound)

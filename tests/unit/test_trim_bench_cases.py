@@ -21,6 +21,7 @@ GOAL_MS = 30.0
 ONCE_KEPT = [
     (37, 39, "overlap_sounds", "34 ms of a chime after the note"),
     (39, 15, "overlap_sounds", "0.8 ms of a click before the note's first sample"),
+    (40, 57, "overlap_sounds", "a click after the note, taken for a stop's release"),
     (17, 58, "video_voice", "138 ms of the video's voice after the note"),
     (25, 34, "video_voice", "78 ms of the video's voice after the note"),
     (23, 52, "video_voice", "71 ms of the video's voice after the note"),
