@@ -386,7 +386,7 @@ def _probed(
     if start >= end:
         start, end = best[3], best[2]
     # The end at the fade's limit holds the floor already (see PAD_S).
-    pad = 0 if end >= best[5] or end in fades else round(PAD_S / params.hop_s)
+    pad = 0 if end in fades else round(PAD_S / params.hop_s)
     span = (best[0][0], end + pad)
     return min(best_probes), (span, best[1], end, start, best[4])
 

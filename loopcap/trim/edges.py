@@ -419,10 +419,11 @@ def _inward(a: int, b: int, na: int, nb: int, buried: bool) -> tuple[int, int]:
     """The note [na, nb) found in [a, b), a chunk further in at an edge
     where a sound was left out, unless the note's floor is buried there:
     that chunk holds the sound's last (first) moments and the note's first
-    (last) ones, and its floor is no voice (seed 39 mix015, mix021: a click
-    and a knock over the note's first sample, 0.8 and 1.2 ms of them kept).
-    Where the floor is buried, the cut lies at the voice's faint onset, a
-    margin out already (``REACH_MARGIN_S``)."""
+    (last) ones, and its floor is no voice (seed 39 mix015: a click over
+    the note's first sample, 0.8 ms of it kept).  Where the floor is
+    buried, the cut lies at the voice's faint onset, a margin out already
+    (``REACH_MARGIN_S``), and stays (seed 39 mix021: 1.2 ms of a knock
+    kept over a hum)."""
     if buried or nb - na <= 2:
         return na, nb
     return na + (na > a), nb - (nb < b)
