@@ -30,13 +30,16 @@ def test_each_probe_grows_first_too(monkeypatch: pytest.MonkeyPatch) -> None:
     probe, found = bg._probed(levels, levels, TrimParams())
     assert probe == 120 and found is not None
     assert found[2] == 900  # the end probe grown first; 1,000 the other way only
-    assert found[0] == (200, 900 + round(bg.PAD_S / TrimParams().hop_s))
+    # An end at a fade's limit holds the note's floor already: no pad.
+    assert found[0] == (200, 900)
     # Where what the grown probe's end leaves out comes within NOTE_NEAR_DB
     # of the note's loudest (a sentence of the note's own, 26 s of a long
     # note over a video's voice on seed 9 long010), the end stays the walk's.
     levels[1020:1090] = -20.0 - bg.NOTE_NEAR_DB + 1.0
     found = bg._probed(levels, levels, TrimParams())[1]
     assert found is not None and found[2] == 1100
+    # ...and there, short of every fade's limit, the pad follows it.
+    assert found[0] == (200, 1100 + round(bg.PAD_S / TrimParams().hop_s))
 
 
 RATE = 400  # chunk powers at 400 per second: the default 2.5 ms hop
