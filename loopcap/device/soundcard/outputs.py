@@ -12,6 +12,14 @@ set by the user, by a policy module or because the default sink went away;
 each time it sleeps or wakes), so the devices are listed only when that
 happens.
 
+Each client of pipewire-pulse learns the new default on its own, so the
+connection soundcard lists the devices on may still name the old one when
+this watcher's event arrives (measured on a private PipeWire 0.3.65 server: 1 of
+10 reads made at once named the old default; CI once saw the app stay on the
+old output).  The watcher is therefore not :attr:`~OutputWatcher.quiet` for
+:data:`SETTLE_S` after an event: the devices are listed again at each watch
+until then.
+
 Threads: :class:`OutputWatcher` keeps a pulsectl connection on a thread of
 its own, asleep in ``poll()`` between events (a pulsectl connection must
 not be shared between threads).
@@ -20,12 +28,17 @@ not be shared between threads).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from loopcap.device.soundcard.events import EventListener
 
-__all__ = ["OutputWatcher"]
+__all__ = ["OutputWatcher", "SETTLE_S"]
+
+#: How long (s) after the server's event the devices are listed again at each
+#: watch, until every connection knows the new default (see above).
+SETTLE_S = 10.0
 
 
 class OutputWatcher(EventListener):
@@ -34,8 +47,9 @@ class OutputWatcher(EventListener):
     the connection is lost.
 
     :attr:`changed` is set at each such event, for the caller to clear once
-    it has looked.  :attr:`quiet` is True while the watcher runs and no
-    change waits to be looked at: then nothing needs polling.
+    it has looked.  :attr:`quiet` is True while the watcher runs, no change
+    waits to be looked at and the last event is :data:`SETTLE_S` old: then
+    nothing needs polling.
 
     Lifecycle: :meth:`start` (raises DeviceError without a server), then
     :meth:`close` once (idempotent; from any thread).
@@ -49,12 +63,16 @@ class OutputWatcher(EventListener):
         super().__init__("server")
         self._on_change = on_change
         self.changed = threading.Event()
+        #: time.monotonic() of the last event (-inf: none yet).
+        self._heard_at = float("-inf")
 
     @property
     def quiet(self) -> bool:
-        return self.alive and not self.changed.is_set()
+        settled = time.monotonic() - self._heard_at >= SETTLE_S
+        return self.alive and not self.changed.is_set() and settled
 
     def _heard(self, pulse: Any) -> None:
+        self._heard_at = time.monotonic()
         self.changed.set()
         self._on_change()
 
