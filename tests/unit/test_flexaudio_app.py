@@ -307,6 +307,61 @@ def test_a_jump_with_no_drop_told_is_left_to_the_mixer(fa, clock):
     assert len(got) == chunk and got.all()
 
 
+def test_a_drop_told_after_its_gap_was_taken_is_put_in_at_the_next_poll(fa, clock):
+    """Three chunks dropped, one of them told only after the poll took the
+    chunk past the gap: that poll fills two, the next puts the third in
+    before its own chunks, and from there on every chunk lies at its true
+    place; the poll after that puts nothing in."""
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", SR, 2)
+    stream._follow()
+    fake, chunk = fa.streams[GONE], SR // 50
+    sound = np.ones((chunk, 2), np.float32) * 0.1
+    for _ in range(4):
+        fake.push(sound)
+    assert len(stream._poll(fake)[0]) == 4 * chunk
+    fake.drop(3, chunk)
+    late = fake.events.pop()  # the third drop, told late
+    fake.push(sound)
+    got, _ = stream._poll(fake)
+    assert len(got) == 3 * chunk and not got[: 2 * chunk].any() and got[2 * chunk :].all()
+    fake.events.append(late)
+    fake.push(sound)
+    got, _ = stream._poll(fake)
+    assert len(got) == 2 * chunk and not got[:chunk].any() and got[chunk:].all()
+    fake.push(sound)
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk and got.all()
+
+
+def test_a_late_drop_waits_for_the_next_chunks_and_no_tell_puts_nothing_in(fa, clock):
+    """A jump of one chunk no drop tells of: nothing is put in then.  The
+    drop told at a poll that took no chunk is put in before the next poll's
+    chunks; a second such jump never told of puts nothing in."""
+    fa.procs = [proc(GONE, "notes")]
+    stream = fx.FlexaudioAppStream("notes", SR, 2)
+    stream._follow()
+    fake, chunk = fa.streams[GONE], SR // 50
+    sound = np.ones((chunk, 2), np.float32) * 0.1
+    fake.push(sound)
+    stream._poll(fake)
+    fake.drop(1, chunk)
+    late = fake.events.pop()
+    fake.push(sound)
+    got, _ = stream._poll(fake)
+    assert len(got) == chunk and got.all()
+    fake.events.append(late)
+    assert len(stream._poll(fake)[0]) == 0  # told, with no chunk yet
+    fake.push(sound)
+    got, _ = stream._poll(fake)
+    assert len(got) == 2 * chunk and not got[:chunk].any() and got[chunk:].all()
+    fake.frame_index += chunk  # a jump never told of
+    for _ in range(3):
+        fake.push(sound)
+        got, _ = stream._poll(fake)
+        assert len(got) == chunk and got.all()
+
+
 def test_follows_processes_that_come_and_go(fa, clock):
     stream = fx.FlexaudioAppStream("notes", SR, 2)
     stream._follow()
