@@ -17,11 +17,14 @@ GOAL_MS = 30.0
 #: cut where the chunk that holds both begins; a note over a video's voice whose
 #: walk to its end ran on to the fade's limit (a grown probe's too), then
 #: 80 ms more; a video's word just after the note taken for its last
-#: syllable (it stood 1-2 dB over the most the video reached on the probes).
+#: syllable (it stood 1-2 dB over the most the video reached on the probes);
+#: a noise burst over the note's last 19 ms, its fading end taken for the
+#: note's floor alone.
 ONCE_KEPT = [
     (37, 39, "overlap_sounds", "34 ms of a chime after the note"),
     (39, 15, "overlap_sounds", "0.8 ms of a click before the note's first sample"),
     (40, 57, "overlap_sounds", "a click after the note, taken for a stop's release"),
+    (41, 15, "overlap_sounds", "a 1.1 s noise burst over the note's tail, whole"),
     (17, 58, "video_voice", "138 ms of the video's voice after the note"),
     (25, 34, "video_voice", "78 ms of the video's voice after the note"),
     (23, 52, "video_voice", "71 ms of the video's voice after the note"),

@@ -77,3 +77,34 @@ def test_a_floor_that_stops_right_where_it_is_alone_near_the_edge_stops(seed, be
     got = look.edge(0, 400, params, True)
     assert got is not None and got[0] == "floor"
     assert begins <= got[1] <= begins + 4
+
+
+def _fade_over_the_tail(seed: int, fades_db_s: float) -> tuple[FloorLook, int]:
+    """A note's -50 dBFS noise floor over chunks 0-400 on a -90 dBFS capture
+    floor, and from chunk 390 a -20 dBFS noise burst: 0.1 s, then fading out
+    at ``fades_db_s`` (dB/s) to the span's end, where it is 40 dB under the
+    note's floor; the FloorLook measured on the note's first 80 chunks."""
+    params = TrimParams()
+    hop = round(params.hop_s * RATE)
+    rng = np.random.default_rng(seed)
+    b = 430 + round(70 / fades_db_s / params.hop_s)
+    x = rng.standard_normal(b * hop) * 10 ** (-90 / 20)
+    x[: 400 * hop] += rng.standard_normal(400 * hop) * 10 ** (-50 / 20)
+    t = np.maximum(0.0, np.arange((b - 390) * hop) / RATE - 0.1)
+    x[390 * hop :] += rng.standard_normal(len(t)) * 10 ** ((-20 - fades_db_s * t) / 20)
+    x = x.astype(np.float32)
+    look = FloorLook(lambda a, e: x[max(a, 0) : e], hop, RATE)
+    assert look.measure(0, 80)
+    return look, b
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("fades_db_s", [100.0, 150.0, 300.0])
+def test_a_sounds_fade_through_the_floors_levels_is_not_the_floor_at_the_edge(seed, fades_db_s):
+    # The burst's fading end passes through the note's floor levels for
+    # 20 ms and more after the note: taken for the floor alone up to the
+    # span's end, the whole burst was kept (seed 41 mix015).  The floor is
+    # followed from where it is alone inside the note, under the burst.
+    look, b = _fade_over_the_tail(seed, fades_db_s)
+    got = look.edge(0, b, TrimParams(), False)
+    assert got is not None and got[0] == "fills" and got[1] < 395, got
