@@ -154,6 +154,27 @@ def settle_edge(
     return found if float(level.max()) > floor_db + params.open_db else model
 
 
+def paused_before(
+    powers: np.ndarray, floor_db: float, lo: int, hi: int, params: TrimParams
+) -> int | None:
+    """Where the last pause at the capture's floor (as :func:`paused_after`)
+    that begins in chunks [lo, hi) ends, when something sounds before it
+    after ``lo``; else None.  Between the note's start as the segmenter
+    finds it (``lo``) and the background model's (``hi``, which may lie
+    inside the pause), such a pause parts a sound the segmenter joined to
+    the note (a video's last words) from it; without one, what lies before
+    the model's start runs on into the note."""
+    if hi <= lo:
+        return None
+    pause = window_chunks(FLOOR_PAUSE_S, params)
+    level = levels_db(powers, params, frame_s=AROUND_FRAME_S)
+    quiet = level[lo : hi + pause] <= floor_db + params.edge_db
+    for s, e in reversed(runs_of(quiet)):
+        if e - s >= pause and 0 < s < hi - lo:
+            return lo + e
+    return None
+
+
 def paused_after(
     powers: np.ndarray, floor_db: float, lo: int, hi: int, params: TrimParams
 ) -> int | None:

@@ -205,3 +205,25 @@ def test_words_before_the_note_as_loud_as_it_are_the_notes_own_and_kept():
             b = notes._one_side(found, over, seg)
             assert b.start_s == start_s
             assert b.end == found.end
+
+
+def test_quiet_words_that_run_on_into_the_note_over_its_own_floor_are_kept():
+    # As above at the video's level, but the words lie over a floor of
+    # their own (-50 dBFS, 20 dB over the capture's) that runs on unbroken
+    # into the note: no pause at the capture's floor parts them from it,
+    # so they are the note's own first sentence (seed 42 mix021: a louder
+    # sound over the note's tail made its first 2.8 s seem a video's words
+    # by their level, and they were cut, speech and all).
+    params = TrimParams()
+    for seed in (0, 1, 2):
+        x = video_from(0.4, 3.0, seconds=6.0, seed=seed)
+        floor = noise(5.0, -50.0, seed + 10)[: round(4.9 * SR)]
+        place(x, 0.4, floor)
+        place(x, 3.0, NOTE)
+        p = powers_of(x)
+        seg = Segmenter(p, SR, len(p) * round(HOP * SR), params, lambda a, b, x=x: x[a:b])
+        over = (round(3.0 / HOP), round(5.3 / HOP))
+        found = Bounds(round(0.4 * SR), round(5.4 * SR), seg.floor, SR)
+        assert plays_beside(p, seg.floor, over, params)[0]
+        b = notes._one_side(found, over, seg)
+        assert b.start == found.start and b.end == found.end

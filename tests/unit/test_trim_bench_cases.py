@@ -51,6 +51,21 @@ def assert_within_goal(case: dict, tmp_path, was: str) -> None:
     )
 
 
+#: (seed, capture, category, what was cut) of the mix captures: a note whose
+#: first sentence ran on into its last words, taken for another voice
+#: before it because a louder sound over its tail made the note seem louder.
+ONCE_CUT_MIX = [
+    (42, 21, "overlap_sounds", "the note's first 2.8 s, speech and all"),
+]
+
+
+@pytest.mark.parametrize(("seed", "k", "category", "was_cut"), ONCE_CUT_MIX)
+def test_a_mix_capture_once_cut_is_kept_to_the_note(sources, tmp_path, seed, k, category, was_cut):
+    case = trim_dataset.make_mix_case(k, seed, str(tmp_path), str(tmp_path))
+    assert case["id"] == f"mix{k:03d}" and case["category"] == category
+    assert_within_goal(case, tmp_path, f"cut {was_cut}")
+
+
 @pytest.mark.parametrize(("seed", "k", "category", "was_kept"), ONCE_KEPT)
 def test_a_mix_capture_once_trimmed_wide_is_trimmed_to_the_note(
     sources, tmp_path, seed, k, category, was_kept
