@@ -184,6 +184,19 @@ def test_a_video_heard_before_the_note_is_left_out_though_the_capture_ends_silen
             assert b.end_s == round(5.3 + ROOM_S, 6)
 
 
+def one_side(x):
+    """The segmenter's note from 0.4 s to 5.4 s and the background model's
+    from 3.0 s to 5.3 s in ``x``, and what :func:`notes._one_side` makes of
+    them, where something plays before the model's note."""
+    params = TrimParams()
+    p = powers_of(x)
+    seg = Segmenter(p, SR, len(p) * round(HOP * SR), params, lambda a, b: x[a:b])
+    over = (round(3.0 / HOP), round(5.3 / HOP))
+    found = Bounds(round(0.4 * SR), round(5.4 * SR), seg.floor, SR)
+    assert plays_beside(p, seg.floor, over, params)[0]
+    return found, notes._one_side(found, over, seg)
+
+
 def test_words_before_the_note_as_loud_as_it_are_the_notes_own_and_kept():
     # The background model's note begins at 3.0 s, and words play before
     # it from 0.4 s with short pauses, as a video's voice would.  At the
@@ -192,17 +205,11 @@ def test_words_before_the_note_as_loud_as_it_are_the_notes_own_and_kept():
     # own first words, measured as the background at that end where the
     # note began 0.3 s into the capture (seed 7 long007 of the long
     # notes: its first 4.5 s lost), and the start stays.
-    params = TrimParams()
     for gain, start_s in ((1.0, 3.0), (8.0, 0.4)):
         for seed in (0, 1, 2):
             x = video_from(0.4, 3.0, seconds=6.0, seed=seed) * np.float32(gain)
             place(x, 3.0, NOTE)
-            p = powers_of(x)
-            seg = Segmenter(p, SR, len(p) * round(HOP * SR), params, lambda a, b, x=x: x[a:b])
-            over = (round(3.0 / HOP), round(5.3 / HOP))
-            found = Bounds(round(0.4 * SR), round(5.4 * SR), seg.floor, SR)
-            assert plays_beside(p, seg.floor, over, params)[0]
-            b = notes._one_side(found, over, seg)
+            found, b = one_side(x)
             assert b.start_s == start_s
             assert b.end == found.end
 
@@ -214,16 +221,10 @@ def test_quiet_words_that_run_on_into_the_note_over_its_own_floor_are_kept():
     # so they are the note's own first sentence (seed 42 mix021: a louder
     # sound over the note's tail made its first 2.8 s seem a video's words
     # by their level, and they were cut, speech and all).
-    params = TrimParams()
     for seed in (0, 1, 2):
         x = video_from(0.4, 3.0, seconds=6.0, seed=seed)
         floor = noise(5.0, -50.0, seed + 10)[: round(4.9 * SR)]
         place(x, 0.4, floor)
         place(x, 3.0, NOTE)
-        p = powers_of(x)
-        seg = Segmenter(p, SR, len(p) * round(HOP * SR), params, lambda a, b, x=x: x[a:b])
-        over = (round(3.0 / HOP), round(5.3 / HOP))
-        found = Bounds(round(0.4 * SR), round(5.4 * SR), seg.floor, SR)
-        assert plays_beside(p, seg.floor, over, params)[0]
-        b = notes._one_side(found, over, seg)
+        found, b = one_side(x)
         assert b.start == found.start and b.end == found.end
