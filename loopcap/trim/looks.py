@@ -367,7 +367,7 @@ class FloorLook:
         read from the edge inwards.  A run with nothing over the floor's
         levels beyond it but more than :data:`FADED_S` of frames under them
         is a sound's fade: the run sought is the one past that sound."""
-        edge, far = (a, a + near) if at_start else (b, b - near)
+        far = a + near if at_start else b - near
         if at_start:
             run, rows = self._nearest_alone(a, far, need, True, whole=False)
         else:

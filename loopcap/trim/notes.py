@@ -331,7 +331,8 @@ def _one_side(found: Bounds, over: tuple[int, int], seg: Segmenter) -> Bounds:
     ends.  Where it plays before the note, the start moves in to the
     model's, whose walk leaves out the background's words that the
     segmenter joined to the note across pauses at the capture's floor
-    (issue 15: 0.55-2.1 s of a video's voice kept).  Where it plays after
+    (issue 15: 0.55-2.1 s of a video's voice kept), where such a pause
+    lies between (see :func:`~loopcap.trim.around.paused_before`).  Where it plays after
     the note, the end moves in only to the first such pause after the
     model's end (see :func:`~loopcap.trim.around.paused_after`): that end
     stands no earlier than the note's fade, not its last quiet syllables
