@@ -14,6 +14,7 @@ that every file left behind plays and holds what was played.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -47,8 +48,11 @@ def private_env(root: Path, base: dict[str, str] | None = None) -> dict[str, str
                 del env[k]
         env.pop("DISPLAY", None)
     env = rig.child_env(env, root)
-    runtime = Path(tempfile.mkdtemp(prefix="loopcap-frt-"))  # a socket path must be short
+    runtime = Path(tempfile.mkdtemp(prefix="loopcap-frt-"))
     os.chmod(runtime, 0o700)
+    # Outside ``root`` (a socket path must be short), so removed on its own:
+    # when the test process ends, once every server started in it is gone.
+    atexit.register(shutil.rmtree, runtime, ignore_errors=True)
     env["XDG_RUNTIME_DIR"] = str(runtime)
     return env
 
