@@ -42,7 +42,7 @@ def _built(tmp_path: Path) -> Path:
 def test_the_built_package_ships_the_voice_detector_and_loads_it(tmp_path: Path) -> None:
     lib = _built(tmp_path)
     models = lib / "loopcap" / "trim" / "models"
-    assert (models / "silero_vad_16k_sequence.onnx").stat().st_size > 1_000_000
+    assert (models / "silero_vad_16k_products.onnx").stat().st_size > 1_000_000
     assert "MIT" in (models / "LICENSE.silero-vad").read_text()
     assert (lib / "loopcap" / "config.example.toml").is_file()
     assert list((lib / "loopcap" / "app" / "art").glob("*.svg"))

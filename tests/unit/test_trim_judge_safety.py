@@ -45,7 +45,7 @@ def test_a_corrupt_model_bounds_nothing_and_is_loaded_once(monkeypatch, fresh_mo
 def test_a_missing_model_bounds_nothing(monkeypatch, fresh_model):
     class Missing(_Blob):
         def read_bytes(self):
-            raise FileNotFoundError("silero_vad_16k_sequence.onnx")
+            raise FileNotFoundError("silero_vad_16k_products.onnx")
 
     monkeypatch.setattr(judge.resources, "files", lambda package: Missing(b"", []))
     x = music_swelling_after_the_note()
