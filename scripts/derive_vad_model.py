@@ -125,7 +125,10 @@ def derive(source: onnx.ModelProto) -> onnx.ModelProto:
         + encoder
         + old[names.index("/recurrent/LSTM") :]
     )
-    wanted = {i for n in g.node for i in n.input}
+    # The constants only the replaced nodes read (onnxruntime warns of them).
+    wanted = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    for unused in [n for n in g.node if n.op_type == "Constant" and n.output[0] not in wanted]:
+        g.node.remove(unused)
     for init in list(g.initializer):
         if init.name not in wanted:
             g.initializer.remove(init)

@@ -192,7 +192,7 @@ def _model() -> _Run | None:
         options = onnxruntime.SessionOptions()
         options.inter_op_num_threads = 1
         options.intra_op_num_threads = 1
-        options.log_severity_level = 3  # its export leaves unused initialisers: warned of, harmless
+        options.log_severity_level = 3  # errors only: its warnings are not the user's to read
         # No graph rewriting at load: 9 ms -> 2 ms of every capture over a
         # background, the same probabilities to the bit (60 s over music;
         # the same bounds on seeds 1-24) and the same time per run.
