@@ -19,7 +19,7 @@ stop's release after its closure), :mod:`~loopcap.trim.background` (a sound
 playing throughout the capture: music, a hum, another voice; with
 :mod:`~loopcap.trim.ownfloor`: the note's own floor under it, and
 :mod:`~loopcap.trim.judge`: a voice detector that bounds the note's edges
-there),
+there, and :mod:`~loopcap.trim.hearing`: the span it hears, at its rate),
 :mod:`~loopcap.trim.segmenter` (the floor, the sounds and the rules that
 join them into a note), :mod:`~loopcap.trim.steady` (a capture that is one
 steady sound throughout), :mod:`~loopcap.trim.notes` (one note or every note) and

@@ -59,8 +59,8 @@ from importlib import resources
 
 import numpy as np
 
+from .hearing import RATE, at_rate
 from .params import Reader
-from .spectrum import mono
 
 __all__ = [
     "APART_S",
@@ -77,8 +77,7 @@ __all__ = [
     "speech_span",
 ]
 
-#: The detector's rate (Hz), its window and the context it carries (samples).
-RATE = 16000
+#: The detector's window and the context it carries (samples at ``RATE``).
 WINDOW = 512
 CONTEXT = 64
 #: A window is speech where the detector's probability exceeds ``ON``; the
@@ -157,7 +156,7 @@ LEAD_OVER_S = 0.2
 #: last 20 s alone, was heard for 5.5 s of them, and its last 12 s were
 #: cut.  (On the 96 long notes of seeds 1-6, distinct sentences, the last
 #: 20 s heard afresh moved 11 edges by at most 15 ms and cut nothing.)  A
-#: minute costs 120 ms; five, 0.6 s.
+#: minute costs 80 ms (read, brought to its rate and heard); five, 0.35 s.
 WHOLE_S = 300.0
 #: A longer span (an hour's capture over music) is listened to from its
 #: start until the first speech it hears is settled, and in its last this
@@ -168,10 +167,13 @@ LISTEN_S = 20.0
 #: ...from this long (s) before the bounds could begin, for its state to settle.
 SETTLE_S = 0.5
 
-#: Windows per call of the model (16 s of audio): memory stays bounded...
-BLOCK = 512
+#: Windows per call of the model (4 s of audio): memory stays bounded, and
+#: the first calls of a process, whose layers' outputs touch fresh memory,
+#: cost less (a minute's note heard from a fresh process: 42 ms at 128
+#: windows a call, 50 ms at 512; the same afterwards)...
+BLOCK = 128
 #: ...and (1 s) where it listens only until the first speech is settled:
-#: 16 to 512 windows a call take the same time per window here.
+#: 16 to 512 windows a call take the same time per window once warm.
 FIRST_BLOCK = 32
 
 _Run = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -257,7 +259,7 @@ def speech_probs(
 #: The last span listened to whole: (the capture's reader, start, end,
 #: rate, probabilities).  The note's bounds and the phrases beyond it ask
 #: for the same span of the same capture one after the other (a minute's
-#: note: 120 ms once, not twice).  The reader is held weakly, and compared
+#: note: 80 ms once, not twice).  The reader is held weakly, and compared
 #: by identity: another capture never matches.  One tuple, replaced whole:
 #: safe from any thread.
 _last: tuple[weakref.ref, int, int, int, np.ndarray | None] | None = None
@@ -271,10 +273,7 @@ def _probs(read: Reader, start: int, end: int, samplerate: int, **kw) -> np.ndar
     last = _last
     if not kw and last is not None and last[0]() is read and last[1:4] == (start, end, samplerate):
         return last[4]
-    import soxr  # with the detector only
-
-    y = soxr.resample(mono(read(start, end)), samplerate, RATE).astype(np.float32)
-    probs = speech_probs(y, **kw)
+    probs = speech_probs(at_rate(read, start, end, samplerate), **kw)
     if not kw:
         try:
             _last = (weakref.ref(read), start, end, samplerate, probs)
