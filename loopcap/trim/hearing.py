@@ -6,9 +6,9 @@ to one soxr stream.  The samples are the same, to the bit, as resampling
 the span's float64 mono whole: soxr's "HQ" quality computes in single
 precision, and the float32 mean of two float32 channels is their float64
 mean rounded (the sum of two float32 values is exact in float64, and
-halving is exact).  Without the span's float32 and float64 copies a
-minute's note costs 22-29 ms rather than 37 ms from a fresh process: its
-35 MB of fresh pages are never touched.
+halving is exact).  Without the span's float32 and float64 copies (about
+40 MB for a minute's stereo note, their pages touched for the first time in
+a fresh process), a minute's note costs 22-29 ms rather than 37-76 ms.
 
 Pure computation but for ``read``; no threads, no state between calls.
 Positions are frames of the capture; rates in Hz.
