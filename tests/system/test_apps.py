@@ -37,6 +37,9 @@ from apprig import (
 from apprig import play_file_as as play_as
 
 SR = rig.SAMPLERATE
+#: How late (s) an app's stream may begin to be recorded on PipeWire: about
+#: 21 ms measured on a quiet host, 43 ms under load (see the killed app's test).
+START_LATE_S = 0.1
 
 
 def test_record_app_keeps_the_apps_notes_alone_at_their_true_places(pulse, loopcap_env, tmp_path):
@@ -217,10 +220,25 @@ def test_record_app_killed_is_recovered(pulse, loopcap_env, tmp_path):
     kept, ran = len(data) / SR, t_kill - t0
     print(f"{pulse.kind}: {kept:.2f} s recovered of {ran:.2f} s")
     assert ran - 1.0 <= kept <= ran + 0.5
-    # The sweep's first 2 s, whole, where the wall clock says.
+    # The sweep's first 2 s, whole, where the wall clock says; on PipeWire
+    # but for its very start.  There an app's stream is recorded from the
+    # first cycle of the server's graph after loopcap's record stream is
+    # linked to it (README, "Record one app only"): measured, the sweep's
+    # first 21 ms (one 1,024-frame cycle) were missing on a quiet host, the
+    # rest correlating at 1.0; under load in CI a check of the whole 2 s
+    # failed twice, at 0.990 and 0.989 (as correlation goes, 40-45 ms
+    # missing).  PulseAudio keeps them.
+    ours = rig.mono(data)
     head = rig.mono(sweep)[: 2 * SR]
-    lag, corr = rig.best_lag(rig.mono(data), head)
+    late = int(START_LATE_S * SR) if pulse.kind == "pipewire" else 0
+    lag, corr = rig.best_lag(ours, head[late:])
     assert corr >= 0.99, corr
+    lag -= late  # where the sweep begins
+    assert lag >= 0, "the capture began after the sweep"
+    if late:
+        heard = np.flatnonzero(np.abs(ours[lag : lag + late]) > 1e-3)
+        assert len(heard), f"the sweep's first {1000 * START_LATE_S:.0f} ms are all missing"
+        print(f"{pulse.kind}: the sweep's first {1000 * heard[0] / SR:.1f} ms missing")
     ref = reference.result()
     r, rcorr = rig.best_lag(rig.mono(ref.data), head)
     assert rcorr >= 0.99, "the reference recorder did not hear the sweep"
