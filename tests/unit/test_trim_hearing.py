@@ -17,6 +17,8 @@ from loopcap.trim.spectrum import mono
     ("samplerate", "channels", "dtype"),
     [
         (48000, 2, np.float32),
+        (96000, 2, np.float32),
+        (8000, 2, np.float32),
         (44100, 2, np.float32),
         (44100, 1, np.float32),
         (48000, 3, np.float32),
