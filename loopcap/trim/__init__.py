@@ -1,7 +1,9 @@
 """The trimmer: a voice note's boundaries in a capture, numpy (and, for a
 note over a background, a voice detector run in onnxruntime).
 
-Nothing here starts threads, and nothing here imports another part of
+Nothing here starts a thread but the voice detector's reader
+(:func:`~loopcap.trim.hearing.heard_ahead`), which has ended before the
+call that started it returns; nothing here imports another part of
 loopcap but :mod:`loopcap.errors`; no I/O but the voice detector's model,
 read once from the package's own files (:mod:`~loopcap.trim.judge`):
 callers hand in arrays (or a ``read(start, end)`` callable for a closer

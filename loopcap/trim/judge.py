@@ -45,7 +45,9 @@ to load is not tried again in that process.  Pure computation, no I/O but
 the model's bytes read from the package.  Thread-safe: two threads that
 reach the first load together may both load it (harmless, one is kept);
 the session, which lives for the process, runs from any thread
-(onnxruntime's ``InferenceSession.run`` is thread-safe).
+(onnxruntime's ``InferenceSession.run`` is thread-safe).  While it listens
+to a span, a helper thread reads and resamples the span ahead of it
+(:func:`~loopcap.trim.hearing.heard_ahead`), and has ended when it answers.
 
 Positions are in samples (frames) of the capture; times in seconds.
 """
@@ -53,13 +55,14 @@ Positions are in samples (frames) of the capture; times in seconds.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 
 import numpy as np
 
-from .hearing import RATE, at_rate
+from .hearing import RATE, heard_ahead
 from .params import Reader
 
 __all__ = [
@@ -156,7 +159,8 @@ LEAD_OVER_S = 0.2
 #: last 20 s alone, was heard for 5.5 s of them, and its last 12 s were
 #: cut.  (On the 96 long notes of seeds 1-6, distinct sentences, the last
 #: 20 s heard afresh moved 11 edges by at most 15 ms and cut nothing.)  A
-#: minute costs 80 ms (read, brought to its rate and heard); five, 0.35 s.
+#: minute costs 50 ms (read, brought to its rate and heard, in a fresh
+#: process with the model loaded); five, 0.22 s.
 WHOLE_S = 300.0
 #: A longer span (an hour's capture over music) is listened to from its
 #: start until the first speech it hears is settled, and in its last this
@@ -215,45 +219,60 @@ def _model() -> _Run | None:
 
 
 def speech_probs(
-    y: np.ndarray, settled: Callable[[np.ndarray], bool] | None = None
+    y: np.ndarray | Iterable[np.ndarray], settled: Callable[[np.ndarray], bool] | None = None
 ) -> np.ndarray | None:
     """The detector's speech probability for each whole ``WINDOW`` of
-    ``y`` (mono, 16 kHz), as silero-vad computes it window by window (each
-    with the ``CONTEXT`` samples before it, the state carried on), in
-    blocks of ``BLOCK`` windows; None without onnxruntime, or where the
-    model fails to load or to run (when unsure, keep).
+    ``y`` (mono, 16 kHz: an array, or its pieces one after another, as
+    :func:`~loopcap.trim.hearing.heard_ahead` hands them over), as
+    silero-vad computes it window by window (each with the ``CONTEXT``
+    samples before it, the state carried on), in blocks of ``BLOCK``
+    windows; None without onnxruntime, or where the model fails to load or
+    to run (when unsure, keep).
 
     ``settled``: asked after each block (of ``FIRST_BLOCK`` windows then)
     with the probabilities so far; where it answers True, those are
     returned and the rest of ``y`` is not listened to.  The model carries
     its state from block to block, so the probabilities are the same to
     the bit whatever the blocks (a minute over music, blocks of 16 to 512
-    windows)."""
+    windows), and whatever the pieces: the blocks are the same."""
     run = _model()
     if run is None:
         return None
-    n = len(y) // WINDOW
-    windows = np.asarray(y[: n * WINDOW], np.float32).reshape(n, WINDOW)
-    probs = np.zeros(n)
+    step = BLOCK if settled is None else FIRST_BLOCK
+    out: list[np.ndarray] = []
     h = np.zeros((1, 1, 128), np.float32)
     c = np.zeros((1, 1, 128), np.float32)
     before = np.zeros(CONTEXT, np.float32)
-    step = BLOCK if settled is None else FIRST_BLOCK
-    for k in range(0, n, step):
-        block = windows[k : k + step]
-        x = np.empty((len(block), CONTEXT + WINDOW), np.float32)
-        x[0, :CONTEXT] = before
-        x[1:, :CONTEXT] = block[:-1, -CONTEXT:]
-        x[:, CONTEXT:] = block
-        before = block[-1, -CONTEXT:]
-        try:
-            out, h, c = run(x, h, c)
-        except Exception:  # noqa: BLE001 - a failing run bounds nothing
-            return None
-        probs[k : k + len(block)] = out
-        if settled is not None and settled(probs[: k + len(block)]):
-            return probs[: k + len(block)]
-    return probs
+    waiting = np.zeros(0, np.float32)  # samples not yet in a block
+    pieces = [y] if isinstance(y, np.ndarray) else y
+    for piece in chain(pieces, [None]):
+        if piece is not None:
+            piece = np.asarray(piece, np.float32)
+            waiting = np.concatenate([waiting, piece]) if len(waiting) else piece
+        # Whole blocks while the pieces come; at their end, the whole
+        # windows left.
+        while len(waiting) >= step * WINDOW or (piece is None and len(waiting) >= WINDOW):
+            k = min(step, len(waiting) // WINDOW)
+            block = waiting[: k * WINDOW].reshape(k, WINDOW)
+            waiting = waiting[k * WINDOW :]
+            x = np.empty((k, CONTEXT + WINDOW), np.float32)
+            x[0, :CONTEXT] = before
+            x[1:, :CONTEXT] = block[:-1, -CONTEXT:]
+            x[:, CONTEXT:] = block
+            before = block[-1, -CONTEXT:].copy()
+            try:
+                probs, h, c = run(x, h, c)
+            except Exception:  # noqa: BLE001 - a failing run bounds nothing
+                return None
+            out.append(np.asarray(probs, np.float64).reshape(-1))
+            if settled is not None:
+                so_far = np.concatenate(out) if len(out) > 1 else out[0]
+                out = [so_far]
+                if settled(so_far):
+                    return so_far
+    if not out:
+        return np.zeros(0)
+    return np.concatenate(out) if len(out) > 1 else out[0]
 
 
 #: The last span listened to whole: (the capture's reader, start, end,
@@ -273,7 +292,8 @@ def _probs(read: Reader, start: int, end: int, samplerate: int, **kw) -> np.ndar
     last = _last
     if not kw and last is not None and last[0]() is read and last[1:4] == (start, end, samplerate):
         return last[4]
-    probs = speech_probs(at_rate(read, start, end, samplerate), **kw)
+    with heard_ahead(read, start, end, samplerate) as pieces:
+        probs = speech_probs(pieces, **kw)
     if not kw:
         try:
             _last = (weakref.ref(read), start, end, samplerate, probs)
