@@ -37,7 +37,7 @@ import numpy as np
 from .params import Reader
 from .spectrum import mono
 
-__all__ = ["AHEAD", "BLOCK", "RATE", "at_rate", "heard_ahead", "pieces_at_rate"]
+__all__ = ["AHEAD", "BLOCK", "RATE", "heard_ahead", "pieces_at_rate"]
 
 #: The detector's rate (Hz).
 RATE = 16000
@@ -81,12 +81,6 @@ def pieces_at_rate(read: Reader, start: int, end: int, samplerate: int) -> Itera
         if upto >= end:
             return
         at = upto
-
-
-def at_rate(read: Reader, start: int, end: int, samplerate: int) -> np.ndarray:
-    """The pieces of :func:`pieces_at_rate` joined: the whole span at ``RATE``."""
-    out = list(pieces_at_rate(read, start, end, samplerate))
-    return np.concatenate(out) if len(out) > 1 else out[0]
 
 
 _END = object()

@@ -12,8 +12,13 @@ import pytest
 import soxr
 
 from loopcap.trim import hearing, judge
-from loopcap.trim.hearing import RATE, at_rate
+from loopcap.trim.hearing import RATE, pieces_at_rate
 from loopcap.trim.spectrum import mono
+
+
+def at_rate(read, start: int, end: int, samplerate: int) -> np.ndarray:
+    """The span's pieces at the detector's rate, joined."""
+    return np.concatenate(list(pieces_at_rate(read, start, end, samplerate)))
 
 
 @pytest.mark.parametrize(
