@@ -106,12 +106,12 @@ def heard_ahead(
                 if stop.is_set():
                     return
             pieces.put(_END)
-        except Exception as exc:  # noqa: BLE001 - handed to the caller, raised there
-            pieces.put(exc)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            pieces.put(exc)  # whatever it is: the caller must never wait for nothing
 
     def taken() -> Iterator[np.ndarray]:
         while (item := pieces.get()) is not _END:
-            if isinstance(item, Exception):
+            if isinstance(item, BaseException):
                 raise item
             yield item
 
