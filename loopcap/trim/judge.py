@@ -278,7 +278,7 @@ def speech_probs(
 #: The last span listened to whole: (the capture's reader, start, end,
 #: rate, probabilities).  The note's bounds and the phrases beyond it ask
 #: for the same span of the same capture one after the other (a minute's
-#: note: 80 ms once, not twice).  The reader is held weakly, and compared
+#: note: 50 ms once, not twice).  The reader is held weakly, and compared
 #: by identity: another capture never matches.  One tuple, replaced whole:
 #: safe from any thread.
 _last: tuple[weakref.ref, int, int, int, np.ndarray | None] | None = None
